@@ -1,0 +1,94 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { buildConfig } from '../config/build.js';
+import { RuntimeUnavailableError, TaskFailedError } from '../errors.js';
+import type { Tree } from '../config/tree.js';
+import type { RunnerFlags, RunContext } from '../runner.js';
+import { findRunner } from '../../runners/index.js';
+import { outputPaths, resolveTask, selectTasks, type ResolvedTask } from '../params/resolve.js';
+import { realFs } from '../params/fs-probe.js';
+import type { AppEnv } from './context.js';
+
+export interface RunOptions {
+  mlcube?: string;
+  platform: string;
+  tasks?: string;
+  workspace?: string;
+  params?: string[];
+  taskArgs?: string[];
+  flags?: RunnerFlags;
+  signal: AbortSignal;
+}
+
+export interface TaskRun {
+  task: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+/**
+ * `mlcube run`: build the config, check every selected task's parameters up front (nothing is created when
+ * any is wrong), then run the tasks in order, stopping at the first failure with the task's exit code.
+ */
+export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]> {
+  const scope = (opts.tasks ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const built = buildConfig(
+    {
+      mlcube: opts.mlcube,
+      cwd: app.cwd,
+      env: app.env,
+      home: app.home,
+      platform: opts.platform,
+      workspace: opts.workspace,
+      params: opts.params,
+      taskArgs: opts.taskArgs,
+      flags: opts.flags,
+      resolve: true,
+      overrideScope: scope.length ? scope : undefined,
+    },
+    findRunner,
+  );
+  for (const w of built.warnings) app.log.warn(w);
+  const cfg = built.config;
+  const tasks = selectTasks(cfg, opts.tasks);
+  const workspace = String((cfg.runtime as Tree).workspace);
+  const resolveCtx = { workspace, env: app.env, home: app.home, fs: realFs };
+
+  // Pre-flight: inputs must exist or be outputs of an earlier task of this run.
+  const pending = new Map<string, string>();
+  for (const t of tasks) {
+    const planned = resolveTask(cfg, t, { ...resolveCtx, pending });
+    for (const p of outputPaths(planned)) pending.set(p, t);
+  }
+
+  const runner = await built.runner!.create();
+  const availability = await runner.probe();
+  if (!availability.available) {
+    throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${availability.reason}`, { suggestions: [availability.remedy] });
+  }
+  const ctx: RunContext = { config: cfg, root: built.location.root, workspace, log: app.log, signal: opts.signal, env: app.env };
+  const results: TaskRun[] = [];
+  for (const t of tasks) {
+    const task = resolveTask(cfg, t, resolveCtx);
+    createOutputDirs(task);
+    const r = await runner.run(task, ctx);
+    results.push({ task: t, exitCode: r.exitCode, durationMs: r.durationMs });
+    if (r.exitCode !== 0) {
+      const rest = tasks.slice(tasks.indexOf(t) + 1);
+      throw new TaskFailedError(`task failed with exit code ${r.exitCode} on the ${runner.name} runner${rest.length ? `; not run: ${rest.join(', ')}` : ''}`, r.exitCode, {
+        place: { task: t },
+        suggestions: ['Read the task output above; re-run just this task with --task=' + t + ' once fixed.'],
+      });
+    }
+    app.log.info(`task "${t}" succeeded in ${(r.durationMs / 1000).toFixed(1)} s`);
+  }
+  return results;
+}
+
+/** Output directories (and parents of output files) exist before the task starts, owned by the invoking user. */
+function createOutputDirs(task: ResolvedTask): void {
+  for (const p of task.params) {
+    if (p.io !== 'output') continue;
+    mkdirSync(p.type === 'directory' ? p.hostPath : dirname(p.hostPath), { recursive: true });
+  }
+}

@@ -1,0 +1,43 @@
+import { Command, Flags } from '@oclif/core';
+import { isMlcubeError } from '../errors.js';
+import { createLogger, isLevel, type Logger } from '../log.js';
+import { realAppEnv, type AppEnv } from '../app/context.js';
+
+/** Flags shared by the cube commands (names and spellings of the Python MLCube CLI). */
+export const cubeFlags = {
+  mlcube: Flags.string({ description: 'Cube directory (holding mlcube.yaml) or the cube YAML file itself. Default: current directory.' }),
+  platform: Flags.string({ description: 'Platform name: a runner (docker, singularity, local) or a platform from the system settings file.', default: 'docker' }),
+  workspace: Flags.string({ description: 'Workspace directory; relative parameter paths resolve against it. Default: <cube root>/workspace.' }),
+  P: Flags.string({ char: 'P', charAliases: ['p'], multiple: true, description: 'Configuration override KEY.PATH=VALUE (e.g. -Pdocker.image=name:tag); repeatable. Unknown keys are errors.' }),
+};
+
+/**
+ * Base of every command: a logger on stderr, the real world for use cases, and MlcubeError -> message,
+ * suggestions and documented exit code (no stack trace for user errors).
+ */
+export abstract class BaseCommand extends Command {
+  protected log_ = createLogger(isLevel(process.env.MLCUBE_LOG_LEVEL) ? process.env.MLCUBE_LOG_LEVEL : 'info');
+
+  protected app(): AppEnv {
+    return realAppEnv(this.logger);
+  }
+
+  protected get logger(): Logger {
+    return this.log_;
+  }
+
+  /** Writes data to stdout (logs never go there). */
+  protected out(text: string): void {
+    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<any> {
+    if (isMlcubeError(err)) {
+      process.stderr.write(`mlcube error: ${err.render()}\n  (re-run with --log-level=debug for details)\n`);
+      process.exitCode = err.exitCode;
+      this.exit(err.exitCode);
+    }
+    if (process.env.MLCUBE_LOG_LEVEL === 'debug') process.stderr.write(`${err.stack}\n`);
+    return super.catch(err);
+  }
+}

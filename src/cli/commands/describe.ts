@@ -1,0 +1,14 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, cubeFlags } from '../base-command.js';
+import { describeCube, renderDescription } from '../../app/describe.js';
+
+export default class Describe extends BaseCommand {
+  static summary = 'Describe this MLCube.';
+  static flags = { mlcube: cubeFlags.mlcube, workspace: cubeFlags.workspace, json: Flags.boolean({ description: 'Print JSON.' }) };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Describe);
+    const d = describeCube({ mlcube: flags.mlcube, workspace: flags.workspace }, this.app());
+    this.out(flags.json ? JSON.stringify(d, null, 2) : renderDescription(d));
+  }
+}

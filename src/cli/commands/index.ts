@@ -1,0 +1,14 @@
+import Run from './run.js';
+import ShowConfig from './show-config.js';
+import Describe from './describe.js';
+import Configure from './configure.js';
+import Inspect from './inspect.js';
+
+/** Explicit command table (oclif "explicit" strategy): no directory scan at start-up. */
+export const COMMANDS = {
+  run: Run,
+  show_config: ShowConfig,
+  describe: Describe,
+  configure: Configure,
+  inspect: Inspect,
+};

@@ -1,0 +1,28 @@
+import { writeFileSync, renameSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { BaseCommand, cubeFlags } from '../base-command.js';
+import { inspectCube } from '../../app/configure.js';
+import { toYaml } from '../../app/show-config.js';
+import { withInterrupt } from '../interrupt.js';
+
+export default class Inspect extends BaseCommand {
+  static summary = 'Return the information about the MLCube (e.g. the image hash).';
+  static flags = {
+    mlcube: cubeFlags.mlcube,
+    platform: cubeFlags.platform,
+    P: cubeFlags.P,
+    force: Flags.boolean({ description: 'Configure the cube first when its image does not exist.' }),
+    format: Flags.string({ options: ['json', 'yaml'], default: 'json', description: 'Output format.' }),
+    'output-file': Flags.string({ aliases: ['output_file'], description: 'Write the result to this file (atomically) instead of stdout.' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Inspect);
+    const info = await withInterrupt((signal) => inspectCube({ mlcube: flags.mlcube, platform: flags.platform, params: flags.P, force: flags.force, signal }, this.app()));
+    const text = flags.format === 'yaml' ? toYaml(info) : JSON.stringify(info) + '\n';
+    const file = flags['output-file'];
+    if (!file) return this.out(text);
+    writeFileSync(`${file}.tmp-${process.pid}`, text);
+    renameSync(`${file}.tmp-${process.pid}`, file);
+  }
+}

@@ -1,0 +1,42 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, cubeFlags } from '../base-command.js';
+import { runTasks } from '../../app/run.js';
+import { withInterrupt } from '../interrupt.js';
+
+export default class Run extends BaseCommand {
+  static summary = 'Run MLCube task(s).';
+  static description = 'Runs the tasks in order on the selected platform and stops at the first failure, exiting with that task\'s code. Extra arguments name=value (or --name=value) override task parameters.';
+  static strict = false;
+  static examples = ['mlcube run --mlcube=cubes/mnist --platform=local --task=download,train --workspace=workspace/mnist', 'mlcube run --task=train data_dir=/data/mnist -Pdocker.build_strategy=auto'];
+  static flags = {
+    ...cubeFlags,
+    task: Flags.string({ description: 'Comma-separated tasks to run in order; may be omitted when the cube has one task.' }),
+    network: Flags.string({ description: 'Network for the task container (docker --network, singularity --network).' }),
+    security: Flags.string({ description: 'Security options (docker --security-opt, singularity --security).' }),
+    gpus: Flags.string({ description: 'GPUs: all, a count (2) or device=0,2; empty or 0 disables GPUs. Overrides platform.accelerator_count.' }),
+    memory: Flags.string({ description: 'Memory limit (docker --memory, singularity --vm-ram).' }),
+    cpu: Flags.string({ description: 'CPU set (docker --cpuset-cpus, singularity --vm-cpu).' }),
+    mount: Flags.string({ options: ['ro', 'rw'], description: 'Mount option for every input (outputs keep their own).' }),
+    json: Flags.boolean({ description: 'Print a JSON summary of the task runs on stdout.' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags, argv } = await this.parse(Run);
+    const results = await withInterrupt((signal) =>
+      runTasks(
+        {
+          mlcube: flags.mlcube,
+          platform: flags.platform,
+          tasks: flags.task,
+          workspace: flags.workspace,
+          params: flags.P,
+          taskArgs: argv as string[],
+          flags: { network: flags.network, security: flags.security, gpus: flags.gpus, memory: flags.memory, cpu: flags.cpu, mount: flags.mount },
+          signal,
+        },
+        this.app(),
+      ),
+    );
+    if (flags.json) this.out(JSON.stringify({ tasks: results }, null, 2));
+  }
+}

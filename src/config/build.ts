@@ -1,0 +1,185 @@
+import { homedir } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { statSync } from 'node:fs';
+import { ConfigError, UsageError, type ErrorPlace } from '../errors.js';
+import type { ConfigProbe, RunnerConfigSpec, RunnerFlags } from '../runner.js';
+import { locateCube, type CubeLocation } from './locate.js';
+import { readYamlFile, type YamlSource } from './yaml-source.js';
+import { assertSchema, loadSchema } from './schemas.js';
+import { loadSettings, platformConfig, settingsPath, type SystemSettings } from './settings.js';
+import { parseParamOverrides, overridesTree, parseTaskArgs, type ParamOverride } from './overrides.js';
+import { isTree, merge, type Tree } from './tree.js';
+import { runnerDefaults, runnerSchema } from './runner-defaults.js';
+import { pathIsKnown } from './schema-paths.js';
+import { resolveTree } from './interpolate.js';
+import { normalizeTasks, parameterNames } from '../params/normalize.js';
+import { which } from '../which.js';
+
+export interface BuildOptions {
+  mlcube?: string;
+  cwd: string;
+  env: Record<string, string | undefined>;
+  home?: string;
+  /** Platform name; null builds the cube without any runner (describe). */
+  platform: string | null;
+  workspace?: string;
+  /** Raw -P values (KEY=VALUE). */
+  params?: readonly string[];
+  /** Extra positional arguments: task-parameter overrides. */
+  taskArgs?: readonly string[];
+  flags?: RunnerFlags;
+  /** OmegaConf.resolve over the whole tree (run/configure/describe always; show_config with --resolve). */
+  resolve: boolean;
+  /** Tasks whose parameters task overrides may name (default: all tasks). */
+  overrideScope?: readonly string[];
+}
+
+export interface EffectiveConfig {
+  config: Tree;
+  location: CubeLocation;
+  settings: SystemSettings;
+  source: YamlSource;
+  runner?: RunnerConfigSpec;
+  platform?: string;
+  warnings: string[];
+}
+
+export type RunnerLookup = (name: string) => RunnerConfigSpec | undefined;
+
+export const DEFAULT_WORKSPACE = '${runtime.root}/workspace';
+
+const realProbe: ConfigProbe = {
+  isFile: (p) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false,
+  which: (exe) => which(exe),
+};
+
+/** The Python MLCube's config pipeline (reference §2.3), with validation and helpful errors added. */
+export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: ConfigProbe = realProbe): EffectiveConfig {
+  const location = locateCube(opts.mlcube, opts.cwd);
+  const source = readYamlFile(location.file);
+  const cube = source.value;
+  checkCubeShape(cube, source);
+  assertSchema('mlcube.schema.json', cube, (p) => source.place(p), location.file);
+
+  const settings = loadSettings(settingsPath(opts.env, opts.home ?? homedir()));
+  const workspace = workspaceValue(opts.workspace, opts.cwd, opts.home ?? homedir());
+  const overrides = parseParamOverrides(opts.params ?? []);
+  const P = overridesTree(overrides);
+
+  let platformCfg: Tree = {};
+  let spec: RunnerConfigSpec | undefined;
+  if (opts.platform !== null) {
+    platformCfg = platformConfig(settings, opts.platform);
+    const runnerName = String(platformCfg.runner);
+    spec = runners(runnerName);
+    if (!spec) {
+      throw new ConfigError(`platform "${opts.platform}" uses runner "${runnerName}", which this runtime does not provide`, {
+        place: { file: settings.file },
+        suggestions: ['Set the platform\'s `runner:` to one of: docker, singularity, local.'],
+      });
+    }
+    for (const [k, v] of Object.entries(runnerDefaults(runnerName))) if (!(k in platformCfg)) platformCfg[k] = v;
+    mergeFlags(P, spec, opts.flags ?? {});
+  }
+
+  checkOverridesMatch(overrides, cube as Tree, platformCfg, spec);
+
+  let cfg = merge(cube as Tree, P, { runtime: { root: location.root, workspace }, runner: platformCfg });
+  cfg.workspace = workspace;
+  if (spec) spec.merge(cfg, probe);
+  cfg = merge(cfg, P);
+  const placeOf = placeFinder(source, overrides);
+  const { runner: _r, runtime: _rt, workspace: _w, ...cubePart } = cfg;
+  assertSchema('mlcube.schema.json', cubePart, placeOf, location.file);
+  if (spec) {
+    assertSchema(schemaNameOf(spec.name), cfg.runner, (p) => placeOf(['runner', ...p]), `runner section of platform "${opts.platform}"`);
+    spec.validate?.(cfg);
+  }
+
+  const taskArgs = parseTaskArgs(opts.taskArgs ?? []);
+  const tasks = cfg.tasks as Tree;
+  const known = parameterNames(tasks, opts.overrideScope);
+  for (const name of taskArgs.keys()) {
+    if (!known.includes(name)) {
+      throw new UsageError(`task override "${name}=..." matches no parameter of ${opts.overrideScope ? `task(s) ${opts.overrideScope.join(', ')}` : 'any task'} (parameters: ${known.join(', ') || 'none'})`, {
+        suggestions: ['Use one of the listed parameter names, e.g. data_dir=/path; for other settings use -Pkey.path=value.'],
+      });
+    }
+  }
+  const normalized = normalizeTasks(tasks, taskArgs);
+  cfg.tasks = normalized.tasks;
+
+  if (opts.resolve) cfg = resolveTree(cfg, { env: opts.env, placeOf });
+  return { config: cfg, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings };
+}
+
+function schemaNameOf(runner: string) {
+  return `runner-${runner}.schema.json` as 'runner-docker.schema.json';
+}
+
+function checkCubeShape(cube: unknown, source: YamlSource): asserts cube is Tree {
+  if (!isTree(cube)) {
+    throw new ConfigError(`the cube file must be a YAML mapping (found ${Array.isArray(cube) ? 'a list' : typeof cube})`, {
+      place: { file: source.file, line: 1, col: 1 },
+      suggestions: ['Start the file with keys such as `name:` and `tasks:`.'],
+    });
+  }
+  if (Array.isArray(cube.tasks)) {
+    throw new ConfigError('`tasks` is a list: that is the obsolete v1 MLCube schema (tasks as file names); tasks must be a mapping of task name to task', {
+      place: source.place(['tasks']),
+      suggestions: ['Rewrite as `tasks: {train: {parameters: {inputs: {...}, outputs: {...}}}}` (see README, "Cube author\'s guide").'],
+    });
+  }
+}
+
+function workspaceValue(ws: string | undefined, cwd: string, home: string): string {
+  if (ws === undefined || ws === '') return DEFAULT_WORKSPACE;
+  if (ws.startsWith('storage:')) {
+    throw new UsageError(`--workspace=${ws}: storage: workspaces are not supported`, { suggestions: ['Pass a directory path.'] });
+  }
+  const expanded = ws === '~' || ws.startsWith('~/') ? home + ws.slice(1) : ws;
+  return resolvePath(cwd, expanded);
+}
+
+function mergeFlags(P: Tree, spec: RunnerConfigSpec, flags: RunnerFlags): void {
+  const section = (P[spec.section] = isTree(P[spec.section]) ? P[spec.section] : {}) as Tree;
+  for (const [flag, value] of Object.entries(flags) as [keyof RunnerFlags, string | undefined][]) {
+    if (value === undefined) continue;
+    if (value === '' && flag !== 'gpus') continue;
+    const key = spec.flagKeys[flag];
+    if (!key) {
+      throw new UsageError(`--${flag} is not supported by the ${spec.name} runner`, {
+        suggestions: [`Drop --${flag}, or use a platform whose runner supports it (docker supports --network, --security, --gpus, --memory, --cpu, --mount).`],
+      });
+    }
+    section[key] = flag === 'gpus' ? value.trim() : value;
+  }
+}
+
+function checkOverridesMatch(overrides: readonly ParamOverride[], cube: Tree, platformCfg: Tree, spec: RunnerConfigSpec | undefined): void {
+  const tree = { ...cube, runner: platformCfg, runtime: { root: '', workspace: '' } };
+  const sub: Record<string, Record<string, any>> = spec ? { runner: runnerSchema(spec.name) ?? {} } : {};
+  for (const o of overrides) {
+    if (pathIsKnown(tree, loadSchema('mlcube.schema.json'), o.key, sub)) continue;
+    throw new UsageError(`-P ${o.raw}: key "${o.key.join('.')}" matches nothing in the cube, the platform or the schema`, {
+      suggestions: [`Keys at that level: ${knownKeysNear(tree, o.key).join(', ') || '(none)'}. Fix the spelling (e.g. -Ptasks.<task>.parameters.inputs.<param>.opts=ro).`],
+    });
+  }
+}
+
+function knownKeysNear(tree: Tree, key: readonly string[]): string[] {
+  let cur: unknown = tree;
+  for (const seg of key) {
+    if (!isTree(cur) || !(seg in cur)) break;
+    cur = cur[seg];
+  }
+  return isTree(cur) ? Object.keys(cur) : [];
+}
+
+function placeFinder(source: YamlSource, overrides: readonly ParamOverride[]) {
+  return (path: readonly string[]): ErrorPlace => {
+    const fromP = [...overrides].reverse().find((o) => o.key.every((k, i) => path[i] === k) || path.every((k, i) => o.key[i] === k));
+    if (fromP) return { file: `-P ${fromP.raw}` };
+    return source.place(path);
+  };
+}

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ConfigError, type ErrorPlace } from '../errors.js';
+
+/** schemas/ at the package root (two levels above dist/src/config). */
+export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'schemas');
+
+const SCHEMA_FILES = [
+  'mlcube.schema.json',
+  'runner-docker.schema.json',
+  'runner-singularity.schema.json',
+  'runner-local.schema.json',
+  'settings.schema.json',
+] as const;
+
+export type SchemaName = (typeof SCHEMA_FILES)[number];
+export type JsonSchema = Record<string, any>;
+
+let ajv: Ajv | undefined;
+const loaded = new Map<string, JsonSchema>();
+const compiled = new Map<string, ValidateFunction>();
+
+export function loadSchema(name: SchemaName): JsonSchema {
+  let s = loaded.get(name);
+  if (!s) {
+    s = JSON.parse(readFileSync(join(SCHEMA_DIR, name), 'utf8')) as JsonSchema;
+    loaded.set(name, s);
+  }
+  return s;
+}
+
+function validator(name: SchemaName): ValidateFunction {
+  let v = compiled.get(name);
+  if (!v) {
+    if (!ajv) {
+      ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+      for (const f of SCHEMA_FILES) ajv.addSchema(loadSchema(f), f);
+    }
+    v = ajv.getSchema(name)!;
+    compiled.set(name, v);
+  }
+  return v;
+}
+
+export interface SchemaProblem {
+  path: string[];
+  message: string;
+}
+
+/** Validates `value`; returns every problem (allErrors), most specific first, anyOf noise removed. */
+export function checkSchema(name: SchemaName, value: unknown): SchemaProblem[] {
+  const v = validator(name);
+  if (v(value)) return [];
+  return simplify(v.errors ?? [], value);
+}
+
+/** Throws one ConfigError listing every problem, each with its own file:line:col. */
+export function assertSchema(name: SchemaName, value: unknown, placeOf: (path: string[]) => ErrorPlace, what: string): void {
+  const problems = checkSchema(name, value);
+  if (problems.length === 0) return;
+  const lines = problems.map((p) => {
+    const place = placeOf(p.path);
+    const where = place.file ? `${place.file}${place.line ? `:${place.line}:${place.col}` : ''}` : what;
+    return `${where} /${p.path.join('/')} ${p.message}`;
+  });
+  const first = placeOf(problems[0].path);
+  throw new ConfigError(
+    problems.length === 1 ? `${what} breaks the schema: /${problems[0].path.join('/')} ${problems[0].message}` : `${what} breaks the schema in ${problems.length} places:\n  ${lines.join('\n  ')}`,
+    { place: first, suggestions: [`Correct the value(s) as described; the keys are documented in schemas/${name}.`] },
+  );
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return `a list (${JSON.stringify(v).slice(0, 60)})`;
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function valueAt(root: unknown, path: string[]): unknown {
+  let cur: any = root;
+  for (const p of path) cur = cur?.[p];
+  return cur;
+}
+
+function simplify(errors: ErrorObject[], root: unknown): SchemaProblem[] {
+  // anyOf failures report each branch; keep the branch error that went deepest, else one summary line.
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    const list = byPath.get(e.instancePath) ?? [];
+    list.push(e);
+    byPath.set(e.instancePath, list);
+  }
+  const out: SchemaProblem[] = [];
+  const paths = [...byPath.keys()].sort((a, b) => b.length - a.length);
+  const covered: string[] = [];
+  for (const p of paths) {
+    if (covered.some((c) => c.startsWith(p + '/'))) continue;
+    const errs = byPath.get(p)!;
+    const path = p.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const found = describeValue(valueAt(root, path));
+    const messages = new Set<string>();
+    for (const e of errs) {
+      if (e.keyword === 'anyOf') continue;
+      if (e.keyword === 'enum') messages.add(`must be one of ${(e.params as any).allowedValues.map((x: unknown) => JSON.stringify(x)).join(', ')}`);
+      else if (e.keyword === 'additionalProperties') {
+        const extra = (e.params as any).additionalProperty;
+        out.push({ path: [...path, extra], message: `is not a known key here (allowed: ${allowedKeys(e)})` });
+        covered.push(p + '/' + extra);
+        continue;
+      } else if (e.keyword === 'type') messages.add(`must be ${String((e.params as any).type).replace(/,/g, ' or ')}`);
+      else messages.add(e.message ?? e.keyword);
+    }
+    if (messages.size) out.push({ path, message: `${[...messages].join(', or ')} (found ${found})` });
+    covered.push(p);
+  }
+  return out;
+}
+
+function allowedKeys(e: ErrorObject): string {
+  const props = (e.parentSchema as any)?.properties;
+  return props ? Object.keys(props).join(', ') : 'none';
+}

@@ -1,0 +1,106 @@
+/**
+ * The one error hierarchy of the runtime. Every user-facing failure is an MlcubeError whose message names
+ * the place (file:line:col, task, parameter), the value found, what was expected, and one fix.
+ * Exit codes are documented in README.md ("Exit codes").
+ */
+export interface ErrorPlace {
+  file?: string;
+  line?: number;
+  col?: number;
+  task?: string;
+  parameter?: string;
+}
+
+export interface ErrorOptions {
+  place?: ErrorPlace;
+  suggestions?: string[];
+  cause?: unknown;
+}
+
+export function formatPlace(place: ErrorPlace | undefined): string {
+  if (!place) return '';
+  const parts: string[] = [];
+  if (place.file) {
+    let loc = place.file;
+    if (place.line !== undefined) loc += `:${place.line}`;
+    if (place.line !== undefined && place.col !== undefined) loc += `:${place.col}`;
+    parts.push(loc);
+  }
+  if (place.task) parts.push(`task "${place.task}"`);
+  if (place.parameter) parts.push(`parameter "${place.parameter}"`);
+  return parts.join(', ');
+}
+
+export abstract class MlcubeError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: number;
+  readonly place?: ErrorPlace;
+  readonly suggestions: string[];
+  readonly detail: string;
+
+  constructor(detail: string, opts: ErrorOptions = {}) {
+    const where = formatPlace(opts.place);
+    super(where ? `${where}: ${detail}` : detail, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.detail = detail;
+    this.place = opts.place;
+    this.suggestions = opts.suggestions ?? [];
+    this.name = new.target.name;
+  }
+
+  /** Message plus the suggested fixes, as printed by the CLI. */
+  render(): string {
+    const lines = [`${this.code}: ${this.message}`];
+    for (const s of this.suggestions) lines.push(`  fix: ${s}`);
+    return lines.join('\n');
+  }
+}
+
+/** mlcube.yaml, system settings or a -P override is malformed or breaks the schema. */
+export class ConfigError extends MlcubeError {
+  readonly code = 'MLCUBE_CONFIG_INVALID';
+  readonly exitCode = 2;
+}
+
+/** A task parameter cannot be resolved to a usable host path. */
+export class ParameterError extends MlcubeError {
+  readonly code = 'MLCUBE_PARAM_INVALID';
+  readonly exitCode = 2;
+}
+
+/** A command-line usage problem (unknown task, unknown override, bad flag value). */
+export class UsageError extends MlcubeError {
+  readonly code = 'MLCUBE_USAGE';
+  readonly exitCode = 2;
+}
+
+/** The runtime a runner needs (docker daemon, singularity binary, sbatch...) is missing or unusable. */
+export class RuntimeUnavailableError extends MlcubeError {
+  readonly code = 'MLCUBE_RUNTIME_MISSING';
+  readonly exitCode = 3;
+}
+
+/** Building, pulling or locating the task's image failed. */
+export class ImageError extends MlcubeError {
+  readonly code = 'MLCUBE_IMAGE_FAILED';
+  readonly exitCode = 4;
+}
+
+/** The task ran and failed; the exit code is the task's own (or 128+signal). */
+export class TaskFailedError extends MlcubeError {
+  readonly code = 'MLCUBE_TASK_FAILED';
+  readonly exitCode: number;
+  constructor(detail: string, taskExitCode: number, opts: ErrorOptions = {}) {
+    super(detail, opts);
+    this.exitCode = taskExitCode > 0 && taskExitCode < 256 ? taskExitCode : 1;
+  }
+}
+
+/** The run was interrupted by the user (Ctrl-C / SIGTERM). */
+export class InterruptedError extends MlcubeError {
+  readonly code = 'MLCUBE_INTERRUPTED';
+  readonly exitCode = 130;
+}
+
+export function isMlcubeError(e: unknown): e is MlcubeError {
+  return e instanceof MlcubeError;
+}

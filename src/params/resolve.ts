@@ -1,0 +1,173 @@
+import { dirname } from 'node:path';
+import { ParameterError, UsageError } from '../errors.js';
+import { isTree, type Tree } from '../config/tree.js';
+import { hostPath } from './paths.js';
+import type { FsProbe } from './fs-probe.js';
+import type { IoType } from './normalize.js';
+
+export interface ResolvedParam {
+  name: string;
+  io: IoType;
+  type: 'file' | 'directory';
+  hostPath: string;
+  opts?: 'ro' | 'rw';
+}
+
+export interface ResolvedTask {
+  name: string;
+  entrypoint?: string;
+  params: ResolvedParam[];
+}
+
+export interface ResolveContext {
+  workspace: string;
+  env: Record<string, string | undefined>;
+  home: string;
+  fs: FsProbe;
+  /** Host paths that earlier tasks of this run will create (so a missing input may be expected). */
+  pending?: ReadonlyMap<string, string>;
+}
+
+interface RawParam {
+  name: string;
+  io: IoType;
+  spec: Tree;
+}
+
+function rawParams(task: Tree): RawParam[] {
+  const params = isTree(task.parameters) ? task.parameters : {};
+  const out: RawParam[] = [];
+  for (const io of ['inputs', 'outputs'] as const) {
+    const group = isTree(params[io]) ? (params[io] as Tree) : {};
+    for (const [name, spec] of Object.entries(group)) out.push({ name, io: io === 'inputs' ? 'input' : 'output', spec: spec as Tree });
+  }
+  return out;
+}
+
+export function taskNames(cfg: Tree): string[] {
+  return Object.keys(cfg.tasks as Tree);
+}
+
+/** --task=a,b: empty means the only task (error when there are several), unknown names list what exists. */
+export function selectTasks(cfg: Tree, spec: string | undefined): string[] {
+  const all = taskNames(cfg);
+  const wanted = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (wanted.length === 0) {
+    if (all.length === 1) return all;
+    throw new UsageError(`no --task given and the cube has ${all.length} tasks (${all.join(', ')})`, {
+      suggestions: [`Pick one or more: --task=${all.join(',')}`],
+    });
+  }
+  for (const t of wanted) {
+    if (!all.includes(t)) {
+      throw new UsageError(`unknown task "${t}" (the cube has: ${all.join(', ')})`, { place: { task: t }, suggestions: [`Use --task=${all[0]} or another listed task.`] });
+    }
+  }
+  return wanted;
+}
+
+/** Where an input would come from: the task (other than `except`) that has an output at the same host path. */
+export function producerOf(cfg: Tree, path: string, ctx: Omit<ResolveContext, 'fs'>, except?: string): string | undefined {
+  for (const [t, task] of Object.entries(cfg.tasks as Tree)) {
+    if (t === except) continue;
+    for (const p of rawParams(task as Tree)) {
+      if (p.io !== 'output') continue;
+      const out = hostPath(String(p.spec.default), ctx.workspace, ctx.env, ctx.home);
+      if (out === path || path.startsWith(out + '/')) return t;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Resolves one task's parameters to typed host paths and checks them, touching nothing.
+ * Unknown types are settled from disk (inputs) or rejected (outputs), as the Python MLCube does; unlike it,
+ * a missing input is an error (naming the task that produces it) instead of an empty directory.
+ */
+export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): ResolvedTask {
+  const task = (cfg.tasks as Tree)[taskName] as Tree;
+  const params: ResolvedParam[] = [];
+  for (const p of rawParams(task)) {
+    const place = { task: taskName, parameter: p.name };
+    const declared = String(p.spec.type ?? 'unknown');
+    const value = String(p.spec.default);
+    const path = hostPath(value, ctx.workspace, ctx.env, ctx.home);
+    const kind = ctx.fs.kind(path);
+    if (kind === 'loop' || kind === 'not-a-directory') {
+      throw new ParameterError(
+        kind === 'loop' ? `path ${path} cannot be resolved: it goes through a symbolic link loop` : `path ${path} goes through a file where a directory is needed`,
+        { place, suggestions: ['Fix or remove the symbolic link / file along that path, or point the parameter elsewhere.'] },
+      );
+    }
+    const optional = p.io === 'input' && (value === 'null' || p.spec.optional === true);
+    let type: 'file' | 'directory';
+    if (declared === 'file' || declared === 'directory') type = declared;
+    else if (declared === 'unknown') {
+      if (p.io === 'output') {
+        throw new ParameterError(`type of output "${value}" is unknown`, {
+          place,
+          suggestions: [`Say what it is: end the path with "/" for a directory, or write {type: file, default: ${value}}.`],
+        });
+      }
+      if (kind === 'directory' || kind === 'file') type = kind;
+      else if (optional || isPending(ctx.pending, path)) type = 'file';
+      else throw missingInput(cfg, taskName, p.name, path, ctx, 'its type is unknown and it does not exist');
+    } else {
+      throw new ParameterError(`type "${declared}" is not one of file, directory, unknown`, { place, suggestions: ['Use type: file or type: directory.'] });
+    }
+    const opts = p.spec.opts;
+    if (opts !== undefined && opts !== 'ro' && opts !== 'rw') {
+      throw new ParameterError(`opts "${String(opts)}" is not ro or rw`, { place, suggestions: ['Use opts: ro (read-only) or opts: rw.'] });
+    }
+    if (kind === 'file' && type === 'directory') {
+      throw new ParameterError(`${path} is an existing file but the parameter is a directory`, {
+        place,
+        suggestions: ['Move the file away, or point the parameter at a directory (or declare it type: file).'],
+      });
+    }
+    if (kind === 'directory' && type === 'file') {
+      throw new ParameterError(`${path} is an existing directory but the parameter is a file`, {
+        place,
+        suggestions: ['Point the parameter at a file path, or declare it type: directory.'],
+      });
+    }
+    if (kind === 'other') {
+      throw new ParameterError(`${path} is neither a file nor a directory`, { place, suggestions: ['Point the parameter at a regular file or directory.'] });
+    }
+    if (p.io === 'input' && kind === 'missing' && !optional && !isPending(ctx.pending, path)) {
+      throw missingInput(cfg, taskName, p.name, path, ctx, 'it does not exist');
+    }
+    if (p.io === 'output' && type === 'file') {
+      const parentKind = ctx.fs.kind(dirname(path));
+      if (parentKind === 'file' || parentKind === 'not-a-directory') {
+        throw new ParameterError(`the directory of output file ${path} is an existing file`, {
+          place,
+          suggestions: [`Remove or rename ${dirname(path)}, or choose another output path.`],
+        });
+      }
+    }
+    params.push({ name: p.name, io: p.io, type, hostPath: path, ...(opts ? { opts: opts as 'ro' | 'rw' } : {}) });
+  }
+  return { name: taskName, ...(typeof task.entrypoint === 'string' ? { entrypoint: task.entrypoint } : {}), params };
+}
+
+function isPending(pending: ReadonlyMap<string, string> | undefined, path: string): boolean {
+  if (!pending) return false;
+  for (const p of pending.keys()) if (path === p || path.startsWith(p + '/')) return true;
+  return false;
+}
+
+function missingInput(cfg: Tree, task: string, param: string, path: string, ctx: ResolveContext, why: string): ParameterError {
+  const producer = producerOf(cfg, path, ctx, task);
+  return new ParameterError(`input ${path} ${why}`, {
+    place: { task, parameter: param },
+    suggestions: producer
+      ? [`It is an output of task "${producer}": run it first, e.g. mlcube run --task=${producer},${task}.`]
+      : [`Create it, or point the parameter elsewhere: ${param}=/path/to/${param}.`],
+  });
+}
+
+/** Host paths of a task's outputs (what later tasks in the same run may consume). */
+export function outputPaths(task: ResolvedTask): string[] {
+  return task.params.filter((p) => p.io === 'output').map((p) => p.hostPath);
+}

@@ -1,0 +1,67 @@
+import type { Tree } from './config/tree.js';
+import type { ResolvedTask } from './params/resolve.js';
+import type { Logger } from './log.js';
+
+/** What a runner's probe found: usable (with a version) or not (with why and how to fix it). Never throws. */
+export type Availability =
+  | { available: true; version: string; detail?: string }
+  | { available: false; reason: string; remedy: string };
+
+/** CLI flags of `run` that a runner maps into its configuration section (Python CliParser.parse_extra_arg). */
+export interface RunnerFlags {
+  network?: string;
+  security?: string;
+  gpus?: string;
+  memory?: string;
+  cpu?: string;
+  mount?: string;
+}
+
+export interface RunContext {
+  /** Effective, resolved configuration (cube + platform + overrides). */
+  readonly config: Tree;
+  readonly root: string;
+  readonly workspace: string;
+  readonly log: Logger;
+  /** Aborted on Ctrl-C / SIGTERM: the runner stops what it started, then rejects with InterruptedError. */
+  readonly signal: AbortSignal;
+  readonly env: Record<string, string | undefined>;
+}
+
+export interface TaskResult {
+  exitCode: number;
+  durationMs: number;
+}
+
+export interface Runner {
+  readonly name: string;
+  /** Is the runtime there? Used by doctor, by run before starting, and by integration-test skips. */
+  probe(): Promise<Availability>;
+  /** Prepare what tasks need (pull/build images...). Idempotent. */
+  configure(ctx: RunContext): Promise<void>;
+  /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */
+  run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult>;
+  /** Machine-readable facts about the configured image (e.g. {hash}); optional. */
+  inspect?(ctx: RunContext, force: boolean): Promise<Tree>;
+}
+
+/** Config-time behaviour of a runner: pure, cheap to load (no runtime clients imported). */
+export interface RunnerConfigSpec {
+  readonly name: string;
+  /** Cube section merged into `runner` (docker: `docker`, singularity: `singularity`, local: `local`). */
+  readonly section: string;
+  /** CLI flag -> key in the runner section; flags a runner does not list are rejected for it. */
+  readonly flagKeys: Partial<Record<keyof RunnerFlags, string>>;
+  /** Runner-specific merge of the cube section into cfg.runner (Python Config.merge). Mutates cfg. */
+  merge(cfg: Tree, probe: ConfigProbe): void;
+  /** Runner-specific checks/conversions after the final merge (Python Config.validate). Mutates cfg. */
+  validate?(cfg: Tree): void;
+  /** Creates the runner (may import heavy clients lazily). */
+  create(): Promise<Runner>;
+}
+
+/** The few filesystem/PATH facts config merging may ask (injected so merging stays testable). */
+export interface ConfigProbe {
+  isFile(path: string): boolean;
+  which(executable: string): string | undefined;
+}
