@@ -26,6 +26,21 @@ export abstract class BaseCommand extends Command {
     return this.log_;
   }
 
+  /**
+   * Splits raw argv into what oclif parses and task-parameter overrides: `--name=value` whose name is no flag
+   * of the command is a task override here (the Python MLCube silently ignores that form, medperf#489).
+   */
+  protected splitTaskOverrides(flagNames: string[]): { argv: string[]; overrides: string[] } {
+    const argv: string[] = [];
+    const overrides: string[] = [];
+    for (const a of this.argv) {
+      const m = /^--([^=]+)=/.exec(a);
+      if (m && !flagNames.includes(m[1])) overrides.push(a);
+      else argv.push(a);
+    }
+    return { argv, overrides };
+  }
+
   /** Writes data to stdout (logs never go there). */
   protected out(text: string): void {
     process.stdout.write(text.endsWith('\n') ? text : text + '\n');

@@ -21,7 +21,9 @@ export default class Run extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { flags, argv } = await this.parse(Run);
+    const split = this.splitTaskOverrides(Object.keys(Run.flags).flatMap((f) => [f, ...((Run.flags as any)[f].aliases ?? [])]));
+    const { flags, argv } = await this.parse(Run, split.argv);
+    const taskArgs = [...(argv as string[]), ...split.overrides];
     const results = await withInterrupt((signal) =>
       runTasks(
         {
@@ -30,7 +32,7 @@ export default class Run extends BaseCommand {
           tasks: flags.task,
           workspace: flags.workspace,
           params: flags.P,
-          taskArgs: argv as string[],
+          taskArgs,
           flags: { network: flags.network, security: flags.security, gpus: flags.gpus, memory: flags.memory, cpu: flags.cpu, mount: flags.mount },
           signal,
         },

@@ -13,8 +13,10 @@ export default class ShowConfig extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { flags, argv } = await this.parse(ShowConfig);
-    const cfg = showConfig({ mlcube: flags.mlcube, platform: flags.platform, workspace: flags.workspace, params: flags.P, taskArgs: argv as string[], resolve: flags.resolve }, this.app());
+    const split = this.splitTaskOverrides(Object.keys(ShowConfig.flags).flatMap((f) => [f, ...((ShowConfig.flags as any)[f].aliases ?? [])]));
+    const { flags, argv } = await this.parse(ShowConfig, split.argv);
+    const taskArgs = [...(argv as string[]), ...split.overrides];
+    const cfg = showConfig({ mlcube: flags.mlcube, platform: flags.platform, workspace: flags.workspace, params: flags.P, taskArgs, resolve: flags.resolve }, this.app());
     // Python prints to_yaml() with print(): one blank line after the document.
     this.out(flags.json ? JSON.stringify(cfg, null, 2) : toYaml(cfg) + '\n');
   }

@@ -1,0 +1,107 @@
+import { expect } from 'chai';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CLI, copyFixture, mlcube, readJson, snapshot, tempDir } from '../helpers/cli.js';
+
+describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic)', () => {
+  let cube: { dir: string; cleanup: () => void };
+  beforeEach(() => (cube = copyFixture('basic')));
+  afterEach(() => cube.cleanup());
+
+  it('runs a task with file and directory parameters, creating outputs, with the argv contract', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const ws = join(cube.dir, 'workspace');
+    const report = readJson(join(ws, 'reports', 'report.txt'));
+    expect(report.args).to.deep.equal([
+      `--in_dir=${ws}/input`,
+      `--cfg=${ws}/input/cfg.yaml`,
+      `--out_dir=${ws}/out`,
+      `--report=${ws}/reports/report.txt`,
+    ]);
+    expect(report.cwd).to.equal(cube.dir);
+    expect(report.greeting).to.equal('hello basic');
+    expect(readFileSync(join(ws, 'out', 'a.txt'), 'utf8')).to.equal('alpha\n');
+    expect(r.stdout).to.equal('');
+  });
+
+  it('runs tasks in order: a later task consumes an earlier output that did not exist before the run', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy,consume', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(readFileSync(join(cube.dir, 'workspace', 'summary.txt'), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
+    const summary = JSON.parse(r.stdout);
+    expect(summary.tasks.map((t: any) => [t.task, t.exitCode])).to.deep.equal([['copy', 0], ['consume', 0]]);
+  });
+
+  it('applies overrides in both forms (name=value and --name=value) and -P, relative to the workspace', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', 'out_dir=elsewhere/', '--report=r2.txt', '-Plocal.env_args.GREETING=hi']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const ws = join(cube.dir, 'workspace');
+    const report = readJson(join(ws, 'r2.txt'));
+    expect(report.args).to.include(`--out_dir=${ws}/elsewhere`);
+    expect(report.greeting).to.equal('hi');
+    expect(existsSync(join(ws, 'elsewhere', 'b.txt'))).to.equal(true);
+  });
+
+  it('uses --workspace (relative to the current directory) for every relative path', async () => {
+    const ws = tempDir();
+    try {
+      mkdirSync(join(ws.dir, 'input'));
+      writeFileSync(join(ws.dir, 'input', 'cfg.yaml'), 'exit_code: 3\n');
+      writeFileSync(join(ws.dir, 'input', 'z.txt'), 'zed\n');
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', `--workspace=${join(ws.dir, '..', ws.dir.split('/').pop()!)}`]);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(readFileSync(join(ws.dir, 'out', 'z.txt'), 'utf8')).to.equal('zed\n');
+      expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it('returns the exit code of a failing task and does not run the tasks after it', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=fail,copy']);
+    expect(r.exitCode).to.equal(7);
+    expect(r.stderr).to.contain('failing on purpose with 7');
+    expect(r.stderr).to.contain('task "fail": task failed with exit code 7');
+    expect(r.stderr).to.contain('not run: copy');
+    expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
+  });
+
+  it('runs a custom entrypoint with its own tokens and the parameters, without the task name', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=custom']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const argv = readJson(join(cube.dir, 'workspace', 'custom', 'argv.json'));
+    expect(argv).to.deep.equal(['--flag', `--out_dir=${join(cube.dir, 'workspace', 'custom')}`]);
+  });
+
+  it('sets CUDA_VISIBLE_DEVICES from --gpus', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', '--gpus=device=1,3']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const report = readJson(join(cube.dir, 'workspace', 'reports', 'report.txt'));
+    expect([report.gpus, report.cuda]).to.deep.equal(['device=1,3', '1,3']);
+  });
+
+  it('stops the task on Ctrl-C (SIGINT), exits 130 and leaves no child process behind', async function () {
+    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=local', '--task=sleep'], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/settings.yaml' } });
+    const marker = join(cube.dir, 'workspace', 'sleep', 'marker.txt');
+    for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
+    const pid = Number(readFileSync(marker, 'utf8'));
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).to.equal(130);
+    expect(String(r.stderr)).to.contain('MLCUBE_INTERRUPTED');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(() => process.kill(pid, 0), 'task process still alive').to.throw();
+    expect(readFileSync(marker, 'utf8')).to.not.equal('finished');
+  });
+
+  it('leaves the workspace untouched when an input is missing, naming the producing task', async () => {
+    const before = snapshot(cube.dir);
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=consume']);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.contain('task "consume", parameter "out_dir": input');
+    expect(r.stderr).to.contain('It is an output of task "copy": run it first, e.g. mlcube run --task=copy,consume');
+    expect(snapshot(cube.dir)).to.deep.equal(before);
+  });
+});
