@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildConfig } from '../config/build.js';
 import { RuntimeUnavailableError, TaskFailedError } from '../errors.js';
-import type { Tree } from '../config/tree.js';
+import { isTree, type Tree } from '../config/tree.js';
+import { gpuRequest } from '../params/gpus.js';
 import type { RunnerFlags, RunContext } from '../runner.js';
 import { findRunner } from '../../runners/index.js';
 import { outputPaths, resolveTask, selectTasks, type ResolvedTask } from '../params/resolve.js';
@@ -54,6 +55,9 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const workspace = String((cfg.runtime as Tree).workspace);
   const resolveCtx = { workspace, env: app.env, home: app.home, fs: realFs };
 
+  // Pre-flight: a bad GPU request fails before anything is created.
+  const runnerCfg = cfg.runner as Tree;
+  gpuRequest((runnerCfg['--gpus'] ?? null) as string | null, isTree(cfg.platform) ? cfg.platform.accelerator_count : undefined);
   // Pre-flight: inputs must exist or be outputs of an earlier task of this run.
   const pending = new Map<string, string>();
   for (const t of tasks) {

@@ -59,7 +59,7 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
   const source = readYamlFile(location.file);
   const cube = source.value;
   checkCubeShape(cube, source);
-  assertSchema('mlcube.schema.json', cube, (p) => source.place(p), location.file);
+  assertSchema('mlcube.schema.json', cube, (p, atKey) => source.place(p, atKey), location.file);
 
   const settings = loadSettings(settingsPath(opts.env, opts.home ?? homedir()));
   const workspace = workspaceValue(opts.workspace, opts.cwd, opts.home ?? homedir());
@@ -177,9 +177,9 @@ function knownKeysNear(tree: Tree, key: readonly string[]): string[] {
 }
 
 function placeFinder(source: YamlSource, overrides: readonly ParamOverride[]) {
-  return (path: readonly string[]): ErrorPlace => {
+  return (path: readonly string[], atKey = false): ErrorPlace => {
     const fromP = [...overrides].reverse().find((o) => o.key.every((k, i) => path[i] === k) || path.every((k, i) => o.key[i] === k));
     if (fromP) return { file: `-P ${fromP.raw}` };
-    return source.place(path);
+    return source.place(path, atKey);
   };
 }

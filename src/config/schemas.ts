@@ -35,7 +35,7 @@ function validator(name: SchemaName): ValidateFunction {
   let v = compiled.get(name);
   if (!v) {
     if (!ajv) {
-      ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+      ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true });
       for (const f of SCHEMA_FILES) ajv.addSchema(loadSchema(f), f);
     }
     v = ajv.getSchema(name)!;
@@ -47,6 +47,8 @@ function validator(name: SchemaName): ValidateFunction {
 export interface SchemaProblem {
   path: string[];
   message: string;
+  /** The problem is the key itself (an unknown key), not its value. */
+  atKey?: boolean;
 }
 
 /** Validates `value`; returns every problem (allErrors), most specific first, anyOf noise removed. */
@@ -57,15 +59,15 @@ export function checkSchema(name: SchemaName, value: unknown): SchemaProblem[] {
 }
 
 /** Throws one ConfigError listing every problem, each with its own file:line:col. */
-export function assertSchema(name: SchemaName, value: unknown, placeOf: (path: string[]) => ErrorPlace, what: string): void {
+export function assertSchema(name: SchemaName, value: unknown, placeOf: (path: string[], atKey?: boolean) => ErrorPlace, what: string): void {
   const problems = checkSchema(name, value);
   if (problems.length === 0) return;
   const lines = problems.map((p) => {
-    const place = placeOf(p.path);
+    const place = placeOf(p.path, p.atKey);
     const where = place.file ? `${place.file}${place.line ? `:${place.line}:${place.col}` : ''}` : what;
     return `${where} /${p.path.join('/')} ${p.message}`;
   });
-  const first = placeOf(problems[0].path);
+  const first = placeOf(problems[0].path, problems[0].atKey);
   throw new ConfigError(
     problems.length === 1 ? `${what} breaks the schema: /${problems[0].path.join('/')} ${problems[0].message}` : `${what} breaks the schema in ${problems.length} places:\n  ${lines.join('\n  ')}`,
     { place: first, suggestions: [`Correct the value(s) as described; the keys are documented in schemas/${name}.`] },
@@ -108,7 +110,7 @@ function simplify(errors: ErrorObject[], root: unknown): SchemaProblem[] {
       if (e.keyword === 'enum') messages.add(`must be one of ${(e.params as any).allowedValues.map((x: unknown) => JSON.stringify(x)).join(', ')}`);
       else if (e.keyword === 'additionalProperties') {
         const extra = (e.params as any).additionalProperty;
-        out.push({ path: [...path, extra], message: `is not a known key here (allowed: ${allowedKeys(e)})` });
+        out.push({ path: [...path, extra], message: `is not a known key here (allowed: ${allowedKeys(e)})`, atKey: true });
         covered.push(p + '/' + extra);
         continue;
       } else if (e.keyword === 'type') messages.add(`must be ${String((e.params as any).type).replace(/,/g, ' or ')}`);

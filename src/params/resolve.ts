@@ -111,7 +111,7 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
       }
       if (kind === 'directory' || kind === 'file') type = kind;
       else if (optional || isPending(ctx.pending, path)) type = 'file';
-      else throw missingInput(cfg, taskName, p.name, path, ctx, 'its type is unknown and it does not exist');
+      else throw missingInput(cfg, taskName, p.name, path, ctx, 'has type unknown and does not exist, so its type cannot be told');
     } else {
       throw new ParameterError(`type "${declared}" is not one of file, directory, unknown`, { place, suggestions: ['Use type: file or type: directory.'] });
     }
@@ -135,7 +135,7 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
       throw new ParameterError(`${path} is neither a file nor a directory`, { place, suggestions: ['Point the parameter at a regular file or directory.'] });
     }
     if (p.io === 'input' && kind === 'missing' && !optional && !isPending(ctx.pending, path)) {
-      throw missingInput(cfg, taskName, p.name, path, ctx, 'it does not exist');
+      throw missingInput(cfg, taskName, p.name, path, ctx, 'does not exist');
     }
     if (p.io === 'output' && type === 'file') {
       const parentKind = ctx.fs.kind(dirname(path));

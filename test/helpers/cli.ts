@@ -1,5 +1,5 @@
 import { execa, type Result } from 'execa';
-import { cpSync, mkdtempSync, rmSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ export function snapshot(dir: string): string[] {
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = join(d, e.name);
-      const st = statSync(p, { throwIfNoEntry: false });
+      const st = lstatSync(p, { throwIfNoEntry: false });
       out.push(`${relative(dir, p)} ${e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'link' : `${st?.size}:${st?.mtimeMs}`}`);
       if (e.isDirectory()) walk(p);
     }
