@@ -17,31 +17,27 @@ export const singularityConfig: RunnerConfigSpec = {
   section: 'singularity',
   flagKeys: { network: '--network', security: '--security', gpus: '--nv', memory: '--vm-ram', cpu: '--vm-cpu', mount: '--mount_opts' },
   merge(cfg, probe) {
-    const s: Tree = isTree(cfg.singularity) ? cfg.singularity : {};
-    const runner = merge(cfg.runner as Tree, s);
+    // A non-empty cube section is edited in place (show_config prints the edit, as Python does); an empty one is not.
+    const s: Tree = isTree(cfg.singularity) && Object.keys(cfg.singularity).length > 0 ? cfg.singularity : {};
+    const runner = cfg.runner as Tree;
     const root = String((cfg.runtime as Tree).root);
-    if (typeof s.image === 'string' && s.image) {
-      const sif = join(resolved(cfg, runner.image_dir), s.image);
-      if (probe.isFile(sif)) {
-        cfg.runner = runner;
-        return;
-      }
+    const finish = () => {
+      cfg.runner = merge(runner, s);
+    };
+    if ('image' in s) {
+      const dir = resolved(cfg, 'image_dir' in s ? s.image_dir : runner.image_dir);
+      if (probe.isFile(join(dir, String(s.image)))) return finish();
     }
-    const recipe = String(s.build_file ?? runner.build_file ?? 'Singularity.recipe');
-    const recipeUsable = recipe.startsWith('docker://') || recipe.startsWith('docker-archive:') || probe.isFile(isAbsolute(recipe) ? recipe : join(root, recipe));
-    if (recipeUsable) {
-      runner.build_file = recipe;
-      if (!(typeof s.image === 'string' && s.image)) runner.image = `${alnum(recipe)}.sif`;
-      cfg.runner = runner;
-      return;
+    const recipe = String('build_file' in s ? s.build_file : runner.build_file);
+    if (recipe.startsWith('docker://') || recipe.startsWith('docker-archive:') || probe.isFile(isAbsolute(recipe) ? recipe : join(root, recipe))) {
+      if (!('image' in s)) s.image = `${alnum(recipe)}.sif`;
+      return finish();
     }
     const docker = cfg.docker;
-    if (isTree(docker) && (typeof docker.image === 'string' || typeof docker.tar_file === 'string')) {
-      if (typeof docker.tar_file === 'string') runner.build_file = `docker-archive:${docker.tar_file}`;
-      else runner.build_file = `docker://${docker.image}`;
-      runner.image = `${alnum(String(docker.image ?? docker.tar_file))}.sif`;
-    }
-    cfg.runner = runner;
+    if (!isTree(docker) || Object.keys(docker).length === 0) return finish();
+    s.image = `${alnum(String(docker.image))}.sif`;
+    s.build_file = 'tar_file' in docker ? `docker-archive:${docker.tar_file}` : `docker://${docker.image}`;
+    finish();
   },
   async create() {
     throw new RuntimeUnavailableError('the singularity runner is not available in this build yet (tracked as issue #5)', {

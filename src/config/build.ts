@@ -59,7 +59,7 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
   const source = readYamlFile(location.file);
   const cube = source.value;
   checkCubeShape(cube, source);
-  assertSchema('mlcube.schema.json', cube, (p, atKey) => source.place(p, atKey), location.file);
+  assertSchema('mlcube.schema.json', cube, (p, atKey) => source.place(p, atKey), 'the cube file');
 
   const settings = loadSettings(settingsPath(opts.env, opts.home ?? homedir()));
   const workspace = workspaceValue(opts.workspace, opts.cwd, opts.home ?? homedir());
@@ -90,7 +90,7 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
   cfg = merge(cfg, P);
   const placeOf = placeFinder(source, overrides);
   const { runner: _r, runtime: _rt, workspace: _w, ...cubePart } = cfg;
-  assertSchema('mlcube.schema.json', cubePart, placeOf, location.file);
+  assertSchema('mlcube.schema.json', cubePart, placeOf, 'the configuration after overrides');
   if (spec) {
     assertSchema(schemaNameOf(spec.name), cfg.runner, (p) => placeOf(['runner', ...p]), `runner section of platform "${opts.platform}"`);
     spec.validate?.(cfg);

@@ -65,14 +65,16 @@ export function assertSchema(name: SchemaName, value: unknown, placeOf: (path: s
   const lines = problems.map((p) => {
     const place = placeOf(p.path, p.atKey);
     const where = place.file ? `${place.file}${place.line ? `:${place.line}:${place.col}` : ''}` : what;
-    return `${where} /${p.path.join('/')} ${p.message}`;
+    return `${where} ${pointer(p.path)} ${p.message}`;
   });
   const first = placeOf(problems[0].path, problems[0].atKey);
   throw new ConfigError(
-    problems.length === 1 ? `${what} breaks the schema: /${problems[0].path.join('/')} ${problems[0].message}` : `${what} breaks the schema in ${problems.length} places:\n  ${lines.join('\n  ')}`,
+    problems.length === 1 ? `${what} breaks the schema: ${pointer(problems[0].path)} ${problems[0].message}` : `${what} breaks the schema in ${problems.length} places:\n  ${lines.join('\n  ')}`,
     { place: first, suggestions: [`Correct the value(s) as described; the keys are documented in schemas/${name}.`] },
   );
 }
+
+const pointer = (path: string[]) => (path.length ? `/${path.join('/')}` : 'the top level');
 
 function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
@@ -100,8 +102,10 @@ function simplify(errors: ErrorObject[], root: unknown): SchemaProblem[] {
   const paths = [...byPath.keys()].sort((a, b) => b.length - a.length);
   const covered: string[] = [];
   for (const p of paths) {
-    if (covered.some((c) => c.startsWith(p + '/'))) continue;
-    const errs = byPath.get(p)!;
+    // A deeper error explains a failed anyOf/type here; keep only errors of another kind (required, unknown keys).
+    const deeper = covered.some((c) => c.startsWith(p + '/'));
+    const errs = byPath.get(p)!.filter((e) => !deeper || !['anyOf', 'type', 'oneOf'].includes(e.keyword));
+    if (errs.length === 0) continue;
     const path = p.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const found = describeValue(valueAt(root, path));
     const messages = new Set<string>();
@@ -113,10 +117,14 @@ function simplify(errors: ErrorObject[], root: unknown): SchemaProblem[] {
         out.push({ path: [...path, extra], message: `is not a known key here (allowed: ${allowedKeys(e)})`, atKey: true });
         covered.push(p + '/' + extra);
         continue;
+      } else if (e.keyword === 'required') {
+        messages.add(`is missing the required key "${(e.params as any).missingProperty}"`);
+        continue;
       } else if (e.keyword === 'type') messages.add(`must be ${String((e.params as any).type).replace(/,/g, ' or ')}`);
       else messages.add(e.message ?? e.keyword);
     }
-    if (messages.size) out.push({ path, message: `${[...messages].join(', or ')} (found ${found})` });
+    const foundNote = errs.every((e) => e.keyword === 'required') ? '' : ` (found ${found})`;
+    if (messages.size) out.push({ path, message: `${[...messages].join(', or ')}${foundNote}` });
     covered.push(p);
   }
   return out;

@@ -22,6 +22,7 @@ export async function mlcube(args: string[], opts: { cwd?: string; env?: Record<
     cwd: opts.cwd ?? REPO,
     env: { MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-test-no-settings.yaml'), ...opts.env },
     reject: false,
+    stripFinalNewline: false,
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

@@ -9,6 +9,7 @@ export default class Describe extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Describe);
     const d = describeCube({ mlcube: flags.mlcube, workspace: flags.workspace }, this.app());
-    this.out(flags.json ? JSON.stringify(d, null, 2) : renderDescription(d));
+    // Python ends the description with print(''): one blank line.
+    this.out(flags.json ? JSON.stringify(d, null, 2) : renderDescription(d) + '\n');
   }
 }

@@ -3,6 +3,9 @@ import ShowConfig from './show-config.js';
 import Describe from './describe.js';
 import Configure from './configure.js';
 import Inspect from './inspect.js';
+import Config from './config.js';
+import Create from './create.js';
+import Doctor from './doctor.js';
 
 /** Explicit command table (oclif "explicit" strategy): no directory scan at start-up. */
 export const COMMANDS = {
@@ -11,4 +14,7 @@ export const COMMANDS = {
   describe: Describe,
   configure: Configure,
   inspect: Inspect,
+  config: Config,
+  create: Create,
+  doctor: Doctor,
 };

@@ -1,0 +1,39 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { SettingsAdmin, renderSettings } from '../../app/settings-admin.js';
+import { UsageError } from '../../errors.js';
+
+const pair = (description: string) => Flags.string({ multiple: true, description });
+
+export default class Config extends BaseCommand {
+  static summary = 'Display or change the system settings (named platforms).';
+  static description = 'Settings live in $MLCUBE_SYSTEM_SETTINGS or ~/mlcube.yaml (as for the Python MLCube). Edits keep comments and are atomic.';
+  static examples = ['mlcube config --list', 'mlcube config --create-platform docker docker_gpu', 'mlcube config --get platforms.docker.build_strategy'];
+  static flags = {
+    list: Flags.boolean({ description: 'List all platforms.' }),
+    get: Flags.string({ description: 'Print the value of a dotted key.' }),
+    'create-platform': pair('RUNNER NAME: create a platform with the runner\'s defaults.'),
+    'remove-platform': Flags.string({ description: 'NAME: remove a platform.' }),
+    'rename-platform': pair('OLD NEW: rename a platform.'),
+    'copy-platform': pair('SRC NEW: copy a platform (built-in ones too).'),
+    json: Flags.boolean({ description: 'Print JSON.' }),
+  };
+
+  async run(): Promise<void> {
+    const normalized = this.argv.map((a) => a.replace(/^--(create|remove|rename|copy)_platform/, '--$1-platform'));
+    const { flags } = await this.parse(Config, normalized);
+    const admin = new SettingsAdmin(this.app());
+    process.stderr.write(`System settings file path = ${admin.file}\n`);
+    const two = (v: string[], flag: string, names: string): [string, string] => {
+      if (v.length !== 2) throw new UsageError(`--${flag} takes ${names} (got ${JSON.stringify(v)})`, { suggestions: [`mlcube config --${flag} ${names}`] });
+      return [v[0], v[1]];
+    };
+    const show = (v: unknown) => this.out(flags.json ? JSON.stringify(v, null, 2) : typeof v === 'object' && v !== null ? renderSettings(v) : String(v));
+    if (flags['create-platform']) admin.createPlatform(...two(flags['create-platform'], 'create-platform', 'RUNNER NAME'));
+    else if (flags['remove-platform']) admin.removePlatform(flags['remove-platform']);
+    else if (flags['rename-platform']) admin.renamePlatform(...two(flags['rename-platform'], 'rename-platform', 'OLD NEW'));
+    else if (flags['copy-platform']) admin.copyPlatform(...two(flags['copy-platform'], 'copy-platform', 'SRC NEW'));
+    else if (flags.get) show(admin.get(flags.get));
+    else show(admin.list());
+  }
+}
