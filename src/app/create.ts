@@ -1,10 +1,10 @@
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { UsageError } from '../errors.js';
 
 /** cubes/template at the package root: the built-in, offline template. */
-export const TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'cubes', 'template');
+export const TEMPLATE_DIR = join(PACKAGE_ROOT, 'cubes', 'template');
 const PLACEHOLDER = /__CUBE_NAME__/g;
 const TEXT_FILES = ['mlcube.yaml', 'main.mjs', 'Dockerfile'];
 

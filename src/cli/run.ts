@@ -11,5 +11,8 @@ for (let i = 0; i < argv.length; i++) {
   argv.splice(i, m[1] === undefined ? 2 : 1);
   i--;
 }
-// `mlcube` alone prints usage and exits 0, as the Python CLI does.
-await execute({ dir: import.meta.url, args: argv.length ? argv : ['--help'] });
+export { COMMANDS } from './commands/index.js';
+
+// `mlcube` alone prints usage and exits 0, as the Python CLI does. Not awaited: oclif imports this very module
+// for its command table (package.json oclif.commands), which must finish evaluating first.
+void execute({ dir: import.meta.url, args: argv.length ? argv : ['--help'] });

@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { ConfigError, type ErrorPlace } from '../errors.js';
 
-/** schemas/ at the package root (two levels above dist/src/config). */
-export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'schemas');
+export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schemas');
+/** Written by the build (compile-schemas.ts). */
+export const PRECOMPILED_VALIDATORS = join(PACKAGE_ROOT, 'dist', 'validators.generated.js');
 
-const SCHEMA_FILES = [
+export const SCHEMA_FILES = [
   'mlcube.schema.json',
   'runner-docker.schema.json',
   'runner-singularity.schema.json',
@@ -17,6 +20,11 @@ const SCHEMA_FILES = [
 
 export type SchemaName = (typeof SCHEMA_FILES)[number];
 export type JsonSchema = Record<string, any>;
+
+export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true } as const;
+
+/** Validators precompiled at build time (see compile-schemas.ts); absent when running from a partial build. */
+const precompiled: Record<string, ValidateFunction> | undefined = await import(pathToFileURL(PRECOMPILED_VALIDATORS).href).catch(() => undefined);
 
 let ajv: Ajv | undefined;
 const loaded = new Map<string, JsonSchema>();
@@ -33,9 +41,12 @@ export function loadSchema(name: SchemaName): JsonSchema {
 
 function validator(name: SchemaName): ValidateFunction {
   let v = compiled.get(name);
+  if (!v && precompiled) v = precompiled[name.replace(/[^A-Za-z0-9]/g, '_')];
   if (!v) {
     if (!ajv) {
-      ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true });
+      // Loaded only when no precompiled validator exists (keeps the ajv compiler off the start-up path).
+      const AjvClass = (createRequire(import.meta.url)('ajv') as { default: typeof Ajv }).default;
+      ajv = new AjvClass(AJV_OPTIONS);
       for (const f of SCHEMA_FILES) ajv.addSchema(loadSchema(f), f);
     }
     v = ajv.getSchema(name)!;
