@@ -1,0 +1,38 @@
+import { expect } from 'chai';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { REPO } from '../helpers/cli.js';
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'|\bimport\('([^']+)'\)/gm)].map((m) => m[1] ?? m[2]);
+
+describe('architecture rules (design.md §2)', () => {
+  const src = tsFiles(join(REPO, 'src'));
+
+  it('sees imports at all (guards the rules below against a broken import scan)', () => {
+    expect(importsOf(join(REPO, 'src', 'cli', 'base-command.ts'))).to.include('@oclif/core');
+    expect(importsOf(join(REPO, 'runners', 'local-config.ts'))).to.include('./local.js');
+  });
+
+  it('nothing outside src/cli imports oclif', () => {
+    const offenders = src.filter((f) => !relative(REPO, f).startsWith('src/cli/') && importsOf(f).some((i) => i.startsWith('@oclif/')));
+    expect(offenders.map((f) => relative(REPO, f))).to.deep.equal([]);
+  });
+
+  it('the core (config, params) imports no runner and no process-spawning library', () => {
+    const core = src.filter((f) => /src\/(config|params)\//.test(f));
+    const offenders = core.filter((f) => importsOf(f).some((i) => i.includes('runners/') || i === 'execa' || i === 'dockerode' || i === 'node:child_process'));
+    expect(offenders.map((f) => relative(REPO, f))).to.deep.equal([]);
+  });
+
+  it('only runners/index.ts lists the runners; src/ reaches runners only through it', () => {
+    const offenders = src.filter((f) => importsOf(f).some((i) => i.includes('runners/') && !i.endsWith('runners/index.js')));
+    expect(offenders.map((f) => relative(REPO, f))).to.deep.equal([]);
+  });
+});
