@@ -1,9 +1,8 @@
 import { ConfigError } from '../src/errors.js';
 import { isTree, merge, type Tree } from '../src/config/tree.js';
 import type { RunnerConfigSpec } from '../src/runner.js';
-import { RuntimeUnavailableError } from '../src/errors.js';
 
-/** dict -> "-e K=V -e K2=V2" as the Python docker runner's Config.validate renders env_args/build_args. */
+/** dict -> "-e K=V -e K2=V2", as the Python docker runner's Config.validate renders env_args/build_args (display only). */
 export function dictToCli(value: unknown, flag: string): unknown {
   if (!isTree(value)) return value;
   return Object.entries(value)
@@ -26,12 +25,12 @@ export const dockerConfig: RunnerConfigSpec = {
         suggestions: ['Add `docker: {image: name:tag}` to mlcube.yaml, or pass -Pdocker.image=name:tag.'],
       });
     }
-    runner.env_args = dictToCli(runner.env_args, '-e');
-    runner.build_args = dictToCli(runner.build_args, '--build-arg');
+  },
+  display(runner) {
+    return { ...runner, env_args: dictToCli(runner.env_args, '-e'), build_args: dictToCli(runner.build_args, '--build-arg') };
   },
   async create() {
-    throw new RuntimeUnavailableError('the docker runner is not available in this build yet (tracked as issue #4)', {
-      suggestions: ['Run the cube on the host with --platform=local, or use the Python MLCube for docker until issue #4 lands.'],
-    });
+    const { DockerRunner } = await import('./docker.js');
+    return new DockerRunner();
   },
 };

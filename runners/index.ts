@@ -9,3 +9,9 @@ export const RUNNERS: readonly RunnerConfigSpec[] = [dockerConfig, singularityCo
 export function findRunner(name: string): RunnerConfigSpec | undefined {
   return RUNNERS.find((r) => r.name === name);
 }
+
+/** The docker runner's registry-free base image (`mlcube base-image`); dockerode loads only when asked. */
+export async function makeNodeBaseImage(tag: string, log: import('../src/log.js').Logger): Promise<string> {
+  const { buildNodeBaseImage } = await import('./docker-base-image.js');
+  return buildNodeBaseImage(tag, log);
+}

@@ -1,26 +1,12 @@
 import { constants, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { execa } from 'execa';
-import shellQuote from 'shell-quote';
 import { ConfigError, InterruptedError } from '../src/errors.js';
 import { isTree, type Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult } from '../src/runner.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
+import { splitCommand } from '../src/params/split-command.js';
 import { cudaVisibleDevices, describeGpus, gpuRequest } from '../src/params/gpus.js';
-
-/** Splits a command string like a POSIX shell (quotes honoured); $VARS and operators are not interpreted. */
-export function splitCommand(cmd: string | readonly string[], what: string): string[] {
-  if (Array.isArray(cmd)) return [...cmd];
-  const parts = shellQuote.parse(cmd as string, (key: string) => `$${key}`);
-  return parts.map((p) => {
-    if (typeof p !== 'string') {
-      throw new ConfigError(`${what} "${cmd}" contains a shell operator; commands are not run through a shell`, {
-        suggestions: ['Put the pipeline in a script and name the script as the command.'],
-      });
-    }
-    return p;
-  });
-}
 
 /** argv of a task on the host: `<command> <task> --p=<host path>...`, or `<entrypoint> --p=...` for custom entrypoints. */
 export function localArgv(task: ResolvedTask, runner: Tree): string[] {

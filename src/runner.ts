@@ -54,8 +54,10 @@ export interface RunnerConfigSpec {
   readonly flagKeys: Partial<Record<keyof RunnerFlags, string>>;
   /** Runner-specific merge of the cube section into cfg.runner (Python Config.merge). Mutates cfg. */
   merge(cfg: Tree, probe: ConfigProbe): void;
-  /** Runner-specific checks/conversions after the final merge (Python Config.validate). Mutates cfg. */
+  /** Runner-specific checks after the final merge (Python Config.validate). */
   validate?(cfg: Tree): void;
+  /** How show_config prints the runner section when it differs from the working form (Python renders some maps as strings). */
+  display?(runner: Tree): Tree;
   /** Creates the runner (may import heavy clients lazily). */
   create(): Promise<Runner>;
 }

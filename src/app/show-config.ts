@@ -17,7 +17,8 @@ export interface ShowConfigOptions {
 export function showConfig(opts: ShowConfigOptions, app: AppEnv): Tree {
   const built = buildConfig({ ...opts, cwd: app.cwd, env: app.env, home: app.home }, findRunner);
   for (const w of built.warnings) app.log.warn(w);
-  return built.config;
+  const display = built.runner?.display;
+  return display ? { ...built.config, runner: display(built.config.runner as Tree) } : built.config;
 }
 
 /** YAML as OmegaConf.to_yaml prints it: block style, sequences not indented, single-quoted strings when needed. */

@@ -8,7 +8,7 @@ export const cubeFlags = {
   mlcube: Flags.string({ description: 'Cube directory (holding mlcube.yaml) or the cube YAML file itself. Default: current directory.' }),
   platform: Flags.string({ description: 'Platform name: a runner (docker, singularity, local) or a platform from the system settings file.', default: 'docker' }),
   workspace: Flags.string({ description: 'Workspace directory; relative parameter paths resolve against it. Default: <cube root>/workspace.' }),
-  P: Flags.string({ char: 'P', charAliases: ['p'], multiple: true, description: 'Configuration override KEY.PATH=VALUE (e.g. -Pdocker.image=name:tag); repeatable. Unknown keys are errors.' }),
+  P: Flags.string({ char: 'P', charAliases: ['p'], multiple: true, multipleNonGreedy: true, description: 'Configuration override KEY.PATH=VALUE (e.g. -Pdocker.image=name:tag); repeatable. Unknown keys are errors.' }),
 };
 
 /**

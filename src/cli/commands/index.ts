@@ -6,6 +6,7 @@ import Inspect from './inspect.js';
 import Config from './config.js';
 import Create from './create.js';
 import Doctor from './doctor.js';
+import BaseImage from './base-image.js';
 
 /** Explicit command table (oclif "explicit" strategy): no directory scan at start-up. */
 export const COMMANDS = {
@@ -17,4 +18,5 @@ export const COMMANDS = {
   config: Config,
   create: Create,
   doctor: Doctor,
+  'base-image': BaseImage,
 };

@@ -1,0 +1,37 @@
+import Docker from 'dockerode';
+import * as tar from 'tar';
+import { execa } from 'execa';
+import { ImageError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+import { follow } from './docker-image.js';
+
+/** Files a rootfs needs to run this host's `node`: the binary and every shared library `ldd` lists. */
+export async function nodeRootfsFiles(nodePath = process.execPath): Promise<string[]> {
+  const { stdout } = await execa('ldd', [nodePath]);
+  const libs = stdout
+    .split('\n')
+    .map((l) => /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(l)?.[1])
+    .filter((p): p is string => !!p);
+  return [...new Set([nodePath, ...libs])];
+}
+
+/**
+ * Makes a base image with no registry: a rootfs holding the host's node and its shared libraries,
+ * streamed as a tar (tar package, symlinks followed) into the Engine's image import.
+ */
+export async function buildNodeBaseImage(tag: string, log: Logger, docker = new Docker()): Promise<string> {
+  const files = await nodeRootfsFiles();
+  log.info(`importing ${files.length} files (${files.join(', ')}) as ${tag}`);
+  const rootfs = tar.create({ cwd: '/', follow: true, portable: true }, files.map((f) => f.replace(/^\//, ''))) as unknown as NodeJS.ReadableStream;
+  const [repo, version] = tag.includes(':') ? [tag.slice(0, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)] : [tag, 'latest'];
+  try {
+    const stream = (await docker.importImage(rootfs as any, { repo, tag: version, changes: ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'ENV HOME=/tmp', 'WORKDIR /tmp', `CMD ["${process.execPath}"]`] } as any)) as unknown as NodeJS.ReadableStream;
+    const events = (await follow(docker, stream, () => undefined)) as { error?: string; errorDetail?: { message?: string }; status?: string }[];
+    const bad = events.find((e) => e.error || e.errorDetail);
+    if (bad) throw new Error(bad.errorDetail?.message ?? bad.error);
+  } catch (e: any) {
+    throw new ImageError(`importing the base image ${tag} failed: ${e.json?.message ?? e.message}`, { suggestions: ['Check that the Docker daemon runs (mlcube doctor) and that ldd is installed.'] });
+  }
+  const info = await docker.getImage(tag).inspect();
+  return info.Id;
+}

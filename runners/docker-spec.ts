@@ -1,0 +1,175 @@
+import { basename } from 'node:path';
+import type Docker from 'dockerode';
+import { ConfigError } from '../src/errors.js';
+import { isTree, type Tree } from '../src/config/tree.js';
+import { planMounts } from '../src/params/mounts.js';
+import { gpuRequest, describeGpus, cudaVisibleDevices, type GpuRequest } from '../src/params/gpus.js';
+import type { ResolvedTask } from '../src/params/resolve.js';
+import { splitCommand } from '../src/params/split-command.js';
+
+export const LABEL_PREFIX = 'org.mlcommons.mlcube';
+
+export interface HostUser {
+  uid: number;
+  gid: number;
+}
+
+/** Extra `docker run` words from cpu_args/gpu_args, mapped onto the Engine API (the Python runner passed them to a shell). */
+export interface ExtraArgs {
+  user?: string;
+  env: string[];
+  ipcMode?: string;
+  networkMode?: string;
+  shmSize?: number;
+  privileged?: boolean;
+  ignored: string[];
+}
+
+/** Parses the docker-run options cubes put in cpu_args/gpu_args; unknown ones are reported, never passed to a shell. */
+export function parseExtraArgs(words: string): ExtraArgs {
+  const out: ExtraArgs = { env: [], ignored: [] };
+  const tokens = splitCommand(words, 'docker cpu_args/gpu_args');
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    const eq = t.indexOf('=');
+    const [flag, inline] = t.startsWith('--') && eq > 0 ? [t.slice(0, eq), t.slice(eq + 1)] : [t, undefined];
+    const value = () => inline ?? tokens[++i];
+    switch (flag) {
+      case '--rm':
+      case '-it':
+      case '-i':
+      case '-t':
+        break; // containers are always removed; no TTY is allocated
+      case '-u':
+      case '--user':
+        out.user = value();
+        break;
+      case '-e':
+      case '--env':
+        out.env.push(value());
+        break;
+      case '--ipc':
+        out.ipcMode = value();
+        break;
+      case '--net':
+      case '--network':
+        out.networkMode = value();
+        break;
+      case '--shm-size':
+        out.shmSize = parseBytes(value(), '--shm-size');
+        break;
+      case '--privileged':
+        out.privileged = true;
+        break;
+      case '--gpus':
+        value(); // GPUs come from --gpus / platform.accelerator_count
+        break;
+      default:
+        out.ignored.push(t);
+    }
+  }
+  return out;
+}
+
+/** "512m", "2g", "1024" -> bytes (docker's units). */
+export function parseBytes(s: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$/i.exec(s.trim());
+  if (!m) throw new ConfigError(`${what}="${s}" is not a size`, { suggestions: [`Use a size such as 512m or 2g (${what}=2g).`] });
+  const mult = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as 'k'];
+  return Math.round(Number(m[1]) * mult);
+}
+
+/** K=V pairs from a map, or from a string in the Python runner's rendered form ("-e K=V -e K2='a b'"). */
+export function keyValues(value: unknown, flag: '-e' | '--build-arg'): string[] {
+  if (isTree(value)) return Object.entries(value).map(([k, v]) => `${k}=${v}`);
+  if (typeof value !== 'string' || !value.trim()) return [];
+  const tokens = splitCommand(value, `docker ${flag === '-e' ? 'env_args' : 'build_args'}`);
+  return tokens.filter((t, i) => t !== flag && (tokens[i - 1] === flag || t.includes('=')));
+}
+
+/** Engine API DeviceRequests for a GPU request (the API form of `docker run --gpus`). */
+export function deviceRequests(req: GpuRequest): Docker.DeviceRequest[] {
+  switch (req.kind) {
+    case 'none':
+      return [];
+    case 'all':
+      return [{ Driver: '', Count: -1, Capabilities: [['gpu']] }];
+    case 'count':
+      return [{ Driver: '', Count: req.count, Capabilities: [['gpu']] }];
+    case 'devices':
+      return [{ Driver: '', DeviceIDs: req.devices, Capabilities: [['gpu']] }];
+  }
+}
+
+export interface ContainerPlan {
+  options: Docker.ContainerCreateOptions;
+  gpus: GpuRequest;
+  warnings: string[];
+}
+
+/**
+ * The container for one task (pure): /mlcube_io<k> binds (ro where asked), the argv contract, the invoking
+ * user's uid:gid unless `user: image` (mlcube#192, #306), env, limits, GPUs as DeviceRequests, labels.
+ * A single-token entrypoint keeps the parameters (the Python runner drops them all).
+ */
+export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | undefined, labels: Record<string, string>): ContainerPlan {
+  const runner = cfg.runner as Tree;
+  const platform = isTree(cfg.platform) ? cfg.platform : {};
+  const mountMode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
+  const plan = planMounts(task.params, mountMode);
+  const gpus = gpuRequest(runner['--gpus'] as string | null | undefined, platform.accelerator_count);
+  const extra = parseExtraArgs(String((gpus.kind === 'none' ? runner.cpu_args : runner.gpu_args) ?? ''));
+  const warnings = [...plan.warnings];
+  if (extra.ignored.length) warnings.push(`ignored docker-run options in ${gpus.kind === 'none' ? 'cpu_args' : 'gpu_args'}: ${extra.ignored.join(' ')} (not supported through the Engine API)`);
+
+  let entrypoint: string[] | undefined;
+  let cmd: string[];
+  if (task.entrypoint) {
+    const tokens = splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`);
+    entrypoint = tokens.slice(0, 1);
+    cmd = [...tokens.slice(1), ...plan.args];
+  } else {
+    cmd = [task.name, ...plan.args];
+  }
+
+  const userSetting = String(runner.user ?? 'host');
+  const user = extra.user ?? (userSetting === 'image' ? undefined : userSetting === 'host' ? (host ? `${host.uid}:${host.gid}` : undefined) : userSetting);
+  const env = [...keyValues(runner.env_args, '-e'), ...extra.env];
+  const visible = cudaVisibleDevices(gpus);
+  if (gpus.kind !== 'none' && visible !== undefined && !env.some((e) => e.startsWith('CUDA_VISIBLE_DEVICES='))) env.push(`CUDA_VISIBLE_DEVICES=${visible}`);
+  env.push(`MLCUBE_TASK=${task.name}`, `MLCUBE_GPUS=${describeGpus(gpus)}`);
+
+  const hostConfig: Docker.HostConfig = {
+    Binds: plan.mounts.map((m) => `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`),
+    AutoRemove: false,
+    DeviceRequests: deviceRequests(gpus),
+  };
+  const network = (runner['--network'] as string | null) ?? extra.networkMode;
+  if (network) hostConfig.NetworkMode = network;
+  if (runner['--security-opt']) hostConfig.SecurityOpt = [String(runner['--security-opt'])];
+  if (runner['--memory']) hostConfig.Memory = parseBytes(String(runner['--memory']), '--memory');
+  if (runner['--cpuset-cpus']) hostConfig.CpusetCpus = String(runner['--cpuset-cpus']);
+  if (extra.ipcMode) hostConfig.IpcMode = extra.ipcMode;
+  if (extra.shmSize) hostConfig.ShmSize = extra.shmSize;
+  if (extra.privileged) hostConfig.Privileged = true;
+
+  const options: Docker.ContainerCreateOptions = {
+    Image: String(runner.image),
+    Cmd: cmd,
+    ...(entrypoint ? { Entrypoint: entrypoint } : {}),
+    ...(user ? { User: user } : {}),
+    Env: env,
+    Labels: { [`${LABEL_PREFIX}.task`]: task.name, ...labels },
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    HostConfig: hostConfig,
+  };
+  return { options, gpus, warnings };
+}
+
+/** A readable container name: mlcube-<cube>-<task>-<random>. */
+export function containerName(cube: string, task: string): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
+  return `mlcube-${clean(basename(cube))}-${clean(task)}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,132 @@
+import Docker from 'dockerode';
+import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError } from '../src/errors.js';
+import type { Tree } from '../src/config/tree.js';
+import type { Availability, RunContext, Runner, TaskResult } from '../src/runner.js';
+import type { ResolvedTask } from '../src/params/resolve.js';
+import { describeGpus } from '../src/params/gpus.js';
+import { containerName, containerPlan, LABEL_PREFIX, type HostUser } from './docker-spec.js';
+import { buildImage, buildSource, configureAction, imageExists, needsConfigure, pullImage, type BuildStrategy } from './docker-image.js';
+
+export interface DockerRunnerDeps {
+  docker: Docker;
+  env: Record<string, string | undefined>;
+  host?: HostUser;
+}
+
+/** Which endpoint dockerode talks to (DOCKER_HOST honoured, as the docker CLI does). */
+export function endpoint(env: Record<string, string | undefined>): string {
+  return env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+/** Runs each task in its own container through the Docker Engine API (dockerode), never the docker CLI. */
+export class DockerRunner implements Runner {
+  readonly name = 'docker';
+  private readonly docker: Docker;
+  private readonly env: Record<string, string | undefined>;
+  private readonly host?: HostUser;
+
+  constructor(deps: Partial<DockerRunnerDeps> = {}) {
+    this.env = deps.env ?? process.env;
+    this.docker = deps.docker ?? new Docker();
+    this.host = deps.host ?? (process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined);
+  }
+
+  async probe(): Promise<Availability> {
+    const where = endpoint(this.env);
+    try {
+      const v = await this.docker.version();
+      return { available: true, version: `Docker Engine ${v.Version} (API ${v.ApiVersion})`, detail: `via ${where}` };
+    } catch (e: any) {
+      const code = e.code ?? e.errno;
+      if (code === 'EACCES') return { available: false, reason: `permission denied on ${where}`, remedy: 'Add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or point DOCKER_HOST at a daemon you may use.' };
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') return { available: false, reason: `no Docker daemon answers at ${where} (${code})`, remedy: 'Start the daemon (sudo systemctl start docker, or run dockerd), or set DOCKER_HOST to the daemon\'s socket.' };
+      return { available: false, reason: `the Docker daemon at ${where} did not answer: ${e.message}`, remedy: 'Check that dockerd is running and DOCKER_HOST is right.' };
+    }
+  }
+
+  private strategy(cfg: Tree): BuildStrategy {
+    return String((cfg.runner as Tree).build_strategy ?? 'pull') as BuildStrategy;
+  }
+
+  async configure(ctx: RunContext): Promise<void> {
+    const runner = ctx.config.runner as Tree;
+    const image = String(runner.image);
+    const source = buildSource(ctx.root, runner);
+    const action = configureAction(this.strategy(ctx.config), source.exists);
+    if (action === 'pull' && source.exists && this.strategy(ctx.config) === 'pull') ctx.log.warn(`the cube has a Dockerfile but build_strategy is pull; to build it: -Pdocker.build_strategy=auto`);
+    if (action === 'pull') await pullImage(this.docker, image, ctx.log, source.exists);
+    else if (action === 'build') await buildImage(this.docker, image, source, runner, ctx.log);
+    else if (!(await imageExists(this.docker, image))) {
+      throw new ImageError(`image ${image} is not in the local Docker daemon and build_strategy is never`, {
+        suggestions: ['Build or load the image first (docker build / docker load), or use -Pdocker.build_strategy=auto.'],
+      });
+    }
+  }
+
+  private async ensureImage(ctx: RunContext): Promise<void> {
+    const image = String((ctx.config.runner as Tree).image);
+    const exists = await imageExists(this.docker, image);
+    if (needsConfigure(this.strategy(ctx.config), exists)) {
+      ctx.log.info(`image ${image} ${exists ? 'will be rebuilt (build_strategy always)' : 'is not present'}: configuring`);
+      await this.configure(ctx);
+    } else if (!exists) {
+      await this.configure(ctx); // never: throws the explained ImageError
+    }
+  }
+
+  async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
+    await this.ensureImage(ctx);
+    const runner = ctx.config.runner as Tree;
+    const plan = containerPlan(task, ctx.config, this.host, { [`${LABEL_PREFIX}.cube`]: ctx.root, [`${LABEL_PREFIX}.pid`]: String(process.pid) });
+    for (const w of plan.warnings) ctx.log.warn(w);
+    const name = containerName(String(ctx.config.name ?? 'cube'), task.name);
+    ctx.log.info(`running task "${task.name}" in container ${name} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)})`);
+    const started = Date.now();
+    const container = await this.docker.createContainer({ ...plan.options, name });
+    let removed = false;
+    const remove = async () => {
+      if (removed || runner.keep_container === true) return;
+      removed = true;
+      await container.remove({ force: true }).catch(() => undefined);
+    };
+    const onAbort = () => void container.stop({ t: 5 }).catch(() => undefined);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const drained = new Promise<void>((res) => stream.on('end', res));
+      this.docker.modem.demuxStream(stream, process.stdout, process.stderr);
+      await container.start();
+      const result = await container.wait();
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
+      if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped and removed`, { place: { task: task.name } });
+      const info = await container.inspect();
+      if (info.State?.OOMKilled) {
+        throw new TaskFailedError(`container ${name} was killed for running out of memory (limit ${runner['--memory'] ?? 'none set'})`, result.StatusCode || 137, {
+          place: { task: task.name },
+          suggestions: ['Raise the limit (--memory=8g) or reduce the task\'s memory use (e.g. a smaller batch size).'],
+        });
+      }
+      if (runner.keep_container === true) ctx.log.info(`kept container ${name} (keep_container: true)`);
+      return { exitCode: result.StatusCode, durationMs: Date.now() - started };
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      await remove();
+    }
+  }
+
+  async inspect(ctx: RunContext, force: boolean): Promise<Tree> {
+    const image = String((ctx.config.runner as Tree).image);
+    if (!(await imageExists(this.docker, image))) {
+      if (!force) {
+        throw new ImageError(`image ${image} does not exist locally`, { suggestions: ['Configure it first (mlcube configure --platform=docker), or pass --force to configure now.'] });
+      }
+      await this.configure(ctx);
+    }
+    const info = await this.docker.getImage(image).inspect();
+    return { hash: info.Id.replace(/^sha256:/, ''), image, digest: info.Id, repo_digests: info.RepoDigests ?? [] };
+  }
+}
+
+export function unavailable(a: Availability & { available: false }): RuntimeUnavailableError {
+  return new RuntimeUnavailableError(a.reason, { suggestions: [a.remedy] });
+}

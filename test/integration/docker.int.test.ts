@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import { chownSync, existsSync, readFileSync, statSync, readdirSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import Docker from 'dockerode';
+import { CLI, copyFixture, mlcube, readJson } from '../helpers/cli.js';
+import { DockerRunner } from '../../runners/docker.js';
+
+const docker = new Docker();
+const TAG = `mlcube-test/basic:${process.pid}`;
+const LABEL = 'org.mlcommons.mlcube.cube';
+
+async function containersOf(cubeDir: string) {
+  return docker.listContainers({ all: true, filters: { label: [`${LABEL}=${cubeDir}`] } });
+}
+
+describe('docker runner against a real dockerd (integration)', function () {
+  let cube: { dir: string; cleanup: () => void };
+  const run = (args: string[], env: Record<string, string> = {}) => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`, ...args], { env });
+
+  before(async function () {
+    const a = await new DockerRunner().probe();
+    if (!a.available) {
+      console.warn(`    skip: docker integration tests need a Docker daemon: ${a.reason}`);
+      this.skip();
+    }
+    const base = await mlcube(['base-image']);
+    expect(base.exitCode, base.stderr).to.equal(0);
+  });
+
+  beforeEach(() => (cube = copyFixture('basic')));
+  afterEach(() => cube.cleanup());
+  after(async () => {
+    await docker.getImage(TAG).remove({ force: true }).catch(() => undefined);
+  });
+
+  it('configure builds the image from the Dockerfile (build_strategy auto) and inspect prints its digest as JSON', async () => {
+    const c = await mlcube(['configure', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`]);
+    expect(c.exitCode, c.stderr).to.equal(0);
+    expect(c.stderr).to.contain(`building image ${TAG}`);
+    const i = await mlcube(['inspect', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`]);
+    expect(i.exitCode, i.stderr).to.equal(0);
+    const info = JSON.parse(i.stdout);
+    const real = await docker.getImage(TAG).inspect();
+    expect(info.hash).to.equal(real.Id.replace('sha256:', ''));
+    expect(info.digest).to.equal(real.Id);
+  });
+
+  it('runs a task in a container with /mlcube_io mounts, as the invoking user, and removes the container', async () => {
+    const r = await run(['--task=copy']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const ws = join(cube.dir, 'workspace');
+    const report = readJson(join(ws, 'reports', 'report.txt'));
+    expect(report.args).to.deep.equal(['--in_dir=/mlcube_io0', '--cfg=/mlcube_io0/cfg.yaml', '--out_dir=/mlcube_io1', '--report=/mlcube_io2/report.txt']);
+    expect(report.greeting).to.equal('hello basic');
+    expect([report.uid, report.gid]).to.deep.equal([process.getuid!(), process.getgid!()]);
+    expect(statSync(join(ws, 'out', 'a.txt')).uid).to.equal(process.getuid!());
+    expect(await containersOf(cube.dir)).to.have.length(0);
+  });
+
+  it('outputs are owned by a non-root invoking user (mlcube#192), and user: image gives the image user back', async function () {
+    if (process.getuid!() !== 0) {
+      console.warn('    skip: needs root to create a throw-away non-root user in the docker group');
+      return this.skip();
+    }
+    await execa('sh', ['-c', 'id mlcubetest >/dev/null 2>&1 || useradd -M -G docker mlcubetest']);
+    const uid = Number((await execa('id', ['-u', 'mlcubetest'])).stdout);
+    const gid = Number((await execa('id', ['-g', 'mlcubetest'])).stdout);
+    const dockerGid = Number((await execa('getent', ['group', 'docker'])).stdout.split(':')[2]);
+    const chownTree = (p: string) => {
+      chownSync(p, uid, gid);
+      if (lstatSync(p).isDirectory()) for (const e of readdirSync(p)) chownTree(join(p, e));
+    };
+    chownTree(cube.dir);
+    const asUser = (args: string[]) =>
+      execa('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, `--groups=${dockerGid}`, 'node', CLI, 'run', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`, ...args], {
+        reject: false,
+        env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml', HOME: '/tmp' },
+      });
+    const r = await asUser(['--task=copy']);
+    expect(r.exitCode, String(r.stderr)).to.equal(0);
+    const ws = join(cube.dir, 'workspace');
+    expect(readJson(join(ws, 'reports', 'report.txt')).uid).to.equal(uid);
+    for (const f of ['out/a.txt', 'out/cfg.yaml', 'reports/report.txt']) expect(statSync(join(ws, f)).uid, f).to.equal(uid);
+    const r2 = await asUser(['--task=copy', '-Pdocker.user=image', 'report=reports/image-user.txt']);
+    expect(r2.exitCode, String(r2.stderr)).to.equal(0);
+    expect(readJson(join(ws, 'reports', 'image-user.txt')).uid).to.equal(0);
+  });
+
+  it('mounts read-only inputs read-only: a write attempt fails and leaves nothing', async () => {
+    const r = await run(['--task=write_input']);
+    expect(r.exitCode).to.not.equal(0);
+    expect(r.stderr).to.match(/EROFS|read-only file system/);
+    expect(existsSync(join(cube.dir, 'workspace', 'input', 'intruder.txt'))).to.equal(false);
+  });
+
+  it('--mount=ro makes every input read-only', async () => {
+    const r = await run(['--task=copy', '--mount=ro']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const c = await run(['--task=write_input', '--mount=rw']);
+    expect(c.exitCode, 'rw overrides the parameter opts for inputs').to.equal(0);
+  });
+
+  it('propagates the exit code of a failing task', async () => {
+    const r = await run(['--task=fail,copy']);
+    expect(r.exitCode).to.equal(7);
+    expect(r.stderr).to.contain('failing on purpose with 7');
+    expect(r.stderr).to.contain('not run: copy');
+    expect(await containersOf(cube.dir)).to.have.length(0);
+  });
+
+  it('keeps parameters for a custom entrypoint (multi-token)', async () => {
+    const r = await run(['--task=custom']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(readJson(join(cube.dir, 'workspace', 'custom', 'argv.json'))).to.deep.equal(['--flag', '--out_dir=/mlcube_io0']);
+  });
+
+  it('Ctrl-C stops and removes the container and exits 130', async () => {
+    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`, '--task=sleep'], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' } });
+    const marker = join(cube.dir, 'workspace', 'sleep', 'marker.txt');
+    for (let i = 0; i < 300 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(marker), 'task started').to.equal(true);
+    expect(await containersOf(cube.dir)).to.have.length(1);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).to.equal(130);
+    expect(await containersOf(cube.dir)).to.have.length(0);
+    expect(readFileSync(marker, 'utf8')).to.not.equal('finished');
+  });
+
+  it('a stopped daemon gives exit 3 naming the socket tried', async () => {
+    const r = await run(['--task=copy'], { DOCKER_HOST: 'unix:///tmp/mlcube-no-such-docker.sock' });
+    expect(r.exitCode).to.equal(3);
+    expect(r.stderr).to.contain('no Docker daemon answers at unix:///tmp/mlcube-no-such-docker.sock');
+    expect(r.stderr).to.contain('fix: Start the daemon');
+    expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
+  });
+
+  it('a missing image under build_strategy pull (no registry) gives exit 4 and suggests auto', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '-Pdocker.image=mlcube-test/absent:0.0.0', '-Pdocker.build_strategy=pull', '--task=copy']);
+    expect(r.exitCode).to.equal(4);
+    expect(r.stderr).to.contain('cannot pull image mlcube-test/absent:0.0.0');
+    expect(r.stderr).to.contain('-Pdocker.build_strategy=auto');
+  });
+
+  it('build_strategy never with a missing image gives exit 4; with the image present it runs', async () => {
+    const missing = await mlcube(['configure', `--mlcube=${cube.dir}`, '--platform=docker', '-Pdocker.image=mlcube-test/absent:0.0.0', '-Pdocker.build_strategy=never']);
+    expect(missing.exitCode).to.equal(4);
+    expect(missing.stderr).to.contain('build_strategy is never');
+    const r = await run(['--task=copy', '-Pdocker.build_strategy=never']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stderr).to.not.contain('building image');
+  });
+
+  it('build_strategy always rebuilds before every task; auto does not rebuild an existing image', async () => {
+    const always = await run(['--task=copy,consume', '-Pdocker.build_strategy=always']);
+    expect(always.exitCode, always.stderr).to.equal(0);
+    expect(always.stderr.split(`building image ${TAG}`).length - 1).to.equal(2);
+    const auto = await run(['--task=copy']);
+    expect(auto.stderr).to.not.contain('building image');
+  });
+
+  it('a failing Dockerfile step is reported with its output', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(cube.dir, 'Dockerfile'), 'FROM mlcube/node-base:20\nRUN /bin/does-not-exist\n');
+    const r = await mlcube(['configure', `--mlcube=${cube.dir}`, '--platform=docker', '-Pdocker.image=mlcube-test/broken:0.0.0']);
+    expect(r.exitCode).to.equal(4);
+    expect(r.stderr).to.contain('building image mlcube-test/broken:0.0.0 failed');
+    expect(r.stderr).to.match(/RUN \/bin\/does-not-exist/);
+  });
+});

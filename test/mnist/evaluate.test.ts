@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { writeNpz } from '../../cubes/mnist/src/data/npz.js';
+import { modelArtifacts, writeModel } from '../../cubes/mnist/src/model-io.js';
+import { runEvaluate } from '../../cubes/mnist/src/evaluate/task.js';
+import { selectBackend } from '../../cubes/mnist/src/train/backend.js';
+import { LocalComm } from '../../cubes/mnist/src/train/comm.js';
+import { trainReplica } from '../../cubes/mnist/src/train/loop.js';
+import { quietLogger, tempDir, toySplit } from './helpers.js';
+
+describe('mnist cube: evaluate task', function () {
+  this.timeout(60000);
+  after(async () => { await tf.setBackend('cpu'); });
+
+  it('writes metrics.json with accuracy, per-class accuracy, confusion matrix, loss, latency and throughput', async () => {
+    const t = tempDir();
+    try {
+      await selectBackend('wasm');
+      const data = toySplit(200);
+      const { model } = trainReplica({ model: 'mlp', optimizer: 'adam', learning_rate: 0.003, train_epochs: 2, batch_size: 32, validation_split: 0, seed: 1, backend: 'wasm', workers: 1 }, data, new LocalComm());
+      writeModel(join(t.dir, 'model'), await modelArtifacts(model), { train_config: { model: 'mlp' } });
+      model.dispose();
+      mkdirSync(join(t.dir, 'data'));
+      writeFileSync(join(t.dir, 'data', 'mnist.npz'), writeNpz([['x_train', data.images, [200, 28, 28]], ['y_train', data.labels, [200]], ['x_test', data.images, [200, 28, 28]], ['y_test', data.labels, [200]]], false));
+      await runEvaluate({ dataDir: join(t.dir, 'data'), modelDir: join(t.dir, 'model'), metricsDir: join(t.dir, 'metrics'), speedSeconds: 0.1 }, quietLogger('evaluate'));
+      const m = JSON.parse(readFileSync(join(t.dir, 'metrics', 'metrics.json'), 'utf8'));
+      expect(m).to.include.keys('accuracy', 'loss', 'per_class_accuracy', 'confusion_matrix', 'latency_ms_batch1', 'throughput_images_per_s_batch256', 'backend');
+      expect(m.accuracy).to.be.greaterThan(0.9);
+      expect(m.confusion_matrix.flat().reduce((a: number, b: number) => a + b, 0)).to.equal(200);
+      expect(Object.keys(m.per_class_accuracy)).to.have.length(10);
+      expect(m.latency_ms_batch1.median).to.be.greaterThan(0);
+      expect(m.train_config).to.deep.equal({ model: 'mlp' });
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('names model_dir and the fix when there is no model', async () => {
+    const t = tempDir();
+    try {
+      mkdirSync(join(t.dir, 'data'));
+      const d = toySplit(10);
+      writeFileSync(join(t.dir, 'data', 'mnist.npz'), writeNpz([['x_train', d.images, [10, 28, 28]], ['y_train', d.labels, [10]], ['x_test', d.images, [10, 28, 28]], ['y_test', d.labels, [10]]], false));
+      let msg = '';
+      await runEvaluate({ dataDir: join(t.dir, 'data'), modelDir: join(t.dir, 'none'), metricsDir: join(t.dir, 'm') }, quietLogger()).catch((e: Error) => { msg = e.message; });
+      expect(msg).to.match(/none\/model\.json: cannot read the model \(ENOENT\).*Fix: run the train task/);
+    } finally {
+      t.cleanup();
+    }
+  });
+});

@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Logger } from '../../cubes/mnist/src/log.js';
+import type { Split } from '../../cubes/mnist/src/data/dataset.js';
+
+/** A Logger that records lines instead of printing them. */
+export function quietLogger(task = 'test'): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }) as unknown as NodeJS.WriteStream;
+  const log = new Logger(task, sink) as Logger & { lines: string[] };
+  log.lines = lines;
+  return log;
+}
+
+/** A fresh temporary directory and its cleanup. */
+export function tempDir(prefix = 'mnist-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A deterministic toy split whose label is readable from the pixels (a bright row at 2*label). */
+export function toySplit(count: number, seed = 1): Split {
+  const images = new Uint8Array(count * 784);
+  const labels = new Uint8Array(count);
+  let s = seed;
+  for (let i = 0; i < count; i++) {
+    const label = i % 10;
+    labels[i] = label;
+    for (let p = 0; p < 784; p++) { s = (s * 1103515245 + 12345) >>> 0; images[i * 784 + p] = (s >>> 24) % 40; }
+    for (let c = 4; c < 24; c++) images[i * 784 + (2 * label + 4) * 28 + c] = 250;
+  }
+  return { images, labels, count };
+}
