@@ -97,7 +97,8 @@ export class DockerRunner implements Runner {
       this.docker.modem.demuxStream(stream, process.stdout, process.stderr);
       await container.start();
       const result = await container.wait();
-      await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
+      // Let the last output through, but never hang on a stream that does not end (timer unref'd: no exit delay).
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
       if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped and removed`, { place: { task: task.name } });
       const info = await container.inspect();
       if (info.State?.OOMKilled) {

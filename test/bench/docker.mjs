@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Docker runner overhead (issue #4): median wall time of `mlcube run --platform=docker` of a trivial task vs a bare
+// `docker run --rm` of the same image, mounts and user. Needs a running dockerd. Usage: node test/bench/docker.mjs [runs]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(repo, 'dist', 'mlcube.mjs');
+const runs = Number(process.argv[2] ?? 11);
+const env = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-bench-settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
+const image = 'mlcube-bench/noop:0.0.1';
+
+function time(cmd, args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+function median(label, fn) {
+  fn();
+  const xs = Array.from({ length: runs }, fn).sort((a, b) => a - b);
+  const m = xs[Math.floor(xs.length / 2)];
+  console.log(`${label.padEnd(40)} median ${m.toFixed(3)} s  min ${xs[0].toFixed(3)} s  max ${xs.at(-1).toFixed(3)} s  (n=${runs})`);
+  return m;
+}
+
+const cube = mkdtempSync(join(tmpdir(), 'mlcube-bench-docker-'));
+try {
+  writeFileSync(join(cube, 'noop.mjs'), '// no-op task\n');
+  writeFileSync(join(cube, 'Dockerfile'), 'FROM mlcube/node-base:20\nCOPY noop.mjs /noop.mjs\nENTRYPOINT ["node", "/noop.mjs"]\n');
+  writeFileSync(join(cube, 'mlcube.yaml'), `name: noop\ndocker:\n  image: ${image}\n  build_strategy: auto\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n`);
+  mkdirSync(join(cube, 'workspace', 'out'), { recursive: true });
+  for (const args of [[cli, 'base-image'], [cli, 'configure', `--mlcube=${cube}`, '--platform=docker']]) {
+    const r = spawnSync('node', args, { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`setup ${args.join(' ')} failed: ${r.stderr}`);
+  }
+  const user = `${process.getuid()}:${process.getgid()}`;
+  const bare = median('docker run --rm (bare)', () => time('docker', ['run', '--rm', '-u', user, '-v', `${join(cube, 'workspace', 'out')}:/mlcube_io0`, image, 'noop', '--out=/mlcube_io0']));
+  const ours = median('mlcube run --platform=docker', () => time('node', [cli, 'run', `--mlcube=${cube}`, '--platform=docker', '--task=noop']));
+  const ratio = ours / bare;
+  console.log(`\noverhead ratio mlcube/bare = ${ratio.toFixed(2)} (target <= 1.20): ${ratio <= 1.2 ? 'met' : 'NOT met'}`);
+} finally {
+  rmSync(cube, { recursive: true, force: true });
+}
