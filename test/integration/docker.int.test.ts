@@ -128,6 +128,14 @@ describe('docker runner against a real dockerd (integration)', function () {
     expect(readFileSync(marker, 'utf8')).to.not.equal('finished');
   });
 
+  it('an out-of-memory kill is reported as such, with the limit', async () => {
+    const r = await run(['--task=hog', '--memory=96m']);
+    expect(r.exitCode).to.equal(137);
+    expect(r.stderr).to.contain('was killed for running out of memory (limit 96m)');
+    expect(r.stderr).to.contain('fix: Raise the limit');
+    expect(await containersOf(cube.dir)).to.have.length(0);
+  });
+
   it('a stopped daemon gives exit 3 naming the socket tried', async () => {
     const r = await run(['--task=copy'], { DOCKER_HOST: 'unix:///tmp/mlcube-no-such-docker.sock' });
     expect(r.exitCode).to.equal(3);
