@@ -9,8 +9,8 @@ import { assertSchema, loadSchema } from './schemas.js';
 import { loadSettings, platformConfig, settingsPath, type SystemSettings } from './settings.js';
 import { parseParamOverrides, overridesTree, parseTaskArgs, type ParamOverride } from './overrides.js';
 import { isTree, merge, type Tree } from './tree.js';
-import { runnerDefaults, runnerSchema } from './runner-defaults.js';
-import { pathIsKnown } from './schema-paths.js';
+import { runnerDefaults, runnerSchema, RUNNER_SCHEMAS } from './runner-defaults.js';
+import { keysNear, pathIsKnown } from './schema-paths.js';
 import { resolveTree } from './interpolate.js';
 import { normalizeTasks, parameterNames } from '../params/normalize.js';
 import { which } from '../which.js';
@@ -92,7 +92,8 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
   const { runner: _r, runtime: _rt, workspace: _w, ...cubePart } = cfg;
   assertSchema('mlcube.schema.json', cubePart, placeOf, 'the configuration after overrides');
   if (spec) {
-    assertSchema(schemaNameOf(spec.name), cfg.runner, (p) => placeOf(['runner', ...p]), `runner section of platform "${opts.platform}"`);
+    const runnerSchemaName = RUNNER_SCHEMAS[spec.name];
+    if (runnerSchemaName) assertSchema(runnerSchemaName, cfg.runner, (p) => placeOf(['runner', ...p]), `runner section of platform "${opts.platform}"`);
     spec.validate?.(cfg);
   }
 
@@ -111,10 +112,6 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
 
   if (opts.resolve) cfg = resolveTree(cfg, { env: opts.env, placeOf });
   return { config: cfg, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings };
-}
-
-function schemaNameOf(runner: string) {
-  return `runner-${runner}.schema.json` as 'runner-docker.schema.json';
 }
 
 function checkCubeShape(cube: unknown, source: YamlSource): asserts cube is Tree {
@@ -162,18 +159,9 @@ function checkOverridesMatch(overrides: readonly ParamOverride[], cube: Tree, pl
   for (const o of overrides) {
     if (pathIsKnown(tree, loadSchema('mlcube.schema.json'), o.key, sub)) continue;
     throw new UsageError(`-P ${o.raw}: key "${o.key.join('.')}" matches nothing in the cube, the platform or the schema`, {
-      suggestions: [`Keys at that level: ${knownKeysNear(tree, o.key).join(', ') || '(none)'}. Fix the spelling (e.g. -Ptasks.<task>.parameters.inputs.<param>.opts=ro).`],
+      suggestions: [`Keys at that level: ${keysNear(tree, loadSchema('mlcube.schema.json'), o.key, sub).join(', ') || '(none)'}. Fix the spelling (e.g. -Ptasks.<task>.parameters.inputs.<param>.opts=ro).`],
     });
   }
-}
-
-function knownKeysNear(tree: Tree, key: readonly string[]): string[] {
-  let cur: unknown = tree;
-  for (const seg of key) {
-    if (!isTree(cur) || !(seg in cur)) break;
-    cur = cur[seg];
-  }
-  return isTree(cur) ? Object.keys(cur) : [];
 }
 
 function placeFinder(source: YamlSource, overrides: readonly ParamOverride[]) {

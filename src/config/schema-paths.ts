@@ -28,6 +28,23 @@ export function pathIsKnown(tree: unknown, schema: JsonSchema, path: readonly st
   return true;
 }
 
+/** Keys that exist or are declared where `path` stops matching (for "did you mean" lists). */
+export function keysNear(tree: unknown, schema: JsonSchema, path: readonly string[], subSchemas: Record<string, JsonSchema> = {}): string[] {
+  let node: unknown = tree;
+  let sch: JsonSchema | undefined = schema;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    const objectSchema: JsonSchema | undefined = i === 0 && subSchemas[seg] ? undefined : sch ? objectBranch(sch) : undefined;
+    const inTree = isTree(node) && Object.prototype.hasOwnProperty.call(node, seg);
+    const declared: JsonSchema | undefined = i === 0 && subSchemas[seg] ? subSchemas[seg] : objectSchema?.properties?.[seg];
+    if (!inTree && !declared) break;
+    node = inTree ? (node as Record<string, unknown>)[seg] : undefined;
+    sch = declared ? deref(declared) : isTree(objectSchema?.additionalProperties) ? deref(objectSchema!.additionalProperties as JsonSchema) : undefined;
+  }
+  const declaredKeys = Object.keys((sch && objectBranch(sch)?.properties) ?? {});
+  return [...new Set([...(isTree(node) ? Object.keys(node) : []), ...declaredKeys])];
+}
+
 function deref(s: JsonSchema): JsonSchema {
   let cur = s;
   for (let guard = 0; cur.$ref && guard < 10; guard++) {
