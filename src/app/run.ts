@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { cpSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { planWorkspaceSync } from '../params/sync.js';
 import { buildConfig } from '../config/build.js';
 import { RuntimeUnavailableError, TaskFailedError } from '../errors.js';
 import { isTree, type Tree } from '../config/tree.js';
@@ -58,17 +59,23 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   // Pre-flight: a bad GPU request fails before anything is created.
   const runnerCfg = cfg.runner as Tree;
   gpuRequest((runnerCfg['--gpus'] ?? null) as string | null, isTree(cfg.platform) ? cfg.platform.accelerator_count : undefined);
-  // Pre-flight: inputs must exist or be outputs of an earlier task of this run.
-  const pending = new Map<string, string>();
+  // A custom --workspace gets the cube's own workspace inputs it lacks (Python's sync), copied after the checks.
+  const syncs = planWorkspaceSync(cfg, tasks, join(built.location.root, 'workspace'), workspace, realFs);
+  // Pre-flight: inputs must exist, be synced, or be outputs of an earlier task of this run.
+  const pending = new Map<string, string>(syncs.map((c) => [c.to, 'workspace sync']));
   for (const t of tasks) {
     const planned = resolveTask(cfg, t, { ...resolveCtx, pending });
     for (const p of outputPaths(planned)) pending.set(p, t);
   }
 
-  const runner = await built.runner!.create();
+  const runner = await built.runner!.create(built.config);
   const availability = await runner.probe();
   if (!availability.available) {
     throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${availability.reason}`, { suggestions: [availability.remedy] });
+  }
+  for (const c of syncs) {
+    app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
+    cpSync(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
   }
   const ctx: RunContext = { config: cfg, root: built.location.root, workspace, log: app.log, signal: opts.signal, env: app.env };
   const results: TaskRun[] = [];

@@ -59,6 +59,19 @@ describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic
     }
   });
 
+  it('copies missing inputs from the cube workspace into a new --workspace (Python workspace sync), never outputs', async () => {
+    const ws = tempDir();
+    try {
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', `--workspace=${ws.dir}`]);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(readFileSync(join(ws.dir, 'input', 'cfg.yaml'), 'utf8')).to.equal('exit_code: 7\nrows: 3\n');
+      expect(readFileSync(join(ws.dir, 'out', 'a.txt'), 'utf8')).to.equal('alpha\n');
+      expect(r.stderr).to.contain(`copying ${join(cube.dir, 'workspace', 'input')} to ${join(ws.dir, 'input')}`);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
   it('returns the exit code of a failing task and does not run the tasks after it', async () => {
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=fail,copy']);
     expect(r.exitCode).to.equal(7);
