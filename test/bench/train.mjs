@@ -58,14 +58,18 @@ for name, batch in json.loads(sys.argv[1]):
     n = 0; t = time.time()
     while time.time() - t < ${seconds / 2}: opt.zero_grad(); lossf(m(x),y).backward(); opt.step(); n += batch
     out[f'{name}@{batch}'] = n / (time.time() - t)
-print(json.dumps({'rates': out, 'torch': torch.__version__, 'blas': torch.__config__.show().count('openblas') > 0}))
+print(json.dumps({'rates': out, 'torch': torch.__version__}))
 `;
-  try {
-    const pairs = models.flatMap((m) => BATCH[m].map((b) => [m, b]));
-    return JSON.parse(execFileSync('python3', ['-c', script, JSON.stringify(pairs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-  } catch {
-    return undefined;
+  const pairs = models.flatMap((m) => BATCH[m].map((b) => [m, b]));
+  // pyenv and venvs may shadow the distribution's python3, which is where Debian's python3-torch lives.
+  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean)) {
+    try {
+      return JSON.parse(execFileSync(py, ['-c', script, JSON.stringify(pairs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    } catch {
+      // next candidate
+    }
   }
+  return undefined;
 }
 
 const rows = [];
@@ -86,7 +90,7 @@ for (const want of backends) {
     for (const batch of BATCH[model]) {
       for (const workers of workerOptions) {
         // Size the epoch so that it lasts about `seconds` at the expected speed (pure JS CNN is ~3 images/s).
-        const guess = choice.name === 'cpu' ? (model === 'cnn' ? 4 : model === 'lenet5' ? 60 : 400) : model === 'cnn' ? 1000 : 3000;
+        const guess = choice.name === 'cpu' ? (model === 'cnn' ? 3 : model === 'lenet5' ? 15 : 200) : model === 'cnn' ? 1000 : 3000;
         const count = Math.max(batch * 2, Math.round((guess * workers * seconds) / batch) * batch);
         const rate = await measure(choice.name, model, batch, workers, count);
         rows.push({ backend: choice.name, model, batch, workers, rate });
@@ -100,7 +104,7 @@ const torch = torchRates();
 if (!torch) {
   console.log('PyTorch: not installed (apt-get install python3-torch libopenblas0-pthread), no ratio printed');
 } else {
-  console.log(`PyTorch ${torch.torch} CPU, 2 threads${torch.blas ? '' : ' (BLAS as linked by the distribution)'}:`);
+  console.log(`PyTorch ${torch.torch} CPU, 2 threads (BLAS: whatever libblas.so.3 points to; Debian: update-alternatives --display libblas.so.3-x86_64-linux-gnu):`);
   for (const [key, rate] of Object.entries(torch.rates)) {
     const [model, batch] = key.split('@');
     const best = rows.filter((r) => r.model === model && String(r.batch) === batch).sort((a, b) => b.rate - a.rate)[0];

@@ -1,0 +1,88 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadDataset, type Split } from '../data/dataset.js';
+import type { Logger } from '../log.js';
+import { loadModel } from '../model-io.js';
+import { describeBackend, selectBackend } from '../train/backend.js';
+import { batchTensors, lossAndCorrect } from '../train/loop.js';
+
+export interface EvaluateParams {
+  dataDir: string;
+  modelDir: string;
+  metricsDir: string;
+  /** Seconds spent on each speed measurement (tests shorten it). */
+  speedSeconds?: number;
+}
+
+/** Test-set quality of a model: accuracy, loss, per-class accuracy and the confusion matrix (rows: true label). */
+export function scoreModel(model: tf.LayersModel, test: Split, batch = 256) {
+  const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+  let lossSum = 0;
+  for (let s = 0; s < test.count; s += batch) {
+    const idx = Uint32Array.from({ length: Math.min(batch, test.count - s) }, (_, i) => s + i);
+    const [loss, pred] = tf.tidy(() => {
+      const [x, y] = batchTensors(test, idx);
+      const p = model.predict(x) as tf.Tensor;
+      const [l] = lossAndCorrect(p, y);
+      return [l.dataSync()[0], tf.argMax(p, -1).dataSync()];
+    });
+    lossSum += loss;
+    idx.forEach((i, k) => { confusion[test.labels[i]][pred[k]]++; });
+  }
+  const correct = confusion.reduce((a, row, c) => a + row[c], 0);
+  const perClass = Object.fromEntries(confusion.map((row, c) => {
+    const n = row.reduce((a, b) => a + b, 0);
+    return [String(c), n ? row[c] / n : null];
+  }));
+  return { accuracy: correct / test.count, loss: lossSum / test.count, per_class_accuracy: perClass, confusion_matrix: confusion };
+}
+
+/** Inference speed: median/p90 latency of one image, and images/s at batch 256. */
+export function measureSpeed(model: tf.LayersModel, test: Split, seconds: number) {
+  const one = batchTensors(test, [0]);
+  const many = batchTensors(test, Uint32Array.from({ length: 256 }, (_, i) => i % test.count));
+  const run = (x: tf.Tensor) => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+  for (let i = 0; i < 5; i++) { run(one[0]); }
+  run(many[0]);
+  const lat: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until || lat.length < 20) {
+    const t = performance.now();
+    run(one[0]);
+    lat.push(performance.now() - t);
+  }
+  lat.sort((a, b) => a - b);
+  let images = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000 || images < 512) { run(many[0]); images += 256; }
+  const throughput = images / ((performance.now() - t0) / 1000);
+  tf.dispose([...one, ...many]);
+  const q = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] * 1000) / 1000;
+  return { latency_ms_batch1: { median: q(0.5), p90: q(0.9), runs: lat.length }, throughput_images_per_s_batch256: Math.round(throughput) };
+}
+
+/** The evaluate task: scores the model on the held-back test digits and writes `<metrics_dir>/metrics.json`. */
+export async function runEvaluate(params: EvaluateParams, log: Logger): Promise<Record<string, unknown>> {
+  const data = loadDataset(params.dataDir);
+  const backend = await selectBackend('auto');
+  log.info(describeBackend(backend));
+  const { model, json } = await loadModel(params.modelDir);
+  const score = scoreModel(model, data.test);
+  log.info(`test accuracy ${(score.accuracy * 100).toFixed(2)}% loss ${score.loss.toFixed(4)} on ${data.test.count} images from ${data.source}`);
+  const speed = measureSpeed(model, data.test, params.speedSeconds ?? 1.5);
+  log.info(`inference (${backend.name}): ${speed.latency_ms_batch1.median} ms at batch 1 (median), ${speed.throughput_images_per_s_batch256} images/s at batch 256`);
+  const metrics = {
+    test_images: data.test.count,
+    data_source: data.source,
+    ...score,
+    ...speed,
+    backend: backend.name,
+    train_config: json.userDefinedMetadata?.train_config ?? null,
+  };
+  mkdirSync(params.metricsDir, { recursive: true });
+  writeFileSync(join(params.metricsDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  log.info(`metrics written to ${join(params.metricsDir, 'metrics.json')}`);
+  model.dispose();
+  return metrics;
+}

@@ -1,0 +1,196 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Split } from '../data/dataset.js';
+import type { Comm } from './comm.js';
+import { createModel } from './models.js';
+import { permutation, seedMathRandom } from './rng.js';
+import type { TrainConfig } from './schema.js';
+
+const PIXELS = 784;
+const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
+
+/** Metrics of one epoch, as written to `<log_dir>/train-metrics.jsonl`. */
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  val_loss: number | null;
+  val_accuracy: number | null;
+  images_per_s: number;
+  seconds: number;
+  num_tensors: number;
+}
+
+/** Progress inside an epoch (sent by replica 0). */
+export interface StepProgress {
+  epoch: number;
+  step: number;
+  steps: number;
+  loss: number;
+  accuracy: number;
+  imagesPerS: number;
+}
+
+export interface LoopEvents {
+  progress?(p: StepProgress): void;
+  epoch?(m: EpochMetrics): void;
+}
+
+/** Makes the optimizer train_config names. */
+export function makeOptimizer(cfg: Pick<TrainConfig, 'optimizer' | 'learning_rate'>): tf.Optimizer {
+  switch (cfg.optimizer) {
+    case 'adam': return tf.train.adam(cfg.learning_rate);
+    case 'sgd': return tf.train.sgd(cfg.learning_rate);
+    case 'rmsprop': return tf.train.rmsprop(cfg.learning_rate);
+  }
+}
+
+/** Images (scaled to [0,1]) and one-hot labels of the given indices. */
+export function batchTensors(data: Split, idx: ArrayLike<number>): [tf.Tensor4D, tf.Tensor2D] {
+  const n = idx.length;
+  const x = new Float32Array(n * PIXELS);
+  const y = new Float32Array(n * 10);
+  for (let i = 0; i < n; i++) {
+    const src = idx[i] * PIXELS;
+    const dst = i * PIXELS;
+    for (let p = 0; p < PIXELS; p++) x[dst + p] = SCALE[data.images[src + p]];
+    y[i * 10 + data.labels[idx[i]]] = 1;
+  }
+  return [tf.tensor4d(x, [n, 28, 28, 1]), tf.tensor2d(y, [n, 10])];
+}
+
+/** Sum of categorical cross-entropy over the batch, and the number of correct predictions. */
+export function lossAndCorrect(probs: tf.Tensor, onehot: tf.Tensor): [tf.Scalar, tf.Scalar] {
+  const ce = tf.neg(tf.sum(tf.mul(onehot, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7)))));
+  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(onehot, -1)), 'float32'));
+  return [ce as tf.Scalar, correct as tf.Scalar];
+}
+
+function shard<T extends { length: number; subarray(a: number, b: number): T }>(all: T, comm: Comm): T {
+  const start = Math.floor((all.length * comm.rank) / comm.world);
+  const end = Math.floor((all.length * (comm.rank + 1)) / comm.world);
+  return all.subarray(start, end);
+}
+
+/** Loss sum, correct count and count of `model` on `idx` (this replica's share), summed over replicas. */
+export function evaluateSplit(model: tf.LayersModel, data: Split, idx: Uint32Array, comm: Comm, batch = 500): [number, number, number] {
+  const mine = shard(idx, comm);
+  let loss = 0;
+  let correct = 0;
+  for (let s = 0; s < mine.length; s += batch) {
+    const part = mine.subarray(s, Math.min(mine.length, s + batch));
+    const [l, c] = tf.tidy(() => {
+      const [x, y] = batchTensors(data, part);
+      const [ls, cs] = lossAndCorrect(model.predict(x) as tf.Tensor, y);
+      return [ls.dataSync()[0], cs.dataSync()[0]];
+    });
+    loss += l;
+    correct += c;
+  }
+  const total = comm.allReduce(Float32Array.of(loss, correct, mine.length));
+  return [total[0], total[1], total[2]];
+}
+
+/**
+ * Trains one replica. With several replicas (worker threads), each computes gradients on its share of every global
+ * batch; the summed gradient is applied by every replica identically, so all keep the same weights.
+ */
+export function trainReplica(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEvents = {}): { model: tf.LayersModel; history: EpochMetrics[] } {
+  const random = Math.random;
+  seedMathRandom(cfg.seed * 1009 + comm.rank);
+  try {
+    return trainSeeded(cfg, data, comm, events);
+  } finally {
+    Math.random = random;
+  }
+}
+
+function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEvents): { model: tf.LayersModel; history: EpochMetrics[] } {
+  const model = createModel(cfg.model, cfg.seed);
+  const optimizer = makeOptimizer(cfg);
+  const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const sizes = vars.map((v) => v.size);
+  const nParams = sizes.reduce((a, b) => a + b, 0);
+  const split = permutation(data.count, cfg.seed);
+  const nVal = Math.floor(data.count * cfg.validation_split);
+  const valIdx = split.subarray(0, nVal);
+  const trainIdx = split.subarray(nVal);
+  const history: EpochMetrics[] = [];
+  for (let epoch = 1; epoch <= cfg.train_epochs; epoch++) {
+    const order = permutation(trainIdx.length, cfg.seed + 7919 * epoch);
+    const steps = Math.ceil(trainIdx.length / cfg.batch_size);
+    const started = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let step = 0; step < steps; step++) {
+      const globalLen = Math.min(cfg.batch_size, trainIdx.length - step * cfg.batch_size);
+      const batchIdx = new Uint32Array(globalLen);
+      for (let i = 0; i < globalLen; i++) batchIdx[i] = trainIdx[order[step * cfg.batch_size + i]];
+      const mine = shard(batchIdx, comm);
+      let stats: Float32Array;
+      if (comm.world === 1) {
+        stats = tf.tidy(() => {
+          const [x, y] = batchTensors(data, mine);
+          let c: tf.Scalar | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const [l, k] = lossAndCorrect(model.apply(x, { training: true }) as tf.Tensor, y);
+            c = tf.keep(k); // variableGrads disposes everything f made except the loss
+            return tf.div(l, globalLen) as tf.Scalar;
+          }, vars);
+          optimizer.applyGradients(grads);
+          const right = c!.dataSync()[0];
+          tf.dispose(c!);
+          return Float32Array.of(value.dataSync()[0] * globalLen, right);
+        });
+      } else {
+        const flat = new Float32Array(nParams + 2);
+        tf.tidy(() => {
+          let c: tf.Scalar | undefined;
+          let value: tf.Scalar | undefined;
+          if (mine.length > 0) {
+            const [x, y] = batchTensors(data, mine);
+            const r = tf.variableGrads(() => {
+              const [l, k] = lossAndCorrect(model.apply(x, { training: true }) as tf.Tensor, y);
+              c = tf.keep(k);
+              return tf.div(l, globalLen) as tf.Scalar;
+            }, vars);
+            value = r.value;
+            flat[nParams + 1] = c!.dataSync()[0];
+            tf.dispose(c!);
+            let off = 0;
+            vars.forEach((v, i) => { flat.set(r.grads[v.name].dataSync(), off); off += sizes[i]; });
+          }
+          flat[nParams] = value ? value.dataSync()[0] * globalLen : 0;
+        });
+        const total = comm.allReduce(flat);
+        tf.tidy(() => {
+          const grads: Record<string, tf.Tensor> = {};
+          let off = 0;
+          vars.forEach((v, i) => { grads[v.name] = tf.tensor(total.subarray(off, off + sizes[i]), v.shape); off += sizes[i]; });
+          optimizer.applyGradients(grads);
+        });
+        stats = total.subarray(nParams);
+      }
+      lossSum += stats[0];
+      correct += stats[1];
+      seen += globalLen;
+      if (comm.rank === 0 && events.progress) {
+        events.progress({ epoch, step: step + 1, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / ((performance.now() - started) / 1000) });
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    let valLoss: number | null = null;
+    let valAcc: number | null = null;
+    if (nVal > 0) {
+      const [l, c, n] = evaluateSplit(model, data, valIdx, comm);
+      valLoss = l / n;
+      valAcc = c / n;
+    }
+    const m: EpochMetrics = { epoch, loss: lossSum / seen, accuracy: correct / seen, val_loss: valLoss, val_accuracy: valAcc,
+      images_per_s: Math.round(seen / seconds), seconds: Math.round(seconds * 1000) / 1000, num_tensors: tf.memory().numTensors };
+    history.push(m);
+    if (comm.rank === 0) events.epoch?.(m);
+  }
+  optimizer.dispose();
+  return { model, history };
+}

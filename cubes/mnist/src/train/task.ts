@@ -1,0 +1,78 @@
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadDataset } from '../data/dataset.js';
+import type { Logger } from '../log.js';
+import { modelArtifacts, writeModel } from '../model-io.js';
+import { loadYamlConfig } from '../yaml-config.js';
+import { type BackendChoice, describeBackend, selectBackend } from './backend.js';
+import { LocalComm } from './comm.js';
+import { type EpochMetrics, type LoopEvents, trainReplica } from './loop.js';
+import { createModel } from './models.js';
+import { trainParallel } from './parallel.js';
+import { TRAIN_CONFIG_SCHEMA, type TrainConfig } from './schema.js';
+
+export interface TrainParams {
+  dataDir: string;
+  trainConfig: string;
+  modelDir: string;
+  logDir?: string;
+}
+
+/**
+ * Replicas to use. tfjs-node threads by itself: 1. `auto` on wasm/cpu: one per core (at most 4, at least 32 images
+ * of the batch each) for the convolutional models; 1 for mlp, whose 407k gradients cost more to exchange than to compute.
+ */
+export function workerCount(cfg: TrainConfig, backend: BackendChoice): number {
+  if (backend.name === 'tensorflow') return 1;
+  if (cfg.workers !== 'auto') return Math.max(1, Math.min(cfg.workers, cfg.batch_size));
+  if (cfg.model === 'mlp') return 1;
+  return Math.max(1, Math.min(4, availableParallelism(), Math.floor(cfg.batch_size / 32)));
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const n = Math.round((done / total) * width);
+  return `[${'='.repeat(Math.max(0, n - 1))}${n > 0 ? (done === total ? '=' : '>') : ''}${' '.repeat(width - n)}]`;
+}
+
+/** The train task: read data and train_config, train with the best backend, save the model and per-epoch metrics. */
+export async function runTrain(params: TrainParams, log: Logger): Promise<EpochMetrics[]> {
+  const cfg = loadYamlConfig<TrainConfig>(params.trainConfig, TRAIN_CONFIG_SCHEMA, 'train_config');
+  const data = loadDataset(params.dataDir);
+  const backend = await selectBackend(cfg.backend);
+  for (const s of backend.skipped.filter((x) => x.startsWith('GPU requested'))) log.warn(s);
+  log.info(describeBackend(backend));
+  const world = workerCount(cfg, backend);
+  log.info(`config ${JSON.stringify(cfg)}; ${data.train.count} training images from ${data.source}; ${world} worker${world > 1 ? 's' : ''}`);
+  const metricsFile = params.logDir ? join(params.logDir, 'train-metrics.jsonl') : undefined;
+  if (params.logDir) mkdirSync(params.logDir, { recursive: true });
+  if (metricsFile) writeFileSync(metricsFile, '');
+  const events: LoopEvents = {
+    progress: (p) => log.tty(`\r\x1b[Kepoch ${p.epoch}/${cfg.train_epochs} ${bar(p.step, p.steps)} ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} acc ${p.accuracy.toFixed(4)} ${Math.round(p.imagesPerS)} img/s`),
+    epoch: (m) => {
+      log.tty('\r\x1b[K');
+      const val = m.val_loss === null ? '' : ` val_loss ${m.val_loss.toFixed(4)} val_acc ${m.val_accuracy!.toFixed(4)}`;
+      log.info(`epoch ${m.epoch}/${cfg.train_epochs}: loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(4)}${val} ${m.images_per_s} img/s (${m.seconds.toFixed(1)}s)`);
+      if (metricsFile) appendFileSync(metricsFile, `${JSON.stringify({ ...m, backend: backend.name, workers: world })}\n`);
+    },
+  };
+  let artifacts: tf.io.ModelArtifacts;
+  let history: EpochMetrics[];
+  if (world === 1) {
+    const r = trainReplica(cfg, data.train, new LocalComm(), events);
+    artifacts = await modelArtifacts(r.model);
+    history = r.history;
+    r.model.dispose();
+  } else {
+    const probe = createModel(cfg.model, cfg.seed);
+    const nParams = probe.countParams();
+    probe.dispose();
+    ({ artifacts, history } = await trainParallel(cfg, data.train, world, backend.name, nParams, events));
+  }
+  const last = history[history.length - 1];
+  writeModel(params.modelDir, artifacts, { train_config: cfg, backend: backend.name, workers: world, final: last, tfjs: tf.version.tfjs });
+  writeFileSync(join(params.modelDir, 'training.json'), `${JSON.stringify({ train_config: cfg, backend: backend.name, workers: world, history }, null, 2)}\n`);
+  log.info(`model saved to ${params.modelDir} (model.json + weights.bin, tfjs layers format)`);
+  return history;
+}
