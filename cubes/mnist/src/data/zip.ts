@@ -1,6 +1,6 @@
 import { inflateRawSync } from 'node:zlib';
 import { CubeError } from '../errors.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from 'node:zlib';
 import { deflateRawSync } from 'node:zlib';
 
 const EOCD = 0x06054b50;
