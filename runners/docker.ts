@@ -80,7 +80,7 @@ export class DockerRunner implements Runner {
     const plan = containerPlan(task, ctx.config, this.host, { [`${LABEL_PREFIX}.cube`]: ctx.root, [`${LABEL_PREFIX}.pid`]: String(process.pid) });
     for (const w of plan.warnings) ctx.log.warn(w);
     const name = containerName(String(ctx.config.name ?? 'cube'), task.name);
-    ctx.log.info(`running task "${task.name}" in container ${name} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)})`);
+    ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')})`);
     const started = Date.now();
     const container = await this.docker.createContainer({ ...plan.options, name });
     let removed = false;

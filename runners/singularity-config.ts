@@ -2,7 +2,6 @@ import { join, isAbsolute } from 'node:path';
 import { isTree, merge, type Tree } from '../src/config/tree.js';
 import { resolveTree } from '../src/config/interpolate.js';
 import type { RunnerConfigSpec } from '../src/runner.js';
-import { RuntimeUnavailableError } from '../src/errors.js';
 
 const alnum = (s: string) => s.replace(/[^A-Za-z0-9]/g, '');
 
@@ -11,7 +10,10 @@ function resolved(cfg: Tree, value: unknown): string {
   return String(probe.__probe__);
 }
 
-/** Python SingularityRun.Config.merge (reference §5.1): SIF present, recipe, or fall back to the docker image. */
+/**
+ * Python SingularityRun.Config.merge (reference §5.1): SIF present, recipe (or docker://, docker-daemon:,
+ * docker-archive: source), or fall back to the docker image.
+ */
 export const singularityConfig: RunnerConfigSpec = {
   name: 'singularity',
   section: 'singularity',
@@ -29,7 +31,7 @@ export const singularityConfig: RunnerConfigSpec = {
       if (probe.isFile(join(dir, String(s.image)))) return finish();
     }
     const recipe = String('build_file' in s ? s.build_file : runner.build_file);
-    if (recipe.startsWith('docker://') || recipe.startsWith('docker-archive:') || probe.isFile(isAbsolute(recipe) ? recipe : join(root, recipe))) {
+    if (recipe.startsWith('docker://') || recipe.startsWith('docker-archive:') || recipe.startsWith('docker-daemon:') || probe.isFile(isAbsolute(recipe) ? recipe : join(root, recipe))) {
       if (!('image' in s)) s.image = `${alnum(recipe)}.sif`;
       return finish();
     }
@@ -39,9 +41,9 @@ export const singularityConfig: RunnerConfigSpec = {
     s.build_file = 'tar_file' in docker ? `docker-archive:${docker.tar_file}` : `docker://${docker.image}`;
     finish();
   },
-  async create() {
-    throw new RuntimeUnavailableError('the singularity runner is not available in this build yet (tracked as issue #5)', {
-      suggestions: ['Use --platform=local, or the Python MLCube for singularity until issue #5 lands.'],
-    });
+  async create(config) {
+    const { SingularityRunner } = await import('./singularity.js');
+    const runner = config && isTree(config.runner) ? config.runner : {};
+    return new SingularityRunner({ executable: typeof runner.singularity === 'string' ? runner.singularity : undefined });
   },
 };

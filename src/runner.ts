@@ -26,6 +26,31 @@ export interface RunContext {
   /** Aborted on Ctrl-C / SIGTERM: the runner stops what it started, then rejects with InterruptedError. */
   readonly signal: AbortSignal;
   readonly env: Record<string, string | undefined>;
+  /** How this run was asked for (for runners that re-invoke the CLI elsewhere, e.g. Slurm jobs). */
+  readonly invocation?: RunInvocation;
+}
+
+/** The user's own command-line choices, passed on unchanged to a CLI run on another machine. */
+export interface RunInvocation {
+  /** Absolute path of the cube file. */
+  mlcubeFile: string;
+  params: string[];
+  taskArgs: string[];
+  flags: RunnerFlags;
+}
+
+/** A job a batch runner submitted for a task (printed by `run --detach`, read by `status` / `cancel`). */
+export interface SubmittedJob {
+  task: string;
+  jobId: string;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ChainResult {
+  /** Per task, in order; a task not run (cancelled after an earlier failure) is absent. */
+  runs: ({ task: string } & TaskResult)[];
+  jobs: SubmittedJob[];
 }
 
 export interface TaskResult {
@@ -41,6 +66,11 @@ export interface Runner {
   configure(ctx: RunContext): Promise<void>;
   /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */
   run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult>;
+  /**
+   * Optional: run the whole ordered chain at once (a batch system sequences it, e.g. Slurm afterok). `detach`
+   * submits and returns without waiting (runs is then empty). Used by `run` instead of run() when present.
+   */
+  runChain?(tasks: ResolvedTask[], ctx: RunContext, opts: { detach: boolean }): Promise<ChainResult>;
   /** Machine-readable facts about the configured image (e.g. {hash}); optional. */
   inspect?(ctx: RunContext, force: boolean): Promise<Tree>;
 }
@@ -58,8 +88,8 @@ export interface RunnerConfigSpec {
   validate?(cfg: Tree): void;
   /** How show_config prints the runner section when it differs from the working form (Python renders some maps as strings). */
   display?(runner: Tree): Tree;
-  /** Creates the runner (may import heavy clients lazily). */
-  create(): Promise<Runner>;
+  /** Creates the runner (may import heavy clients lazily); `config` is the effective configuration when there is one (not for doctor). */
+  create(config?: Tree): Promise<Runner>;
 }
 
 /** The few filesystem/PATH facts config merging may ask (injected so merging stays testable). */

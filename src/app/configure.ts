@@ -16,7 +16,7 @@ export interface PlatformOptions {
 export async function openRunner(opts: PlatformOptions, app: AppEnv): Promise<{ runner: Runner; ctx: RunContext }> {
   const built = buildConfig({ mlcube: opts.mlcube, platform: opts.platform, params: opts.params, cwd: app.cwd, env: app.env, home: app.home, resolve: true }, findRunner);
   for (const w of built.warnings) app.log.warn(w);
-  const runner = await built.runner!.create();
+  const runner = await built.runner!.create(built.config);
   const a = await runner.probe();
   if (!a.available) throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${a.reason}`, { suggestions: [a.remedy] });
   const ctx: RunContext = {

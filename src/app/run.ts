@@ -2,10 +2,10 @@ import { cpSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { planWorkspaceSync } from '../params/sync.js';
 import { buildConfig } from '../config/build.js';
-import { RuntimeUnavailableError, TaskFailedError } from '../errors.js';
+import { RuntimeUnavailableError, TaskFailedError, UsageError } from '../errors.js';
 import { isTree, type Tree } from '../config/tree.js';
 import { gpuRequest } from '../params/gpus.js';
-import type { RunnerFlags, RunContext } from '../runner.js';
+import type { RunnerFlags, RunContext, SubmittedJob } from '../runner.js';
 import { findRunner } from '../../runners/index.js';
 import { outputPaths, resolveTask, selectTasks, type ResolvedTask } from '../params/resolve.js';
 import { realFs } from '../params/fs-probe.js';
@@ -20,6 +20,10 @@ export interface RunOptions {
   taskArgs?: string[];
   flags?: RunnerFlags;
   signal: AbortSignal;
+  /** Submit and return without waiting (batch runners only, e.g. slurm). */
+  detach?: boolean;
+  /** Told the jobs a batch runner submitted, as soon as they are submitted. */
+  onSubmitted?: (jobs: SubmittedJob[]) => void;
 }
 
 export interface TaskRun {
@@ -73,27 +77,53 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   if (!availability.available) {
     throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${availability.reason}`, { suggestions: [availability.remedy] });
   }
+  if (opts.detach && !runner.runChain) {
+    throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
+  }
   for (const c of syncs) {
     app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
     cpSync(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
   }
-  const ctx: RunContext = { config: cfg, root: built.location.root, workspace, log: app.log, signal: opts.signal, env: app.env };
+  const ctx: RunContext = {
+    config: cfg,
+    root: built.location.root,
+    workspace,
+    log: app.log,
+    signal: opts.signal,
+    env: app.env,
+    invocation: { mlcubeFile: built.location.file, params: opts.params ?? [], taskArgs: opts.taskArgs ?? [], flags: opts.flags ?? {} },
+  };
   const results: TaskRun[] = [];
+  if (runner.runChain) {
+    // A batch engine sequences the whole chain itself (e.g. Slurm afterok); outputs exist before submission.
+    const resolved = tasks.map((t) => resolveTask(cfg, t, { ...resolveCtx, pending }));
+    resolved.forEach(createOutputDirs);
+    const chain = await runner.runChain(resolved, ctx, { detach: opts.detach === true });
+    opts.onSubmitted?.(chain.jobs);
+    for (const r of chain.runs) {
+      results.push({ task: r.task, exitCode: r.exitCode, durationMs: r.durationMs });
+      if (r.exitCode !== 0) throw taskFailed(r.task, r.exitCode, runner.name, tasks);
+      app.log.info(`task "${r.task}" succeeded in ${(r.durationMs / 1000).toFixed(1)} s`);
+    }
+    return results;
+  }
   for (const t of tasks) {
     const task = resolveTask(cfg, t, resolveCtx);
     createOutputDirs(task);
     const r = await runner.run(task, ctx);
     results.push({ task: t, exitCode: r.exitCode, durationMs: r.durationMs });
-    if (r.exitCode !== 0) {
-      const rest = tasks.slice(tasks.indexOf(t) + 1);
-      throw new TaskFailedError(`task failed with exit code ${r.exitCode} on the ${runner.name} runner${rest.length ? `; not run: ${rest.join(', ')}` : ''}`, r.exitCode, {
-        place: { task: t },
-        suggestions: ['Read the task output above; re-run just this task with --task=' + t + ' once fixed.'],
-      });
-    }
+    if (r.exitCode !== 0) throw taskFailed(t, r.exitCode, runner.name, tasks);
     app.log.info(`task "${t}" succeeded in ${(r.durationMs / 1000).toFixed(1)} s`);
   }
   return results;
+}
+
+function taskFailed(t: string, exitCode: number, runner: string, tasks: string[]): TaskFailedError {
+  const rest = tasks.slice(tasks.indexOf(t) + 1);
+  return new TaskFailedError(`task failed with exit code ${exitCode} on the ${runner} runner${rest.length ? `; not run: ${rest.join(', ')}` : ''}`, exitCode, {
+    place: { task: t },
+    suggestions: ['Read the task output above; re-run just this task with --task=' + t + ' once fixed.'],
+  });
 }
 
 /** Output directories (and parents of output files) exist before the task starts, owned by the invoking user. */

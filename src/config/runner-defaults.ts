@@ -6,6 +6,7 @@ export const RUNNER_SCHEMAS: Record<string, SchemaName> = {
   docker: 'runner-docker.schema.json',
   singularity: 'runner-singularity.schema.json',
   local: 'runner-local.schema.json',
+  slurm: 'runner-slurm.schema.json',
 };
 
 export function runnerSchema(runner: string): JsonSchema | undefined {

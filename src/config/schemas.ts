@@ -15,6 +15,7 @@ export const SCHEMA_FILES = [
   'runner-docker.schema.json',
   'runner-singularity.schema.json',
   'runner-local.schema.json',
+  'runner-slurm.schema.json',
   'settings.schema.json',
 ] as const;
 

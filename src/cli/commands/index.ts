@@ -7,6 +7,8 @@ import Config from './config.js';
 import Create from './create.js';
 import Doctor from './doctor.js';
 import BaseImage from './base-image.js';
+import Status from './status.js';
+import Cancel from './cancel.js';
 
 /** Explicit command table (oclif "explicit" strategy): no directory scan at start-up. */
 export const COMMANDS = {
@@ -19,4 +21,6 @@ export const COMMANDS = {
   create: Create,
   doctor: Doctor,
   'base-image': BaseImage,
+  status: Status,
+  cancel: Cancel,
 };

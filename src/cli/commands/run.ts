@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, cubeFlags } from '../base-command.js';
 import { runTasks } from '../../app/run.js';
 import { withInterrupt } from '../interrupt.js';
+import type { SubmittedJob } from '../../runner.js';
 
 export default class Run extends BaseCommand {
   static summary = 'Run MLCube task(s).';
@@ -18,12 +19,14 @@ export default class Run extends BaseCommand {
     cpu: Flags.string({ description: 'CPU set (docker --cpuset-cpus, singularity --vm-cpu).' }),
     mount: Flags.string({ options: ['ro', 'rw'], description: 'Mount option for every input (outputs keep their own).' }),
     json: Flags.boolean({ description: 'Print a JSON summary of the task runs on stdout.' }),
+    detach: Flags.boolean({ description: 'Batch platforms (slurm): submit the chain, print the job ids as JSON and return; follow with `mlcube status`, stop with `mlcube cancel`.' }),
   };
 
   async run(): Promise<void> {
     const split = this.splitTaskOverrides(Object.keys(Run.flags).flatMap((f) => [f, ...((Run.flags as any)[f].aliases ?? [])]));
     const { flags, argv } = await this.parse(Run, split.argv);
     const taskArgs = [...(argv as string[]), ...split.overrides];
+    let jobs: SubmittedJob[] = [];
     const results = await withInterrupt((signal) =>
       runTasks(
         {
@@ -35,10 +38,13 @@ export default class Run extends BaseCommand {
           taskArgs,
           flags: { network: flags.network, security: flags.security, gpus: flags.gpus, memory: flags.memory, cpu: flags.cpu, mount: flags.mount },
           signal,
+          detach: flags.detach,
+          onSubmitted: (j) => (jobs = j),
         },
         this.app(),
       ),
     );
-    if (flags.json) this.out(JSON.stringify({ tasks: results }, null, 2));
+    if (flags.detach) this.out(JSON.stringify({ jobs }, null, 2));
+    else if (flags.json) this.out(JSON.stringify({ tasks: results, ...(jobs.length ? { jobs } : {}) }, null, 2));
   }
 }

@@ -21,7 +21,9 @@ export function gpuRequested(env: NodeJS.ProcessEnv): boolean {
 function whyNot(pkg: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(e.message ?? '')) {
-    return `${pkg} is not installed (it is an optional dependency whose install script downloads libtensorflow; without network npm skips it)`;
+    return pkg.includes('tfjs-node')
+      ? `${pkg} is not installed (it is an optional dependency whose install script downloads libtensorflow; without network npm skips it)`
+      : `${pkg} is not installed (a dependency of this cube: run npm ci)`;
   }
   return `${pkg} failed to load: ${(e.message ?? String(err)).split('\n')[0]}`;
 }
@@ -61,7 +63,8 @@ export async function selectBackend(requested: 'auto' | BackendName, env: NodeJS
   }
   if (requested === 'auto' || requested === 'wasm') {
     try {
-      await tryImport('@tensorflow/tfjs-backend-wasm');
+      // A literal specifier, so a bundler includes the wasm backend (the tfjs-node ones stay optional and external).
+      await import('@tensorflow/tfjs-backend-wasm');
       registerWasmTrainingKernels();
       if (await tf.setBackend('wasm')) return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', gpu: false, skipped };
       skipped.push('@tensorflow/tfjs-backend-wasm did not initialise');

@@ -1,0 +1,103 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from '../src/errors.js';
+import { isTree, type Tree } from '../src/config/tree.js';
+import { planMounts } from '../src/params/mounts.js';
+import { cudaVisibleDevices, describeGpus, gpuRequest, type GpuRequest } from '../src/params/gpus.js';
+import type { ResolvedTask } from '../src/params/resolve.js';
+import { splitCommand } from '../src/params/split-command.js';
+
+/** Which runtime a `--version` line names (Python mlcube_singularity client.py's three forms). */
+export interface RuntimeVersion {
+  flavor: 'apptainer' | 'singularity' | 'unknown';
+  version: string;
+}
+
+/** `apptainer version 1.1.9-1.el9`, `singularity-ce version 3.11.0`, `singularity version 3.7.4`, bare `1.0.32`. */
+export function parseVersion(text: string): RuntimeVersion | undefined {
+  const line = text.trim().split('\n')[0]?.trim() ?? '';
+  const m = /^(apptainer|singularity-ce|singularity)\s+version\s+(\S+)/i.exec(line);
+  if (m) return { flavor: m[1].toLowerCase() === 'apptainer' ? 'apptainer' : 'singularity', version: m[2] };
+  if (/^\d+\.\d+/.test(line)) return { flavor: 'unknown', version: line.split(/\s/)[0] };
+  return undefined;
+}
+
+/** The configured executable as argv words: `sudo singularity` -> [sudo, singularity] (never a shell string). */
+export function clientArgv(executable: unknown): string[] {
+  const words = splitCommand(String(executable ?? 'singularity'), 'singularity.singularity');
+  if (words.length === 0) {
+    throw new ConfigError('singularity.singularity (the executable) is empty', { suggestions: ['Set it to singularity, apptainer, "sudo singularity" or an absolute path, e.g. -Psingularity.singularity=apptainer.'] });
+  }
+  return words;
+}
+
+/** Where the SIF lives: image_dir (relative to the cube root when relative) / image. */
+export function sifPath(runner: Tree, root: string): string {
+  const dir = String(runner.image_dir ?? join(root, 'workspace', '.image'));
+  return join(resolve(root, dir), String(runner.image));
+}
+
+export type SourceKind = 'recipe' | 'docker' | 'docker-daemon' | 'docker-archive' | 'uri';
+
+/** What `build` converts: a definition file (relative to the root), or a URI singularity understands. */
+export function buildSourceOf(buildFile: unknown, root: string): { kind: SourceKind; source: string } {
+  const f = String(buildFile ?? 'Singularity.recipe');
+  if (f.startsWith('docker://')) return { kind: 'docker', source: f };
+  if (f.startsWith('docker-daemon:')) return { kind: 'docker-daemon', source: f };
+  if (f.startsWith('docker-archive:')) {
+    // The archive path is relative to the cube root (the Python runner ran `cd <root>; singularity build ...`).
+    const p = f.slice('docker-archive:'.length);
+    return { kind: 'docker-archive', source: `docker-archive:${isAbsolute(p) ? p : resolve(root, p)}` };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(f)) return { kind: 'uri', source: f }; // library://, oras://, shub://, https://
+  return { kind: 'recipe', source: isAbsolute(f) ? f : resolve(root, f) };
+}
+
+/**
+ * `<exe> build [build_args] <target> <source>`. build_args are passed exactly as configured: `--fakeroot` is
+ * the Python default and stays unless the user empties it (`-Psingularity.build_args=`, mlcube#357, medperf#560).
+ */
+export function buildArgv(runner: Tree, root: string, target: string): string[] {
+  const args = typeof runner.build_args === 'string' ? splitCommand(runner.build_args, 'singularity.build_args') : [];
+  return [...clientArgv(runner.singularity), 'build', ...args, target, buildSourceOf(runner.build_file, root).source];
+}
+
+export interface RunPlan {
+  argv: string[];
+  gpus: GpuRequest;
+  warnings: string[];
+}
+
+const flagValue = (v: unknown) => v !== null && v !== undefined && String(v) !== '';
+
+/**
+ * `<exe> run|exec [run_args] [--network=..] [--security=..] [--nv] [--vm-ram=..] [--vm-cpu=..] [--containall]
+ * [--cleanenv] --env K=V... --bind host:/mlcube_io<k>[:ro]... <sif> <task | entrypoint> --param=/mlcube_io<k>...`
+ * (Python SingularityRun.run, reference §5.2). GPUs come from --gpus or platform.accelerator_count, like the
+ * other runners: any request adds --nv and pins CUDA_VISIBLE_DEVICES unless `all`.
+ */
+export function runPlan(task: ResolvedTask, cfg: Tree, sif: string): RunPlan {
+  const runner = cfg.runner as Tree;
+  const platform = isTree(cfg.platform) ? cfg.platform : {};
+  const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
+  const mounts = planMounts(task.params, mode);
+  const gpus = gpuRequest(runner['--nv'] as string | null | undefined, platform.accelerator_count);
+
+  const opts: string[] = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'singularity.run_args') : [];
+  for (const key of ['--network', '--security'] as const) if (flagValue(runner[key])) opts.push(`${key}=${runner[key]}`);
+  if (gpus.kind !== 'none' && !opts.includes('--nv')) opts.push('--nv');
+  for (const key of ['--vm-ram', '--vm-cpu'] as const) if (flagValue(runner[key])) opts.push(`${key}=${runner[key]}`);
+  if (runner.containall === true && !opts.includes('--containall') && !opts.includes('-C')) opts.push('--containall');
+  if (runner.cleanenv === true && !opts.includes('--cleanenv') && !opts.includes('-e')) opts.push('--cleanenv');
+
+  const env: string[] = isTree(runner.env_args) ? Object.entries(runner.env_args).map(([k, v]) => `${k}=${v}`) : [];
+  const visible = cudaVisibleDevices(gpus);
+  if ((gpus.kind === 'count' || gpus.kind === 'devices') && visible && !env.some((e) => e.startsWith('CUDA_VISIBLE_DEVICES='))) env.push(`CUDA_VISIBLE_DEVICES=${visible}`);
+  env.push(`MLCUBE_TASK=${task.name}`, `MLCUBE_GPUS=${describeGpus(gpus)}`);
+  for (const e of env) opts.push('--env', e);
+  for (const m of mounts.mounts) opts.push('--bind', `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`);
+
+  const argv = task.entrypoint
+    ? [...clientArgv(runner.singularity), 'exec', ...opts, sif, ...splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`), ...mounts.args]
+    : [...clientArgv(runner.singularity), 'run', ...opts, sif, task.name, ...mounts.args];
+  return { argv, gpus, warnings: mounts.warnings };
+}

@@ -1,0 +1,176 @@
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { ConfigError, InterruptedError, RuntimeUnavailableError, UsageError } from '../src/errors.js';
+import type { Tree } from '../src/config/tree.js';
+import type { Availability, ChainResult, RunContext, Runner, SubmittedJob, TaskResult } from '../src/runner.js';
+import type { ResolvedTask } from '../src/params/resolve.js';
+import { PACKAGE_ROOT } from '../src/package-root.js';
+import { FINAL_STATES, jobExitCode, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems, type JobState } from './slurm-spec.js';
+
+export interface SlurmDeps {
+  env: Record<string, string | undefined>;
+  /** The CLI bundle the jobs run (default: this package's dist/mlcube.mjs). */
+  cli: string;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((res) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      res();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** Copies what a growing file gained since `offset` to `out`; returns the new offset. */
+function pump(file: string | undefined, offset: number, out: NodeJS.WritableStream): number {
+  if (!file || !existsSync(file)) return offset;
+  const size = statSync(file).size;
+  if (size <= offset) return offset;
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(size - offset);
+    const n = readSync(fd, buf, 0, buf.length, offset);
+    out.write(buf.subarray(0, n));
+    return offset + n;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `scontrol show job -o <id>` (works without slurmdbd); undefined when Slurm no longer knows the job. */
+export async function jobState(id: string, env: Record<string, string | undefined> = process.env): Promise<JobState | undefined> {
+  const r = await execa('scontrol', ['show', 'job', '-o', id], { reject: false, env, extendEnv: false });
+  if (r.exitCode !== 0) return undefined;
+  return parseScontrol(String(r.stdout));
+}
+
+export async function cancelJobs(ids: readonly string[], env: Record<string, string | undefined> = process.env): Promise<void> {
+  if (ids.length === 0) return;
+  const r = await execa('scancel', [...ids], { reject: false, env, extendEnv: false });
+  if (r.exitCode !== 0) throw new RuntimeUnavailableError(`scancel ${ids.join(' ')} failed: ${String(r.stderr).trim()}`, { suggestions: ['Check the job ids with `mlcube status <id>` or squeue.'] });
+}
+
+/**
+ * Slurm as the engine: each task is one sbatch job that re-runs this CLI for that task on the inner platform;
+ * a chain is submitted up front (afterok), followed with scontrol, its output files streamed while they grow.
+ */
+export class SlurmRunner implements Runner {
+  readonly name = 'slurm';
+  private readonly env: Record<string, string | undefined>;
+  private readonly cli: string;
+
+  constructor(deps: Partial<SlurmDeps> = {}) {
+    this.env = deps.env ?? process.env;
+    this.cli = deps.cli ?? join(PACKAGE_ROOT, 'dist', 'mlcube.mjs');
+  }
+
+  async probe(): Promise<Availability> {
+    const v = await execa('sbatch', ['--version'], { reject: false, env: this.env, extendEnv: false });
+    if (v.exitCode !== 0) {
+      return { available: false, reason: `sbatch is not usable (${v.exitCode === undefined ? 'not on PATH' : String(v.stderr).trim()})`, remedy: 'Run on a Slurm login node (or `module load slurm`); Debian/Ubuntu: apt-get install slurm-client, with SLURM_CONF pointing at the cluster\'s slurm.conf.' };
+    }
+    const ping = await execa('scontrol', ['ping'], { reject: false, env: this.env, extendEnv: false, timeout: 20_000 });
+    if (ping.exitCode !== 0 || !/UP/.test(String(ping.stdout))) {
+      return { available: false, reason: `no Slurm controller answers (scontrol ping: ${String(ping.stdout || ping.stderr).trim().split('\n')[0]})`, remedy: 'Check SLURM_CONF / the cluster configuration and that slurmctld runs (scontrol ping).' };
+    }
+    return { available: true, version: String(v.stdout).trim(), detail: String(ping.stdout).trim().split('\n')[0] };
+  }
+
+  async configure(ctx: RunContext): Promise<void> {
+    ctx.log.info('nothing to prepare for slurm itself; configure the inner platform on a node that may build images (mlcube configure --platform=<inner>)');
+  }
+
+  async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
+    const r = await this.runChain([task], ctx, { detach: false });
+    return r.runs[0] ?? { exitCode: 1, durationMs: 0 };
+  }
+
+  private async submit(tasks: ResolvedTask[], ctx: RunContext): Promise<SubmittedJob[]> {
+    const inv = ctx.invocation;
+    if (!inv) throw new UsageError('the slurm runner needs the command line of the run (internal: no invocation in the context)');
+    const runner = ctx.config.runner as Tree;
+    const node = String(runner.node ?? process.execPath);
+    const logDir = resolve(ctx.workspace, String(runner.log_dir));
+    const check = sharedPathProblems({ 'the cube file': inv.mlcubeFile, 'the workspace': ctx.workspace, 'slurm.node': node, 'the mlcube CLI': this.cli, 'slurm.log_dir': logDir });
+    if (check.errors.length) {
+      throw new ConfigError(`${check.errors.join('; ')}: Slurm jobs run on other machines and need absolute paths on shared storage`, { suggestions: ['Use absolute paths on a file system the compute nodes mount (e.g. -Pslurm.node=/shared/node/bin/node, --workspace=/scratch/$USER/ws).'] });
+    }
+    if (check.warnings.length) ctx.log.warn(`${check.warnings.join('; ')} (fine on a single-node cluster)`);
+    const cube = String(ctx.config.name ?? basename(ctx.root));
+    mkdirSync(logDir, { recursive: true });
+    const jobs: SubmittedJob[] = [];
+    try {
+      for (const t of tasks) {
+        const script = jobScript({ task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: String(runner.inner), invocation: inv }, ctx.config);
+        const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after: jobs.at(-1)?.jobId }, ctx.config);
+        ctx.log.debug(`${argv.join(' ')} <<'EOF'\n${script}EOF`);
+        const r = await execa(argv[0], argv.slice(1), { input: script, reject: false, env: this.env, extendEnv: false });
+        const id = parseJobId(String(r.stdout));
+        if (r.exitCode !== 0 || !id) {
+          throw new ConfigError(`sbatch refused the job of task "${t.name}": ${String(r.stderr || r.stdout).trim()}`, {
+            place: { task: t.name },
+            suggestions: ['Check slurm.partition / account / time / mem / gpus / sbatch_args against what the cluster offers (sinfo, sacctmgr show assoc user=$USER).'],
+          });
+        }
+        jobs.push({ task: t.name, jobId: id, stdout: join(logDir, `${t.name}-${id}.out`), stderr: join(logDir, `${t.name}-${id}.err`) });
+        ctx.log.info(`task "${t.name}": submitted Slurm job ${id}${jobs.length > 1 ? ` (after ${jobs[jobs.length - 2].jobId} succeeds)` : ''}`);
+      }
+    } catch (e) {
+      await cancelJobs(jobs.map((j) => j.jobId), this.env).catch(() => undefined);
+      throw e;
+    }
+    writeFileSync(join(logDir, 'last-run.json'), JSON.stringify({ cube: inv.mlcubeFile, workspace: ctx.workspace, jobs }, null, 2) + '\n');
+    return jobs;
+  }
+
+  async runChain(tasks: ResolvedTask[], ctx: RunContext, opts: { detach: boolean }): Promise<ChainResult> {
+    const jobs = await this.submit(tasks, ctx);
+    if (opts.detach) return { runs: [], jobs };
+    const poll = Math.max(0.2, Number((ctx.config.runner as Tree).poll_seconds ?? 2)) * 1000;
+    const runs: ChainResult['runs'] = [];
+    const cancelAll = () => cancelJobs(jobs.map((j) => j.jobId), this.env).catch(() => undefined);
+    for (const [i, job] of jobs.entries()) {
+      let out = 0;
+      let err = 0;
+      let started: number | undefined;
+      const following = Date.now();
+      let last: JobState | undefined;
+      for (;;) {
+        if (ctx.signal.aborted) {
+          await cancelAll();
+          throw new InterruptedError(`interrupted: cancelled Slurm job(s) ${jobs.slice(i).map((j) => j.jobId).join(', ')}`, { place: { task: job.task } });
+        }
+        const s = await jobState(job.jobId, this.env);
+        out = pump(job.stdout, out, process.stdout);
+        err = pump(job.stderr, err, process.stderr);
+        if (!s) {
+          await cancelAll();
+          throw new RuntimeUnavailableError(`Slurm no longer knows job ${job.jobId} (task "${job.task}"; last state ${last?.state ?? 'unknown'})`, { suggestions: ['Raise MinJobAge in slurm.conf, or follow it with sacct where accounting runs.'] });
+        }
+        if (s.state !== last?.state) ctx.log.info(`task "${job.task}": job ${job.jobId} ${s.state}${s.reason && s.reason !== 'None' ? ` (${s.reason})` : ''}`);
+        if (s.state === 'RUNNING' && started === undefined) started = Date.now();
+        last = s;
+        if (FINAL_STATES.has(s.state)) break;
+        await sleep(poll, ctx.signal);
+      }
+      await sleep(200);
+      pump(job.stdout, out, process.stdout);
+      pump(job.stderr, err, process.stderr);
+      const exitCode = jobExitCode(last!);
+      runs.push({ task: job.task, exitCode, durationMs: Date.now() - (started ?? following) });
+      if (exitCode !== 0) {
+        const rest = jobs.slice(i + 1);
+        if (rest.length) {
+          ctx.log.info(`job ${job.jobId} ended ${last!.state}: cancelling the jobs that depend on it (${rest.map((j) => j.jobId).join(', ')})`);
+          await cancelJobs(rest.map((j) => j.jobId), this.env).catch(() => undefined);
+        }
+        break;
+      }
+    }
+    return { runs, jobs };
+  }
+}

@@ -1,0 +1,54 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { slurmJobControl } from '../../runners/index.js';
+import { UsageError } from '../errors.js';
+import type { AppEnv } from './context.js';
+
+export interface JobsOptions {
+  /** Job ids as printed by `run --detach`; when empty, the last run submitted from `workspace`. */
+  ids: string[];
+  workspace?: string;
+}
+
+export interface JobStatus {
+  jobId: string;
+  task?: string;
+  state: string;
+  reason?: string;
+  exitCode?: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+/** Job ids to act on: given ones, or those of the workspace's last slurm run (<ws>/.mlcube/slurm/last-run.json). */
+function jobsToActOn(opts: JobsOptions, app: AppEnv): { jobId: string; task?: string }[] {
+  if (opts.ids.length) return opts.ids.flatMap((s) => s.split(',')).filter(Boolean).map((jobId) => ({ jobId }));
+  if (!opts.workspace) throw new UsageError('no job ids given', { suggestions: ['Pass the ids printed by `mlcube run --platform=slurm --detach`, or --workspace=W to use that workspace\'s last run.'] });
+  const file = join(resolve(app.cwd, opts.workspace), '.mlcube', 'slurm', 'last-run.json');
+  if (!existsSync(file)) throw new UsageError(`no Slurm run recorded in ${file}`, { suggestions: ['Pass job ids, or the workspace a `--platform=slurm` run used.'] });
+  return (JSON.parse(readFileSync(file, 'utf8')).jobs as { jobId: string; task: string }[]).map((j) => ({ jobId: j.jobId, task: j.task }));
+}
+
+/** `status`: what Slurm says about each job (scontrol; no accounting daemon needed). */
+export async function jobStatus(opts: JobsOptions, app: AppEnv): Promise<JobStatus[]> {
+  const { jobState } = await slurmJobControl();
+  return Promise.all(
+    jobsToActOn(opts, app).map(async (j) => {
+      const s = await jobState(j.jobId, app.env);
+      return s ? { jobId: j.jobId, task: j.task, state: s.state, reason: s.reason, exitCode: s.exitCode, stdout: s.stdout, stderr: s.stderr } : { jobId: j.jobId, task: j.task, state: 'UNKNOWN', reason: 'Slurm no longer knows this job (older than MinJobAge)' };
+    }),
+  );
+}
+
+/** `cancel`: scancel the jobs. */
+export async function cancelRun(opts: JobsOptions, app: AppEnv): Promise<string[]> {
+  const { cancelJobs } = await slurmJobControl();
+  const ids = jobsToActOn(opts, app).map((j) => j.jobId);
+  await cancelJobs(ids, app.env);
+  app.log.info(`cancelled Slurm job(s) ${ids.join(', ')}`);
+  return ids;
+}
+
+export function renderStatus(rows: JobStatus[]): string {
+  return rows.map((r) => `${r.jobId.padEnd(8)} ${(r.task ?? '').padEnd(12)} ${r.state.padEnd(11)} exit=${r.exitCode ?? '-'}${r.reason && r.reason !== 'None' ? ` (${r.reason})` : ''}`).join('\n') + '\n';
+}

@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { mlcube, readJson, REPO, tempDir } from '../helpers/cli.js';
+import { DockerRunner } from '../../runners/docker.js';
+
+const TAG = `mlcube-test/mnist:${process.pid}`;
+
+describe('MNIST cube on the docker runner: download -> train -> evaluate in containers (integration)', function () {
+  let ws: { dir: string; cleanup: () => void };
+
+  before(async function () {
+    const a = await new DockerRunner().probe();
+    if (!a.available) {
+      console.warn(`    skip: needs a Docker daemon: ${a.reason}`);
+      return this.skip();
+    }
+    const base = await mlcube(['base-image']);
+    expect(base.exitCode, base.stderr).to.equal(0);
+    ws = tempDir('mlcube-mnist-docker-');
+    for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'workspace', 'mnist', f), join(ws.dir, f));
+    // A quick model keeps CI short; the quick-start default (cnn) is what `npm start` runs on the host.
+    writeFileSync(join(ws.dir, 'train.yaml'), 'model: mlp\noptimizer: adam\nlearning_rate: 0.001\ntrain_epochs: 1\nbatch_size: 64\nvalidation_split: 0.05\nseed: 42\n');
+  });
+
+  after(async () => {
+    ws?.cleanup();
+    await new Docker().getImage(TAG).remove({ force: true }).catch(() => undefined);
+  });
+
+  it('builds the image from the bundled cube on the registry-free base and runs the three tasks', async () => {
+    const r = await mlcube([
+      'run', '--mlcube=cubes/mnist', '--platform=docker', `--workspace=${ws.dir}`, '--task=download,train,evaluate',
+      `-Pdocker.image=${TAG}`, '-Pdocker.build_args.BASE=mlcube/node-base:20', '--json',
+    ]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain(`building image ${TAG}`);
+    expect(r.stderr).to.contain('--data_config=/mlcube_io0/data.yaml');
+    expect(JSON.parse(r.stdout).tasks.map((t: { task: string }) => t.task)).to.deep.equal(['download', 'train', 'evaluate']);
+    const metrics = readJson(join(ws.dir, 'metrics', 'metrics.json'));
+    expect(metrics.accuracy).to.be.greaterThan(0.85);
+    expect(metrics.confusion_matrix).to.have.length(10);
+    for (const f of ['data/mnist-offline.npz', 'model/model.json', 'metrics/metrics.json']) expect(statSync(join(ws.dir, f)).uid, f).to.equal(process.getuid!());
+    expect(readFileSync(join(ws.dir, 'logs', 'train.log'), 'utf8')).to.contain('backend wasm');
+  });
+});

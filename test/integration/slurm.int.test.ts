@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CLI, REPO, copyFixture, mlcube, tempDir } from '../helpers/cli.js';
+import { SlurmRunner } from '../../runners/slurm.js';
+import { DockerRunner } from '../../runners/docker.js';
+
+const states = async (ids: string[]) => {
+  const s = await mlcube(['status', '--json', ...ids]);
+  expect(s.exitCode, s.stderr).to.equal(0);
+  return Object.fromEntries((JSON.parse(s.stdout).jobs as { jobId: string; state: string }[]).map((j) => [j.jobId, j.state]));
+};
+const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 30_000) => {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await cond()) return;
+  throw new Error('timed out waiting');
+};
+
+/** A real single-node Slurm cluster (slurm-wlm + munge; .ci/run starts it): sbatch chains, scontrol, scancel. */
+describe('slurm platform against a real Slurm cluster (integration)', function () {
+  let cube: { dir: string; cleanup: () => void };
+  const run = (args: string[]) => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', ...args]);
+  const ids = (stderr: string) => [...stderr.matchAll(/submitted Slurm job (\d+)/g)].map((m) => m[1]);
+
+  before(async function () {
+    const a = await new SlurmRunner().probe();
+    if (!a.available) {
+      console.warn(`    skip: slurm integration tests need a Slurm cluster (sbatch + slurmctld; .ci/run starts one): ${a.reason}`);
+      this.skip();
+    }
+  });
+  beforeEach(() => (cube = copyFixture('basic')));
+  afterEach(() => cube.cleanup());
+
+  it('a two-task chain runs as two sbatch jobs, the second after the first (afterok), output streamed back', async () => {
+    const started = Date.now();
+    const r = await run(['--task=copy,consume']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const [a, b] = ids(r.stderr);
+    expect(r.stderr).to.contain(`submitted Slurm job ${b} (after ${a} succeeds)`);
+    expect(r.stderr).to.contain('running task "consume" on the host'); // the inner CLI's log, from the job's .err file
+    expect(readFileSync(join(cube.dir, 'workspace', 'summary.txt'), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
+    expect(await states([a, b])).to.deep.equal({ [a]: 'COMPLETED', [b]: 'COMPLETED' });
+    console.warn(`    (two-job chain round trip ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  });
+
+  it('a failing first task: its exit code comes back and the dependent job is cancelled, not run', async () => {
+    writeFileSync(join(cube.dir, 'workspace', 'input', 'cfg.yaml'), 'exit_code: 5\n');
+    const r = await run(['--task=fail,copy']);
+    expect(r.exitCode, r.stderr).to.equal(5);
+    expect(r.stderr).to.contain('failing on purpose with 5').and.contain('not run: copy');
+    const [a, b] = ids(r.stderr);
+    expect(await states([a, b])).to.deep.equal({ [a]: 'FAILED', [b]: 'CANCELLED' });
+    expect(existsSync(join(cube.dir, 'workspace', 'reports', 'report.txt'))).to.equal(false);
+  });
+
+  it('--detach prints the job ids as JSON; status follows them; cancel stops them', async () => {
+    const r = await run(['--task=sleep,copy', '--detach']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const jobs = JSON.parse(r.stdout).jobs as { task: string; jobId: string }[];
+    expect(jobs.map((j) => j.task)).to.deep.equal(['sleep', 'copy']);
+    const [a, b] = jobs.map((j) => j.jobId);
+    await waitFor(async () => (await states([a, b]))[a] === 'RUNNING');
+    const ws = await mlcube(['status', `--workspace=${join(cube.dir, 'workspace')}`]);
+    expect(ws.stdout).to.match(new RegExp(`${b}\\s+copy\\s+PENDING`));
+    const c = await mlcube(['cancel', a, b]);
+    expect(c.exitCode, c.stderr).to.equal(0);
+    await waitFor(async () => Object.values(await states([a, b])).every((s) => s === 'CANCELLED'));
+  });
+
+  it('Ctrl-C while attached cancels the jobs it submitted and exits 130', async () => {
+    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', '--task=sleep,copy'], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/s.yaml' } });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    let exited = false;
+    void child.finally(() => (exited = true));
+    await waitFor(() => exited || existsSync(join(cube.dir, 'workspace', 'sleep', 'marker.txt')));
+    expect(exited, err).to.equal(false);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode, err).to.equal(130);
+    const [a, b] = ids(err);
+    await waitFor(async () => Object.values(await states([a, b])).every((s) => s === 'CANCELLED'));
+  });
+
+  it('the docker inner runner runs the task in a container on the compute node', async function () {
+    const d = await new DockerRunner().probe();
+    if (!d.available) {
+      console.warn(`    skip: no Docker daemon for the docker inner runner: ${d.reason}`);
+      return this.skip();
+    }
+    expect((await mlcube(['base-image'])).exitCode).to.equal(0);
+    const tag = `mlcube-test/basic-slurm:${process.pid}`;
+    try {
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=docker', `-Pdocker.image=${tag}`, '-Pslurm.poll_seconds=0.3', '--task=copy,consume']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stderr).to.contain('in container');
+      const report = JSON.parse(readFileSync(join(cube.dir, 'workspace', 'reports', 'report.txt'), 'utf8'));
+      expect(report.args[0]).to.equal('--in_dir=/mlcube_io0');
+      expect(readFileSync(join(cube.dir, 'workspace', 'summary.txt'), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
+    } finally {
+      await execa('docker', ['rmi', '-f', tag], { reject: false });
+    }
+  });
+
+  it('the MNIST cube: download -> train chain through Slurm (local inner runner, one tiny epoch)', async function () {
+    const mnist = join(REPO, 'cubes', 'mnist');
+    if (!existsSync(join(mnist, 'dist', 'main.js')) || !existsSync(join(REPO, 'workspace', 'mnist', 'mnist-offline.npz'))) {
+      console.warn('    skip: the MNIST cube is not built (cubes/mnist/dist/main.js, workspace/mnist/mnist-offline.npz); run npm run build');
+      return this.skip();
+    }
+    const ws = tempDir('mlcube-slurm-mnist-');
+    try {
+      for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'workspace', 'mnist', f), join(ws.dir, f));
+      writeFileSync(join(ws.dir, 'train.yaml'), 'model: mlp\ntrain_epochs: 1\nbatch_size: 128\nseed: 1\nworkers: 1\n');
+      mkdirSync(join(ws.dir, 'logs'), { recursive: true });
+      const r = await mlcube(['run', `--mlcube=${mnist}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.5', '--task=download,train', `--workspace=${ws.dir}`]);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(ids(r.stderr)).to.have.length(2);
+      expect(existsSync(join(ws.dir, 'model', 'model.json'))).to.equal(true);
+      expect(r.stderr).to.match(/epoch 1\/1/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+});

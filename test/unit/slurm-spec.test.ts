@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { innerArgv, jobExitCode, jobGpus, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems, type JobSpec } from '../../runners/slurm-spec.js';
+import { ConfigError } from '../../src/errors.js';
+
+const runner = (over: Record<string, unknown> = {}) => ({ runner: 'slurm', inner: 'singularity', partition: null, account: null, time: null, cpus_per_task: null, mem: null, gpus: null, sbatch_args: '', setup: [], node: null, log_dir: '/ws/.mlcube/slurm', poll_seconds: 2, '--gpus': null, '--mount_opts': '', ...over });
+const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => ({ name: 'mnist', platform, runner: runner(over) });
+const job = (over: Partial<JobSpec> = {}): JobSpec => ({
+  task: 'train',
+  cube: 'mnist',
+  mlcubeFile: '/shared/cubes/mnist/mlcube.yaml',
+  workspace: '/scratch/me/ws',
+  node: '/shared/node/bin/node',
+  cli: '/shared/mlcube/dist/mlcube.mjs',
+  inner: 'singularity',
+  invocation: { mlcubeFile: '/shared/cubes/mnist/mlcube.yaml', params: ['singularity.image_dir=/scratch/sif'], taskArgs: ['train_config=/scratch/me/t.yaml'], flags: { mount: 'ro' } },
+  ...over,
+});
+const submit = { task: 'train', cube: 'mnist', logDir: '/ws/.mlcube/slurm', workspace: '/ws' };
+
+describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', () => {
+  it('sbatch argv: partition, account, time, cpus, mem, gres, extra args; a chained job waits afterok and dies with its dependency', () => {
+    expect(sbatchArgv({ ...submit, after: '41' }, cfg({ partition: 'gpu', account: 'proj', time: '01:00:00', cpus_per_task: 8, mem: '32G', gpus: 2, sbatch_args: '--qos=long --constraint "a100|h100"' }))).to.deep.equal([
+      'sbatch', '--parsable', '--job-name=mlcube-mnist-train', '--chdir=/ws', '--output=/ws/.mlcube/slurm/train-%j.out', '--error=/ws/.mlcube/slurm/train-%j.err',
+      '--partition=gpu', '--account=proj', '--time=01:00:00', '--cpus-per-task=8', '--mem=32G', '--gres=gpu:2', '--dependency=afterok:41', '--kill-on-invalid-dep=yes', '--qos=long', '--constraint', 'a100|h100',
+    ]);
+    expect(sbatchArgv(submit, cfg())).to.deep.equal(['sbatch', '--parsable', '--job-name=mlcube-mnist-train', '--chdir=/ws', '--output=/ws/.mlcube/slurm/train-%j.out', '--error=/ws/.mlcube/slurm/train-%j.err']);
+  });
+
+  it('GPUs per job: slurm.gpus, else --gpus=N / device list / accelerator_count; --gpus=all needs a count', () => {
+    expect(jobGpus(cfg({ gpus: 4 }))).to.equal(4);
+    expect(jobGpus(cfg({ '--gpus': '2' }))).to.equal(2);
+    expect(jobGpus(cfg({ '--gpus': 'device=0,3' }))).to.equal(2);
+    expect(jobGpus(cfg({}, { accelerator_count: 1 }))).to.equal(1);
+    expect(jobGpus(cfg({ '--gpus': '0' }, { accelerator_count: 1 }))).to.equal(0);
+    expect(() => jobGpus(cfg({ '--gpus': 'all' }))).to.throw(ConfigError, /how many GPUs/);
+  });
+
+  it('the inner CLI run: absolute cube/workspace, inner platform, one task, -P and task overrides and --mount passed on, GPUs off when none', () => {
+    expect(innerArgv(job(), 0)).to.deep.equal([
+      '/shared/node/bin/node', '/shared/mlcube/dist/mlcube.mjs', 'run', '--mlcube=/shared/cubes/mnist/mlcube.yaml', '--platform=singularity', '--task=train', '--workspace=/scratch/me/ws',
+      '-Psingularity.image_dir=/scratch/sif', '--mount=ro', '--gpus=0', 'train_config=/scratch/me/t.yaml',
+    ]);
+  });
+
+  it('the job script quotes every word, checks shared paths on the compute node, runs the set-up lines, passes the GPUs Slurm allocated', () => {
+    const s = jobScript(job({ workspace: "/scratch/it's ws" }), cfg({ setup: ['module load apptainer'], gpus: 1 }));
+    expect(s.startsWith('#!/bin/bash\n')).to.equal(true);
+    expect(s).to.match(/'\/scratch\/it'\\''s ws'|"\/scratch\/it's ws"/);
+    expect(s).to.contain('is not visible on compute node').and.contain('exit 3');
+    expect(s).to.contain('\nmodule load apptainer\n');
+    expect(s).to.contain('gpus="--gpus=device=${CUDA_VISIBLE_DEVICES}"');
+    expect(s.trim().split('\n').at(-1)).to.match(/^exec \/shared\/node\/bin\/node .* "\$gpus"$/);
+  });
+
+  it('parses sbatch --parsable and scontrol show job -o; exit codes of finished jobs', () => {
+    expect(parseJobId('1234\n')).to.equal('1234');
+    expect(parseJobId('1234;cluster\n')).to.equal('1234');
+    expect(parseJobId('sbatch: error: ...')).to.equal(undefined);
+    const s = parseScontrol('JobId=7 JobName=mlcube-basic-fail UserId=root(0) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) ExitCode=5:0 StdErr=/ws/fail-7.err StdOut=/ws/fail-7.out');
+    expect(s).to.deep.equal({ id: '7', state: 'FAILED', reason: 'NonZeroExitCode', exitCode: 5, stdout: '/ws/fail-7.out', stderr: '/ws/fail-7.err' });
+    expect(jobExitCode(s!)).to.equal(5);
+    expect(jobExitCode(parseScontrol('JobId=8 JobState=CANCELLED Reason=Dependency ExitCode=0:0')!)).to.equal(130);
+    expect(jobExitCode(parseScontrol('JobId=9 JobState=FAILED ExitCode=0:9')!)).to.equal(137);
+    expect(jobExitCode(parseScontrol('JobId=9 JobState=TIMEOUT ExitCode=0:0')!)).to.equal(124);
+    expect(jobExitCode(parseScontrol('JobId=9 JobState=COMPLETED ExitCode=0:0')!)).to.equal(0);
+  });
+
+  it('shared-storage checks: relative paths are errors, node-local ones warnings', () => {
+    const r = sharedPathProblems({ 'the workspace': 'ws', 'the cube file': '/tmp/c/mlcube.yaml', node: '/shared/node' });
+    expect(r.errors).to.deep.equal(['the workspace "ws" is not an absolute path']);
+    expect(r.warnings.join()).to.contain('/tmp/c/mlcube.yaml');
+  });
+});
