@@ -82,7 +82,9 @@ export class DockerRunner implements Runner {
     const name = containerName(String(ctx.config.name ?? 'cube'), task.name);
     ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')})`);
     const started = Date.now();
+    const step = (what: string) => ctx.log.debug(`docker ${what} at +${Date.now() - started} ms`);
     const container = await this.docker.createContainer({ ...plan.options, name });
+    step('create');
     let removed = false;
     const remove = async () => {
       if (removed || runner.keep_container === true) return;
@@ -95,13 +97,19 @@ export class DockerRunner implements Runner {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const drained = new Promise<void>((res) => stream.on('end', res));
       this.docker.modem.demuxStream(stream, process.stdout, process.stderr);
+      step('attach');
+      // Wait is registered before start (as the docker CLI does), so a quick exit is never missed or waited on twice.
+      const waiting = container.wait({ condition: 'next-exit' });
       await container.start();
-      const result = await container.wait();
+      step('start');
+      const result = await waiting;
+      step('wait');
       // Let the last output through, but never hang on a stream that does not end (timer unref'd: no exit delay).
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
       if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped and removed`, { place: { task: task.name } });
-      const info = await container.inspect();
-      if (info.State?.OOMKilled) {
+      // 137 = SIGKILL: the only case where the Engine may have killed it for memory.
+      const info = result.StatusCode === 137 ? await container.inspect() : undefined;
+      if (info?.State?.OOMKilled) {
         throw new TaskFailedError(`container ${name} was killed for running out of memory (limit ${runner['--memory'] ?? 'none set'})`, result.StatusCode || 137, {
           place: { task: task.name },
           suggestions: ['Raise the limit (--memory=8g) or reduce the task\'s memory use (e.g. a smaller batch size).'],
