@@ -16,14 +16,10 @@ export const cubeFlags = {
  * suggestions and documented exit code (no stack trace for user errors).
  */
 export abstract class BaseCommand extends Command {
-  protected log_ = createLogger(isLevel(process.env.MLCUBE_LOG_LEVEL) ? process.env.MLCUBE_LOG_LEVEL : 'info');
+  protected readonly logger: Logger = createLogger(isLevel(process.env.MLCUBE_LOG_LEVEL) ? process.env.MLCUBE_LOG_LEVEL : 'info');
 
   protected app(): AppEnv {
     return realAppEnv(this.logger);
-  }
-
-  protected get logger(): Logger {
-    return this.log_;
   }
 
   /**
