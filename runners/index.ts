@@ -1,11 +1,12 @@
 import type { RunnerConfigSpec } from '../src/runner.js';
+import { charliecloudConfig } from './charliecloud-config.js';
 import { dockerConfig } from './docker-config.js';
 import { localConfig } from './local-config.js';
 import { singularityConfig } from './singularity-config.js';
 import { slurmConfig } from './slurm-config.js';
 
 /** The only place that lists the runners. Config specs are light; each runner's client loads on create(). */
-export const RUNNERS: readonly RunnerConfigSpec[] = [dockerConfig, singularityConfig, localConfig, slurmConfig];
+export const RUNNERS: readonly RunnerConfigSpec[] = [dockerConfig, singularityConfig, charliecloudConfig, localConfig, slurmConfig];
 
 export function findRunner(name: string): RunnerConfigSpec | undefined {
   return RUNNERS.find((r) => r.name === name);

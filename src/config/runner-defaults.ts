@@ -7,6 +7,7 @@ export const RUNNER_SCHEMAS: Record<string, SchemaName> = {
   singularity: 'runner-singularity.schema.json',
   local: 'runner-local.schema.json',
   slurm: 'runner-slurm.schema.json',
+  charliecloud: 'runner-charliecloud.schema.json',
 };
 
 export function runnerSchema(runner: string): JsonSchema | undefined {

@@ -14,6 +14,7 @@ export const SCHEMA_FILES = [
   'mlcube.schema.json',
   'runner-docker.schema.json',
   'runner-singularity.schema.json',
+  'runner-charliecloud.schema.json',
   'runner-local.schema.json',
   'runner-slurm.schema.json',
   'settings.schema.json',

@@ -139,7 +139,7 @@ const CASES: Case[] = [
     setup: withData,
     args: ['run', '--platform=dockr', '--task=train'],
     exit: 2,
-    expect: ['unknown platform "dockr" (known: docker, singularity, local, slurm)'],
+    expect: ['unknown platform "dockr" (known: docker, singularity, local, slurm, charliecloud)'],
   },
   {
     name: 'a runner flag the runner cannot honour',

@@ -1,0 +1,202 @@
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { ConfigError, ImageError } from '../src/errors.js';
+import { isTree, type Tree } from '../src/config/tree.js';
+import { planMounts } from '../src/params/mounts.js';
+import { cudaVisibleDevices, describeGpus, gpuRequest, type GpuRequest } from '../src/params/gpus.js';
+import type { ResolvedTask } from '../src/params/resolve.js';
+import { splitCommand } from '../src/params/split-command.js';
+
+/** PATH given to a task whose image environment has none (Docker's default). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** /mlcube_io0 .. /mlcube_io<N-1> are created in every converted image (ch-run 0.31 binds only onto existing directories). */
+export const MOUNT_POINTS = 32;
+
+/** What configure records beside the image (`<image>.mlcube.json`): what ch-run does not keep from a Docker image. */
+export interface ImageMeta {
+  source: string;
+  format: 'dir' | 'squash';
+  /** Docker image id (sha256:...) when converted from the Docker daemon. */
+  image_id?: string;
+  entrypoint?: string[];
+  cmd?: string[];
+  workdir?: string;
+  env?: string[];
+  /** How many /mlcube_io<k> mount points the image has. */
+  mount_points?: number;
+  nvidia?: boolean;
+  created?: string;
+}
+
+export type SourceKind = 'docker' | 'ch-image' | 'tar';
+
+/** The configured executable as argv words (never a shell string). */
+export function words(value: unknown, fallback: string, key: string): string[] {
+  const w = splitCommand(String(value ?? fallback), `charliecloud.${key}`);
+  if (w.length === 0) {
+    throw new ConfigError(`charliecloud.${key} (the executable) is empty`, { suggestions: [`Set it to ${fallback} or an absolute path, e.g. -Pcharliecloud.${key}=/usr/bin/${fallback}.`] });
+  }
+  return w;
+}
+
+/** `docker:IMAGE`, `ch-image:REF`, `tar:FILE` (relative to the cube root). */
+export function sourceOf(runner: Tree, root: string): { kind: SourceKind; ref: string; text: string } {
+  const text = runner.source === null || runner.source === undefined ? '' : String(runner.source).trim();
+  const m = /^(docker|ch-image|tar):(.+)$/.exec(text);
+  if (!m) {
+    throw new ConfigError(text ? `charliecloud.source is "${text}", which is not docker:IMAGE, ch-image:REF or tar:FILE` : 'charliecloud.source is not set and the cube has no docker image to convert', {
+      suggestions: ['Set the image source, e.g. -Pcharliecloud.source=docker:me/cube:1.0 (local Docker daemon), ch-image:me/cube (ch-image storage) or tar:image.tar.gz; or add `docker: {image: ...}` to mlcube.yaml.'],
+    });
+  }
+  const kind = m[1] as SourceKind;
+  const ref = kind === 'tar' && !isAbsolute(m[2]) ? resolve(root, m[2]) : m[2];
+  return { kind, ref, text };
+}
+
+export const formatOf = (runner: Tree): 'dir' | 'squash' => (runner.image_format === 'squash' ? 'squash' : 'dir');
+
+/** image_dir/image; image null -> a readable name from the source (`docker:me/cube:1` -> `me-cube-1`, `.sqfs` for squash). */
+export function imagePath(runner: Tree, root: string): string {
+  const dir = resolve(root, String(runner.image_dir ?? join(root, 'workspace', '.image')));
+  let name = runner.image === null || runner.image === undefined || String(runner.image) === '' ? '' : String(runner.image);
+  if (!name) {
+    const src = String(runner.source ?? '');
+    name = src.startsWith('tar:') ? basename(src.slice(4)).replace(/\.(tar(\.\w+)?|tgz)$/, '') : src.replace(/^(docker|ch-image):/, '');
+    name = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'image';
+    if (formatOf(runner) === 'squash') name += '.sqfs';
+  }
+  return join(dir, name);
+}
+
+/** The metadata file beside an image. */
+export const metaPath = (image: string) => `${image}.mlcube.json`;
+
+/** Temporary names beside the target: an interrupted conversion never leaves something a later run would reuse. */
+export function partialPaths(image: string, pid: number): { dir: string; squash: string } {
+  const base = join(dirname(image), `.${basename(image)}.partial-${pid}`);
+  return { dir: `${base}.d`, squash: `${base}.sqfs` };
+}
+
+export interface BuildStep {
+  what: string;
+  argv: string[];
+}
+
+/**
+ * The conversion, as commands (pure): source -> directory (ch-convert), [ch-fromhost --nvidia], [directory -> SquashFS].
+ * Mount points, metadata and renames are done by the runner between these steps.
+ */
+export function buildSteps(runner: Tree, root: string, partial: { dir: string; squash: string }): { convert: BuildStep; nvidia?: BuildStep; squash?: BuildStep } {
+  const src = sourceOf(runner, root);
+  const chConvert = words(runner.ch_convert, 'ch-convert', 'ch_convert');
+  const convert = { what: `convert ${src.text} to a directory`, argv: [...chConvert, '-i', src.kind, '-o', 'dir', src.ref, partial.dir] };
+  // ch-fromhost sits beside ch-convert (same prefix words, e.g. `sudo`).
+  const last = chConvert[chConvert.length - 1];
+  const fromhost = [...chConvert.slice(0, -1), last.includes('/') ? join(dirname(last), 'ch-fromhost') : 'ch-fromhost'];
+  const nvidia = runner.nvidia === true ? { what: 'inject the host NVIDIA libraries (ch-fromhost --nvidia)', argv: [...fromhost, '--nvidia', partial.dir] } : undefined;
+  const squash = formatOf(runner) === 'squash' ? { what: 'pack the directory as SquashFS', argv: [...chConvert, '-i', 'dir', '-o', 'squash', partial.dir, partial.squash] } : undefined;
+  return { convert, ...(nvidia ? { nvidia } : {}), ...(squash ? { squash } : {}) };
+}
+
+/** Directories and files ch-run 0.31 binds onto and that a Docker export may lack, plus the /mlcube_io mount points. */
+export function mountPointsToEnsure(count = MOUNT_POINTS): { dirs: string[]; files: string[] } {
+  return {
+    dirs: ['dev', 'proc', 'sys', 'tmp', 'home', 'etc', 'mnt', ...Array.from({ length: count }, (_, i) => `mlcube_io${i}`)],
+    files: ['etc/passwd', 'etc/group', 'etc/hosts', 'etc/resolv.conf'],
+  };
+}
+
+export interface RunPlan {
+  argv: string[];
+  gpus: GpuRequest;
+  /** /mlcube_io<k> directories the binds need in the image. */
+  mountPoints: string[];
+  /** `host:/mlcube_io<k>`, for the log. */
+  mounts: string[];
+  cwd: string;
+  warnings: string[];
+  /** Choices worth an info line (GPU handling). */
+  notes: string[];
+}
+
+const setEnv = (k: string, v: string) => `--set-env=${k}=${v}`;
+
+/**
+ * `ch-run [run_args] --unset-env=* --env-no-expand --set-env=K=V... -c WORKDIR -b HOST:/mlcube_io<k>... IMAGE --
+ * <entrypoint> <task> --param=/mlcube_io<k>...` (pure). The host environment is dropped; the task gets the image's
+ * ENV, PATH/HOME, pass_env, CUDA_VISIBLE_DEVICES, env_args and MLCUBE_TASK/MLCUBE_GPUS. A task `entrypoint` replaces
+ * the image entrypoint and the task name, as in the other runners.
+ */
+export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: ImageMeta | undefined, hostEnv: Record<string, string | undefined>): RunPlan {
+  const runner = cfg.runner as Tree;
+  const platform = isTree(cfg.platform) ? cfg.platform : {};
+  const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
+  const plan = planMounts(task.params, mode);
+  const warnings = [...plan.warnings];
+  const notes: string[] = [];
+  const ro = plan.mounts.filter((m) => m.opts === 'ro');
+  if (ro.length) {
+    warnings.push(`read-only inputs are NOT enforced by Charliecloud (ch-run 0.31 binds are always writable): ${ro.map((m) => `${m.host} (${m.container})`).join(', ')} ${ro.length === 1 ? 'is' : 'are'} mounted read-write; use --platform=docker or singularity where that matters`);
+  }
+  const gpus = gpuRequest(runner['--gpus'] as string | null | undefined, platform.accelerator_count);
+
+  const env = new Map<string, string>();
+  for (const kv of meta?.env ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
+  if (!env.has('HOME')) env.set('HOME', '/tmp');
+  for (const name of Array.isArray(runner.pass_env) ? runner.pass_env.map(String) : []) {
+    if (hostEnv[name] !== undefined) env.set(name, String(hostEnv[name]));
+  }
+  const visible = cudaVisibleDevices(gpus);
+  if (gpus.kind === 'count' || gpus.kind === 'devices' || (gpus.kind === 'none' && runner['--gpus'] !== null && runner['--gpus'] !== undefined)) env.set('CUDA_VISIBLE_DEVICES', visible ?? '');
+  else if (hostEnv.CUDA_VISIBLE_DEVICES !== undefined) env.set('CUDA_VISIBLE_DEVICES', hostEnv.CUDA_VISIBLE_DEVICES);
+  if (isTree(runner.env_args)) for (const [k, v] of Object.entries(runner.env_args)) env.set(k, String(v));
+  env.set('MLCUBE_TASK', task.name);
+  env.set('MLCUBE_GPUS', describeGpus(gpus));
+  if (gpus.kind !== 'none') {
+    notes.push(
+      `GPUs ${describeGpus(gpus)}: ch-run shares the host's /dev (no device isolation), CUDA_VISIBLE_DEVICES=${env.get('CUDA_VISIBLE_DEVICES') ?? '(host value)'}; ` +
+        (meta?.nvidia ? 'the image holds the host NVIDIA libraries (ch-fromhost --nvidia)' : 'the image needs the host NVIDIA libraries: set charliecloud.nvidia: true and rebuild (-Pcharliecloud.rebuild=true), or run ch-fromhost --nvidia on it'),
+    );
+  }
+
+  let command: string[];
+  if (task.entrypoint) {
+    command = [...splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`), ...plan.args];
+  } else {
+    const configured = runner.entrypoint;
+    const entry = configured !== null && configured !== undefined && !(typeof configured === 'string' && configured.trim() === '') ? splitCommand(configured as string | string[], 'charliecloud.entrypoint') : meta?.entrypoint ?? [];
+    if (entry.length === 0) {
+      throw new ImageError(`the image ${image} has no entrypoint to receive "${task.name} --param=..." (${meta ? `its Docker image ${meta.source} has no ENTRYPOINT` : `no ${basename(metaPath(image))} beside it records one`})`, {
+        place: { task: task.name },
+        suggestions: ['Name the program that takes <task> --param=... : -Pcharliecloud.entrypoint="node /cube/main.js" (or `entrypoint:` in the cube\'s charliecloud section), or convert the image from Docker again (-Pcharliecloud.rebuild=true) so its ENTRYPOINT is recorded.'],
+      });
+    }
+    command = [...entry, task.name, ...plan.args];
+  }
+
+  const cwd = runner.workdir !== null && runner.workdir !== undefined && String(runner.workdir) !== '' ? String(runner.workdir) : meta?.workdir || '/';
+  const opts = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'charliecloud.run_args') : [];
+  const argv = [
+    ...words(runner.ch_run, 'ch-run', 'ch_run'),
+    ...opts,
+    '--unset-env=*',
+    '--env-no-expand',
+    ...[...env].map(([k, v]) => setEnv(k, v)),
+    '-c',
+    cwd,
+    ...plan.mounts.flatMap((m) => ['-b', `${m.host}:${m.container}`]),
+    image,
+    '--',
+    ...command,
+  ];
+  return { argv, gpus, mountPoints: plan.mounts.map((m) => m.container), mounts: plan.mounts.map((m) => `${m.host}:${m.container}`), cwd, warnings, notes };
+}
+
+/** `ch-run --version` prints e.g. `0.31` (on stderr). */
+export function parseChVersion(text: string): string | undefined {
+  const m = /^\s*(\d+\.\d+(?:[.~+-][\w.~+-]*)?)\s*$/m.exec(text);
+  return m?.[1];
+}

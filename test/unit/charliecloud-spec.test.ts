@@ -1,0 +1,204 @@
+import { expect } from 'chai';
+import { buildSteps, DEFAULT_PATH, imagePath, metaPath, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, type ImageMeta } from '../../runners/charliecloud-spec.js';
+import { charliecloudConfig } from '../../runners/charliecloud-config.js';
+import type { ResolvedTask } from '../../src/params/resolve.js';
+import { ConfigError, ImageError } from '../../src/errors.js';
+
+const ROOT = '/cubes/basic';
+const IMG = '/ws/.image/me-cube-1';
+const runner = (over: Record<string, unknown> = {}) => ({
+  runner: 'charliecloud',
+  source: 'docker:me/cube:1',
+  image: null,
+  image_dir: '/ws/.image',
+  image_format: 'dir',
+  ch_run: 'ch-run',
+  ch_convert: 'ch-convert',
+  entrypoint: null,
+  workdir: null,
+  run_args: '',
+  pass_env: [],
+  '--gpus': null,
+  '--mount_opts': '',
+  ...over,
+});
+const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => ({ platform, runner: runner(over) });
+const META: ImageMeta = { source: 'docker:me/cube:1', format: 'dir', entrypoint: ['node', '/cube/task.mjs'], workdir: '/cube', env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'LANG=C.UTF-8'] };
+const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
+  name: 'train',
+  params: [
+    { name: 'data_dir', io: 'input', type: 'directory', hostPath: '/ws/data' },
+    { name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml' },
+    { name: 'model_dir', io: 'output', type: 'directory', hostPath: '/ws/model' },
+  ],
+  ...over,
+});
+const IMAGE_ENV = ['--set-env=PATH=/usr/local/bin:/usr/bin:/bin', '--set-env=HOME=/tmp', '--set-env=LANG=C.UTF-8'];
+const TASK_ENV = ['--set-env=MLCUBE_TASK=train', '--set-env=MLCUBE_GPUS=none'];
+const BINDS = ['-b', '/ws/data:/mlcube_io0', '-b', '/ws:/mlcube_io1', '-b', '/ws/model:/mlcube_io2'];
+const PARAMS = ['--data_dir=/mlcube_io0', '--cfg=/mlcube_io1/train.yaml', '--model_dir=/mlcube_io2'];
+const HEAD = ['ch-run', '--unset-env=*', '--env-no-expand'];
+
+describe('charliecloud command lines (pure: conversion steps, ch-run argv, environment)', () => {
+  describe('image location and conversion', () => {
+    const paths: [string, Record<string, unknown>, string][] = [
+      ['a docker source gives a readable directory name', {}, IMG],
+      ['squash adds .sqfs', { image_format: 'squash' }, `${IMG}.sqfs`],
+      ['an explicit image name is kept', { image: 'mine' }, '/ws/.image/mine'],
+      ['a relative image_dir is relative to the cube root', { image_dir: 'images' }, `${ROOT}/images/me-cube-1`],
+      ['a tar source: its file name without the extension', { source: 'tar:imgs/cube.tar.gz' }, '/ws/.image/cube'],
+      ['a ch-image source', { source: 'ch-image:me/cube' }, '/ws/.image/me-cube'],
+    ];
+    for (const [name, over, want] of paths) it(name, () => expect(imagePath(runner(over), ROOT)).to.equal(want));
+
+    it('the metadata and partial names sit beside the image', () => {
+      expect(metaPath(IMG)).to.equal(`${IMG}.mlcube.json`);
+      expect(partialPaths(IMG, 42)).to.deep.equal({ dir: '/ws/.image/.me-cube-1.partial-42.d', squash: '/ws/.image/.me-cube-1.partial-42.sqfs' });
+    });
+
+    const P = { dir: '/ws/.image/.p.d', squash: '/ws/.image/.p.sqfs' };
+    const steps: [string, Record<string, unknown>, ReturnType<typeof buildSteps>['convert']['argv'], string[] | undefined, string[] | undefined][] = [
+      ['docker -> dir', {}, ['ch-convert', '-i', 'docker', '-o', 'dir', 'me/cube:1', P.dir], undefined, undefined],
+      ['docker -> dir -> squash', { image_format: 'squash' }, ['ch-convert', '-i', 'docker', '-o', 'dir', 'me/cube:1', P.dir], undefined, ['ch-convert', '-i', 'dir', '-o', 'squash', P.dir, P.squash]],
+      ['ch-image storage (offline ch-image build)', { source: 'ch-image:me/cube' }, ['ch-convert', '-i', 'ch-image', '-o', 'dir', 'me/cube', P.dir], undefined, undefined],
+      ['a tarball relative to the cube root', { source: 'tar:cube.tar.gz' }, ['ch-convert', '-i', 'tar', '-o', 'dir', `${ROOT}/cube.tar.gz`, P.dir], undefined, undefined],
+      ['nvidia: ch-fromhost beside a custom ch-convert, before packing', { nvidia: true, image_format: 'squash', ch_convert: '/opt/ch/bin/ch-convert' }, ['/opt/ch/bin/ch-convert', '-i', 'docker', '-o', 'dir', 'me/cube:1', P.dir], ['/opt/ch/bin/ch-fromhost', '--nvidia', P.dir], ['/opt/ch/bin/ch-convert', '-i', 'dir', '-o', 'squash', P.dir, P.squash]],
+      ['nvidia with ch-convert from PATH', { nvidia: true }, ['ch-convert', '-i', 'docker', '-o', 'dir', 'me/cube:1', P.dir], ['ch-fromhost', '--nvidia', P.dir], undefined],
+    ];
+    for (const [name, over, convert, nvidia, squash] of steps) {
+      it(`conversion: ${name}`, () => {
+        const s = buildSteps(runner(over), ROOT, P);
+        expect(s.convert.argv).to.deep.equal(convert);
+        expect(s.nvidia?.argv).to.deep.equal(nvidia);
+        expect(s.squash?.argv).to.deep.equal(squash);
+      });
+    }
+
+    it('an unusable source is a ConfigError naming the forms', () => {
+      expect(() => sourceOf(runner({ source: 'oras://x' }), ROOT)).to.throw(ConfigError, /not docker:IMAGE, ch-image:REF or tar:FILE/);
+      expect(() => sourceOf(runner({ source: null }), ROOT)).to.throw(ConfigError, /no docker image to convert/);
+    });
+
+    it('creates the paths ch-run binds onto and the /mlcube_io mount points', () => {
+      const m = mountPointsToEnsure(3);
+      expect(m.dirs).to.include.members(['tmp', 'home', 'mlcube_io0', 'mlcube_io2']).and.not.include('mlcube_io3');
+      expect(m.files).to.deep.equal(['etc/passwd', 'etc/group', 'etc/hosts', 'etc/resolv.conf']);
+    });
+
+    it('parses ch-run --version', () => {
+      expect(parseChVersion('0.31\n')).to.equal('0.31');
+      expect(parseChVersion('0.38~pre+1a2b\n')).to.equal('0.38~pre+1a2b');
+      expect(parseChVersion('ch-run[1]: error: $USER not set')).to.equal(undefined);
+    });
+  });
+
+  describe('ch-run', () => {
+    const cases: [string, ResolvedTask, ReturnType<typeof cfg>, ImageMeta | undefined, Record<string, string>, string[]][] = [
+      ['image entrypoint + <task> + /mlcube_io params; image ENV; WORKDIR as -c', task(), cfg(), META, {}, [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS]],
+      ['a task entrypoint replaces the image entrypoint and the task name', task({ entrypoint: 'node custom.mjs --flag' }), cfg(), META, {}, [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', 'custom.mjs', '--flag', ...PARAMS]],
+      [
+        'charliecloud.entrypoint / workdir override the recorded ones; no metadata: default PATH and HOME',
+        task(),
+        cfg({ entrypoint: 'python3 /app/main.py', workdir: '/app' }),
+        undefined,
+        {},
+        [...HEAD, `--set-env=PATH=${DEFAULT_PATH}`, '--set-env=HOME=/tmp', ...TASK_ENV, '-c', '/app', ...BINDS, IMG, '--', 'python3', '/app/main.py', 'train', ...PARAMS],
+      ],
+      [
+        'host environment does not leak: only pass_env names and CUDA_VISIBLE_DEVICES come through; env_args win',
+        task(),
+        cfg({ pass_env: ['TZ', 'ABSENT'], env_args: { LANG: 'C', GREETING: 'hi $HOME' } }),
+        META,
+        { TZ: 'UTC', SECRET: 'x', CUDA_VISIBLE_DEVICES: '3', PATH: '/host/bin' },
+        [...HEAD, ...IMAGE_ENV.slice(0, 2), '--set-env=LANG=C', '--set-env=TZ=UTC', '--set-env=CUDA_VISIBLE_DEVICES=3', '--set-env=GREETING=hi $HOME', ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+      ],
+      [
+        '--gpus=2 pins CUDA_VISIBLE_DEVICES=0,1 over the host value',
+        task(),
+        cfg({ '--gpus': '2' }),
+        META,
+        { CUDA_VISIBLE_DEVICES: '3' },
+        [...HEAD, ...IMAGE_ENV, '--set-env=CUDA_VISIBLE_DEVICES=0,1', '--set-env=MLCUBE_TASK=train', '--set-env=MLCUBE_GPUS=2', '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+      ],
+      [
+        '--gpus=0 hides the GPUs (empty CUDA_VISIBLE_DEVICES)',
+        task(),
+        cfg({ '--gpus': '0' }),
+        META,
+        { CUDA_VISIBLE_DEVICES: '3' },
+        [...HEAD, ...IMAGE_ENV, '--set-env=CUDA_VISIBLE_DEVICES=', ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+      ],
+      [
+        'platform.accelerator_count and device lists',
+        task(),
+        cfg({ '--gpus': 'device=1,3' }, { accelerator_count: 4 }),
+        META,
+        {},
+        [...HEAD, ...IMAGE_ENV, '--set-env=CUDA_VISIBLE_DEVICES=1,3', '--set-env=MLCUBE_TASK=train', '--set-env=MLCUBE_GPUS=device=1,3', '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+      ],
+      [
+        'custom ch-run words and run_args go first',
+        task(),
+        cfg({ ch_run: '/opt/ch/bin/ch-run', run_args: '--private-tmp -v' }),
+        META,
+        {},
+        ['/opt/ch/bin/ch-run', '--private-tmp', '-v', ...HEAD.slice(1), ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+      ],
+    ];
+    for (const [name, t, c, meta, hostEnv, argv] of cases) it(name, () => expect(runPlan(t, c, IMG, meta, hostEnv).argv).to.deep.equal(argv));
+
+    it('lists the mount points the binds need and the working directory', () => {
+      const p = runPlan(task(), cfg(), IMG, META, {});
+      expect(p.mountPoints).to.deep.equal(['/mlcube_io0', '/mlcube_io1', '/mlcube_io2']);
+      expect(p.cwd).to.equal('/cube');
+      expect(p.warnings).to.deep.equal([]);
+      expect(runPlan(task(), cfg(), IMG, { ...META, workdir: '' }, {}).cwd).to.equal('/');
+    });
+
+    it('read-only requests (opts: ro, --mount=ro) are warned about, never silently dropped; binds stay plain', () => {
+      const ro = task({ params: [{ name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml', opts: 'ro' }] });
+      const p = runPlan(ro, cfg(), IMG, META, {});
+      expect(p.argv).to.include('/ws:/mlcube_io0');
+      expect(p.warnings.join('\n')).to.match(/read-only inputs are NOT enforced by Charliecloud.*\/ws \(\/mlcube_io0\)/);
+      const all = runPlan(task(), cfg({ '--mount_opts': 'ro' }), IMG, META, {});
+      expect(all.warnings.join('\n')).to.contain('/ws/data (/mlcube_io0), /ws (/mlcube_io1)');
+      expect(runPlan(task(), cfg({ '--mount_opts': 'rw' }), IMG, META, {}).warnings).to.deep.equal([]);
+    });
+
+    it('GPU requests say how the GPUs reach the task (ch-fromhost --nvidia)', () => {
+      expect(runPlan(task(), cfg({ '--gpus': 'all' }), IMG, META, {}).notes.join()).to.contain('set charliecloud.nvidia: true');
+      expect(runPlan(task(), cfg({ '--gpus': 'all' }), IMG, { ...META, nvidia: true }, {}).notes.join()).to.contain('holds the host NVIDIA libraries');
+      expect(runPlan(task(), cfg(), IMG, META, {}).notes).to.deep.equal([]);
+    });
+
+    it('an image without entrypoint is an ImageError that names the fix', () => {
+      expect(() => runPlan(task(), cfg(), IMG, { ...META, entrypoint: [] }, {})).to.throw(ImageError, /has no ENTRYPOINT/);
+      expect(() => runPlan(task(), cfg(), IMG, undefined, {})).to.throw(ImageError, /no me-cube-1.mlcube.json beside it/);
+      try {
+        runPlan(task(), cfg(), IMG, undefined, {});
+      } catch (e) {
+        expect((e as ImageError).suggestions.join()).to.contain('-Pcharliecloud.entrypoint=');
+      }
+      expect(runPlan(task({ entrypoint: 'run.sh' }), cfg(), IMG, undefined, {}).argv.slice(-4)).to.deep.equal(['run.sh', ...PARAMS]);
+    });
+  });
+
+  describe('config spec', () => {
+    const merged = (cube: Record<string, unknown>) => {
+      const c: Record<string, any> = { runtime: { root: ROOT, workspace: '/ws' }, runner: runner({ source: null }), ...cube };
+      charliecloudConfig.merge(c, { isFile: () => false, which: () => undefined });
+      return c;
+    };
+    it('falls back to the cube\'s docker image; a charliecloud section wins', () => {
+      expect(merged({ docker: { image: 'me/cube:1' } }).runner.source).to.equal('docker:me/cube:1');
+      expect(merged({ docker: { image: 'me/cube:1' }, charliecloud: { source: 'ch-image:x', image_format: 'squash' } }).runner).to.include({ source: 'ch-image:x', image_format: 'squash' });
+    });
+    it('validate: nothing to convert is a ConfigError', () => {
+      expect(() => charliecloudConfig.validate!(merged({}))).to.throw(ConfigError);
+      expect(() => charliecloudConfig.validate!(merged({ docker: { image: 'a:1' } }))).to.not.throw();
+    });
+    it('rejects the flags ch-run cannot honour', () => {
+      expect(Object.keys(charliecloudConfig.flagKeys).sort()).to.deep.equal(['gpus', 'mount']);
+    });
+  });
+});
