@@ -104,3 +104,9 @@ export class InterruptedError extends MlcubeError {
 export function isMlcubeError(e: unknown): e is MlcubeError {
   return e instanceof MlcubeError;
 }
+
+/** `provenance verify` found a problem: a signature, a digest, a missing file; the message lists every one. */
+export class ProvenanceError extends MlcubeError {
+  readonly code = 'MLCUBE_PROVENANCE_INVALID';
+  readonly exitCode = 5;
+}

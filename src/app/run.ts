@@ -10,6 +10,7 @@ import { findRunner } from '../../runners/index.js';
 import { outputPaths, resolveTask, selectTasks, type ResolvedTask } from '../params/resolve.js';
 import { realFs } from '../params/fs-probe.js';
 import type { AppEnv } from './context.js';
+import { createRecorder, runRecorded } from '../provenance/hook.js';
 
 export interface RunOptions {
   mlcube?: string;
@@ -30,6 +31,8 @@ export interface TaskRun {
   task: string;
   exitCode: number;
   durationMs: number;
+  /** The run record's id (`<workspace>/.mlcube/runs/<id>/`), when recording is on. */
+  runId?: string;
 }
 
 /**
@@ -107,11 +110,13 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     }
     return results;
   }
+  // Run records (src/provenance): the chain runners above record nothing yet.
+  const recorder = createRecorder(cfg, runner, ctx, opts.platform, app);
   for (const t of tasks) {
     const task = resolveTask(cfg, t, resolveCtx);
     createOutputDirs(task);
-    const r = await runner.run(task, ctx);
-    results.push({ task: t, exitCode: r.exitCode, durationMs: r.durationMs });
+    const r = await runRecorded(recorder, runner, task, ctx);
+    results.push({ task: t, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.runId ? { runId: r.runId } : {}) });
     if (r.exitCode !== 0) throw taskFailed(t, r.exitCode, runner.name, tasks);
     app.log.info(`task "${t}" succeeded in ${(r.durationMs / 1000).toFixed(1)} s`);
   }

@@ -75,7 +75,7 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
     if (!spec) {
       throw new ConfigError(`platform "${opts.platform}" uses runner "${runnerName}", which this runtime does not provide`, {
         place: { file: settings.file },
-        suggestions: ['Set the platform\'s `runner:` to one of: docker, singularity, local.'],
+        suggestions: [`Set the platform's runner: to one of: ${Object.keys(RUNNER_SCHEMAS).join(', ')}.`],
       });
     }
     for (const [k, v] of Object.entries(runnerDefaults(runnerName))) if (!(k in platformCfg)) platformCfg[k] = v;

@@ -18,6 +18,8 @@ export const SCHEMA_FILES = [
   'runner-local.schema.json',
   'runner-slurm.schema.json',
   'settings.schema.json',
+  'metric-row.schema.json',
+  'run-record.schema.json',
 ] as const;
 
 export type SchemaName = (typeof SCHEMA_FILES)[number];
@@ -25,8 +27,11 @@ export type JsonSchema = Record<string, any>;
 
 export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true } as const;
 
-/** Validators precompiled at build time (see compile-schemas.ts); absent when running from a partial build. */
-const precompiled: Record<string, ValidateFunction> | undefined = await import(pathToFileURL(PRECOMPILED_VALIDATORS).href).catch(() => undefined);
+/** Validators precompiled at build time (see compile-schemas.ts); only a missing file (partial build) falls back to ajv. */
+const precompiled: Record<string, ValidateFunction> | undefined = await import(pathToFileURL(PRECOMPILED_VALIDATORS).href).catch((e: NodeJS.ErrnoException) => {
+  if (e.code === 'ERR_MODULE_NOT_FOUND') return undefined;
+  throw e;
+});
 
 let ajv: Ajv | undefined;
 const loaded = new Map<string, JsonSchema>();

@@ -43,10 +43,14 @@ try {
   mkdirSync(join(cube, 'workspace'));
   const bare = stats('bare task: node noop.mjs noop --out=...', () => time('node', ['noop.mjs', 'noop', `--out=${join(cube, 'workspace', 'out')}`], cube));
   const run = stats('mlcube run --platform=local --task=noop', () => time('node', [cli, 'run', `--mlcube=${cube}`, '--platform=local', '--task=noop'], tmpdir()));
+  env.MLCUBE_RECORD = 'off';
+  const bareRun = stats('  same, run record off (MLCUBE_RECORD=off)', () => time('node', [cli, 'run', `--mlcube=${cube}`, '--platform=local', '--task=noop'], tmpdir()));
+  delete env.MLCUBE_RECORD;
   const overhead = run - bare;
   console.log('');
   console.log(`show_config median ${show.toFixed(3)} s (target < 0.250 s): ${show < 0.25 ? 'met' : 'NOT met'}`);
   console.log(`run overhead over the bare task ${overhead.toFixed(3)} s (target < 0.150 s): ${overhead < 0.15 ? 'met' : 'NOT met'}`);
+  console.log(`  of which the run record (digests, record, lineage, signature if a key is configured): ${(run - bareRun).toFixed(3)} s`);
 } finally {
   rmSync(cube, { recursive: true, force: true });
 }

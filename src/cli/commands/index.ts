@@ -9,6 +9,12 @@ import Doctor from './doctor.js';
 import BaseImage from './base-image.js';
 import Status from './status.js';
 import Cancel from './cancel.js';
+import RunsList from './runs/list.js';
+import RunsShow from './runs/show.js';
+import RunsCompare from './runs/compare.js';
+import ProvenanceVerify from './provenance/verify.js';
+import ProvenanceExport from './provenance/export.js';
+import KeysGenerate from './keys/generate.js';
 
 /** Explicit command table (oclif "explicit" strategy): no directory scan at start-up. */
 export const COMMANDS = {
@@ -23,4 +29,10 @@ export const COMMANDS = {
   'base-image': BaseImage,
   status: Status,
   cancel: Cancel,
+  'runs:list': RunsList,
+  'runs:show': RunsShow,
+  'runs:compare': RunsCompare,
+  'provenance:verify': ProvenanceVerify,
+  'provenance:export': ProvenanceExport,
+  'keys:generate': KeysGenerate,
 };

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { reportMetrics } from '../metrics.js';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset, type Split } from '../data/dataset.js';
@@ -80,6 +81,7 @@ export async function runEvaluate(params: EvaluateParams, log: Logger): Promise<
     backend: backend.name,
     train_config: json.userDefinedMetadata?.train_config ?? null,
   };
+  reportMetrics({ test_accuracy: score.accuracy, test_loss: score.loss, latency_ms_batch1: speed.latency_ms_batch1.median, throughput_images_per_s: speed.throughput_images_per_s_batch256 });
   mkdirSync(params.metricsDir, { recursive: true });
   writeFileSync(join(params.metricsDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   log.info(`metrics written to ${join(params.metricsDir, 'metrics.json')}`);

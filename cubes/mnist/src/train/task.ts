@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { reportMetrics } from '../metrics.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -55,6 +56,7 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
       const val = m.val_loss === null ? '' : ` val_loss ${m.val_loss.toFixed(4)} val_acc ${m.val_accuracy!.toFixed(4)}`;
       log.info(`epoch ${m.epoch}/${cfg.train_epochs}: loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(4)}${val} ${m.images_per_s} img/s (${m.seconds.toFixed(1)}s)`);
       if (metricsFile) appendFileSync(metricsFile, `${JSON.stringify({ ...m, backend: backend.name, workers: world })}\n`);
+      reportMetrics({ loss: m.loss, accuracy: m.accuracy, val_loss: m.val_loss, val_accuracy: m.val_accuracy, images_per_s: m.images_per_s }, m.epoch);
     },
   };
   let artifacts: tf.io.ModelArtifacts;

@@ -1,0 +1,63 @@
+import { planMounts } from '../params/mounts.js';
+import { describeGpus, gpuRequest } from '../params/gpus.js';
+import { isTree, type Tree } from '../config/tree.js';
+import type { AppEnv } from '../app/context.js';
+import type { ResolvedTask } from '../params/resolve.js';
+import type { RunContext, Runner, TaskResult } from '../runner.js';
+import { InterruptedError } from '../errors.js';
+import { signingKeyPath } from './keys.js';
+import { RunRecorder } from './recorder.js';
+
+/** Env var: `off` (or 0/false) writes no run records. */
+export const RECORD_ENV = 'MLCUBE_RECORD';
+
+/** The recorder of a `mlcube run`, or undefined when recording is turned off. */
+export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platform: string, app: AppEnv): RunRecorder | undefined {
+  if (['off', '0', 'false', 'no'].includes(String(app.env[RECORD_ENV] ?? '').toLowerCase())) return undefined;
+  const rc = cfg.runner as Tree;
+  const gpus = describeGpus(gpuRequest((rc['--gpus'] ?? null) as string | null, isTree(cfg.platform) ? cfg.platform.accelerator_count : undefined));
+  const inspect = runner.inspect?.bind(runner);
+  return new RunRecorder({
+    workspace: ctx.workspace,
+    cubeRoot: ctx.root,
+    cubeFile: ctx.invocation!.mlcubeFile,
+    config: cfg,
+    runner: runner.name,
+    platform,
+    gpus,
+    image: inspect && runner.name !== 'local'
+      ? async () => {
+          const t = await inspect(ctx, false);
+          const hex = typeof t.hash === 'string' ? t.hash : null;
+          return { reference: typeof t.image === 'string' ? t.image : null, digest: hex ? `sha256:${hex}` : null, kind: runner.name };
+        }
+      : undefined,
+    signingKey: signingKeyPath(app.env, app.home),
+    log: app.log,
+  });
+}
+
+/** `/mlcube_io<k>/...` path of each parameter inside a container, null for the host runner. */
+function containerPaths(task: ResolvedTask, runner: Runner, cfg: Tree): (string | null)[] {
+  if (runner.name === 'local') return task.params.map(() => null);
+  const mode = (cfg.runner as Tree)['--mount'];
+  const plan = planMounts(task.params, mode === 'ro' || mode === 'rw' ? mode : undefined);
+  return plan.args.map((a) => a.slice(a.indexOf('=') + 1));
+}
+
+/** runner.run with a run record around it: running before, then succeeded / failed / interrupted after. */
+export async function runRecorded(recorder: RunRecorder | undefined, runner: Runner, task: ResolvedTask, ctx: RunContext): Promise<TaskResult & { runId?: string }> {
+  if (!recorder) return runner.run(task, ctx);
+  const active = await recorder.begin(task, containerPaths(task, runner, ctx.config));
+  let r: TaskResult;
+  try {
+    r = await runner.run(task, { ...ctx, env: { ...ctx.env, ...active.env } });
+  } catch (e) {
+    const interrupted = e instanceof InterruptedError || ctx.signal.aborted;
+    await recorder.finish(active, interrupted ? 'interrupted' : 'failed', interrupted ? 130 : null, e instanceof Error ? e.message : String(e)).catch((w) => ctx.log.warn(`could not finalise the run record ${active.dir}: ${w}`));
+    throw e;
+  }
+  await recorder.finish(active, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode);
+  ctx.log.info(`run record ${active.dir}${active.record.signature ? ' (signed)' : ''}`);
+  return { ...r, runId: active.record.run_id };
+}

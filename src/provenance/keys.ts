@@ -1,0 +1,76 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** Private key file name in a key directory; the public key sits beside it with `.pub`. */
+export const PRIVATE_KEY_FILE = 'signing.key';
+export const PUBLIC_KEY_FILE = 'signing.pub';
+/** Env var: path of the Ed25519 private key (PKCS#8 PEM) that signs run provenance. */
+export const SIGNING_KEY_ENV = 'MLCUBE_SIGNING_KEY';
+/** Env var: path of the public key (SPKI PEM) `provenance verify` trusts. */
+export const PUBLIC_KEY_ENV = 'MLCUBE_PUBLIC_KEY';
+
+export const defaultKeyDir = (home: string) => join(home, '.mlcube', 'keys');
+
+/** Key id: sha256 (hex) of the public key's DER (SPKI) bytes. */
+export function keyId(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256').update(pub.export({ format: 'der', type: 'spki' })).digest('hex');
+}
+
+/** Makes an Ed25519 key pair in `dir`; the private key is created with mode 0600 and never printed. */
+export function generateKeys(dir: string, force = false): { privateKey: string; publicKey: string; keyid: string } {
+  const privateKey = join(dir, PRIVATE_KEY_FILE);
+  const publicKey = join(dir, PUBLIC_KEY_FILE);
+  if (!force && (existsSync(privateKey) || existsSync(publicKey))) {
+    throw new UsageError(`a key pair already exists in ${dir}`, { suggestions: ['Pass --force to replace it (runs signed with the old key then need the old public key to verify), or choose another --dir.'] });
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pair = generateKeyPairSync('ed25519');
+  writeFileAtomic(privateKey, pair.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  chmodSync(privateKey, 0o600);
+  writeFileAtomic(publicKey, pair.publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
+  return { privateKey, publicKey, keyid: keyId(pair.publicKey) };
+}
+
+/** The signing key in use: $MLCUBE_SIGNING_KEY, else ~/.mlcube/keys/signing.key when it exists; none = unsigned runs. */
+export function signingKeyPath(env: Record<string, string | undefined>, home: string): string | undefined {
+  const fromEnv = env[SIGNING_KEY_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const p = join(defaultKeyDir(home), PRIVATE_KEY_FILE);
+  return existsSync(p) ? p : undefined;
+}
+
+export function loadPrivateKey(path: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(readFileSync(path));
+  } catch (e) {
+    // The message must not quote the file: it holds key material.
+    throw new UsageError(`cannot read the signing key ${path} (${(e as NodeJS.ErrnoException).code ?? 'not a PEM private key'})`, {
+      suggestions: [`Make one with \`mlcube keys generate\`, or point ${SIGNING_KEY_ENV} at an Ed25519 PKCS#8 PEM file.`],
+    });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new UsageError(`the signing key ${path} is ${key.asymmetricKeyType}, not ed25519`, { suggestions: ['Make one with `mlcube keys generate`.'] });
+  return key;
+}
+
+/** The public key verify trusts: --public-key, $MLCUBE_PUBLIC_KEY, the .pub beside the signing key, or derived from it. */
+export function trustedPublicKey(explicit: string | undefined, env: Record<string, string | undefined>, home: string): { key: KeyObject; source: string } | undefined {
+  const path = explicit || env[PUBLIC_KEY_ENV];
+  const load = (p: string) => {
+    try {
+      return createPublicKey(readFileSync(p));
+    } catch (e) {
+      throw new UsageError(`cannot read the public key ${p} (${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'})`, { suggestions: ['Pass the signing.pub made by `mlcube keys generate` with --public-key.'] });
+    }
+  };
+  if (path) return { key: load(path), source: path };
+  const priv = signingKeyPath(env, home);
+  if (!priv) return undefined;
+  const pub = priv.endsWith('.key') ? priv.slice(0, -4) + '.pub' : `${priv}.pub`;
+  if (existsSync(pub)) return { key: load(pub), source: pub };
+  return { key: createPublicKey(loadPrivateKey(priv)), source: `${priv} (public half)` };
+}

@@ -1,0 +1,70 @@
+import type { LineageLink, RecordedParam, RunRecord } from './record.js';
+
+interface Producer {
+  run_id: string;
+  task: string;
+  output: string;
+  file?: string;
+}
+
+/** Index of every digest earlier successful runs produced: whole outputs and files inside output directories. */
+export function producerIndex(runs: readonly RunRecord[]): Map<string, Producer> {
+  const index = new Map<string, Producer>();
+  for (const r of runs) {
+    if (r.status !== 'succeeded') continue;
+    for (const p of r.parameters) {
+      if (p.io !== 'output' || !p.digest) continue;
+      // Later runs overwrite earlier ones: the most recent producer of a digest wins.
+      for (const e of p.digest.entries ?? []) if (e.type === 'file') index.set(`f:${e.sha256}`, { run_id: r.run_id, task: r.task, output: p.name, file: e.path });
+      index.set(`${p.type === 'file' ? 'f' : 'd'}:${p.digest.sha256}`, { run_id: r.run_id, task: r.task, output: p.name });
+    }
+  }
+  return index;
+}
+
+/** Links from this run's inputs to the earlier runs that produced exactly those bytes (never by path). */
+export function linkInputs(inputs: readonly RecordedParam[], index: Map<string, Producer>): LineageLink[] {
+  const links: LineageLink[] = [];
+  for (const p of inputs) {
+    if (p.io !== 'input' || !p.digest) continue;
+    const hit = index.get(`${p.type === 'file' ? 'f' : 'd'}:${p.digest.sha256}`);
+    if (hit) links.push({ input: p.name, ...hit, sha256: p.digest.sha256 });
+  }
+  return links;
+}
+
+export interface LineageGraph {
+  nodes: { run_id: string; task: string; status: string; started_at: string }[];
+  edges: { from: string; to: string; input: string; output: string; file?: string }[];
+}
+
+/** The graph around `roots` (all runs when none), following consumed-from links up to `maxDepth` hops back. */
+export function lineageGraph(runs: readonly RunRecord[], roots: readonly string[], maxDepth = Infinity): LineageGraph {
+  const byId = new Map(runs.map((r) => [r.run_id, r]));
+  const seen = new Map<string, number>();
+  const queue: [string, number][] = (roots.length ? roots : runs.map((r) => r.run_id)).map((id) => [id, 0]);
+  while (queue.length) {
+    const [id, d] = queue.shift()!;
+    if (!byId.has(id) || (seen.has(id) && seen.get(id)! <= d)) continue;
+    seen.set(id, d);
+    if (d < maxDepth) for (const l of byId.get(id)!.lineage) queue.push([l.run_id, d + 1]);
+  }
+  const nodes = [...seen.keys()].sort().map((id) => {
+    const r = byId.get(id)!;
+    return { run_id: id, task: r.task, status: r.status, started_at: r.started_at };
+  });
+  const edges = nodes.flatMap((n) =>
+    byId.get(n.run_id)!.lineage.filter((l) => seen.has(l.run_id)).map((l) => ({ from: l.run_id, to: n.run_id, input: l.input, output: l.output, ...(l.file ? { file: l.file } : {}) })),
+  );
+  return { nodes, edges };
+}
+
+/** Graphviz DOT of a lineage graph: one box per run, one edge per consumed output. */
+export function toDot(g: LineageGraph): string {
+  const q = (s: string) => JSON.stringify(s);
+  const lines = ['digraph mlcube_lineage {', '  rankdir=LR;', '  node [shape=box];'];
+  for (const n of g.nodes) lines.push(`  ${q(n.run_id)} [label=${q(`${n.task}\n${n.run_id}\n${n.status}`)}];`);
+  for (const e of g.edges) lines.push(`  ${q(e.from)} -> ${q(e.to)} [label=${q(`${e.output}${e.file ? `/${e.file}` : ''} → ${e.input}`)}];`);
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}

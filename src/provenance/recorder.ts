@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { arch, hostname, platform as osPlatform, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Tree } from '../config/tree.js';
+import type { Logger } from '../log.js';
+import type { ResolvedTask } from '../params/resolve.js';
+import { canonicalize } from './canonical-json.js';
+import { writeFileAtomic } from './atomic.js';
+import { digestPath, sha256File } from './digest.js';
+import { signEnvelope } from './dsse.js';
+import { loadPrivateKey } from './keys.js';
+import { linkInputs, producerIndex } from './lineage.js';
+import { finalMetrics, readMetrics, METRICS_ENV } from './metrics.js';
+import { ENVELOPE_FILE, METRICS_FILE, RECORD_FILE, type RecordedParam, type RunRecord, type RunStatus } from './record.js';
+import { buildStatement } from './statement.js';
+import { loadRuns, runsDir } from './store.js';
+
+export interface RecorderOptions {
+  workspace: string;
+  cubeRoot: string;
+  cubeFile: string;
+  config: Tree;
+  runner: string;
+  platform: string;
+  gpus: string;
+  /** The image the tasks run in (asked after the first task ran, when it surely exists); none on the host. */
+  image?: () => Promise<RunRecord['image']>;
+  /** Ed25519 private key file; none: records are written unsigned. */
+  signingKey?: string;
+  log: Logger;
+}
+
+/** One task run being recorded: where its record lives and the env the task gets. */
+export interface ActiveRun {
+  record: RunRecord;
+  dir: string;
+  /** Extra environment for the task (MLCUBE_METRICS_FILE). */
+  env: Record<string, string>;
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+async function digestParam(p: ResolvedTask['params'][number]): Promise<RecordedParam['digest']> {
+  const d = await digestPath(p.hostPath);
+  if (d.type === 'missing') return null;
+  return d.type === 'directory' ? { algorithm: 'mlcube-tree-v1', sha256: d.sha256!, entries: d.entries } : { algorithm: 'sha256', sha256: d.sha256!, size: d.size };
+}
+
+/**
+ * Writes run records around runner.run: `begin` hashes the inputs and writes a "running" record, `finish`
+ * hashes the outputs, collects metrics and logs, signs, and rewrites the record with its final status. Every
+ * write is atomic (temp file + rename), so a record is always either the running one or the final one.
+ */
+export class RunRecorder {
+  private readonly cubeSha: Promise<string>;
+  private readonly key;
+  private image?: Promise<RunRecord['image']>;
+
+  constructor(private readonly opts: RecorderOptions) {
+    this.cubeSha = sha256File(opts.cubeFile).then((r) => r.sha256);
+    this.key = opts.signingKey ? loadPrivateKey(opts.signingKey) : undefined;
+  }
+
+  async begin(task: ResolvedTask, containerPaths: (string | null)[]): Promise<ActiveRun> {
+    const o = this.opts;
+    const started = new Date();
+    const runId = `${stamp(started)}-${task.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+    const dir = join(runsDir(o.workspace), runId);
+    const parameters: RecordedParam[] = [];
+    for (const [i, p] of task.params.entries()) {
+      parameters.push({ name: p.name, io: p.io, type: p.type, host_path: p.hostPath, container_path: containerPaths[i] ?? null, digest: p.io === 'input' ? await digestParam(p) : null });
+    }
+    const record: RunRecord = {
+      schema: 'mlcube-run-record/v1',
+      run_id: runId,
+      task: task.name,
+      status: 'running',
+      exit_code: null,
+      pid: process.pid,
+      started_at: started.toISOString(),
+      ended_at: null,
+      duration_ms: null,
+      workspace: o.workspace,
+      cube: { name: typeof o.config.name === 'string' ? o.config.name : null, root: o.cubeRoot, file: o.cubeFile, sha256: await this.cubeSha },
+      runner: o.runner,
+      platform: o.platform,
+      host: { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser() },
+      gpus: o.gpus,
+      image: null,
+      config: o.config,
+      parameters,
+      metrics: { rows: [], final: {}, rejected: [] },
+      logs: [],
+      lineage: linkInputs(parameters, producerIndex(loadRuns(o.workspace))),
+      signature: null,
+    };
+    // Not fsynced: a crash loses at most this "running" record, never a finished one.
+    writeFileAtomic(join(dir, RECORD_FILE), JSON.stringify(record, null, 2) + '\n', 0o644, false);
+    return { record, dir, env: { [METRICS_ENV]: join(dir, METRICS_FILE) } };
+  }
+
+  /** Final status: the outputs as they are now, metrics, logs, and the signed statement when a key is configured. */
+  async finish(run: ActiveRun, status: Exclude<RunStatus, 'running'>, exitCode: number | null, error?: string): Promise<RunRecord> {
+    const r = run.record;
+    const ended = new Date();
+    for (const [i, p] of r.parameters.entries()) {
+      if (p.io === 'output') r.parameters[i] = { ...p, digest: await digestParam({ name: p.name, io: p.io, type: p.type, hostPath: p.host_path }) };
+    }
+    const m = readMetrics(join(run.dir, METRICS_FILE));
+    r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected };
+    if (m.rejected.length) this.opts.log.warn(`task "${r.task}": ${m.rejected.length} metric row(s) break schemas/metric-row.schema.json and were not collected (${m.rejected[0]})`);
+    r.logs = taskLogs(r, Date.parse(r.started_at));
+    Object.assign(r, { status, exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at) });
+    if (error) r.error = error;
+    if (this.opts.image) r.image = await (this.image ??= this.opts.image().catch(() => null));
+    if (this.key && status === 'succeeded') {
+      const env = signEnvelope(Buffer.from(canonicalize(buildStatement(r)), 'utf8'), this.key);
+      writeFileAtomic(join(run.dir, ENVELOPE_FILE), JSON.stringify(env, null, 2) + '\n');
+      r.signature = { envelope: ENVELOPE_FILE, keyid: env.signatures[0].keyid };
+    }
+    writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
+    return r;
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? 'unknown');
+  }
+}
+
+/** The task's log files: `*.log` inside its outputs written since it started (the runner streams stdout/stderr live, uncaptured). */
+function taskLogs(r: RunRecord, since: number): RunRecord['logs'] {
+  const out: RunRecord['logs'] = [];
+  for (const p of r.parameters) {
+    if (p.io !== 'output' || !p.digest) continue;
+    const files = p.type === 'file' ? [{ path: '', sha256: p.digest.sha256 }] : (p.digest.entries ?? []).filter((e) => e.type === 'file').map((e) => ({ path: e.path, sha256: e.sha256! }));
+    for (const f of files) {
+      const abs = f.path ? join(p.host_path, f.path) : p.host_path;
+      if (!abs.endsWith('.log')) continue;
+      const st = statSync(abs, { throwIfNoEntry: false });
+      if (st && st.mtimeMs >= since - 1000) out.push({ path: abs, sha256: f.sha256 });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
+import { checkSchema } from '../../src/config/schemas.js';
+
+describe('run records and signed provenance (fixture cube basic, local runner)', () => {
+  let cube: { dir: string; cleanup: () => void };
+  let keys: { dir: string; cleanup: () => void };
+  let env: Record<string, string>;
+  let ws: string;
+  let ids: string[];
+
+  const runsDir = () => join(ws, '.mlcube', 'runs');
+  const verify = (id: string, extra: string[] = [], e = env) => mlcube(['provenance', 'verify', id, `--workspace=${ws}`, ...extra], { env: e });
+
+  beforeEach(async () => {
+    cube = copyFixture('basic');
+    keys = tempDir('mlcube-keys-');
+    ws = join(cube.dir, 'workspace');
+    const g = await mlcube(['keys', 'generate', `--dir=${keys.dir}`, '--json']);
+    expect(g.exitCode, g.stderr).to.equal(0);
+    expect(g.stdout + g.stderr).to.not.contain('PRIVATE KEY');
+    expect(statSync(join(keys.dir, 'signing.key')).mode & 0o777).to.equal(0o600);
+    env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy,consume', '--json'], { env });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    ids = JSON.parse(r.stdout).tasks.map((t: any) => t.runId);
+  });
+  afterEach(() => {
+    cube.cleanup();
+    keys.cleanup();
+  });
+
+  it('writes a schema-valid, signed record per task, linked by digest, and an untouched run verifies', async () => {
+    const [copy, consume] = ids.map((id) => readJson(join(runsDir(), id, 'record.json')));
+    for (const rec of [copy, consume]) {
+      expect(checkSchema('run-record.schema.json', rec)).to.deep.equal([]);
+      expect(rec.status).to.equal('succeeded');
+      expect(rec.exit_code).to.equal(0);
+      expect(rec.signature.keyid).to.match(/^[0-9a-f]{64}$/);
+    }
+    expect(copy.parameters.find((p: any) => p.name === 'out_dir').digest.algorithm).to.equal('mlcube-tree-v1');
+    expect(consume.lineage).to.deep.include({ input: 'out_dir', run_id: ids[0], task: 'copy', output: 'out_dir', sha256: copy.parameters.find((p: any) => p.name === 'out_dir').digest.sha256 });
+    const envelope = readJson(join(runsDir(), ids[0], 'provenance.dsse.json'));
+    const st = JSON.parse(Buffer.from(envelope.payload, 'base64').toString());
+    expect(st._type).to.equal('https://in-toto.io/Statement/v1');
+    expect(st.predicateType).to.equal('https://slsa.dev/provenance/v1');
+    expect(st.subject.map((s: any) => s.name)).to.include.members(['out', 'out/a.txt', 'reports/report.txt']);
+    for (const id of ids) {
+      const v = await verify(id);
+      expect(v.exitCode, v.stderr).to.equal(0);
+      expect(v.stdout).to.contain('verified');
+    }
+    const list = await mlcube(['runs', 'list', `--workspace=${ws}`, '--json']);
+    expect(JSON.parse(list.stdout).runs.map((r: any) => [r.task, r.status, r.signed])).to.deep.equal([['copy', 'succeeded', true], ['consume', 'succeeded', true]]);
+    const dot = await mlcube(['provenance', 'export', `--workspace=${ws}`, '--format=dot']);
+    expect(dot.stdout).to.contain(`"${ids[0]}" -> "${ids[1]}"`);
+  });
+
+  it('fails naming the file when an output byte changes', async () => {
+    writeFileSync(join(ws, 'out', 'a.txt'), 'alphA\n');
+    const v = await verify(ids[0]);
+    expect(v.exitCode).to.equal(5);
+    expect(v.stderr).to.match(/output out_dir .*: a\.txt differs/);
+  });
+
+  it('fails when a signature byte changes', async () => {
+    const f = join(runsDir(), ids[0], 'provenance.dsse.json');
+    const e = readJson(f);
+    const sig = Buffer.from(e.signatures[0].sig, 'base64');
+    sig[10] ^= 0x01;
+    e.signatures[0].sig = sig.toString('base64');
+    writeFileSync(f, JSON.stringify(e));
+    const v = await verify(ids[0]);
+    expect(v.exitCode).to.equal(5);
+    expect(v.stderr).to.contain('signature: does not verify');
+  });
+
+  it('fails when the signed statement is edited', async () => {
+    const f = join(runsDir(), ids[0], 'provenance.dsse.json');
+    const e = readJson(f);
+    const st = JSON.parse(Buffer.from(e.payload, 'base64').toString());
+    st.subject[0].digest = { sha256: '0'.repeat(64) };
+    e.payload = Buffer.from(JSON.stringify(st)).toString('base64');
+    writeFileSync(f, JSON.stringify(e));
+    const v = await verify(ids[0]);
+    expect(v.exitCode).to.equal(5);
+    expect(v.stderr).to.contain('signature: does not verify');
+  });
+
+  it('fails when the record is edited (a metric, a digest) after signing', async () => {
+    const f = join(runsDir(), ids[0], 'record.json');
+    const rec = readJson(f);
+    rec.exit_code = 0;
+    rec.metrics.final = { accuracy: 1 };
+    writeFileSync(f, JSON.stringify(rec));
+    const v = await verify(ids[0]);
+    expect(v.exitCode).to.equal(5);
+    expect(v.stderr).to.contain('record: record.json differs from the record the statement signed');
+  });
+
+  it('fails with a swapped public key', async () => {
+    const other = tempDir('mlcube-keys2-');
+    try {
+      await mlcube(['keys', 'generate', `--dir=${other.dir}`]);
+      const v = await verify(ids[0], [`--public-key=${join(other.dir, 'signing.pub')}`]);
+      expect(v.exitCode).to.equal(5);
+      expect(v.stderr).to.contain('but the trusted public key is');
+      writeFileSync(join(keys.dir, 'signing.pub'), readFileSync(join(other.dir, 'signing.pub')));
+      expect((await verify(ids[0])).exitCode).to.equal(5);
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('fails when an output is deleted, and when a file is added to an output directory, listing every problem', async () => {
+    rmSync(join(ws, 'reports', 'report.txt'));
+    writeFileSync(join(ws, 'out', 'extra.txt'), 'x');
+    const v = await verify(ids[0]);
+    expect(v.exitCode).to.equal(5);
+    expect(v.stderr).to.match(/output report .*report\.txt\): missing/);
+    expect(v.stderr).to.match(/output out_dir .*: extra\.txt was added/);
+    expect(v.stderr).to.contain('2 problems');
+  });
+
+  it('fails for an unsigned run, and reports a record left "running" by a dead process as killed', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=consume', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const id = JSON.parse(r.stdout).tasks[0].runId;
+    const v = await verify(id);
+    expect(v.exitCode).to.equal(5);
+    expect(v.stderr).to.contain('the run is not signed');
+    const f = join(runsDir(), id, 'record.json');
+    writeFileSync(f, JSON.stringify({ ...readJson(f), status: 'running', pid: 2 ** 22 + 12345, exit_code: null }));
+    const list = await mlcube(['runs', 'list', `--workspace=${ws}`, '--json']);
+    expect(JSON.parse(list.stdout).runs.find((x: any) => x.run_id === id).status).to.equal('killed');
+  });
+
+  it('records a failing task as failed with its exit code', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=fail'], { env });
+    expect(r.exitCode).to.equal(7);
+    const list = JSON.parse((await mlcube(['runs', 'list', `--workspace=${ws}`, '--json'])).stdout).runs;
+    expect(list.find((x: any) => x.task === 'fail')).to.include({ status: 'failed', exit_code: 7, signed: false });
+  });
+
+  it('compares runs side by side (params and final metrics)', async () => {
+    const c = await mlcube(['runs', 'compare', ...ids, `--workspace=${ws}`, '--json']);
+    expect(c.exitCode, c.stderr).to.equal(0);
+    const out = JSON.parse(c.stdout);
+    expect(out.runs).to.deep.equal(ids);
+    expect(out.rows.find((r: any) => r.key === 'task').values).to.deep.equal(['copy', 'consume']);
+    appendFileSync(join(ws, 'unrelated.txt'), 'x');
+  });
+});
