@@ -44,6 +44,7 @@ export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'e
 /** Runs tasks as host subprocesses: no container, no image; output streamed, exit code propagated. */
 export class LocalRunner implements Runner {
   readonly name = 'local';
+  readonly runsOnHost = true;
 
   async probe(): Promise<Availability> {
     return { available: true, version: `node ${process.version}`, detail: `host ${hostname()}` };

@@ -60,6 +60,8 @@ export interface TaskResult {
 
 export interface Runner {
   readonly name: string;
+  /** The task sees host paths (no container, no /mlcube_io mounts). */
+  readonly runsOnHost?: boolean;
   /** Is the runtime there? Used by doctor, by run before starting, and by integration-test skips. */
   probe(): Promise<Availability>;
   /** Prepare what tasks need (pull/build images...). Idempotent. */

@@ -25,7 +25,7 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
     runner: runner.name,
     platform,
     gpus,
-    image: inspect && runner.name !== 'local'
+    image: inspect
       ? async () => {
           const t = await inspect(ctx, false);
           const hex = typeof t.hash === 'string' ? t.hash : null;
@@ -39,7 +39,7 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
 
 /** `/mlcube_io<k>/...` path of each parameter inside a container, null for the host runner. */
 function containerPaths(task: ResolvedTask, runner: Runner, cfg: Tree): (string | null)[] {
-  if (runner.name === 'local') return task.params.map(() => null);
+  if (runner.runsOnHost) return task.params.map(() => null);
   const mode = (cfg.runner as Tree)['--mount'];
   const plan = planMounts(task.params, mode === 'ro' || mode === 'rw' ? mode : undefined);
   return plan.args.map((a) => a.slice(a.indexOf('=') + 1));
