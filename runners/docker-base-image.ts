@@ -3,7 +3,7 @@ import * as tar from 'tar';
 import { execa } from 'execa';
 import { ImageError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import { follow } from './docker-image.js';
+import { follow, streamError } from './docker-image.js';
 
 /** Files a rootfs needs to run this host's `node`: the binary and every shared library `ldd` lists. */
 export async function nodeRootfsFiles(nodePath = process.execPath): Promise<string[]> {
@@ -26,9 +26,8 @@ export async function buildNodeBaseImage(tag: string, log: Logger, docker = new 
   const [repo, version] = tag.includes(':') ? [tag.slice(0, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)] : [tag, 'latest'];
   try {
     const stream = (await docker.importImage(rootfs as any, { repo, tag: version, changes: ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'ENV HOME=/tmp', 'WORKDIR /tmp', `CMD ["${process.execPath}"]`] } as any)) as unknown as NodeJS.ReadableStream;
-    const events = (await follow(docker, stream, () => undefined)) as { error?: string; errorDetail?: { message?: string }; status?: string }[];
-    const bad = events.find((e) => e.error || e.errorDetail);
-    if (bad) throw new Error(bad.errorDetail?.message ?? bad.error);
+    const failure = streamError(await follow(docker, stream, () => undefined));
+    if (failure) throw new Error(failure);
   } catch (e: any) {
     throw new ImageError(`importing the base image ${tag} failed: ${e.json?.message ?? e.message}`, { suggestions: ['Check that the Docker daemon runs (mlcube doctor) and that ldd is installed.'] });
   }

@@ -58,7 +58,7 @@ export function contextStream(source: BuildSource): NodeJS.ReadableStream {
   ) as unknown as NodeJS.ReadableStream;
 }
 
-interface ProgressEvent {
+export interface ProgressEvent {
   stream?: string;
   status?: string;
   id?: string;
@@ -82,7 +82,8 @@ export function follow(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (
   });
 }
 
-function streamError(events: ProgressEvent[]): string | undefined {
+/** The failure the Engine reported inside a 200 stream, if any. */
+export function streamError(events: ProgressEvent[]): string | undefined {
   const bad = events.find((e) => e.error || e.errorDetail);
   return bad ? (bad.errorDetail?.message ?? bad.error) : undefined;
 }

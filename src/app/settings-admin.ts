@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-write.js';
 import { Document, parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
 import { settingsPath, builtinPlatforms } from '../config/settings.js';
@@ -87,10 +87,7 @@ export class SettingsAdmin {
   }
 
   private save(): void {
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    writeFileSync(tmp, this.doc.toString({ indentSeq: false }));
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, this.doc.toString({ indentSeq: false }));
   }
 }
 

@@ -6,7 +6,7 @@ import type { Tree } from '../config/tree.js';
 import type { Logger } from '../log.js';
 import type { ResolvedTask } from '../params/resolve.js';
 import { canonicalize } from './canonical-json.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { digestPath, sha256File } from './digest.js';
 import { signEnvelope } from './dsse.js';
 import { loadPrivateKey } from './keys.js';

@@ -1,8 +1,8 @@
-import { writeFileSync, renameSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand, cubeFlags } from '../base-command.js';
 import { inspectCube } from '../../app/configure.js';
 import { toYaml } from '../../app/show-config.js';
+import { writeFileAtomic } from '../../atomic-write.js';
 import { withInterrupt } from '../interrupt.js';
 
 export default class Inspect extends BaseCommand {
@@ -22,7 +22,6 @@ export default class Inspect extends BaseCommand {
     const text = flags.format === 'yaml' ? toYaml(info) : JSON.stringify(info) + '\n';
     const file = flags['output-file'];
     if (!file) return this.out(text);
-    writeFileSync(`${file}.tmp-${process.pid}`, text);
-    renameSync(`${file}.tmp-${process.pid}`, file);
+    writeFileAtomic(file, text);
   }
 }

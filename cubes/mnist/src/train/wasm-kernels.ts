@@ -15,6 +15,15 @@ function callKernel(name: string, args: KernelArgs): tf.TensorInfo {
   return k.kernelFunc(args as never) as tf.TensorInfo;
 }
 
+type Shape4 = [number, number, number, number];
+
+/** Geometry shared by the conv gradient kernels (NHWC only, as the wasm backend's own Conv2D). */
+function nhwcConvInfo(kernel: string, inShape: readonly number[], filterShape: readonly number[], attrs: tf.Conv2DBackpropInputAttrs | tf.Conv2DBackpropFilterAttrs) {
+  const { strides, pad, dataFormat, dimRoundingMode } = attrs;
+  if (dataFormat !== 'NHWC') throw new Error(`${kernel} (wasm): only NHWC is supported, got ${dataFormat}`);
+  return tf.backend_util.computeConv2DInfo(inShape as Shape4, filterShape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+}
+
 /**
  * Conv2DBackpropFilter for the wasm backend, which lacks it (tfjs#5787): dW = im2col(x)ᵀ · dy, with the
  * im2col written straight into wasm memory and the product done by the backend's XNNPACK BatchMatMul.
@@ -23,11 +32,8 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const x = args.inputs.x as tf.TensorInfo;
   const dy = args.inputs.dy as tf.TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter (wasm): only NHWC is supported, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape as [number, number, number, number],
-    strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const info = nhwcConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
     filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const padTop = info.padInfo.top;
@@ -66,7 +72,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const out = callKernel('BatchMatMul', { inputs: { a: colsT, b: dy3 }, backend, attrs: { transposeA: false, transposeB: false } });
   backend.disposeData(colsT.dataId);
   backend.disposeData(dy3.dataId);
-  return { dataId: out.dataId, shape: [...filterShape], dtype: out.dtype };
+  return { dataId: out.dataId, shape: [...attrs.filterShape], dtype: out.dtype };
 }
 
 /** Transposes the last two axes of a rank-3 tensor with the backend's own Transpose kernel. */
@@ -115,11 +121,8 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const dy = args.inputs.dy as tf.TensorInfo;
   const filter = args.inputs.filter as tf.TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-  if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropInput (wasm): only NHWC is supported, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape as [number, number, number, number], filter.shape as [number, number, number, number],
-    strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const info = nhwcConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
     filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const padTop = info.padInfo.top;
