@@ -10,7 +10,7 @@ import { FINAL_STATES, jobExitCode, jobScript, parseJobId, parseScontrol, sbatch
 
 export interface SlurmDeps {
   env: Record<string, string | undefined>;
-  /** The CLI bundle the jobs run (default: this package's dist/mlcube.mjs). */
+  /** The CLI bundle the jobs run (default: this package's dist/mlcube.cjs). */
   cli: string;
 }
 
@@ -65,7 +65,7 @@ export class SlurmRunner implements Runner {
 
   constructor(deps: Partial<SlurmDeps> = {}) {
     this.env = deps.env ?? process.env;
-    this.cli = deps.cli ?? join(PACKAGE_ROOT, 'dist', 'mlcube.mjs');
+    this.cli = deps.cli ?? join(PACKAGE_ROOT, 'dist', 'mlcube.cjs');
   }
 
   async probe(): Promise<Availability> {

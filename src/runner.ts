@@ -62,8 +62,11 @@ export interface Runner {
   readonly name: string;
   /** The task sees host paths (no container, no /mlcube_io mounts). */
   readonly runsOnHost?: boolean;
-  /** Is the runtime there? Used by doctor, by run before starting, and by integration-test skips. */
-  probe(): Promise<Availability>;
+  /**
+   * Is the runtime there? Used by doctor, by run before starting, and by integration-test skips. With
+   * `{ quick: true }` (run's pre-flight) a runner may skip what only the version report needs, if that is slower.
+   */
+  probe(opts?: { quick?: boolean }): Promise<Availability>;
   /** Prepare what tasks need (pull/build images...). Idempotent. */
   configure(ctx: RunContext): Promise<void>;
   /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */

@@ -76,7 +76,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   }
 
   const runner = await built.runner!.create(built.config);
-  const availability = await runner.probe();
+  const availability = await runner.probe({ quick: true });
   if (!availability.available) {
     throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${availability.reason}`, { suggestions: [availability.remedy] });
   }

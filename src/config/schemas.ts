@@ -1,65 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { PACKAGE_ROOT } from '../package-root.js';
-import { createRequire } from 'node:module';
-import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type { ValidateFunction, ErrorObject } from 'ajv';
+// Standalone validators compiled from schemas/ at build time (src/build/compile-schemas.ts; package.json "imports"):
+// a CLI start neither loads nor runs the ajv compiler, and the bundle carries them with its code cache.
+import precompiled from '#validators';
 import { ConfigError, type ErrorPlace } from '../errors.js';
+import { validatorExportName, type SchemaName } from './schema-files.js';
 
-export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schemas');
-/** Written by the build (compile-schemas.ts). */
-export const PRECOMPILED_VALIDATORS = join(PACKAGE_ROOT, 'dist', 'validators.generated.js');
-
-export const SCHEMA_FILES = [
-  'mlcube.schema.json',
-  'runner-docker.schema.json',
-  'runner-singularity.schema.json',
-  'runner-charliecloud.schema.json',
-  'runner-local.schema.json',
-  'runner-slurm.schema.json',
-  'settings.schema.json',
-  'metric-row.schema.json',
-  'run-record.schema.json',
-] as const;
-
-export type SchemaName = (typeof SCHEMA_FILES)[number];
-export type JsonSchema = Record<string, any>;
-
-export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true } as const;
-
-/** Validators precompiled at build time (see compile-schemas.ts); only a missing file (partial build) falls back to ajv. */
-const precompiled: Record<string, ValidateFunction> | undefined = await import(pathToFileURL(PRECOMPILED_VALIDATORS).href).catch((e: NodeJS.ErrnoException) => {
-  if (e.code === 'ERR_MODULE_NOT_FOUND') return undefined;
-  throw e;
-});
-
-let ajv: Ajv | undefined;
-const loaded = new Map<string, JsonSchema>();
-const compiled = new Map<string, ValidateFunction>();
-
-export function loadSchema(name: SchemaName): JsonSchema {
-  let s = loaded.get(name);
-  if (!s) {
-    s = JSON.parse(readFileSync(join(SCHEMA_DIR, name), 'utf8')) as JsonSchema;
-    loaded.set(name, s);
-  }
-  return s;
-}
+export { loadSchema, SCHEMA_FILES, SCHEMA_DIR, type SchemaName, type JsonSchema } from './schema-files.js';
 
 function validator(name: SchemaName): ValidateFunction {
-  let v = compiled.get(name);
-  if (!v && precompiled) v = precompiled[name.replace(/[^A-Za-z0-9]/g, '_')];
-  if (!v) {
-    if (!ajv) {
-      // Loaded only when no precompiled validator exists (keeps the ajv compiler off the start-up path).
-      const AjvClass = (createRequire(import.meta.url)('ajv') as { default: typeof Ajv }).default;
-      ajv = new AjvClass(AJV_OPTIONS);
-      for (const f of SCHEMA_FILES) ajv.addSchema(loadSchema(f), f);
-    }
-    v = ajv.getSchema(name)!;
-    compiled.set(name, v);
-  }
-  return v;
+  return precompiled[validatorExportName(name)];
 }
 
 export interface SchemaProblem {

@@ -92,7 +92,8 @@ export class RunRecorder {
       parameters,
       metrics: { rows: [], final: {}, rejected: [] },
       logs: [],
-      lineage: linkInputs(parameters, producerIndex(loadRuns(o.workspace))),
+      // Earlier records are read only when there is an input to trace back to them.
+      lineage: parameters.some((p) => p.digest) ? linkInputs(parameters, producerIndex(loadRuns(o.workspace))) : [],
       signature: null,
     };
     // Not fsynced: a crash loses at most this "running" record, never a finished one.

@@ -30,7 +30,7 @@ try {
 
   const cube = join(tmp, 'cube');
   cpSync(join(repo, 'test', 'fixtures', 'cubes', 'basic'), cube, { recursive: true });
-  const cli = join(repo, 'dist', 'mlcube.mjs');
+  const cli = join(repo, 'dist', 'mlcube.cjs');
   const base = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmp, 'none.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
   spawnSync('node', [cli, 'keys', 'generate', `--dir=${join(tmp, 'keys')}`], { env: base });
   const time = (env) => { const t = process.hrtime.bigint(); const r = spawnSync('node', [cli, 'run', `--mlcube=${cube}`, '--platform=local', '--task=copy'], { env }); if (r.status !== 0) throw new Error(String(r.stderr)); return Number(process.hrtime.bigint() - t) / 1e6; };

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Repository root (dist/test/helpers -> ../../..). */
 export const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
-export const CLI = join(REPO, 'dist', 'mlcube.mjs');
+export const CLI = join(REPO, 'dist', 'mlcube.cjs');
 export const CORPUS = resolve(REPO, '..', 'shared', 'mlcube-corpus');
 export const FIXTURES = join(REPO, 'test', 'fixtures');
 

@@ -10,7 +10,7 @@ const job = (over: Partial<JobSpec> = {}): JobSpec => ({
   mlcubeFile: '/shared/cubes/mnist/mlcube.yaml',
   workspace: '/scratch/me/ws',
   node: '/shared/node/bin/node',
-  cli: '/shared/mlcube/dist/mlcube.mjs',
+  cli: '/shared/mlcube/dist/mlcube.cjs',
   inner: 'singularity',
   invocation: { mlcubeFile: '/shared/cubes/mnist/mlcube.yaml', params: ['singularity.image_dir=/scratch/sif'], taskArgs: ['train_config=/scratch/me/t.yaml'], flags: { mount: 'ro' } },
   ...over,
@@ -37,7 +37,7 @@ describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', ()
 
   it('the inner CLI run: absolute cube/workspace, inner platform, one task, -P and task overrides and --mount passed on, GPUs off when none', () => {
     expect(innerArgv(job(), 0)).to.deep.equal([
-      '/shared/node/bin/node', '/shared/mlcube/dist/mlcube.mjs', 'run', '--mlcube=/shared/cubes/mnist/mlcube.yaml', '--platform=singularity', '--task=train', '--workspace=/scratch/me/ws',
+      '/shared/node/bin/node', '/shared/mlcube/dist/mlcube.cjs', 'run', '--mlcube=/shared/cubes/mnist/mlcube.yaml', '--platform=singularity', '--task=train', '--workspace=/scratch/me/ws',
       '-Psingularity.image_dir=/scratch/sif', '--mount=ro', '--gpus=0', 'train_config=/scratch/me/t.yaml',
     ]);
   });

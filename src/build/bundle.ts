@@ -1,0 +1,124 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { PACKAGE_ROOT } from '../package-root.js';
+import { WRITE_CODE_CACHE_ENV } from '../code-cache.js';
+
+/**
+ * Build step: bundles the CLI into CommonJS files run through V8 code caches (src/code-cache.ts):
+ * - dist/cli.cjs: the CLI (our code, oclif, yaml, execa...; runners are evaluated lazily inside it);
+ * - dist/vendor-docker.cjs: dockerode and tar, ~2 MB with ssh2 and gRPC, loaded only by the Docker runner;
+ * - dist/mlcube.cjs: the launcher, the `mlcube` bin (CommonJS: Node starts a CommonJS main ~5 ms sooner);
+ * then records each bundle's code cache by running representative work once.
+ */
+const dist = join(PACKAGE_ROOT, 'dist');
+const cliBundle = join(dist, 'cli.cjs');
+const dockerBundle = join(dist, 'vendor-docker.cjs');
+const launcher = join(dist, 'mlcube.cjs');
+const codeCacheModule = join(PACKAGE_ROOT, 'src', 'code-cache.ts');
+for (const f of [cliBundle, dockerBundle]) rmSync(`${f}.v8-cache`, { force: true });
+// Left by earlier layouts of this build (an ES module split bundle).
+for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js']) rmSync(join(dist, old), { recursive: true, force: true });
+
+// Sources are ES modules using import.meta.url to find the package: give them the bundle's own URL.
+const importMetaUrl: BuildOptions = {
+  define: { 'import.meta.url': '__mlcubeBundleUrl' },
+  banner: { js: "const __mlcubeBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+
+const common: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // Loaded at run time only where used (tfjs by the cube, typescript/ts-node by oclif for .ts commands).
+  external: ['@tensorflow/*', 'typescript', 'ts-node', 'cpu-features', '*.node'],
+  // import() in a node:vm script needs --experimental-vm-modules on Node 20: turn the few left in dependencies
+  // (oclif's loaders for .mjs/.ts commands and config files, not used here) into require().
+  supported: { 'dynamic-import': false },
+  logLevel: 'warning',
+};
+
+/** The CLI bundle reaches dockerode and tar through the separately cached vendor bundle. */
+const dockerVendor: Plugin = {
+  name: 'docker-vendor',
+  setup(b) {
+    b.onResolve({ filter: /^(dockerode|tar)$/ }, (args) => ({ path: args.path, namespace: 'docker-vendor' }));
+    b.onLoad({ filter: /.*/, namespace: 'docker-vendor' }, (args) => ({
+      contents: `import { requireWithCodeCache } from ${JSON.stringify(codeCacheModule)};
+module.exports = requireWithCodeCache(require('node:path').join(__dirname, 'vendor-docker.cjs'))[${JSON.stringify(args.path)}];`,
+      resolveDir: PACKAGE_ROOT,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * dockerode loads ssh2 (for ssh:// hosts) and gRPC + protobuf (for BuildKit sessions) when it is loaded: ~40 ms
+ * of every `mlcube run --platform=docker`. Both are reached through one exported function each; bundle them
+ * behind a function that loads them on first call, so only the runs that use them pay.
+ */
+const LAZY_FUNCTION_MODULES = [
+  { importer: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh' },
+  { importer: /[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './session' },
+];
+const lazyFunctionModules: Plugin = {
+  name: 'lazy-function-modules',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(ssh|session)$/ }, async (args) => {
+      if (args.pluginData === 'lazy-real' || !LAZY_FUNCTION_MODULES.some((l) => l.specifier === args.path && l.importer.test(args.importer))) return undefined;
+      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'lazy-real' });
+      if (real.errors.length) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-function' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-function' }, (args) => ({
+      contents: `module.exports = function () { return require(${JSON.stringify(args.path)}).apply(this, arguments); };`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+await build({
+  ...common,
+  entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'main.ts')],
+  outfile: cliBundle,
+  ...importMetaUrl,
+  plugins: [dockerVendor],
+});
+await build({
+  ...common,
+  stdin: { contents: "module.exports = { dockerode: require('dockerode'), tar: require('tar') };", resolveDir: PACKAGE_ROOT, loader: 'js' },
+  outfile: dockerBundle,
+  plugins: [lazyFunctionModules],
+});
+await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
+chmodSync(launcher, 0o755);
+
+function recordCodeCache(args: string[], cwd: string): void {
+  const r = spawnSync(process.execPath, args, {
+    cwd,
+    env: { ...process.env, [WRITE_CODE_CACHE_ENV]: '1', MLCUBE_SYSTEM_SETTINGS: join(cwd, 'settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`code cache run \`node ${args.join(' ')}\` failed (${r.status}): ${r.stderr}`);
+}
+
+// Representative work: the config pipeline, local runner and run record for the CLI; a Docker client for the vendor.
+const scratch = mkdtempSync(join(tmpdir(), 'mlcube-code-cache-'));
+try {
+  writeFileSync(join(scratch, 'noop.mjs'), '');
+  writeFileSync(join(scratch, 'mlcube.yaml'), 'name: noop\nlocal:\n  command: node noop.mjs\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n');
+  mkdirSync(join(scratch, 'workspace'));
+  recordCodeCache([launcher, 'run', `--mlcube=${scratch}`, '--platform=local', '--task=noop'], scratch);
+  const loadVendor = `const { requireWithCodeCache } = await import(${JSON.stringify(join(dist, 'src', 'code-cache.js'))});
+const { dockerode: Docker } = requireWithCodeCache(${JSON.stringify(dockerBundle)});
+new Docker({ socketPath: '/nonexistent/docker.sock' }).getContainer('x');`;
+  recordCodeCache(['--input-type=module', '-e', loadVendor], scratch);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+process.stderr.write(`bundled ${cliBundle}, ${dockerBundle} with code caches; launcher ${launcher}\n`);

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
+
+/** The JSON Schemas under schemas/, shared by the build (compile-schemas.ts) and the validators (schemas.ts). */
+export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schemas');
+
+export const SCHEMA_FILES = [
+  'mlcube.schema.json',
+  'runner-docker.schema.json',
+  'runner-singularity.schema.json',
+  'runner-charliecloud.schema.json',
+  'runner-local.schema.json',
+  'runner-slurm.schema.json',
+  'settings.schema.json',
+  'metric-row.schema.json',
+  'run-record.schema.json',
+] as const;
+
+export type SchemaName = (typeof SCHEMA_FILES)[number];
+export type JsonSchema = Record<string, any>;
+
+export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true } as const;
+
+/** Name of a schema's validator in the generated module. */
+export const validatorExportName = (name: SchemaName): string => name.replace(/[^A-Za-z0-9]/g, '_');
+
+const loaded = new Map<string, JsonSchema>();
+
+export function loadSchema(name: SchemaName): JsonSchema {
+  let s = loaded.get(name);
+  if (!s) {
+    s = JSON.parse(readFileSync(join(SCHEMA_DIR, name), 'utf8')) as JsonSchema;
+    loaded.set(name, s);
+  }
+  return s;
+}
