@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import Docker from 'dockerode';
 import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
@@ -27,7 +28,7 @@ export class DockerRunner implements Runner {
 
   constructor(deps: Partial<DockerRunnerDeps> = {}) {
     this.env = deps.env ?? process.env;
-    this.docker = deps.docker ?? new Docker();
+    this.docker = deps.docker ?? localDocker();
     this.host = deps.host ?? (process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined);
   }
 
@@ -102,6 +103,7 @@ export class DockerRunner implements Runner {
     const container = await this.createContainer(ctx, { ...plan.options, name });
     step('create');
     let removed = false;
+    let cleanup: Promise<void> | undefined;
     const remove = async () => {
       if (removed || runner.keep_container === true) return;
       removed = true;
@@ -132,11 +134,15 @@ export class DockerRunner implements Runner {
         });
       }
       if (runner.keep_container === true) ctx.log.info(`kept container ${name} (keep_container: true)`);
-      return { exitCode: result.StatusCode, durationMs: Date.now() - started };
+      // Removed while the caller records the run; on every other way out, removed before returning.
+      cleanup = remove().then(() => step('remove'));
+      return { exitCode: result.StatusCode, durationMs: Date.now() - started, cleanup };
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
-      await remove();
-      step('remove');
+      if (!cleanup) {
+        await remove();
+        step('remove');
+      }
     }
   }
 
@@ -157,6 +163,18 @@ export class DockerRunner implements Runner {
 function isNoSuchImage(e: unknown): boolean {
   const err = e as { statusCode?: number; message?: string };
   return err?.statusCode === 404 && /no such image/i.test(err.message ?? '');
+}
+
+/**
+ * dockerode for the daemon the docker CLI would use (DOCKER_HOST, else /var/run/docker.sock). On a unix socket,
+ * requests go through an agent with an empty TLS server name: Node otherwise derives one for every request, and
+ * its IP-address check compiles a large regular expression (~8 ms of each run) for a name a socket never uses.
+ */
+export function localDocker(): Docker {
+  const docker = new Docker();
+  const modem = docker.modem as unknown as { socketPath?: unknown; agent?: Agent };
+  if (modem.socketPath && !modem.agent) modem.agent = new Agent({ servername: '' } as ConstructorParameters<typeof Agent>[0]);
+  return docker;
 }
 
 export function unavailable(a: Availability & { available: false }): RuntimeUnavailableError {

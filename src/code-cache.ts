@@ -18,16 +18,7 @@ export function requireWithCodeCache(file: string): unknown {
   const require = createRequire(file);
   const known = require.cache[file];
   if (known) return known.exports;
-  const cachePath = `${file}.v8-cache`;
-  let cachedData: Buffer | undefined;
-  try {
-    cachedData = readFileSync(cachePath);
-  } catch {
-    cachedData = undefined;
-  }
-  // latin1: esbuild writes ASCII only (non-ASCII escaped), and a one-byte string is read without UTF-8 decoding.
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`;
-  const script = new vm.Script(source, { filename: file, cachedData });
+  const { script, cachePath } = compileWithCodeCache(file);
   if (process.env[WRITE_CODE_CACHE_ENV] === '1') {
     // At exit, so functions compiled while the command ran are in the cache too.
     process.once('exit', () => {
@@ -46,4 +37,19 @@ export function requireWithCodeCache(file: string): unknown {
   }
   module.loaded = true;
   return module.exports;
+}
+
+/** Compiles a CommonJS bundle in Node's module wrapper, from `<file>.v8-cache` when V8 accepts it. */
+export function compileWithCodeCache(file: string): { script: vm.Script; cachePath: string; cacheUsed: boolean } {
+  const cachePath = `${file}.v8-cache`;
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(cachePath);
+  } catch {
+    cachedData = undefined;
+  }
+  // latin1: esbuild writes ASCII only (non-ASCII escaped), and a one-byte string is read without UTF-8 decoding.
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`;
+  const script = new vm.Script(source, { filename: file, cachedData });
+  return { script, cachePath, cacheUsed: cachedData !== undefined && script.cachedDataRejected === false };
 }

@@ -56,6 +56,8 @@ export interface ChainResult {
 export interface TaskResult {
   exitCode: number;
   durationMs: number;
+  /** Clean-up still under way after the task ended (e.g. removing its container): awaited after recording the run. */
+  cleanup?: Promise<void>;
 }
 
 export interface Runner {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -81,6 +81,22 @@ const lazyFunctionModules: Plugin = {
   },
 };
 
+/**
+ * docker-modem logs every request with `debug('Sending: %s', util.inspect(options, {showHidden: true, depth: null}))`,
+ * and the inspection runs even when its debug output is off: a few ms per request, ~5 per task. Only when on, here.
+ */
+const quietDockerModem: Plugin = {
+  name: 'quiet-docker-modem',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const call = "debug('Sending: %s', util.inspect(";
+      if (source.split(call).length !== 2) throw new Error(`${args.path}: expected one \`${call}\` (docker-modem changed: review the quiet-docker-modem plugin)`);
+      return { contents: source.replace(call, `if (debug.enabled) ${call}`), loader: 'js' };
+    });
+  },
+};
+
 await build({
   ...common,
   entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'main.ts')],
@@ -90,9 +106,10 @@ await build({
 });
 await build({
   ...common,
-  stdin: { contents: "module.exports = { dockerode: require('dockerode'), tar: require('tar') };", resolveDir: PACKAGE_ROOT, loader: 'js' },
+  // Getters: each package is evaluated when first used (tar by image builds only).
+  stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
   outfile: dockerBundle,
-  plugins: [lazyFunctionModules],
+  plugins: [lazyFunctionModules, quietDockerModem],
 });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);

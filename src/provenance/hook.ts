@@ -47,7 +47,11 @@ function containerPaths(task: ResolvedTask, runner: Runner, cfg: Tree): (string 
 
 /** runner.run with a run record around it: running before, then succeeded / failed / interrupted after. */
 export async function runRecorded(recorder: RunRecorder | undefined, runner: Runner, task: ResolvedTask, ctx: RunContext): Promise<TaskResult & { runId?: string }> {
-  if (!recorder) return runner.run(task, ctx);
+  if (!recorder) {
+    const { cleanup, ...r } = await runner.run(task, ctx);
+    await cleanup;
+    return r;
+  }
   const active = await recorder.begin(task, containerPaths(task, runner, ctx.config));
   let r: TaskResult;
   try {
@@ -57,7 +61,9 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
     await recorder.finish(active, interrupted ? 'interrupted' : 'failed', interrupted ? 130 : null, e instanceof Error ? e.message : String(e)).catch((w) => ctx.log.warn(`could not finalise the run record ${active.dir}: ${w}`));
     throw e;
   }
-  await recorder.finish(active, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode);
+  const { cleanup, ...result } = r;
+  // The record is written while the runner cleans up (a container's removal takes ~10-50 ms of the daemon).
+  await Promise.all([recorder.finish(active, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode), cleanup]);
   ctx.log.info(`run record ${active.dir}${active.record.signature ? ' (signed)' : ''}`);
-  return { ...r, runId: active.record.run_id };
+  return { ...result, runId: active.record.run_id };
 }

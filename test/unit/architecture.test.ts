@@ -45,3 +45,24 @@ describe('build output', () => {
     expect(mod.metric_row_schema_json({ name: '', value: 1 })).to.equal(false);
   });
 });
+
+describe('start-up speed measures (issue #2)', () => {
+  it('V8 accepts the code caches the build recorded for the CLI and Docker bundles (a rejected one costs the full compile at every start)', async () => {
+    const { compileWithCodeCache } = await import('../../src/code-cache.js');
+    for (const bundle of ['cli.cjs', 'vendor-docker.cjs']) {
+      expect(compileWithCodeCache(join(REPO, 'dist', bundle)).cacheUsed, bundle).to.equal(true);
+    }
+  });
+
+  it('command ids sort the same by code unit as by localeCompare, so oclif may load without ICU collation', async () => {
+    const { COMMANDS } = await import('../../src/cli/commands/index.js');
+    const { withCodeUnitCollation } = await import('../../src/cli/main.js');
+    const ids = Object.keys(COMMANDS).sort().reverse();
+    const byLocale = [...ids].sort((a, b) => a.localeCompare(b));
+    const byCodeUnit = await withCodeUnitCollation(async () => [...ids].sort((a, b) => a.localeCompare(b)));
+    expect(byCodeUnit).to.deep.equal(byLocale);
+    expect('a'.localeCompare('B')).to.be.below(0); // restored: locale order again (code units would put B first)
+    await withCodeUnitCollation(async () => { throw new Error('boom'); }).catch(() => undefined);
+    expect('a'.localeCompare('B')).to.be.below(0);
+  });
+});
