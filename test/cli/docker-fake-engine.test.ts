@@ -1,0 +1,162 @@
+import { expect } from 'chai';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { copyFixture, mlcube, tempDir } from '../helpers/cli.js';
+
+/**
+ * The docker runner end to end through the real CLI and dockerode, against a fake Docker Engine API on a unix
+ * socket (DOCKER_HOST): what goes over the wire (create body: argv, mounts, user, GPUs), the multiplexed output,
+ * the exit code, the removal, and the image-missing paths. Runs everywhere; the real daemon is the integration suite.
+ */
+interface Call {
+  method: string;
+  path: string;
+  body: any;
+}
+
+class FakeEngine {
+  readonly calls: Call[] = [];
+  imagePresent = true;
+  exitCode = 0;
+  output = 'hello from the fake engine\n';
+  private server?: Server;
+  private started?: () => void;
+  private startedPromise = new Promise<void>((r) => (this.started = r));
+
+  constructor(readonly socketPath: string) {}
+
+  async listen(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(this.socketPath, r));
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  paths(): string[] {
+    return this.calls.map((c) => `${c.method} ${c.path.replace(/^\/v[\d.]+/, '').split('?')[0]}`);
+  }
+
+  private async body(req: IncomingMessage): Promise<any> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    return req.headers['content-type']?.includes('json') && text ? JSON.parse(text) : text.length;
+  }
+
+  private json(res: ServerResponse, status: number, value: unknown): void {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(value));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.body(req);
+    const path = (req.url ?? '').replace(/^\/v[\d.]+/, '');
+    this.calls.push({ method: req.method!, path, body });
+    const route = `${req.method} ${path.split('?')[0]}`;
+    if (route === 'GET /_ping') return void res.end('OK');
+    if (route === 'POST /containers/create') {
+      if (!this.imagePresent) return this.json(res, 404, { message: `No such image: ${body.Image}` });
+      return this.json(res, 201, { Id: 'c0ffee', Warnings: [] });
+    }
+    if (route === 'POST /containers/c0ffee/attach') return this.attach(res);
+    if (route === 'POST /containers/c0ffee/wait') {
+      await this.startedPromise;
+      return this.json(res, 200, { StatusCode: this.exitCode, Error: null });
+    }
+    if (route === 'POST /containers/c0ffee/start') {
+      res.writeHead(204).end();
+      this.started!();
+      return;
+    }
+    if (route === 'DELETE /containers/c0ffee') return void res.writeHead(204).end();
+    if (route === 'POST /build') {
+      this.imagePresent = true;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return void res.end(`${JSON.stringify({ stream: 'Step 1/1 : FROM scratch\n' })}\n${JSON.stringify({ aux: { ID: 'sha256:' + 'b'.repeat(64) } })}\n`);
+    }
+    if (req.method === 'GET' && /^\/images\/.+\/json$/.test(path.split('?')[0])) {
+      return this.imagePresent ? this.json(res, 200, { Id: 'sha256:' + 'a'.repeat(64), RepoDigests: [] }) : this.json(res, 404, { message: 'No such image' });
+    }
+    this.json(res, 500, { message: `fake engine: no route for ${route}` });
+  }
+
+  /** POST /containers/{id}/attach (not hijacked): the response body carries stdout/stderr frames, [stream, 0, 0, 0, size BE32]. */
+  private async attach(res: ServerResponse): Promise<void> {
+    res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
+    res.flushHeaders();
+    await this.startedPromise;
+    const frame = (stream: number, text: string) => {
+      const payload = Buffer.from(text, 'utf8');
+      const header = Buffer.alloc(8);
+      header[0] = stream;
+      header.writeUInt32BE(payload.length, 4);
+      return Buffer.concat([header, payload]);
+    };
+    res.end(Buffer.concat([frame(1, this.output), frame(2, 'a line on stderr\n')]));
+  }
+}
+
+describe('docker runner against a fake Engine API (wire format, no daemon needed)', () => {
+  let cube: { dir: string; cleanup: () => void };
+  let sock: { dir: string; cleanup: () => void };
+  let engine: FakeEngine;
+  const run = (args: string[]) =>
+    mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', ...args], { env: { DOCKER_HOST: `unix://${engine.socketPath}`, MLCUBE_RECORD: 'off' } });
+
+  beforeEach(async () => {
+    cube = copyFixture('basic');
+    sock = tempDir('mlcube-fake-engine-');
+    engine = new FakeEngine(join(sock.dir, 'docker.sock'));
+    await engine.listen();
+  });
+  afterEach(async () => {
+    await engine.close();
+    sock.cleanup();
+    cube.cleanup();
+  });
+
+  it('creates one container with the task argv, /mlcube_io binds (ro inputs), the invoking user and the GPUs asked for; streams its output; returns its exit code; removes it', async () => {
+    engine.exitCode = 3;
+    const r = await run(['--task=copy', '--gpus=device=0,2', '--mount=ro']);
+    expect(r.exitCode, r.stderr).to.equal(3);
+    expect(r.stdout).to.contain('hello from the fake engine');
+    expect(r.stderr).to.contain('a line on stderr');
+    expect(engine.paths()).to.deep.equal(['GET /_ping', 'POST /containers/create', 'POST /containers/c0ffee/attach', 'POST /containers/c0ffee/wait', 'POST /containers/c0ffee/start', 'DELETE /containers/c0ffee']);
+    const create = engine.calls[1];
+    expect(create.path).to.match(/name=mlcube-basic-copy-/);
+    const body = create.body;
+    expect(body.Image).to.equal('mlcube-test/basic:0.0.1');
+    expect(body.Cmd).to.deep.equal(['copy', '--in_dir=/mlcube_io0', '--cfg=/mlcube_io0/cfg.yaml', '--out_dir=/mlcube_io1', '--report=/mlcube_io2/report.txt']);
+    const ws = join(cube.dir, 'workspace');
+    expect(body.HostConfig.Binds).to.deep.equal([`${join(ws, 'input')}:/mlcube_io0:ro`, `${join(ws, 'out')}:/mlcube_io1`, `${join(ws, 'reports')}:/mlcube_io2`]);
+    expect(body.User).to.equal(`${process.getuid!()}:${process.getgid!()}`);
+    expect(body.HostConfig.DeviceRequests).to.deep.equal([{ Driver: '', DeviceIDs: ['0', '2'], Capabilities: [['gpu']] }]);
+    expect(body.Env).to.include('GREETING=hello basic');
+    expect(body.Labels['org.mlcommons.mlcube.cube']).to.equal(cube.dir);
+    expect(engine.calls.find((c) => c.method === 'DELETE')!.path).to.contain('force=true');
+  });
+
+  it('an image the Engine lacks is built from the Dockerfile (build_strategy auto), then the container is created again', async () => {
+    engine.imagePresent = false;
+    const r = await run(['--task=copy']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain('is not present: configuring');
+    const paths = engine.paths();
+    expect(paths.filter((p) => p === 'POST /containers/create')).to.have.length(2);
+    expect(paths.indexOf('POST /build')).to.be.greaterThan(paths.indexOf('POST /containers/create'));
+    const build = engine.calls.find((c) => c.path.startsWith('/build'))!;
+    expect(decodeURIComponent(build.path)).to.contain('t=mlcube-test/basic:0.0.1');
+    expect(build.body, 'a tar build context was sent').to.be.greaterThan(0);
+  });
+
+  it('under build_strategy never, a missing image is exit 4 and nothing is built or started', async () => {
+    engine.imagePresent = false;
+    const r = await run(['--task=copy', '-Pdocker.build_strategy=never']);
+    expect(r.exitCode, r.stderr).to.equal(4);
+    expect(r.stderr).to.contain('build_strategy is never');
+    expect(engine.paths()).to.not.include('POST /build');
+    expect(engine.paths()).to.not.include('POST /containers/c0ffee/start');
+  });
+});
