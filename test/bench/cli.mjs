@@ -32,16 +32,25 @@ function report(label, samples) {
 
 if (!existsSync(cli)) throw new Error('build first: npm run build');
 console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
-if (process.env.NODE_EXTRA_CA_CERTS) {
-  console.log(`note: NODE_EXTRA_CA_CERTS is set: every Node.js process (the bare task too) parses ${process.env.NODE_EXTRA_CA_CERTS} before it runs any code`);
-}
-
 const target = existsSync(corpusMnist) ? corpusMnist : join(repo, 'cubes', 'mnist');
 const cube = mkdtempSync(join(tmpdir(), 'mlcube-bench-'));
 try {
   writeFileSync(join(cube, 'noop.mjs'), '// no-op task\n');
   writeFileSync(join(cube, 'mlcube.yaml'), 'name: noop\nlocal:\n  command: node noop.mjs\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n');
   mkdirSync(join(cube, 'workspace'));
+  measure('as this environment is');
+  if (env.NODE_EXTRA_CA_CERTS) {
+    // Node.js 20 parses that file at every process start, before any JavaScript runs (nodejs/node#40524):
+    // the bare task pays it once, `mlcube run` twice (its own start and the task's). Shown apart, not hidden.
+    console.log(`\nNODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS} is set here; the same without it:`);
+    delete env.NODE_EXTRA_CA_CERTS;
+    measure('without NODE_EXTRA_CA_CERTS');
+  }
+} finally {
+  rmSync(cube, { recursive: true, force: true });
+}
+
+function measure(label) {
   const commands = {
     node: () => time('node', ['-e', '0'], cube),
     show: () => time('node', [cli, 'show_config', `--mlcube=${target}`], tmpdir()),
@@ -52,16 +61,13 @@ try {
   for (const f of Object.values(commands)) f(); // warm the file cache
   const samples = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
   for (let i = 0; i < runs; i++) for (const [k, f] of Object.entries(commands)) samples[k].push(f());
-  report('node -e 0 (this machine\'s Node.js start)', samples.node);
+  report("node -e 0 (this machine's Node.js start)", samples.node);
   const show = report(`show_config --mlcube=${existsSync(corpusMnist) ? '<corpus>/mnist' : 'cubes/mnist'}`, samples.show);
   const bare = report('bare task: node noop.mjs noop --out=...', samples.bare);
   const run = report('mlcube run --platform=local --task=noop', samples.run);
   const runNoRecord = report('  same, run record off (MLCUBE_RECORD=off)', samples.runNoRecord);
   const overhead = run - bare;
-  console.log('');
-  console.log(`show_config median ${show.toFixed(3)} s (target < 0.250 s): ${show < 0.25 ? 'met' : 'NOT met'}`);
-  console.log(`run overhead over the bare task ${overhead.toFixed(3)} s (target < 0.150 s): ${overhead < 0.15 ? 'met' : 'NOT met'}`);
-  console.log(`  of which the run record (digests, record, lineage, signature if a key is configured): ${(run - runNoRecord).toFixed(3)} s`);
-} finally {
-  rmSync(cube, { recursive: true, force: true });
+  console.log(`[${label}] show_config median ${show.toFixed(3)} s (target < 0.250 s): ${show < 0.25 ? 'met' : 'NOT met'}`);
+  console.log(`[${label}] run overhead over the bare task ${overhead.toFixed(3)} s (target < 0.150 s): ${overhead < 0.15 ? 'met' : 'NOT met'}`);
+  console.log(`[${label}]   of which the run record (digests, record, lineage, signature if a key is configured): ${(run - runNoRecord).toFixed(3)} s`);
 }
