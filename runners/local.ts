@@ -1,6 +1,6 @@
 import { constants, hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { ConfigError, InterruptedError } from '../src/errors.js';
 import { isTree, type Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult } from '../src/runner.js';
@@ -59,24 +59,47 @@ export class LocalRunner implements Runner {
     const env = localEnv(task, ctx);
     ctx.log.info(`running task "${task.name}" on the host: ${[file, ...args].join(' ')} (cwd ${cwd}, GPUs ${env.MLCUBE_GPUS})`);
     const started = Date.now();
-    const result = await execa(file, args, {
-      cwd,
-      env,
-      extendEnv: false,
-      stdio: 'inherit',
-      reject: false,
-      cancelSignal: ctx.signal,
-      forceKillAfterDelay: 5000,
-    });
+    const result = await spawnInherited(file, args, { cwd, env, signal: ctx.signal, killAfterMs: 5000 });
     const durationMs = Date.now() - started;
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; its process was stopped`, { place: { task: task.name } });
-    if (result.failed && result.exitCode === undefined && !result.signal) {
-      throw new ConfigError(`cannot start "${file}": ${result.shortMessage}`, {
+    if (result.startError) {
+      throw new ConfigError(`cannot start "${file}": ${result.startError.message}`, {
         place: { task: task.name },
         suggestions: [`Check local.command / the task entrypoint: "${file}" must be an executable on PATH or relative to ${cwd}.`],
       });
     }
-    const exitCode = result.exitCode ?? (result.signal ? 128 + (constants.signals[result.signal as keyof typeof constants.signals] ?? 0) : 1);
+    const exitCode = result.exitCode ?? (result.signal ? 128 + (constants.signals[result.signal] ?? 0) : 1);
     return { exitCode, durationMs };
   }
+}
+
+interface SpawnResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  startError?: Error;
+}
+
+/**
+ * The task as a child process sharing our stdio (nothing captured or piped), stopped with SIGTERM when `signal`
+ * aborts and SIGKILL `killAfterMs` later. node:child_process, not execa: this is all the local runner needs, and
+ * execa's ~160 kB would be loaded and evaluated by every local run.
+ */
+function spawnInherited(file: string, args: string[], o: { cwd: string; env: Record<string, string | undefined>; signal: AbortSignal; killAfterMs: number }): Promise<SpawnResult> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { cwd: o.cwd, env: o.env, stdio: 'inherit' });
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs);
+    };
+    if (o.signal.aborted) onAbort();
+    else o.signal.addEventListener('abort', onAbort, { once: true });
+    let startError: Error | undefined;
+    child.once('error', (e) => (startError = e));
+    child.once('close', (exitCode, signal) => {
+      o.signal.removeEventListener('abort', onAbort);
+      clearTimeout(killTimer);
+      resolve(startError ? { exitCode: null, signal: null, startError } : { exitCode, signal });
+    });
+  });
 }

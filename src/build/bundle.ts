@@ -38,6 +38,10 @@ const common: BuildOptions = {
   // import() in a node:vm script needs --experimental-vm-modules on Node 20: turn the few left in dependencies
   // (oclif's loaders for .mjs/.ts commands and config files, not used here) into require().
   supported: { 'dynamic-import': false },
+  // A third less source to read at every start; names are kept (readable stacks), and a source map is beside it.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
   logLevel: 'warning',
 };
 
