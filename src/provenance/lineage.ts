@@ -1,34 +1,41 @@
 import type { LineageLink, RecordedParam, RunRecord } from './record.js';
 
-interface Producer {
+export interface Producer {
   run_id: string;
   task: string;
   output: string;
   file?: string;
 }
 
-/** Index of every digest earlier successful runs produced: whole outputs and files inside output directories. */
-export function producerIndex(runs: readonly RunRecord[]): Map<string, Producer> {
-  const index = new Map<string, Producer>();
-  for (const r of runs) {
-    if (r.status !== 'succeeded') continue;
-    for (const p of r.parameters) {
-      if (p.io !== 'output' || !p.digest) continue;
-      // Later runs overwrite earlier ones: the most recent producer of a digest wins.
-      for (const e of p.digest.entries ?? []) if (e.type === 'file') index.set(`f:${e.sha256}`, { run_id: r.run_id, task: r.task, output: p.name, file: e.path });
-      index.set(`${p.type === 'file' ? 'f' : 'd'}:${p.digest.sha256}`, { run_id: r.run_id, task: r.task, output: p.name });
-    }
+/** What one successful run produced, keyed by digest: whole outputs (`f:`/`d:`) and files inside output directories. */
+export function producedBy(r: RunRecord): Array<[string, Producer]> {
+  const out: Array<[string, Producer]> = [];
+  if (r.status !== 'succeeded') return out;
+  for (const p of r.parameters) {
+    if (p.io !== 'output' || !p.digest) continue;
+    for (const e of p.digest.entries ?? []) if (e.type === 'file') out.push([`f:${e.sha256}`, { run_id: r.run_id, task: r.task, output: p.name, file: e.path }]);
+    out.push([`${p.type === 'file' ? 'f' : 'd'}:${p.digest.sha256}`, { run_id: r.run_id, task: r.task, output: p.name }]);
   }
-  return index;
+  return out;
+}
+
+/** Index of every digest earlier successful runs produced; later runs overwrite earlier ones (the most recent producer wins). */
+export function producerIndex(runs: readonly RunRecord[]): Map<string, Producer> {
+  return new Map(runs.flatMap(producedBy));
+}
+
+/** The digest key under which an input's producer is indexed (none for an input without a digest). */
+export function inputKey(p: RecordedParam): string | undefined {
+  return p.io === 'input' && p.digest?.sha256 ? `${p.type === 'file' ? 'f' : 'd'}:${p.digest.sha256}` : undefined;
 }
 
 /** Links from this run's inputs to the earlier runs that produced exactly those bytes (never by path). */
-export function linkInputs(inputs: readonly RecordedParam[], index: Map<string, Producer>): LineageLink[] {
+export function linkInputs(inputs: readonly RecordedParam[], index: ReadonlyMap<string, Producer>): LineageLink[] {
   const links: LineageLink[] = [];
   for (const p of inputs) {
-    if (p.io !== 'input' || !p.digest) continue;
-    const hit = index.get(`${p.type === 'file' ? 'f' : 'd'}:${p.digest.sha256}`);
-    if (hit) links.push({ input: p.name, ...hit, sha256: p.digest.sha256 });
+    const key = inputKey(p);
+    const hit = key === undefined ? undefined : index.get(key);
+    if (hit) links.push({ input: p.name, ...hit, sha256: p.digest!.sha256! });
   }
   return links;
 }

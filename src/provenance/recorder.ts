@@ -10,11 +10,12 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { digestPath, sha256File } from './digest.js';
 import { signEnvelope } from './dsse.js';
 import { loadPrivateKey } from './keys.js';
-import { linkInputs, producerIndex } from './lineage.js';
+import { inputKey, linkInputs } from './lineage.js';
+import { appendProducers, findProducers } from './producer-index.js';
 import { finalMetrics, readMetrics, METRICS_ENV } from './metrics.js';
 import { ENVELOPE_FILE, METRICS_FILE, RECORD_FILE, type RecordedParam, type RunRecord, type RunStatus } from './record.js';
 import { buildStatement } from './statement.js';
-import { loadRuns, runsDir } from './store.js';
+import { runsDir } from './store.js';
 
 export interface RecorderOptions {
   workspace: string;
@@ -92,8 +93,7 @@ export class RunRecorder {
       parameters,
       metrics: { rows: [], final: {}, rejected: [] },
       logs: [],
-      // Earlier records are read only when there is an input to trace back to them.
-      lineage: parameters.some((p) => p.digest) ? linkInputs(parameters, producerIndex(loadRuns(o.workspace))) : [],
+      lineage: linkInputs(parameters, findProducers(o.workspace, new Set(parameters.map(inputKey).filter((k): k is string => k !== undefined)))),
       signature: null,
     };
     // Not fsynced: a crash loses at most this "running" record, never a finished one.
@@ -121,6 +121,7 @@ export class RunRecorder {
       r.signature = { envelope: ENVELOPE_FILE, keyid: env.signatures[0].keyid };
     }
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
+    appendProducers(this.opts.workspace, r);
     return r;
   }
 }
