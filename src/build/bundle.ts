@@ -86,18 +86,27 @@ const lazyFunctionModules: Plugin = {
 };
 
 /**
- * docker-modem logs every request with `debug('Sending: %s', util.inspect(options, {showHidden: true, depth: null}))`,
- * and the inspection runs even when its debug output is off: a few ms per request, ~5 per task. Only when on, here.
+ * Exact, checked edits of dependency sources as they are bundled (the build fails if a dependency changed so that
+ * an edit no longer applies: review it then):
+ * - docker-modem logs every request with `debug('Sending: %s', util.inspect(options, {showHidden: true, depth: null}))`,
+ *   and the inspection runs even when that debug log is off: a few ms per request, ~5 requests per task;
+ * - fdir (oclif's glob) probes `require.resolve("picomatch")` at load, a search through node_modules at every
+ *   start (~2 ms), for a package that is bundled anyway.
  */
-const quietDockerModem: Plugin = {
-  name: 'quiet-docker-modem',
+const SOURCE_EDITS = [
+  { file: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, find: "debug('Sending: %s', util.inspect(", replace: "if (debug.enabled) debug('Sending: %s', util.inspect(" },
+  { file: /[\\/]fdir[\\/]dist[\\/]index\.cjs$/, find: 'require.resolve("picomatch");', replace: '' },
+];
+const sourceEdits: Plugin = {
+  name: 'source-edits',
   setup(b) {
-    b.onLoad({ filter: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const call = "debug('Sending: %s', util.inspect(";
-      if (source.split(call).length !== 2) throw new Error(`${args.path}: expected one \`${call}\` (docker-modem changed: review the quiet-docker-modem plugin)`);
-      return { contents: source.replace(call, `if (debug.enabled) ${call}`), loader: 'js' };
-    });
+    for (const edit of SOURCE_EDITS) {
+      b.onLoad({ filter: edit.file }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (source.split(edit.find).length !== 2) throw new Error(`${args.path}: expected exactly one \`${edit.find}\` (the dependency changed: review SOURCE_EDITS in src/build/bundle.ts)`);
+        return { contents: source.replace(edit.find, edit.replace), loader: 'js' };
+      });
+    }
   },
 };
 
@@ -106,14 +115,14 @@ await build({
   entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'main.ts')],
   outfile: cliBundle,
   ...importMetaUrl,
-  plugins: [dockerVendor],
+  plugins: [dockerVendor, sourceEdits],
 });
 await build({
   ...common,
   // Getters: each package is evaluated when first used (tar by image builds only).
   stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
   outfile: dockerBundle,
-  plugins: [lazyFunctionModules, quietDockerModem],
+  plugins: [lazyFunctionModules, sourceEdits],
 });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);

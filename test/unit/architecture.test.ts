@@ -54,6 +54,26 @@ describe('start-up speed measures (issue #2)', () => {
     }
   });
 
+  it('under other V8 flags (the build\'s cache is rejected) the first start records a cache of its own that the next start uses', async () => {
+    const { execa } = await import('execa');
+    const { mkdtempSync, writeFileSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'mlcube-code-cache-'));
+    try {
+      const env = { XDG_CACHE_HOME: dir, MLCUBE_WRITE_CODE_CACHE: '' };
+      const flags = ['--max-old-space-size=3000'];
+      const probe = join(dir, 'probe.mjs');
+      writeFileSync(probe, `import { compileWithCodeCache } from ${JSON.stringify(join(REPO, 'dist', 'src', 'code-cache.js'))};\nconsole.log(compileWithCodeCache(${JSON.stringify(join(REPO, 'dist', 'cli.cjs'))}).cacheUsed);\n`);
+      expect((await execa('node', [...flags, probe], { env })).stdout).to.equal('false');
+      const first = await execa('node', [...flags, join(REPO, 'dist', 'mlcube.cjs'), '--version'], { env });
+      expect(first.exitCode).to.equal(0);
+      expect(readdirSync(join(dir, 'mlcube', 'code-cache'))).to.have.length(1);
+      expect((await execa('node', [...flags, probe], { env })).stdout).to.equal('true');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('command ids sort the same by code unit as by localeCompare, so oclif may load without ICU collation', async () => {
     const { COMMANDS } = await import('../../src/cli/commands/index.js');
     const { withCodeUnitCollation } = await import('../../src/cli/main.js');
