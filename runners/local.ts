@@ -59,7 +59,9 @@ export class LocalRunner implements Runner {
     const env = localEnv(task, ctx);
     ctx.log.info(`running task "${task.name}" on the host: ${[file, ...args].join(' ')} (cwd ${cwd}, GPUs ${env.MLCUBE_GPUS})`);
     const started = Date.now();
+    ctx.log.debug(`starting the task process at ${performance.now().toFixed(0)} ms`);
     const result = await spawnInherited(file, args, { cwd, env, signal: ctx.signal, killAfterMs: 5000 });
+    ctx.log.debug(`task process ended at ${performance.now().toFixed(0)} ms`);
     const durationMs = Date.now() - started;
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; its process was stopped`, { place: { task: task.name } });
     if (result.startError) {

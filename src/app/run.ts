@@ -58,6 +58,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     findRunner,
   );
   for (const w of built.warnings) app.log.warn(w);
+  app.log.debug(`configuration built at ${performance.now().toFixed(0)} ms`);
   const cfg = built.config;
   const tasks = selectTasks(cfg, opts.tasks);
   const workspace = String((cfg.runtime as Tree).workspace);
@@ -77,6 +78,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
 
   const runner = await built.runner!.create(built.config);
   const availability = await runner.probe({ quick: true });
+  app.log.debug(`${runner.name} runner loaded and probed at ${performance.now().toFixed(0)} ms`);
   if (!availability.available) {
     throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${availability.reason}`, { suggestions: [availability.remedy] });
   }

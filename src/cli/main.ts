@@ -7,6 +7,7 @@ export { COMMANDS } from './commands/index.js';
  * `entryUrl` is the launcher's URL: oclif finds package.json above it.
  */
 export async function main(entryUrl: string, args: string[]): Promise<void> {
+  since('CLI loaded');
   // Python MLCube takes --log-level before the sub-command; accept it anywhere and hand it over by env.
   const argv = [...args];
   for (let i = 0; i < argv.length; i++) {
@@ -22,8 +23,10 @@ export async function main(entryUrl: string, args: string[]): Promise<void> {
   } catch (e) {
     return handle(e as Error);
   }
+  since('oclif configured');
   // `mlcube` alone prints usage and exits 0, as the Python CLI does.
   await execute({ loadOptions: config, args: argv.length ? argv : ['--help'] });
+  since('command done');
 }
 
 /**
@@ -44,4 +47,9 @@ export async function withCodeUnitCollation<T>(work: () => Promise<T>): Promise<
   } finally {
     Object.defineProperty(String.prototype, 'localeCompare', localeCompare);
   }
+}
+
+/** With --log-level=debug: where the start-up time goes (ms since the process started). */
+function since(what: string): void {
+  if (process.env.MLCUBE_LOG_LEVEL === 'debug') process.stderr.write(`mlcube debug: ${what} at ${performance.now().toFixed(0)} ms\n`);
 }

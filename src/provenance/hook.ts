@@ -53,6 +53,7 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
     return r;
   }
   const active = await recorder.begin(task, containerPaths(task, runner, ctx.config));
+  ctx.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`);
   let r: TaskResult;
   try {
     r = await runner.run(task, { ...ctx, env: { ...ctx.env, ...active.env } });
@@ -64,6 +65,7 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
   const { cleanup, ...result } = r;
   // The record is written while the runner cleans up (a container's removal takes ~10-50 ms of the daemon).
   await Promise.all([recorder.finish(active, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode), cleanup]);
+  ctx.log.debug(`run record finished at ${performance.now().toFixed(0)} ms`);
   ctx.log.info(`run record ${active.dir}${active.record.signature ? ' (signed)' : ''}`);
   return { ...result, runId: active.record.run_id };
 }
