@@ -7,7 +7,6 @@ export { COMMANDS } from './commands/index.js';
  * `entryUrl` is the launcher's URL: oclif finds package.json above it.
  */
 export async function main(entryUrl: string, args: string[]): Promise<void> {
-  since('CLI loaded');
   // Python MLCube takes --log-level before the sub-command; accept it anywhere and hand it over by env.
   const argv = [...args];
   for (let i = 0; i < argv.length; i++) {
@@ -17,6 +16,7 @@ export async function main(entryUrl: string, args: string[]): Promise<void> {
     argv.splice(i, m[1] === undefined ? 2 : 1);
     i--;
   }
+  since('CLI loaded');
   let config: Config;
   try {
     config = await withCodeUnitCollation(() => Config.load(entryUrl));

@@ -64,7 +64,8 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
   }
   const { cleanup, ...result } = r;
   // The record is written while the runner cleans up (a container's removal takes ~10-50 ms of the daemon).
-  await Promise.all([recorder.finish(active, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode), cleanup]);
+  const [finished] = await Promise.allSettled([recorder.finish(active, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode), cleanup]);
+  if (finished.status === 'rejected') throw finished.reason;
   ctx.log.debug(`run record finished at ${performance.now().toFixed(0)} ms`);
   ctx.log.info(`run record ${active.dir}${active.record.signature ? ' (signed)' : ''}`);
   return { ...result, runId: active.record.run_id };

@@ -81,6 +81,12 @@ describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic
     expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
   });
 
+  it('a local.command that cannot be started is exit 2 naming the program and the cwd', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', '-Plocal.command=mlcube-no-such-program task.mjs']);
+    expect(r.exitCode, r.stderr).to.equal(2);
+    expect(r.stderr).to.contain('cannot start "mlcube-no-such-program"').and.to.contain('ENOENT').and.to.contain(cube.dir);
+  });
+
   it('runs a custom entrypoint with its own tokens and the parameters, without the task name', async () => {
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=custom']);
     expect(r.exitCode, r.stderr).to.equal(0);
