@@ -137,7 +137,8 @@ chmodSync(launcher, 0o755);
 function recordCodeCache(args: string[], cwd: string): void {
   const r = spawnSync(process.execPath, args, {
     cwd,
-    env: { ...process.env, [WRITE_CODE_CACHE_ENV]: '1', MLCUBE_SYSTEM_SETTINGS: join(cwd, 'settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' },
+    // No NODE_OPTIONS: V8 flags are part of what a code cache must match, and users start mlcube without any.
+    env: { ...process.env, NODE_OPTIONS: '', [WRITE_CODE_CACHE_ENV]: '1', MLCUBE_SYSTEM_SETTINGS: join(cwd, 'settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' },
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
   });
