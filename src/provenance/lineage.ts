@@ -19,11 +19,6 @@ export function producedBy(r: RunRecord): Array<[string, Producer]> {
   return out;
 }
 
-/** Index of every digest earlier successful runs produced; later runs overwrite earlier ones (the most recent producer wins). */
-export function producerIndex(runs: readonly RunRecord[]): Map<string, Producer> {
-  return new Map(runs.flatMap(producedBy));
-}
-
 /** The digest key under which an input's producer is indexed (none for an input without a digest). */
 export function inputKey(p: RecordedParam): string | undefined {
   return p.io === 'input' && p.digest?.sha256 ? `${p.type === 'file' ? 'f' : 'd'}:${p.digest.sha256}` : undefined;
