@@ -22,8 +22,8 @@ export function requireWithCodeCache(file: string): unknown {
   const require = createRequire(file);
   const known = require.cache[file];
   if (known) return known.exports;
-  const { script, cacheUsed } = compileWithCodeCache(file);
-  const writeTo = process.env[WRITE_CODE_CACHE_ENV] === '1' ? `${file}.v8-cache` : cacheUsed ? undefined : userCachePath(file);
+  const { script, cacheUsed, userCache } = compileWithCodeCache(file);
+  const writeTo = process.env[WRITE_CODE_CACHE_ENV] === '1' ? `${file}.v8-cache` : cacheUsed ? undefined : userCache;
   // At exit, so functions compiled while the command ran are in the cache too.
   if (writeTo) process.once('exit', () => writeCache(writeTo, script));
   const module = new Module(file);
@@ -40,18 +40,19 @@ export function requireWithCodeCache(file: string): unknown {
 }
 
 /** Compiles a CommonJS bundle in Node's module wrapper, from the first code cache V8 accepts (see above). */
-export function compileWithCodeCache(file: string): { script: vm.Script; cacheUsed: boolean } {
+export function compileWithCodeCache(file: string): { script: vm.Script; cacheUsed: boolean; userCache: string | undefined } {
   // latin1: esbuild writes ASCII only (non-ASCII escaped), and a one-byte string is read without UTF-8 decoding.
   const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`;
+  const userCache = userCachePath(file);
   let script: vm.Script | undefined;
   // The per-flags cache exists only where the build's was rejected before: try it first.
-  for (const cachePath of [userCachePath(file), `${file}.v8-cache`]) {
+  for (const cachePath of [userCache, `${file}.v8-cache`]) {
     const cachedData = readIfExists(cachePath);
     if (!cachedData) continue;
     script = new vm.Script(source, { filename: file, cachedData });
-    if (!script.cachedDataRejected) return { script, cacheUsed: true };
+    if (!script.cachedDataRejected) return { script, cacheUsed: true, userCache };
   }
-  return { script: script ?? new vm.Script(source, { filename: file }), cacheUsed: false };
+  return { script: script ?? new vm.Script(source, { filename: file }), cacheUsed: false, userCache };
 }
 
 /** Per bundle build and per Node.js version and V8 flags: `<cache dir>/mlcube/code-cache/<bundle>-<build>-<runtime>.v8-cache`. */
