@@ -5,12 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { WRITE_CODE_CACHE_ENV } from '../code-cache.js';
+import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
 
 /**
  * Build step: bundles the CLI into CommonJS files run through V8 code caches (src/code-cache.ts):
  * - dist/cli.cjs: the CLI (our code, oclif, yaml, execa...; runners are evaluated lazily inside it);
  * - dist/vendor-docker.cjs: dockerode and tar, ~2 MB with ssh2 and gRPC, loaded only by the Docker runner;
  * - dist/mlcube.cjs: the launcher, the `mlcube` bin (CommonJS: Node starts a CommonJS main ~5 ms sooner);
+ * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
  * then records each bundle's code cache by running representative work once.
  */
 const dist = join(PACKAGE_ROOT, 'dist');
@@ -133,6 +135,7 @@ await build({
 });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
+writeFileSync(join(PACKAGE_ROOT, OCLIF_MANIFEST), `${JSON.stringify(await computeOclifManifest(PACKAGE_ROOT), null, 2)}\n`);
 
 function recordCodeCache(args: string[], cwd: string): void {
   const r = spawnSync(process.execPath, args, {
@@ -159,4 +162,4 @@ new Docker({ socketPath: '/nonexistent/docker.sock' }).getContainer('x');`;
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-process.stderr.write(`bundled ${cliBundle}, ${dockerBundle} with code caches; launcher ${launcher}\n`);
+process.stderr.write(`bundled ${cliBundle}, ${dockerBundle} with code caches; launcher ${launcher}; ${OCLIF_MANIFEST}\n`);

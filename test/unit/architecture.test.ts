@@ -44,6 +44,13 @@ describe('build output', () => {
     for (const f of SCHEMA_FILES) expect(typeof mod[f.replace(/[^A-Za-z0-9]/g, '_')], f).to.equal('function');
     expect(mod.metric_row_schema_json({ name: '', value: 1 })).to.equal(false);
   });
+
+  it('oclif.manifest.json describes the commands of the built CLI (oclif trusts it for flags, help and the command list)', async () => {
+    const { computeOclifManifest, OCLIF_MANIFEST } = await import('../../src/cli/oclif-manifest.js');
+    const onDisk = JSON.parse(readFileSync(join(REPO, OCLIF_MANIFEST), 'utf8'));
+    expect(Object.keys(onDisk.commands)).to.include.members(['run', 'show_config', 'configure']);
+    expect(onDisk).to.deep.equal(JSON.parse(JSON.stringify(await computeOclifManifest(REPO))));
+  });
 });
 
 describe('start-up speed measures (issue #2)', () => {
