@@ -1,9 +1,10 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import * as tar from 'tar';
 import { execa } from 'execa';
 import { ImageError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { follow, streamError } from './docker-image.js';
+import { localDocker } from './docker.js';
 
 /** Files a rootfs needs to run this host's `node`: the binary and every shared library `ldd` lists. */
 export async function nodeRootfsFiles(nodePath = process.execPath): Promise<string[]> {
@@ -19,7 +20,7 @@ export async function nodeRootfsFiles(nodePath = process.execPath): Promise<stri
  * Makes a base image with no registry: a rootfs holding the host's node and its shared libraries,
  * streamed as a tar (tar package, symlinks followed) into the Engine's image import.
  */
-export async function buildNodeBaseImage(tag: string, log: Logger, docker = new Docker()): Promise<string> {
+export async function buildNodeBaseImage(tag: string, log: Logger, docker: Docker = localDocker()): Promise<string> {
   const files = await nodeRootfsFiles();
   log.info(`importing ${files.length} files (${files.join(', ')}) as ${tag}`);
   const rootfs = tar.create({ cwd: '/', follow: true, portable: true }, files.map((f) => f.replace(/^\//, ''))) as unknown as NodeJS.ReadableStream;

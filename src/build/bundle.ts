@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,8 @@ import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
  * Build step: bundles the CLI into CommonJS files run through V8 code caches (src/code-cache.ts):
  * - dist/cli.cjs: the CLI (our code, oclif, yaml, execa...; runners are evaluated lazily inside it);
  * - dist/vendor-docker.cjs: dockerode and tar, ~2 MB with ssh2 and gRPC, loaded only by the Docker runner;
- * - dist/mlcube.cjs: the launcher, the `mlcube` bin (CommonJS: Node starts a CommonJS main ~5 ms sooner);
+ * - dist/mlcube.cjs: the launcher (CommonJS: Node starts a CommonJS main ~5 ms sooner), started by dist/mlcube,
+ *   the `mlcube` bin (a copy of src/cli/mlcube.sh);
  * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
  * then records each bundle's code cache by running representative work once.
  */
@@ -19,6 +20,7 @@ const dist = join(PACKAGE_ROOT, 'dist');
 const cliBundle = join(dist, 'cli.cjs');
 const dockerBundle = join(dist, 'vendor-docker.cjs');
 const launcher = join(dist, 'mlcube.cjs');
+const bin = join(dist, 'mlcube');
 const codeCacheModule = join(PACKAGE_ROOT, 'src', 'code-cache.ts');
 for (const f of [cliBundle, dockerBundle]) rmSync(`${f}.v8-cache`, { force: true });
 // Left by earlier layouts of this build (an ES module split bundle).
@@ -135,6 +137,8 @@ await build({
 });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
+copyFileSync(join(PACKAGE_ROOT, 'src', 'cli', 'mlcube.sh'), bin);
+chmodSync(bin, 0o755);
 writeFileSync(join(PACKAGE_ROOT, OCLIF_MANIFEST), `${JSON.stringify(await computeOclifManifest(PACKAGE_ROOT), null, 2)}\n`);
 
 function recordCodeCache(args: string[], cwd: string): void {
@@ -162,4 +166,4 @@ new Docker({ socketPath: '/nonexistent/docker.sock' }).getContainer('x');`;
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-process.stderr.write(`bundled ${cliBundle}, ${dockerBundle} with code caches; launcher ${launcher}; ${OCLIF_MANIFEST}\n`);
+process.stderr.write(`bundled ${cliBundle}, ${dockerBundle} with code caches; bin ${bin}; ${OCLIF_MANIFEST}\n`);

@@ -8,7 +8,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(repo, 'dist', 'mlcube.cjs');
+const bin = join(repo, 'dist', 'mlcube'); // the command as installed (package.json bin)
 const runs = Number(process.argv[2] ?? 21);
 const env = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-bench-settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
 const image = 'mlcube-bench/noop:0.0.1';
@@ -32,13 +32,13 @@ try {
   writeFileSync(join(cube, 'Dockerfile'), 'FROM mlcube/node-base:20\nCOPY noop.mjs /noop.mjs\nENTRYPOINT ["node", "/noop.mjs"]\n');
   writeFileSync(join(cube, 'mlcube.yaml'), `name: noop\ndocker:\n  image: ${image}\n  build_strategy: auto\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n`);
   mkdirSync(join(cube, 'workspace', 'out'), { recursive: true });
-  for (const args of [[cli, 'base-image'], [cli, 'configure', `--mlcube=${cube}`, '--platform=docker']]) {
-    const r = spawnSync('node', args, { env, encoding: 'utf8' });
+  for (const args of [['base-image'], ['configure', `--mlcube=${cube}`, '--platform=docker']]) {
+    const r = spawnSync(bin, args, { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`setup ${args.join(' ')} failed: ${r.stderr}`);
   }
   const user = `${process.getuid()}:${process.getgid()}`;
   const bareRun = () => time('docker', ['run', '--rm', '-u', user, '-v', `${join(cube, 'workspace', 'out')}:/mlcube_io0`, image, 'noop', '--out=/mlcube_io0']);
-  const oursRun = () => time('node', [cli, 'run', `--mlcube=${cube}`, '--platform=docker', '--task=noop']);
+  const oursRun = () => time(bin, ['run', `--mlcube=${cube}`, '--platform=docker', '--task=noop']);
   // Interleaved, so a drift of the machine (other load, page cache, daemon state) hits both sides alike.
   bareRun();
   oursRun();
