@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Command } from '@oclif/core/command';
+import * as Flags from '@oclif/core/flags';
 import { isMlcubeError } from '../errors.js';
 import { createLogger, isLevel, type Logger } from '../log.js';
 import { realAppEnv, type AppEnv } from '../app/context.js';

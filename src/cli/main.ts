@@ -1,4 +1,6 @@
-import { Config, execute, handle } from '@oclif/core';
+import { Config } from '@oclif/core/config';
+import { execute } from '@oclif/core/execute';
+import { handle } from '@oclif/core/handle';
 
 export { COMMANDS } from './commands/index.js';
 

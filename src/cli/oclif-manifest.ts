@@ -1,4 +1,4 @@
-import { Plugin } from '@oclif/core';
+import { Plugin } from '@oclif/core/config';
 
 /** Where oclif looks for the command manifest of the package at `root`. */
 export const OCLIF_MANIFEST = 'oclif.manifest.json';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand, cubeFlags } from '../base-command.js';
 import { inspectCube } from '../../app/configure.js';
 import { toYaml } from '../../app/show-config.js';

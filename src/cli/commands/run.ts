@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand, cubeFlags } from '../base-command.js';
 import { runTasks } from '../../app/run.js';
 import { withInterrupt } from '../interrupt.js';
