@@ -12,6 +12,13 @@ if [ -n "${NODE_EXTRA_CA_CERTS+set}" ]; then
   unset NODE_EXTRA_CA_CERTS
 fi
 self=$0
-# npm installs the bin as a symlink (node_modules/.bin/mlcube, <prefix>/bin/mlcube): find dist/ through it.
-if [ -L "$self" ]; then self=$(readlink -f -- "$self"); fi
+# npm installs the bin as a symlink (node_modules/.bin/mlcube, <prefix>/bin/mlcube): find dist/ through it
+# (plain readlink, one link at a time: `readlink -f` is missing from older macOS).
+while [ -L "$self" ]; do
+  link=$(readlink -- "$self")
+  case $link in
+    /*) self=$link ;;
+    *) self=${self%/*}/$link ;;
+  esac
+done
 exec node "${self%/*}/mlcube.cjs" "$@"
