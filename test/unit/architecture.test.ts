@@ -30,6 +30,13 @@ describe('architecture rules (design.md §2)', () => {
     expect(offenders.map((f) => relative(REPO, f))).to.deep.equal([]);
   });
 
+  it('TLS clients go through src/tls-trust.ts (the bin starts Node without NODE_EXTRA_CA_CERTS; see src/cli/mlcube.sh)', () => {
+    const all = [...src, ...tsFiles(join(REPO, 'runners'))];
+    const tlsUsers = all.filter((f) => importsOf(f).some((i) => /^(node:)?(https|tls|http2)$|^undici$/.test(i)) || /\bfetch\(/.test(readFileSync(f, 'utf8')));
+    const unguarded = tlsUsers.filter((f) => !f.endsWith('tls-trust.ts') && !importsOf(f).some((i) => i.endsWith('/tls-trust.js')));
+    expect(unguarded.map((f) => relative(REPO, f))).to.deep.equal([]);
+  });
+
   it('the core (config, params) imports no runner and no process-spawning library', () => {
     const core = src.filter((f) => /src\/(config|params)\//.test(f));
     const offenders = core.filter((f) => importsOf(f).some((i) => i.includes('runners/') || i === 'execa' || i === 'dockerode' || i === 'node:child_process'));
