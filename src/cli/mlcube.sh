@@ -12,6 +12,7 @@ if [ -n "${NODE_EXTRA_CA_CERTS+set}" ]; then
   unset NODE_EXTRA_CA_CERTS
 fi
 self=$0
+case $self in */*) ;; *) self=./$self ;; esac # `sh mlcube` in dist/
 # npm installs the bin as a symlink (node_modules/.bin/mlcube, <prefix>/bin/mlcube): find dist/ through it
 # (plain readlink, one link at a time: `readlink -f` is missing from older macOS).
 while [ -L "$self" ]; do
