@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(repo, 'dist', 'mlcube'); // the command as installed (package.json bin)
@@ -49,6 +50,39 @@ try {
   const pairRatios = pairs.map(([b, o]) => o / b).sort((x, y) => x - y);
   console.log(`\noverhead ratio mlcube/bare (medians) = ${ratio.toFixed(3)} (target <= 1.20): ${ratio <= 1.2 ? 'met' : 'NOT met'}; added ${((ours - bare) * 1000).toFixed(0)} ms`);
   console.log(`  (median of the ${runs} per-round ratios: ${pairRatios[Math.floor(runs / 2)].toFixed(3)}, quartiles ${pairRatios[Math.floor(runs / 4)].toFixed(3)}–${pairRatios[Math.floor((3 * runs) / 4)].toFixed(3)})`);
+  await containerPhases(user, join(cube, 'workspace', 'out'));
 } finally {
   rmSync(cube, { recursive: true, force: true });
+}
+
+/**
+ * Where the overhead is: the container phase alone (create -> removed), in this process with the same dockerode
+ * bundle the runner uses, the runner's way (wait next-exit, then DELETE) and the docker CLI's way (AutoRemove,
+ * wait until removed), beside the whole `docker run --rm`. No process start on the dockerode side.
+ */
+async function containerPhases(user, outDir) {
+  const { dockerode: Docker } = createRequire(import.meta.url)(join(repo, 'dist', 'vendor-docker.cjs'));
+  const docker = new Docker();
+  const options = (autoRemove) => ({ Image: image, Cmd: ['noop', '--out=/mlcube_io0'], User: user, AttachStdout: true, AttachStderr: true, HostConfig: { Binds: [`${outDir}:/mlcube_io0`], AutoRemove: autoRemove } });
+  const phase = async (autoRemove) => {
+    const t0 = performance.now();
+    const container = await docker.createContainer(options(autoRemove));
+    (await container.attach({ stream: true, stdout: true, stderr: true })).resume();
+    const waiting = container.wait({ condition: autoRemove ? 'removed' : 'next-exit' });
+    await container.start();
+    await waiting;
+    if (!autoRemove) await container.remove({ force: true });
+    return (performance.now() - t0) / 1000;
+  };
+  const rounds = Math.max(5, Math.ceil(runs / 2));
+  const samples = { runner: [], cli: [], bare: [] };
+  for (let i = 0; i < rounds; i++) {
+    samples.runner.push(await phase(false));
+    samples.cli.push(await phase(true));
+    samples.bare.push(time('docker', ['run', '--rm', '-u', user, '-v', `${outDir}:/mlcube_io0`, image, 'noop', '--out=/mlcube_io0']));
+  }
+  console.log('\ncontainer phase only (create -> removed, dockerode in this process):');
+  report('  as the runner does it', samples.runner);
+  report('  as the docker CLI does it', samples.cli);
+  report('  whole docker run --rm, for scale', samples.bare);
 }
