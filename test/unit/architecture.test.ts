@@ -35,6 +35,9 @@ describe('architecture rules (design.md §2)', () => {
     const tlsUsers = all.filter((f) => importsOf(f).some((i) => /^(node:)?(https|tls|http2)$|^undici$/.test(i)) || /\bfetch\(/.test(readFileSync(f, 'utf8')));
     const unguarded = tlsUsers.filter((f) => !f.endsWith('tls-trust.ts') && !importsOf(f).some((i) => i.endsWith('/tls-trust.js')));
     expect(unguarded.map((f) => relative(REPO, f))).to.deep.equal([]);
+    // dockerode speaks https to a tcp:// daemon: its clients are made by localDocker() (runners/docker.ts), which adds the CAs.
+    const dockerClients = all.filter((f) => !relative(REPO, f).startsWith('src/build/') && /\bnew Docker\(/.test(readFileSync(f, 'utf8')));
+    expect(dockerClients.map((f) => relative(REPO, f))).to.deep.equal(['runners/docker.ts']);
   });
 
   it('the core (config, params) imports no runner and no process-spawning library', () => {
