@@ -50,7 +50,7 @@ try {
   const pairRatios = pairs.map(([b, o]) => o / b).sort((x, y) => x - y);
   console.log(`\noverhead ratio mlcube/bare (medians) = ${ratio.toFixed(3)} (target <= 1.20): ${ratio <= 1.2 ? 'met' : 'NOT met'}; added ${((ours - bare) * 1000).toFixed(0)} ms`);
   console.log(`  (median of the ${runs} per-round ratios: ${pairRatios[Math.floor(runs / 2)].toFixed(3)}, quartiles ${pairRatios[Math.floor(runs / 4)].toFixed(3)}–${pairRatios[Math.floor((3 * runs) / 4)].toFixed(3)})`);
-  await containerPhases(user, join(cube, 'workspace', 'out'));
+  await containerPhases(user, join(cube, 'workspace', 'out'), bareRun);
 } finally {
   rmSync(cube, { recursive: true, force: true });
 }
@@ -60,7 +60,7 @@ try {
  * bundle the runner uses, the runner's way (wait next-exit, then DELETE) and the docker CLI's way (AutoRemove,
  * wait until removed), beside the whole `docker run --rm`. No process start on the dockerode side.
  */
-async function containerPhases(user, outDir) {
+async function containerPhases(user, outDir, bareRun) {
   const { dockerode: Docker } = createRequire(import.meta.url)(join(repo, 'dist', 'vendor-docker.cjs'));
   const docker = new Docker();
   const options = (autoRemove) => ({ Image: image, Cmd: ['noop', '--out=/mlcube_io0'], User: user, AttachStdout: true, AttachStderr: true, HostConfig: { Binds: [`${outDir}:/mlcube_io0`], AutoRemove: autoRemove } });
@@ -79,7 +79,7 @@ async function containerPhases(user, outDir) {
   for (let i = 0; i < rounds; i++) {
     samples.runner.push(await phase(false));
     samples.cli.push(await phase(true));
-    samples.bare.push(time('docker', ['run', '--rm', '-u', user, '-v', `${outDir}:/mlcube_io0`, image, 'noop', '--out=/mlcube_io0']));
+    samples.bare.push(bareRun());
   }
   console.log('\ncontainer phase only (create -> removed, dockerode in this process):');
   report('  as the runner does it', samples.runner);
