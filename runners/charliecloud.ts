@@ -243,6 +243,7 @@ export class CharliecloudRunner implements Runner {
 
     ctx.log.info(`running task "${task.name}" with ${basename(plan.argv[0])}: ${plan.argv.slice(plan.argv.indexOf('--') + 1).join(' ')} (image ${image}, workdir ${plan.cwd}, GPUs ${describeGpus(plan.gpus)}, binds ${plan.mounts.join(' ')})`);
     ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
+    await ctx.startGate;
     const started = Date.now();
     const child = execa(plan.argv[0], plan.argv.slice(1), {
       cwd: ctx.root,

@@ -58,6 +58,7 @@ export class LocalRunner implements Runner {
     const cwd = resolve(ctx.root, String(runner.workdir ?? '.'));
     const env = localEnv(task, ctx);
     ctx.log.info(`running task "${task.name}" on the host: ${[file, ...args].join(' ')} (cwd ${cwd}, GPUs ${env.MLCUBE_GPUS})`);
+    await ctx.startGate;
     const started = Date.now();
     ctx.log.debug(`starting the task process at ${performance.now().toFixed(0)} ms`);
     const result = await spawnInherited(file, args, { cwd, env, signal: ctx.signal, killAfterMs: 5000 });

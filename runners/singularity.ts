@@ -118,6 +118,7 @@ export class SingularityRunner implements Runner {
     for (const w of plan.warnings) ctx.log.warn(w);
     ctx.log.info(`running task "${task.name}" with ${plan.argv[0] === 'sudo' ? plan.argv[1] : plan.argv[0]} (image ${sif}, GPUs ${describeGpus(plan.gpus)})`);
     ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
+    await ctx.startGate;
     const started = Date.now();
     const r = await execa(plan.argv[0], plan.argv.slice(1), { cwd: ctx.root, env: this.env, extendEnv: false, stdio: 'inherit', reject: false, cancelSignal: ctx.signal, forceKillAfterDelay: 5000 });
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ${plan.argv[0]} process was stopped`, { place: { task: task.name } });

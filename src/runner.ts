@@ -28,6 +28,12 @@ export interface RunContext {
   readonly env: Record<string, string | undefined>;
   /** How this run was asked for (for runners that re-invoke the CLI elsewhere, e.g. Slurm jobs). */
   readonly invocation?: RunInvocation;
+  /**
+   * Settles when the task may start (its run record is written). run() prepares what it can meanwhile (e.g.
+   * creates the container), awaits this just before starting the task, and on a rejection undoes what it
+   * prepared and rethrows.
+   */
+  readonly startGate?: Promise<void>;
 }
 
 /** The user's own command-line choices, passed on unchanged to a CLI run on another machine. */

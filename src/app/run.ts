@@ -77,8 +77,9 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   }
 
   const runner = await built.runner!.create(built.config);
+  app.log.debug(`${runner.name} runner loaded at ${performance.now().toFixed(0)} ms`);
   const availability = await runner.probe({ quick: true });
-  app.log.debug(`${runner.name} runner loaded and probed at ${performance.now().toFixed(0)} ms`);
+  app.log.debug(`${runner.name} runner probed at ${performance.now().toFixed(0)} ms`);
   if (!availability.available) {
     throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${availability.reason}`, { suggestions: [availability.remedy] });
   }

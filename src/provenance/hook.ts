@@ -52,12 +52,17 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
     await cleanup;
     return r;
   }
-  const active = await recorder.begin(task, containerPaths(task, runner, ctx.config));
-  ctx.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`);
+  const active = recorder.open(task, containerPaths(task, runner, ctx.config));
+  // Written while the runner prepares the task (a container's creation takes the daemon ~10-30 ms).
+  const begun = recorder.begin(active).then(() => ctx.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`));
+  begun.catch(() => undefined); // awaited below; a runner that fails before awaiting its gate leaves it unobserved
   let r: TaskResult;
   try {
-    r = await runner.run(task, { ...ctx, env: { ...ctx.env, ...active.env } });
+    r = await runner.run(task, { ...ctx, env: { ...ctx.env, ...active.env }, startGate: begun });
+    await begun;
   } catch (e) {
+    // A record that could not be written is the error; there is no record to finalise.
+    await begun;
     const interrupted = e instanceof InterruptedError || ctx.signal.aborted;
     await recorder.finish(active, interrupted ? 'interrupted' : 'failed', interrupted ? 130 : null, e instanceof Error ? e.message : String(e)).catch((w) => ctx.log.warn(`could not finalise the run record ${active.dir}: ${w}`));
     throw e;

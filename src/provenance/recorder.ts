@@ -49,9 +49,10 @@ async function digestParam(p: ResolvedTask['params'][number]): Promise<RecordedP
 }
 
 /**
- * Writes run records around runner.run: `begin` hashes the inputs and writes a "running" record, `finish`
- * hashes the outputs, collects metrics and logs, signs, and rewrites the record with its final status. Every
- * write is atomic (temp file + rename), so a record is always either the running one or the final one.
+ * Writes run records around runner.run: `open` names the run, `begin` hashes the inputs and writes a "running"
+ * record (while the runner prepares the task), `finish` hashes the outputs, collects metrics and logs, signs, and
+ * rewrites the record with its final status. Every write is atomic (temp file + rename), so a record is always
+ * either the running one or the final one.
  */
 export class RunRecorder {
   private readonly cubeSha: Promise<string>;
@@ -63,15 +64,17 @@ export class RunRecorder {
     this.key = opts.signingKey ? loadPrivateKey(opts.signingKey) : undefined;
   }
 
-  async begin(task: ResolvedTask, containerPaths: (string | null)[]): Promise<ActiveRun> {
+  /**
+   * The record of a task run about to start, not yet written: its id, its directory and the env the task gets,
+   * known before anything is hashed or written, so the runner can prepare the task (e.g. create its container)
+   * while `begin` writes the record.
+   */
+  open(task: ResolvedTask, containerPaths: (string | null)[]): ActiveRun {
     const o = this.opts;
     const started = new Date();
     const runId = `${stamp(started)}-${task.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
     const dir = join(runsDir(o.workspace), runId);
-    const parameters: RecordedParam[] = [];
-    for (const [i, p] of task.params.entries()) {
-      parameters.push({ name: p.name, io: p.io, type: p.type, host_path: p.hostPath, container_path: containerPaths[i] ?? null, digest: p.io === 'input' ? await digestParam(p) : null });
-    }
+    const parameters: RecordedParam[] = task.params.map((p, i) => ({ name: p.name, io: p.io, type: p.type, host_path: p.hostPath, container_path: containerPaths[i] ?? null, digest: null }));
     const record: RunRecord = {
       schema: 'mlcube-run-record/v1',
       run_id: runId,
@@ -83,7 +86,7 @@ export class RunRecorder {
       ended_at: null,
       duration_ms: null,
       workspace: o.workspace,
-      cube: { name: typeof o.config.name === 'string' ? o.config.name : null, root: o.cubeRoot, file: o.cubeFile, sha256: await this.cubeSha },
+      cube: { name: typeof o.config.name === 'string' ? o.config.name : null, root: o.cubeRoot, file: o.cubeFile, sha256: '' },
       runner: o.runner,
       platform: o.platform,
       host: { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser() },
@@ -93,12 +96,22 @@ export class RunRecorder {
       parameters,
       metrics: { rows: [], final: {}, rejected: [] },
       logs: [],
-      lineage: linkInputs(parameters, findProducers(o.workspace, new Set(parameters.map(inputKey).filter((k): k is string => k !== undefined)))),
+      lineage: [],
       signature: null,
     };
-    // Not fsynced: a crash loses at most this "running" record, never a finished one.
-    writeFileAtomic(join(dir, RECORD_FILE), JSON.stringify(record, null, 2) + '\n', 0o644, false);
     return { record, dir, env: { [METRICS_ENV]: join(dir, METRICS_FILE) } };
+  }
+
+  /** Hashes the inputs and writes the "running" record; the task must not start before this settles. */
+  async begin(run: ActiveRun): Promise<void> {
+    const r = run.record;
+    for (const [i, p] of r.parameters.entries()) {
+      if (p.io === 'input') r.parameters[i] = { ...p, digest: await digestParam({ name: p.name, io: p.io, type: p.type, hostPath: p.host_path }) };
+    }
+    r.cube.sha256 = await this.cubeSha;
+    r.lineage = linkInputs(r.parameters, findProducers(this.opts.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
+    // Not fsynced: a crash loses at most this "running" record, never a finished one.
+    writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n', 0o644, false);
   }
 
   /** Final status: the outputs as they are now, metrics, logs, and the signed statement when a key is configured. */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFixture, mlcube, tempDir } from '../helpers/cli.js';
 
@@ -19,6 +20,8 @@ class FakeEngine {
   imagePresent = true;
   exitCode = 0;
   output = 'hello from the fake engine\n';
+  /** Called when the container is started (what the host looks like at that moment). */
+  onStart?: () => void;
   private server?: Server;
   private started?: () => void;
   private startedPromise = new Promise<void>((r) => (this.started = r));
@@ -66,6 +69,7 @@ class FakeEngine {
       return this.json(res, 200, { StatusCode: this.exitCode, Error: null });
     }
     if (route === 'POST /containers/c0ffee/start') {
+      this.onStart?.();
       res.writeHead(204).end();
       this.started!();
       return;
@@ -123,8 +127,9 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(r.exitCode, r.stderr).to.equal(3);
     expect(r.stdout).to.contain('hello from the fake engine');
     expect(r.stderr).to.contain('a line on stderr');
-    expect(engine.paths()).to.deep.equal(['GET /_ping', 'POST /containers/create', 'POST /containers/c0ffee/attach', 'POST /containers/c0ffee/wait', 'POST /containers/c0ffee/start', 'DELETE /containers/c0ffee']);
-    const create = engine.calls[1];
+    // No /_ping: run's pre-flight on a unix socket is a bare connect.
+    expect(engine.paths()).to.deep.equal(['POST /containers/create', 'POST /containers/c0ffee/attach', 'POST /containers/c0ffee/wait', 'POST /containers/c0ffee/start', 'DELETE /containers/c0ffee']);
+    const create = engine.calls[0];
     expect(create.path).to.match(/name=mlcube-basic-copy-/);
     const body = create.body;
     expect(body.Image).to.equal('mlcube-test/basic:0.0.1');
@@ -136,6 +141,35 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(body.Env).to.include('GREETING=hello basic');
     expect(body.Labels['org.mlcommons.mlcube.cube']).to.equal(cube.dir);
     expect(engine.calls.find((c) => c.method === 'DELETE')!.path).to.contain('force=true');
+  });
+
+  it('the run record is written while the container is created, and before it is started', async () => {
+    // A 64 MiB input makes hashing it (the record's begin) far slower than the fake engine's create.
+    writeFileSync(join(cube.dir, 'workspace', 'input', 'big.bin'), Buffer.alloc(64 * 1024 * 1024, 7));
+    let atStart: { status?: string; digest?: unknown } = {};
+    engine.onStart = () => {
+      const runs = join(cube.dir, 'workspace', '.mlcube', 'runs');
+      const [id] = existsSync(runs) ? readdirSync(runs) : [];
+      const record = id && existsSync(join(runs, id, 'record.json')) ? JSON.parse(readFileSync(join(runs, id, 'record.json'), 'utf8')) : {};
+      atStart = { status: record.status, digest: record.parameters?.find((p: { name: string }) => p.name === 'in_dir')?.digest };
+    };
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '--task=copy', '--log-level=debug'], { env: { DOCKER_HOST: `unix://${engine.socketPath}` } });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(atStart.status, 'a "running" record exists when the container starts').to.equal('running');
+    expect(atStart.digest, 'with the inputs hashed').to.have.property('sha256');
+    const order = ['docker ready to create', 'run record begun', 'docker create'].map((m) => r.stderr.indexOf(`mlcube debug: ${m}`));
+    expect(order[0], r.stderr).to.be.greaterThan(-1);
+    expect(order[1], 'the record is begun after the create was sent (hashing 64 MiB outlasts the fake create)').to.be.greaterThan(order[0]);
+  });
+
+  it('a socket nobody listens on is exit 3 naming it, before any output directory is made', async () => {
+    const stale = join(sock.dir, 'stale.sock');
+    writeFileSync(stale, '');
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '--task=copy'], { env: { DOCKER_HOST: `unix://${stale}`, MLCUBE_RECORD: 'off' } });
+    expect(r.exitCode, r.stderr).to.equal(3);
+    expect(r.stderr).to.contain(`no Docker daemon answers at unix://${stale} (ECONNREFUSED)`);
+    expect(r.stderr).to.contain('fix: Start the daemon');
+    expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
   });
 
   it('the CLI and Docker bundles are evaluated once, from their code caches, never again through Node\'s own loader', async () => {
