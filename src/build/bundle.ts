@@ -1,6 +1,7 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { PACKAGE_ROOT } from '../package-root.js';
@@ -121,19 +122,50 @@ const sourceEdits: Plugin = {
   },
 };
 
+/**
+ * `debug` (oclif's logger and docker-modem use it) loads tty and supports-color and reads its settings from the
+ * environment when loaded: ~3-4 ms of every start. It logs nothing unless DEBUG names a namespace, so without
+ * DEBUG a disabled stand-in takes its place; with DEBUG set, the real one is loaded. The stand-in covers what those
+ * two importers use (call, .enabled, .extend); the build fails if another package starts importing debug.
+ */
+const DEBUG_IMPORTERS = [/[\\/]@oclif[\\/]core[\\/]lib[\\/]logger\.js$/, /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/];
+const debugWhenEnabled: Plugin = {
+  name: 'debug-when-enabled',
+  setup(b) {
+    b.onResolve({ filter: /^debug$/ }, async (args) => {
+      if (args.pluginData === 'debug-real') return undefined;
+      if (!DEBUG_IMPORTERS.some((i) => i.test(args.importer))) {
+        return { errors: [{ text: `${args.importer} imports debug: check that the stand-in in src/build/bundle.ts covers its use, then add it to DEBUG_IMPORTERS` }] };
+      }
+      const real = await b.resolve('debug', { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'debug-real' });
+      if (real.errors.length) return { errors: real.errors };
+      return { path: real.path, namespace: 'debug-when-enabled' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'debug-when-enabled' }, (args) => ({
+      contents: `if (process.env.DEBUG) module.exports = require(${JSON.stringify(args.path)});
+else {
+  const disabled = (namespace) => Object.assign(function () {}, { namespace, enabled: false, extend: (sub, delimiter) => disabled(namespace + (delimiter === undefined ? ':' : delimiter) + sub), destroy: () => false });
+  module.exports = Object.assign(disabled, { enabled: () => false });
+}`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   ...common,
   entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'main.ts')],
   outfile: cliBundle,
   ...importMetaUrl,
-  plugins: [dockerVendor, sourceEdits],
+  plugins: [dockerVendor, debugWhenEnabled, sourceEdits],
 });
 await build({
   ...common,
   // Getters: each package is evaluated when first used (tar by image builds only).
   stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
   outfile: dockerBundle,
-  plugins: [lazyFunctionModules, sourceEdits],
+  plugins: [lazyFunctionModules, debugWhenEnabled, sourceEdits],
 });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
@@ -152,13 +184,20 @@ function recordCodeCache(args: string[], cwd: string): void {
   if (r.status !== 0) throw new Error(`code cache run \`node ${args.join(' ')}\` failed (${r.status}): ${r.stderr}`);
 }
 
-// Representative work: the config pipeline, local runner and run record for the CLI; a Docker client for the vendor.
+// Representative work: the config pipeline, local runner and run record, and oclif, for the CLI; a Docker client for
+// the vendor.
 const scratch = mkdtempSync(join(tmpdir(), 'mlcube-code-cache-'));
 try {
   writeFileSync(join(scratch, 'noop.mjs'), '');
   writeFileSync(join(scratch, 'mlcube.yaml'), 'name: noop\nlocal:\n  command: node noop.mjs\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n');
   mkdirSync(join(scratch, 'workspace'));
-  recordCodeCache([launcher, 'run', `--mlcube=${scratch}`, '--platform=local', '--task=noop'], scratch);
+  // Both ways through the CLI in one process: `run` without oclif, and a command through oclif.
+  const runBoth = `const { requireWithCodeCache } = await import(${JSON.stringify(join(dist, 'src', 'code-cache.js'))});
+const cli = requireWithCodeCache(${JSON.stringify(cliBundle)});
+const launcherUrl = ${JSON.stringify(pathToFileURL(launcher).href)};
+await cli.main(launcherUrl, ['run', '--mlcube=${scratch}', '--platform=local', '--task=noop']);
+await cli.main(launcherUrl, ['show_config', '--mlcube=${scratch}', '--platform=local']);`;
+  recordCodeCache(['--input-type=module', '-e', runBoth], scratch);
   const loadVendor = `const { requireWithCodeCache } = await import(${JSON.stringify(join(dist, 'src', 'code-cache.js'))});
 const { dockerode: Docker } = requireWithCodeCache(${JSON.stringify(dockerBundle)});
 new Docker({ socketPath: '/nonexistent/docker.sock' }).getContainer('x');`;

@@ -3,6 +3,8 @@ import * as Flags from '@oclif/core/flags';
 import { isMlcubeError } from '../errors.js';
 import { createLogger, isLevel, type Logger } from '../log.js';
 import { realAppEnv, type AppEnv } from '../app/context.js';
+import { splitTaskOverrides } from './run-argv.js';
+import { writeMlcubeError } from './error-report.js';
 
 /** Flags shared by the cube commands (names and spellings of the Python MLCube CLI). */
 export const cubeFlags = {
@@ -23,19 +25,9 @@ export abstract class BaseCommand extends Command {
     return realAppEnv(this.logger);
   }
 
-  /**
-   * Splits raw argv into what oclif parses and task-parameter overrides: `--name=value` whose name is no flag
-   * of the command is a task override here (the Python MLCube silently ignores that form, medperf#489).
-   */
+  /** Raw argv split into what oclif parses and task-parameter overrides (see splitTaskOverrides). */
   protected splitTaskOverrides(flagNames: string[]): { argv: string[]; overrides: string[] } {
-    const argv: string[] = [];
-    const overrides: string[] = [];
-    for (const a of this.argv) {
-      const m = /^--([^=]+)=/.exec(a);
-      if (m && !flagNames.includes(m[1])) overrides.push(a);
-      else argv.push(a);
-    }
-    return { argv, overrides };
+    return splitTaskOverrides(this.argv, flagNames);
   }
 
   /** Writes data to stdout (logs never go there). */
@@ -45,7 +37,7 @@ export abstract class BaseCommand extends Command {
 
   protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<any> {
     if (isMlcubeError(err)) {
-      process.stderr.write(`mlcube error: ${err.render()}\n  (re-run with --log-level=debug for details)\n`);
+      writeMlcubeError(err);
       process.exitCode = err.exitCode;
       this.exit(err.exitCode);
     }

@@ -1,8 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, cubeFlags } from '../base-command.js';
-import { runTasks } from '../../app/run.js';
-import { withInterrupt } from '../interrupt.js';
-import type { SubmittedJob } from '../../runner.js';
+import { executeRun } from '../run-execute.js';
+import type { RunCommandLine } from '../run-argv.js';
 
 export default class Run extends BaseCommand {
   static summary = 'Run MLCube task(s).';
@@ -23,28 +22,23 @@ export default class Run extends BaseCommand {
   };
 
   async run(): Promise<void> {
+    await executeRun(await this.commandLine(), this.app(), (text) => this.out(text));
+  }
+
+  /** The command line parsed by oclif (the same shape as parseRunArgv's, which a unit test compares). */
+  async commandLine(): Promise<RunCommandLine> {
     const split = this.splitTaskOverrides(Object.keys(Run.flags).flatMap((f) => [f, ...((Run.flags as any)[f].aliases ?? [])]));
     const { flags, argv } = await this.parse(Run, split.argv);
-    const taskArgs = [...(argv as string[]), ...split.overrides];
-    let jobs: SubmittedJob[] = [];
-    const results = await withInterrupt((signal) =>
-      runTasks(
-        {
-          mlcube: flags.mlcube,
-          platform: flags.platform,
-          tasks: flags.task,
-          workspace: flags.workspace,
-          params: flags.P,
-          taskArgs,
-          flags: { network: flags.network, security: flags.security, gpus: flags.gpus, memory: flags.memory, cpu: flags.cpu, mount: flags.mount },
-          signal,
-          detach: flags.detach,
-          onSubmitted: (j) => (jobs = j),
-        },
-        this.app(),
-      ),
-    );
-    if (flags.detach) this.out(JSON.stringify({ jobs }, null, 2));
-    else if (flags.json) this.out(JSON.stringify({ tasks: results, ...(jobs.length ? { jobs } : {}) }, null, 2));
+    return {
+      mlcube: flags.mlcube,
+      platform: flags.platform,
+      task: flags.task,
+      workspace: flags.workspace,
+      params: flags.P ?? [],
+      taskArgs: [...(argv as string[]), ...split.overrides],
+      flags: { network: flags.network, security: flags.security, gpus: flags.gpus, memory: flags.memory, cpu: flags.cpu, mount: flags.mount },
+      json: flags.json ?? false,
+      detach: flags.detach ?? false,
+    };
   }
 }
