@@ -187,14 +187,12 @@ function isNoSuchImage(e: unknown): boolean {
  * dockerode for the daemon the docker CLI would use (DOCKER_HOST, else /var/run/docker.sock). On a unix socket,
  * requests go through an agent with an empty TLS server name: Node otherwise derives one for every request, and
  * its IP-address check compiles a large regular expression (~8 ms of each run) for a name a socket never uses.
- * The agent keeps connections alive, as the docker CLI does: a task's create, start, remove and the run record's
- * image inspection then share one (idle sockets are unref'd by Node, so they never hold the process open).
  * Over https, the CAs Node.js would trust by default (src/tls-trust.ts).
  */
 export function localDocker(): Docker {
   const docker = new Docker();
   const modem = docker.modem as unknown as { socketPath?: unknown; agent?: Agent; protocol?: string; ca?: unknown };
-  if (modem.socketPath && !modem.agent) modem.agent = new Agent({ keepAlive: true, servername: '' } as ConstructorParameters<typeof Agent>[0]);
+  if (modem.socketPath && !modem.agent) modem.agent = new Agent({ servername: '' } as ConstructorParameters<typeof Agent>[0]);
   // A daemon over https without DOCKER_CERT_PATH is checked against the default CAs, NODE_EXTRA_CA_CERTS included.
   if (modem.protocol === 'https' && !modem.ca) modem.ca = trustedCaWithExtra();
   return docker;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 
 /**
  * RFC 8785 (JSON Canonicalization Scheme): object keys sorted by UTF-16 code units, no whitespace, numbers in
@@ -30,5 +30,5 @@ export function canonicalize(value: unknown): string {
 
 /** sha256 (hex) of the canonical form of a JSON value: the digest every JSON document is hashed by here. */
 export function canonicalSha256(value: unknown): string {
-  return createHash('sha256').update(canonicalize(value), 'utf8').digest('hex');
+  return nodeCrypto().createHash('sha256').update(canonicalize(value), 'utf8').digest('hex');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ export interface PathDigest {
 
 /** sha256 of a file, read in 4 MiB chunks into one reused buffer (never the whole file in memory). */
 export async function sha256File(path: string, buffer: Buffer = Buffer.allocUnsafe(CHUNK)): Promise<{ sha256: string; size: number }> {
-  const h = createHash('sha256');
+  const h = nodeCrypto().createHash('sha256');
   const fh = await open(path, 'r');
   // Small files need no 4 MiB buffer.
   if (buffer.length > 65536) {
@@ -63,7 +63,7 @@ export async function treeManifest(dir: string): Promise<TreeEntry[]> {
       const p = join(abs, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(p);
-      if (st.isSymbolicLink()) out.push({ path: r, type: 'symlink', sha256: createHash('sha256').update(readlinkSync(p, 'utf8'), 'utf8').digest('hex') });
+      if (st.isSymbolicLink()) out.push({ path: r, type: 'symlink', sha256: nodeCrypto().createHash('sha256').update(readlinkSync(p, 'utf8'), 'utf8').digest('hex') });
       else if (st.isDirectory()) {
         out.push({ path: r, type: 'dir' });
         await walk(p, r);
@@ -83,7 +83,7 @@ export function manifestLine(e: TreeEntry): string {
 
 /** Tree digest: sha256 over the concatenated manifest lines (UTF-8). */
 export function treeDigest(entries: TreeEntry[]): string {
-  const h = createHash('sha256');
+  const h = nodeCrypto().createHash('sha256');
   for (const e of entries) h.update(manifestLine(e), 'utf8');
   return h.digest('hex');
 }

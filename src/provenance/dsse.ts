@@ -1,4 +1,5 @@
-import { sign, verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import { keyId } from './keys.js';
 
 /** DSSE v1 envelope (https://github.com/secure-systems-lab/dsse/blob/master/envelope.md). */
@@ -18,7 +19,7 @@ export function pae(payloadType: string, body: Buffer): Buffer {
 
 /** Signs `body` with an Ed25519 private key. */
 export function signEnvelope(body: Buffer, key: KeyObject, payloadType = IN_TOTO_PAYLOAD_TYPE): Envelope {
-  const sig = sign(null, pae(payloadType, body), key);
+  const sig = nodeCrypto().sign(null, pae(payloadType, body), key);
   return { payloadType, payload: body.toString('base64'), signatures: [{ keyid: keyId(key), sig: sig.toString('base64') }] };
 }
 
@@ -31,7 +32,7 @@ export function checkEnvelope(env: Envelope, key: KeyObject): string[] {
   const mine = env.signatures.filter((s) => s.keyid === id);
   if (mine.length === 0) return [`signature: made by key ${env.signatures.map((s) => s.keyid.slice(0, 16)).join(', ')}, but the trusted public key is ${id.slice(0, 16)}`];
   for (const s of mine) {
-    if (verify(null, pae(env.payloadType, body), key, Buffer.from(s.sig, 'base64'))) return [];
+    if (nodeCrypto().verify(null, pae(env.payloadType, body), key, Buffer.from(s.sig, 'base64'))) return [];
   }
   return ['signature: does not verify with the trusted public key (the statement or the signature was altered)'];
 }

@@ -53,8 +53,12 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
     return r;
   }
   const active = recorder.open(task, containerPaths(task, runner, ctx.config));
-  // Written while the runner prepares the task (a container's creation takes the daemon ~10-30 ms).
-  const begun = recorder.begin(active).then(() => ctx.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`));
+  // Written while the runner prepares the task (a container's creation takes the daemon ~10-30 ms). Begun from the
+  // event loop's check phase, after I/O callbacks: the runner's first request is on its way by then, so hashing
+  // and loading node:crypto overlap the daemon's work instead of delaying it.
+  const begun = new Promise<void>((r) => setImmediate(r))
+    .then(() => recorder.begin(active))
+    .then(() => ctx.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`));
   begun.catch(() => undefined); // awaited below; a runner that fails before awaiting its gate leaves it unobserved
   let r: TaskResult;
   try {

@@ -1,4 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -16,8 +17,8 @@ export const defaultKeyDir = (home: string) => join(home, '.mlcube', 'keys');
 
 /** Key id: sha256 (hex) of the public key's DER (SPKI) bytes. */
 export function keyId(key: KeyObject): string {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(pub.export({ format: 'der', type: 'spki' })).digest('hex');
+  const pub = key.type === 'private' ? nodeCrypto().createPublicKey(key) : key;
+  return nodeCrypto().createHash('sha256').update(pub.export({ format: 'der', type: 'spki' })).digest('hex');
 }
 
 /** Makes an Ed25519 key pair in `dir`; the private key is created with mode 0600 and never printed. */
@@ -28,7 +29,7 @@ export function generateKeys(dir: string, force = false): { privateKey: string; 
     throw new UsageError(`a key pair already exists in ${dir}`, { suggestions: ['Pass --force to replace it (runs signed with the old key then need the old public key to verify), or choose another --dir.'] });
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pair = generateKeyPairSync('ed25519');
+  const pair = nodeCrypto().generateKeyPairSync('ed25519');
   writeFileAtomic(privateKey, pair.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
   chmodSync(privateKey, 0o600);
   writeFileAtomic(publicKey, pair.publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
@@ -46,7 +47,7 @@ export function signingKeyPath(env: Record<string, string | undefined>, home: st
 export function loadPrivateKey(path: string): KeyObject {
   let key: KeyObject;
   try {
-    key = createPrivateKey(readFileSync(path));
+    key = nodeCrypto().createPrivateKey(readFileSync(path));
   } catch (e) {
     // The message must not quote the file: it holds key material.
     throw new UsageError(`cannot read the signing key ${path} (${(e as NodeJS.ErrnoException).code ?? 'not a PEM private key'})`, {
@@ -62,7 +63,7 @@ export function trustedPublicKey(explicit: string | undefined, env: Record<strin
   const path = explicit || env[PUBLIC_KEY_ENV];
   const load = (p: string) => {
     try {
-      return createPublicKey(readFileSync(p));
+      return nodeCrypto().createPublicKey(readFileSync(p));
     } catch (e) {
       throw new UsageError(`cannot read the public key ${p} (${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'})`, { suggestions: ['Pass the signing.pub made by `mlcube keys generate` with --public-key.'] });
     }
@@ -72,5 +73,5 @@ export function trustedPublicKey(explicit: string | undefined, env: Record<strin
   if (!priv) return undefined;
   const pub = priv.endsWith('.key') ? priv.slice(0, -4) + '.pub' : `${priv}.pub`;
   if (existsSync(pub)) return { key: load(pub), source: pub };
-  return { key: createPublicKey(loadPrivateKey(priv)), source: `${priv} (public half)` };
+  return { key: nodeCrypto().createPublicKey(loadPrivateKey(priv)), source: `${priv} (public half)` };
 }

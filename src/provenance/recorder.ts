@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { arch, hostname, platform as osPlatform, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +39,9 @@ export interface ActiveRun {
   env: Record<string, string>;
 }
 
+/** Six hex digits telling apart runs of one task started in the same second (not a secret: no need for crypto). */
+const randomSuffix = () => Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0');
+
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
 async function digestParam(p: ResolvedTask['params'][number]): Promise<RecordedParam['digest']> {
@@ -55,12 +57,11 @@ async function digestParam(p: ResolvedTask['params'][number]): Promise<RecordedP
  * either the running one or the final one.
  */
 export class RunRecorder {
-  private readonly cubeSha: Promise<string>;
+  private cubeSha?: Promise<string>;
   private readonly key;
   private image?: Promise<RunRecord['image']>;
 
   constructor(private readonly opts: RecorderOptions) {
-    this.cubeSha = sha256File(opts.cubeFile).then((r) => r.sha256);
     this.key = opts.signingKey ? loadPrivateKey(opts.signingKey) : undefined;
   }
 
@@ -72,7 +73,7 @@ export class RunRecorder {
   open(task: ResolvedTask, containerPaths: (string | null)[]): ActiveRun {
     const o = this.opts;
     const started = new Date();
-    const runId = `${stamp(started)}-${task.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+    const runId = `${stamp(started)}-${task.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomSuffix()}`;
     const dir = join(runsDir(o.workspace), runId);
     const parameters: RecordedParam[] = task.params.map((p, i) => ({ name: p.name, io: p.io, type: p.type, host_path: p.hostPath, container_path: containerPaths[i] ?? null, digest: null }));
     const record: RunRecord = {
@@ -108,7 +109,7 @@ export class RunRecorder {
     for (const [i, p] of r.parameters.entries()) {
       if (p.io === 'input') r.parameters[i] = { ...p, digest: await digestParam({ name: p.name, io: p.io, type: p.type, hostPath: p.host_path }) };
     }
-    r.cube.sha256 = await this.cubeSha;
+    r.cube.sha256 = await (this.cubeSha ??= sha256File(this.opts.cubeFile).then((d) => d.sha256));
     r.lineage = linkInputs(r.parameters, findProducers(this.opts.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
     // Not fsynced: a crash loses at most this "running" record, never a finished one.
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n', 0o644, false);
