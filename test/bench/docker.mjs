@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Docker runner overhead (issue #4): median wall time of `mlcube run --platform=docker` of a trivial task vs a bare
-// `docker run --rm` of the same image, mounts and user. Needs a running dockerd. Usage: node test/bench/docker.mjs [runs]
+// `docker run --rm` of the same image, mounts and user, and the floor of any Node.js runner (floorScript).
+// Needs a running dockerd. Usage: node test/bench/docker.mjs [runs]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +14,38 @@ const bin = join(repo, 'dist', 'mlcube'); // the command as installed (package.j
 const runs = Number(process.argv[2] ?? 21);
 const env = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-bench-settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
 const image = 'mlcube-bench/noop:0.0.1';
+// The floor starts Node.js without NODE_EXTRA_CA_CERTS, as the mlcube bin does (src/cli/mlcube.sh).
+const floorEnv = { ...env };
+delete floorEnv.NODE_EXTRA_CA_CERTS;
 
-function time(cmd, args) {
+/**
+ * What any Node.js runner must do at least, as a CommonJS script: load dockerode from its bundle through the
+ * build's V8 code cache (as src/code-cache.ts does), give it the runner's agent (runners/docker.ts localDocker)
+ * and run the container the runner's way.
+ */
+function floorScript(user, outDir) {
+  const bundle = join(repo, 'dist', 'vendor-docker.cjs');
+  const options = { Image: image, Cmd: ['noop', '--out=/mlcube_io0'], User: user, AttachStdout: true, AttachStderr: true, HostConfig: { Binds: [`${outDir}:/mlcube_io0`] } };
+  return `const { readFileSync } = require('node:fs');
+const vm = require('node:vm');
+const source = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(${JSON.stringify(bundle)}, 'latin1') + '\\n})';
+const mod = { exports: {} };
+new vm.Script(source, { filename: ${JSON.stringify(bundle)}, cachedData: readFileSync(${JSON.stringify(bundle + '.v8-cache')}) }).runInThisContext()(mod.exports, require, mod, ${JSON.stringify(bundle)}, ${JSON.stringify(dirname(bundle))});
+const docker = new mod.exports.dockerode();
+docker.modem.agent = new (require('node:http').Agent)({ servername: '' });
+(async () => {
+  const c = await docker.createContainer(${JSON.stringify(options)});
+  docker.modem.demuxStream(await c.attach({ stream: true, stdout: true, stderr: true }), process.stdout, process.stderr);
+  const exited = c.wait({ condition: 'next-exit' });
+  await c.start();
+  process.exitCode = (await exited).StatusCode;
+  await c.remove({ force: true });
+})();`;
+}
+
+function time(cmd, args, withEnv = env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(cmd, args, { env: withEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
@@ -40,16 +69,20 @@ try {
   const user = `${process.getuid()}:${process.getgid()}`;
   const bareRun = () => time('docker', ['run', '--rm', '-u', user, '-v', `${join(cube, 'workspace', 'out')}:/mlcube_io0`, image, 'noop', '--out=/mlcube_io0']);
   const oursRun = () => time(bin, ['run', `--mlcube=${cube}`, '--platform=docker', '--task=noop']);
-  // Interleaved, so a drift of the machine (other load, page cache, daemon state) hits both sides alike.
+  const floorRun = () => time(process.execPath, ['-e', floorScript(user, join(cube, 'workspace', 'out'))], floorEnv);
+  // Interleaved, so a drift of the machine (other load, page cache, daemon state) hits all sides alike.
   bareRun();
   oursRun();
-  const pairs = Array.from({ length: runs }, () => [bareRun(), oursRun()]);
+  floorRun();
+  const pairs = Array.from({ length: runs }, () => [bareRun(), oursRun(), floorRun()]);
   const bare = report('docker run --rm (bare)', pairs.map((p) => p[0]));
   const ours = report('mlcube run --platform=docker', pairs.map((p) => p[1]));
   const ratio = ours / bare;
   const pairRatios = pairs.map(([b, o]) => o / b).sort((x, y) => x - y);
   console.log(`\noverhead ratio mlcube/bare (medians) = ${ratio.toFixed(3)} (target <= 1.20): ${ratio <= 1.2 ? 'met' : 'NOT met'}; added ${((ours - bare) * 1000).toFixed(0)} ms`);
   console.log(`  (median of the ${runs} per-round ratios: ${pairRatios[Math.floor(runs / 2)].toFixed(3)}, quartiles ${pairRatios[Math.floor(runs / 4)].toFixed(3)}–${pairRatios[Math.floor((3 * runs) / 4)].toFixed(3)})`);
+  const floor = report('\nfloor: node + dockerode, nothing else', pairs.map((p) => p[2]));
+  console.log(`  (a process that only starts Node.js, loads the same dockerode bundle and runs the container as the runner does: ${(floor / bare).toFixed(3)}x the bare docker run)`);
   await containerPhases(user, join(cube, 'workspace', 'out'), bareRun);
 } finally {
   rmSync(cube, { recursive: true, force: true });
