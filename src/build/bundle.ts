@@ -1,7 +1,6 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { PACKAGE_ROOT } from '../package-root.js';
@@ -10,20 +9,23 @@ import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
 
 /**
  * Build step: bundles the CLI into CommonJS files run through V8 code caches (src/code-cache.ts):
- * - dist/cli.cjs: the CLI (our code, oclif, yaml, execa...; runners are evaluated lazily inside it);
+ * - dist/run.cjs: `mlcube run` without oclif, for its plain command lines (src/cli/run-main.ts; runners are
+ *   evaluated lazily inside it);
+ * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...);
  * - dist/vendor-docker.cjs: dockerode and tar, ~2 MB with ssh2 and gRPC, loaded only by the Docker runner;
  * - dist/mlcube.cjs: the launcher (CommonJS: Node starts a CommonJS main ~5 ms sooner), started by dist/mlcube,
- *   the `mlcube` bin (a copy of src/cli/mlcube.sh);
+ *   the `mlcube` bin (a copy of src/cli/mlcube.sh), which starts one of the two;
  * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
  * then records each bundle's code cache by running representative work once.
  */
 const dist = join(PACKAGE_ROOT, 'dist');
 const cliBundle = join(dist, 'cli.cjs');
+const runBundle = join(dist, 'run.cjs');
 const dockerBundle = join(dist, 'vendor-docker.cjs');
 const launcher = join(dist, 'mlcube.cjs');
 const bin = join(dist, 'mlcube');
 const codeCacheModule = join(PACKAGE_ROOT, 'src', 'code-cache.ts');
-for (const f of [cliBundle, dockerBundle]) rmSync(`${f}.v8-cache`, { force: true });
+for (const f of [cliBundle, runBundle, dockerBundle]) rmSync(`${f}.v8-cache`, { force: true });
 // Left by earlier layouts of this build (an ES module split bundle).
 for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js']) rmSync(join(dist, old), { recursive: true, force: true });
 
@@ -172,6 +174,13 @@ await build({
 });
 await build({
   ...common,
+  entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'run-main.ts')],
+  outfile: runBundle,
+  ...importMetaUrl,
+  plugins: [dockerVendor, debugWhenEnabled, sourceEdits],
+});
+await build({
+  ...common,
   // Getters: each package is evaluated when first used (tar by image builds only).
   stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
   outfile: dockerBundle,
@@ -194,20 +203,15 @@ function recordCodeCache(args: string[], cwd: string): void {
   if (r.status !== 0) throw new Error(`code cache run \`node ${args.join(' ')}\` failed (${r.status}): ${r.stderr}`);
 }
 
-// Representative work: the config pipeline, local runner and run record, and oclif, for the CLI; a Docker client for
-// the vendor.
+// Representative work: the config pipeline, local runner and run record for the run bundle; oclif and show_config
+// for the CLI; a Docker client for the vendor.
 const scratch = mkdtempSync(join(tmpdir(), 'mlcube-code-cache-'));
 try {
   writeFileSync(join(scratch, 'noop.mjs'), '');
   writeFileSync(join(scratch, 'mlcube.yaml'), 'name: noop\nlocal:\n  command: node noop.mjs\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n');
   mkdirSync(join(scratch, 'workspace'));
-  // Both ways through the CLI in one process: `run` without oclif, and a command through oclif.
-  const runBoth = `const { requireWithCodeCache } = await import(${JSON.stringify(join(dist, 'src', 'code-cache.js'))});
-const cli = requireWithCodeCache(${JSON.stringify(cliBundle)});
-const launcherUrl = ${JSON.stringify(pathToFileURL(launcher).href)};
-await cli.main(launcherUrl, ['run', '--mlcube=${scratch}', '--platform=local', '--task=noop']);
-await cli.main(launcherUrl, ['show_config', '--mlcube=${scratch}', '--platform=local']);`;
-  recordCodeCache(['--input-type=module', '-e', runBoth], scratch);
+  recordCodeCache([launcher, 'run', `--mlcube=${scratch}`, '--platform=local', '--task=noop'], scratch);
+  recordCodeCache([launcher, 'show_config', `--mlcube=${scratch}`, '--platform=local'], scratch);
   const loadVendor = `const { requireWithCodeCache } = await import(${JSON.stringify(join(dist, 'src', 'code-cache.js'))});
 const { dockerode: Docker } = requireWithCodeCache(${JSON.stringify(dockerBundle)});
 new Docker({ socketPath: '/nonexistent/docker.sock' }).getContainer('x');`;
@@ -215,4 +219,4 @@ new Docker({ socketPath: '/nonexistent/docker.sock' }).getContainer('x');`;
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-process.stderr.write(`bundled ${cliBundle}, ${dockerBundle} with code caches; bin ${bin}; ${OCLIF_MANIFEST}\n`);
+process.stderr.write(`bundled ${runBundle}, ${cliBundle}, ${dockerBundle} with code caches; bin ${bin}; ${OCLIF_MANIFEST}\n`);

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { Plugin } from '@oclif/core/config';
 
 /** Where oclif looks for the command manifest of the package at `root`. */
@@ -12,9 +9,6 @@ export const OCLIF_MANIFEST = 'oclif.manifest.json';
  * built CLI bundle, ignoring any manifest already on disk.
  */
 export async function computeOclifManifest(root: string): Promise<unknown> {
-  // The bundle loads its command table on first use (src/cli/main.ts): load it before oclif reads it.
-  const target = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).oclif.commands.target as string;
-  await (createRequire(join(root, 'package.json'))(join(root, target)) as { loadCommands(): Promise<unknown> }).loadCommands();
   const plugin = new Plugin({ root, isRoot: true, ignoreManifest: true });
   await plugin.load();
   return plugin.manifest;

@@ -179,7 +179,7 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     });
     expect(r.exitCode, r.stderr.slice(-2000)).to.equal(0);
     expect(r.stderr).to.match(/load ".*[\\/]dist[\\/]mlcube\.cjs"/); // the launcher: the log is there
-    expect(r.stderr).to.not.match(/load ".*[\\/]dist[\\/](cli|vendor-docker)\.cjs"/);
+    expect(r.stderr).to.not.match(/load ".*[\\/]dist[\\/](run|cli|vendor-docker)\.cjs"/);
     expect(r.stdout).to.contain('hello from the fake engine');
   });
 

@@ -69,9 +69,9 @@ describe('build output', () => {
 });
 
 describe('start-up speed measures (issue #2)', () => {
-  it('V8 accepts the code caches the build recorded for the CLI and Docker bundles (a rejected one costs the full compile at every start)', async () => {
+  it('V8 accepts the code caches the build recorded for the run, CLI and Docker bundles (a rejected one costs the full compile at every start)', async () => {
     const { compileWithCodeCache } = await import('../../src/code-cache.js');
-    for (const bundle of ['cli.cjs', 'vendor-docker.cjs']) {
+    for (const bundle of ['run.cjs', 'cli.cjs', 'vendor-docker.cjs']) {
       expect(compileWithCodeCache(join(REPO, 'dist', bundle)).cacheUsed, bundle).to.equal(true);
     }
   });

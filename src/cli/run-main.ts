@@ -1,0 +1,23 @@
+import { isMlcubeError } from '../errors.js';
+import { createLogger, isLevel } from '../log.js';
+import { realAppEnv } from '../app/context.js';
+import { executeRun } from './run-execute.js';
+import { writeMlcubeError } from './error-report.js';
+import type { RunCommandLine } from './run-argv.js';
+
+/**
+ * `mlcube run` without oclif (bundled into dist/run.cjs, started by the launcher for the command lines
+ * parseRunArgv takes): as the oclif command runs it (src/cli/commands/run.ts, BaseCommand), MlcubeErrors reported
+ * alike. Any other error is rethrown, for the launcher to report through oclif.
+ */
+export async function runWithoutOclif(commandLine: RunCommandLine): Promise<void> {
+  const level = process.env.MLCUBE_LOG_LEVEL;
+  try {
+    await executeRun(commandLine, realAppEnv(createLogger(isLevel(level) ? level : 'info')), (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'));
+    if (level === 'debug') process.stderr.write(`mlcube debug: command done at ${performance.now().toFixed(0)} ms\n`);
+  } catch (e) {
+    if (!isMlcubeError(e)) throw e;
+    writeMlcubeError(e);
+    process.exitCode = e.exitCode;
+  }
+}
