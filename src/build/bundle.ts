@@ -68,25 +68,29 @@ module.exports = requireWithCodeCache(require('node:path').join(__dirname, 'vend
 
 /**
  * dockerode loads ssh2 (for ssh:// hosts) and gRPC + protobuf (for BuildKit sessions) when it is loaded: ~40 ms
- * of every `mlcube run --platform=docker`. Both are reached through one exported function each; bundle them
- * behind a function that loads them on first call, so only the runs that use them pay.
+ * of every `mlcube run --platform=docker`. Both are reached through one exported function each: each is a bundle
+ * of its own (dist/vendor-docker-<name>.cjs, ~1.1 MB together), behind a function that loads it on first call, so
+ * only the runs that use them pay, and the others do not even read them.
  */
 const LAZY_FUNCTION_MODULES = [
-  { importer: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh' },
-  { importer: /[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './session' },
+  { importer: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh', bundle: 'vendor-docker-ssh.cjs' },
+  { importer: /[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './session', bundle: 'vendor-docker-session.cjs' },
 ];
+/** The modules behind LAZY_FUNCTION_MODULES, found while bundling dockerode: bundled afterwards. */
+const lazyModulePaths = new Map<string, string>();
 const lazyFunctionModules: Plugin = {
   name: 'lazy-function-modules',
   setup(b) {
     b.onResolve({ filter: /^\.\/(ssh|session)$/ }, async (args) => {
-      if (args.pluginData === 'lazy-real' || !LAZY_FUNCTION_MODULES.some((l) => l.specifier === args.path && l.importer.test(args.importer))) return undefined;
+      const lazy = args.pluginData === 'lazy-real' ? undefined : LAZY_FUNCTION_MODULES.find((l) => l.specifier === args.path && l.importer.test(args.importer));
+      if (!lazy) return undefined;
       const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'lazy-real' });
       if (real.errors.length) return { errors: real.errors };
-      return { path: real.path, namespace: 'lazy-function' };
+      lazyModulePaths.set(lazy.bundle, real.path);
+      return { path: lazy.bundle, namespace: 'lazy-function' };
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-function' }, (args) => ({
-      contents: `module.exports = function () { return require(${JSON.stringify(args.path)}).apply(this, arguments); };`,
-      resolveDir: dirname(args.path),
+      contents: `module.exports = function () { return require(require('node:path').join(__dirname, ${JSON.stringify(args.path)})).apply(this, arguments); };`,
       loader: 'js',
     }));
   },
@@ -186,6 +190,10 @@ await build({
   outfile: dockerBundle,
   plugins: [lazyFunctionModules, debugWhenEnabled, sourceEdits],
 });
+if (lazyModulePaths.size !== LAZY_FUNCTION_MODULES.length) throw new Error(`dockerode no longer imports ${LAZY_FUNCTION_MODULES.map((l) => l.specifier).join(', ')} as expected: review LAZY_FUNCTION_MODULES in src/build/bundle.ts`);
+for (const [bundle, entry] of lazyModulePaths) {
+  await build({ ...common, entryPoints: [entry], outfile: join(dist, bundle), plugins: [debugWhenEnabled, sourceEdits] });
+}
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
 copyFileSync(join(PACKAGE_ROOT, 'src', 'cli', 'mlcube.sh'), bin);
