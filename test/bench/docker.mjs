@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Docker runner overhead (issue #4): median wall time of `mlcube run --platform=docker` of a trivial task vs a bare
 // `docker run --rm` of the same image, mounts and user, and the floor of any Node.js runner (floorScript).
-// Needs a running dockerd. Usage: node test/bench/docker.mjs [runs]
+// Needs a running dockerd. Usage: node test/bench/docker.mjs [rounds, default 101 (~3.5 min)]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(repo, 'dist', 'mlcube'); // the command as installed (package.json bin)
-const runs = Number(process.argv[2] ?? 21);
+// 101 rounds: a 31-round median still moves by ±0.04 from run to run on a shared 2-core VM.
+const runs = Number(process.argv[2] ?? 101);
 const env = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-bench-settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
 const image = 'mlcube-bench/noop:0.0.1';
 // The floor starts Node.js without NODE_EXTRA_CA_CERTS, as the mlcube bin does (src/cli/mlcube.sh).
