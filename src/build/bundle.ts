@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -194,6 +194,8 @@ if (lazyModulePaths.size !== LAZY_FUNCTION_MODULES.length) throw new Error(`dock
 for (const [bundle, entry] of lazyModulePaths) {
   await build({ ...common, entryPoints: [entry], outfile: join(dist, bundle), plugins: [debugWhenEnabled, sourceEdits] });
 }
+// dockerode's session.js reads `${__dirname}/proto/auth.proto`; bundled, __dirname is dist/.
+cpSync(join(dirname(lazyModulePaths.get('vendor-docker-session.cjs')!), 'proto'), join(dist, 'proto'), { recursive: true });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
 copyFileSync(join(PACKAGE_ROOT, 'src', 'cli', 'mlcube.sh'), bin);
