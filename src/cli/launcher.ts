@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { requireWithCodeCache } from '../code-cache.js';
 import { restoreExtraCaCerts } from '../tls-trust.js';
 import { parseRunArgv, takeLogLevel, type RunCommandLine } from './run-argv.js';
+import { since } from './since.js';
 
 interface CliBundle {
   main(entryUrl: string, argv: string[]): Promise<void>;
@@ -33,7 +34,7 @@ const argv = takeLogLevel(process.argv.slice(2));
 const run = argv[0] === 'run' ? parseRunArgv(argv.slice(1)) : undefined;
 if (run) {
   const bundle = requireWithCodeCache(fileURLToPath(new URL('./run.cjs', import.meta.url))) as RunBundle;
-  if (process.env.MLCUBE_LOG_LEVEL === 'debug') process.stderr.write(`mlcube debug: CLI loaded (run, without oclif) at ${performance.now().toFixed(0)} ms\n`);
+  since('CLI loaded (run, without oclif)');
   bundle.runWithoutOclif(run).catch((e: Error) => loadCli().reportUnexpected(e));
 } else {
   void loadCli().main(import.meta.url, argv);

@@ -2,6 +2,7 @@ import { Config } from '@oclif/core/config';
 import { execute } from '@oclif/core/execute';
 import { handle } from '@oclif/core/handle';
 import { takeLogLevel } from './run-argv.js';
+import { since } from './since.js';
 
 export { COMMANDS } from './commands/index.js';
 
@@ -49,9 +50,4 @@ export async function withCodeUnitCollation<T>(work: () => Promise<T>): Promise<
   } finally {
     Object.defineProperty(String.prototype, 'localeCompare', localeCompare);
   }
-}
-
-/** With --log-level=debug: where the start-up time goes (ms since the process started). */
-function since(what: string): void {
-  if (process.env.MLCUBE_LOG_LEVEL === 'debug') process.stderr.write(`mlcube debug: ${what} at ${performance.now().toFixed(0)} ms\n`);
 }

@@ -3,6 +3,7 @@ import { createLogger, isLevel } from '../log.js';
 import { realAppEnv } from '../app/context.js';
 import { executeRun } from './run-execute.js';
 import { writeMlcubeError } from './error-report.js';
+import { since } from './since.js';
 import type { RunCommandLine } from './run-argv.js';
 
 /**
@@ -14,7 +15,7 @@ export async function runWithoutOclif(commandLine: RunCommandLine): Promise<void
   const level = process.env.MLCUBE_LOG_LEVEL;
   try {
     await executeRun(commandLine, realAppEnv(createLogger(isLevel(level) ? level : 'info')), (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'));
-    if (level === 'debug') process.stderr.write(`mlcube debug: command done at ${performance.now().toFixed(0)} ms\n`);
+    since('command done');
   } catch (e) {
     if (!isMlcubeError(e)) throw e;
     writeMlcubeError(e);
