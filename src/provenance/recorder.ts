@@ -44,10 +44,15 @@ const randomSuffix = () => Math.floor(Math.random() * 0x1000000).toString(16).pa
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
-async function digestParam(p: ResolvedTask['params'][number]): Promise<RecordedParam['digest']> {
-  const d = await digestPath(p.hostPath);
-  if (d.type === 'missing') return null;
-  return d.type === 'directory' ? { algorithm: 'mlcube-tree-v1', sha256: d.sha256!, entries: d.entries } : { algorithm: 'sha256', sha256: d.sha256!, size: d.size };
+/** Digests the record's inputs (before the task) or outputs (after it) as they are on disk now, in place. */
+async function digestParams(r: RunRecord, io: RecordedParam['io']): Promise<void> {
+  for (const [i, p] of r.parameters.entries()) {
+    if (p.io !== io) continue;
+    const d = await digestPath(p.host_path);
+    const digest: RecordedParam['digest'] =
+      d.type === 'missing' ? null : d.type === 'directory' ? { algorithm: 'mlcube-tree-v1', sha256: d.sha256!, entries: d.entries } : { algorithm: 'sha256', sha256: d.sha256!, size: d.size };
+    r.parameters[i] = { ...p, digest };
+  }
 }
 
 /**
@@ -106,9 +111,7 @@ export class RunRecorder {
   /** Hashes the inputs and writes the "running" record; the task must not start before this settles. */
   async begin(run: ActiveRun): Promise<void> {
     const r = run.record;
-    for (const [i, p] of r.parameters.entries()) {
-      if (p.io === 'input') r.parameters[i] = { ...p, digest: await digestParam({ name: p.name, io: p.io, type: p.type, hostPath: p.host_path }) };
-    }
+    await digestParams(r, 'input');
     r.cube.sha256 = await (this.cubeSha ??= sha256File(this.opts.cubeFile).then((d) => d.sha256));
     r.lineage = linkInputs(r.parameters, findProducers(this.opts.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
     // Not fsynced: a crash loses at most this "running" record, never a finished one.
@@ -119,9 +122,7 @@ export class RunRecorder {
   async finish(run: ActiveRun, status: Exclude<RunStatus, 'running'>, exitCode: number | null, error?: string): Promise<RunRecord> {
     const r = run.record;
     const ended = new Date();
-    for (const [i, p] of r.parameters.entries()) {
-      if (p.io === 'output') r.parameters[i] = { ...p, digest: await digestParam({ name: p.name, io: p.io, type: p.type, hostPath: p.host_path }) };
-    }
+    await digestParams(r, 'output');
     const m = readMetrics(join(run.dir, METRICS_FILE));
     r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected };
     if (m.rejected.length) this.opts.log.warn(`task "${r.task}": ${m.rejected.length} metric row(s) break schemas/metric-row.schema.json and were not collected (${m.rejected[0]})`);
