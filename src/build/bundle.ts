@@ -12,7 +12,8 @@ import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
  * - dist/run.cjs: `mlcube run` without oclif, for its plain command lines (src/cli/run-main.ts; runners are
  *   evaluated lazily inside it);
  * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...);
- * - dist/vendor-docker.cjs: dockerode and tar, ~2 MB with ssh2 and gRPC, loaded only by the Docker runner;
+ * - dist/vendor-docker.cjs: dockerode and tar, loaded only by the Docker runner (ssh2 and gRPC are bundles of their
+ *   own, dist/vendor-docker-{ssh,session}.cjs, loaded on first use);
  * - dist/mlcube.cjs: the launcher (CommonJS: Node starts a CommonJS main ~5 ms sooner), started by dist/mlcube,
  *   the `mlcube` bin (a copy of src/cli/mlcube.sh), which starts one of the two;
  * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
@@ -169,20 +170,9 @@ else {
   },
 };
 
-await build({
-  ...common,
-  entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'main.ts')],
-  outfile: cliBundle,
-  ...importMetaUrl,
-  plugins: [dockerVendor, debugWhenEnabled, sourceEdits],
-});
-await build({
-  ...common,
-  entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'run-main.ts')],
-  outfile: runBundle,
-  ...importMetaUrl,
-  plugins: [dockerVendor, debugWhenEnabled, sourceEdits],
-});
+for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundle]]) {
+  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl, plugins: [dockerVendor, debugWhenEnabled, sourceEdits] });
+}
 await build({
   ...common,
   // Getters: each package is evaluated when first used (tar by image builds only).
