@@ -1,11 +1,11 @@
-import { isAbsolute, join, resolve } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { ProvenanceError, UsageError } from '../errors.js';
 import type { AppEnv } from './context.js';
-import { findRun, loadRuns, runsDir, shownStatus } from '../provenance/store.js';
-import { RECORD_FILE, type RunRecord } from '../provenance/record.js';
+import { findRun, loadRuns, loadRunsChecked, runsDir, shownStatus } from '../provenance/store.js';
+import { ENVELOPE_FILE, RECORD_FILE, RECORD_SCHEMA, type RunRecord } from '../provenance/record.js';
 import { generateKeys, defaultKeyDir, trustedPublicKey } from '../provenance/keys.js';
-import { runDirOf, verifyRun, type VerifyResult } from '../provenance/verify.js';
+import { signatureState, verifyRun, type VerifyResult, type VerifyTarget } from '../provenance/verify.js';
 import { lineageGraph, toDot, type LineageGraph } from '../provenance/lineage.js';
 
 const ws = (w: string | undefined, app: AppEnv) => resolve(app.cwd, w ?? '.');
@@ -17,21 +17,26 @@ export interface RunSummary {
   exit_code: number | null;
   started_at: string;
   duration_ms: number | null;
+  /** The envelope is a well-formed DSSE envelope by the key the record names (not verified: see provenance verify). */
   signed: boolean;
+  signature: 'yes' | 'no' | 'invalid';
   consumed: string[];
   metrics: Record<string, number | string>;
 }
 
 /** `mlcube runs list`: every run of a workspace, a dead "running" one shown as killed. */
 export function listRuns(workspace: string | undefined, app: AppEnv): RunSummary[] {
-  return loadRuns(ws(workspace, app)).map((r) => ({
+  const w = ws(workspace, app);
+  const { runs, skipped } = loadRunsChecked(w);
+  if (skipped.length) app.log.warn(`${skipped.length} run director${skipped.length > 1 ? 'ies' : 'y'} in ${runsDir(w)} hold no valid ${RECORD_SCHEMA} record and are not listed (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); \`mlcube provenance verify\` says why`);
+  return runs.map((r) => ({
     run_id: r.run_id,
     task: r.task,
     status: shownStatus(r),
     exit_code: r.exit_code,
     started_at: r.started_at,
     duration_ms: r.duration_ms,
-    signed: r.signature !== null,
+    ...((st) => ({ signed: st === 'yes', signature: st }))(signatureState(join(runsDir(w), r.run_id), r)),
     consumed: [...new Set(r.lineage.map((l) => l.run_id))],
     metrics: r.metrics.final,
   }));
@@ -39,7 +44,7 @@ export function listRuns(workspace: string | undefined, app: AppEnv): RunSummary
 
 export function renderRuns(rows: RunSummary[]): string {
   if (!rows.length) return 'no runs recorded';
-  return table([['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED'], ...rows.map((r) => [r.run_id, r.task, r.status, String(r.exit_code ?? '-'), r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1), r.signed ? 'yes' : 'no', r.consumed.join(',') || '-'])]);
+  return table([['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED'], ...rows.map((r) => [r.run_id, r.task, r.status, String(r.exit_code ?? '-'), r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1), r.signature, r.consumed.join(',') || '-'])]);
 }
 
 /** `mlcube runs show`: the whole record (status as shown). */
@@ -59,7 +64,7 @@ export function compareRuns(ids: string[], workspace: string | undefined, app: A
     if (k === 'status') return shownStatus(r);
     if (k.startsWith('param.')) {
       const p = r.parameters.find((x) => x.name === k.slice(6));
-      return p ? `${p.host_path}${p.digest ? ` @${p.digest.sha256.slice(0, 12)}` : ''}` : null;
+      return p ? `${p.path}${p.digest ? ` @${p.digest.sha256.slice(0, 12)}` : ''}` : null;
     }
     return r.metrics.final[k.slice(7)] ?? null;
   };
@@ -78,26 +83,48 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
 }
 
-/** `mlcube provenance verify <run|file>`: throws ProvenanceError listing every problem. */
-export async function verifyProvenance(target: string, opts: { workspace?: string; publicKey?: string }, app: AppEnv): Promise<VerifyResult> {
+/**
+ * The run directory and workspace of what the user passed: a run directory (or its record.json / envelope) inside
+ * `<workspace>/.mlcube/runs/`, whose workspace is the one checked, or a run id (exact, or a unique prefix of a run
+ * directory's name) in --workspace. Runs are found by directory, not by record, so a broken record still verifies
+ * (and fails) instead of being "not found".
+ */
+export function verifyTargetOf(target: string, opts: { workspace?: string; cube?: string }, app: AppEnv): VerifyTarget {
   const asPath = isAbsolute(target) ? target : resolve(app.cwd, target);
-  let dir = existsSync(asPath) ? runDirOf(asPath) : undefined;
-  let record: RunRecord;
-  if (dir) {
-    try {
-      record = JSON.parse(readFileSync(join(dir, RECORD_FILE), 'utf8')) as RunRecord;
-    } catch {
-      throw new ProvenanceError(`${join(dir, RECORD_FILE)} is not JSON`, { suggestions: ['The record was altered; re-run the task to get a fresh record.'] });
+  const cubeRoot = opts.cube ? resolve(app.cwd, opts.cube) : undefined;
+  const st = statSync(asPath, { throwIfNoEntry: false });
+  if (st) {
+    const dir = st.isDirectory() ? asPath : [RECORD_FILE, ENVELOPE_FILE].includes(basename(asPath)) ? dirname(asPath) : undefined;
+    const runs = dir ? dirname(dir) : undefined;
+    if (!dir || !runs || basename(runs) !== 'runs' || basename(dirname(runs)) !== '.mlcube') {
+      throw new UsageError(`${asPath} is not a run directory (<workspace>/.mlcube/runs/<run id>, or its record.json)`, { suggestions: ['Pass a run directory, or a run id with --workspace=W (ids from `mlcube runs list`).'] });
     }
-  } else {
-    record = findRun(ws(opts.workspace, app), target);
-    dir = join(runsDir(ws(opts.workspace, app)), record.run_id);
+    const workspace = dirname(dirname(runs));
+    if (opts.workspace && resolve(app.cwd, opts.workspace) !== workspace) {
+      throw new UsageError(`the run directory ${dir} is in the workspace ${workspace}, not in --workspace=${opts.workspace}`, { suggestions: ['Drop --workspace: the files checked are those of the workspace the run directory is in.'] });
+    }
+    return { dir, workspace, cubeRoot };
   }
+  const workspace = ws(opts.workspace, app);
+  const dir = runsDir(workspace);
+  const names = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+  const hits = names.includes(target) ? [target] : target === 'latest' ? loadRuns(workspace).slice(-1).map((r) => r.run_id) : names.filter((n) => n.startsWith(target) || n.endsWith(target));
+  if (hits.length !== 1) {
+    throw new UsageError(hits.length ? `run id "${target}" is ambiguous in ${dir} (${hits.join(', ')})` : `no run "${target}" in ${dir} (${names.length} run(s) there)`, {
+      suggestions: [names.length ? 'List them with `mlcube runs list --workspace=...` and pass a full id.' : 'Pass the --workspace the run used, or the run directory itself.'],
+    });
+  }
+  return { dir: join(dir, hits[0]), workspace, cubeRoot };
+}
+
+/** `mlcube provenance verify <run|dir>`: throws ProvenanceError listing every problem. */
+export async function verifyProvenance(target: string, opts: { workspace?: string; publicKey?: string; cube?: string }, app: AppEnv): Promise<VerifyResult> {
+  const where = verifyTargetOf(target, opts, app);
   const key = trustedPublicKey(opts.publicKey, app.env, app.home);
-  const others = loadRuns(join(dir, '..', '..', '..'));
-  const result = await verifyRun(dir, record, key?.key, others);
+  const result = await verifyRun(where, key);
   if (!result.ok) {
-    throw new ProvenanceError(`run ${record.run_id} does not verify (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n  ${result.problems.join('\n  ')}`, {
+    const anchor = result.trusted_key ? `trusted key ${result.trusted_key.keyid.slice(0, 16)} from ${result.trusted_key.source}` : 'no trusted key';
+    throw new ProvenanceError(`run ${result.run_id} in ${where.workspace} does not verify (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}; ${anchor}):\n  ${result.problems.join('\n  ')}`, {
       suggestions: ['Re-run the task(s) to produce fresh, signed outputs, or restore the files listed.'],
     });
   }

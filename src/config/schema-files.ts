@@ -15,6 +15,7 @@ export const SCHEMA_FILES = [
   'settings.schema.json',
   'metric-row.schema.json',
   'run-record.schema.json',
+  'dsse-envelope.schema.json',
 ] as const;
 
 export type SchemaName = (typeof SCHEMA_FILES)[number];

@@ -55,7 +55,7 @@ const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'),
  * Manifest of a directory tree (mlcube-tree-v1): depth-first, siblings in UTF-8 byte order of their names,
  * every file, directory (empty ones included) and symlink (not followed); see README "Digests".
  */
-export async function treeManifest(dir: string): Promise<TreeEntry[]> {
+export async function treeManifest(dir: string, opts: { exclude?: (relPath: string, type: TreeEntry['type']) => boolean } = {}): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   const buffer = Buffer.allocUnsafe(CHUNK);
   const walk = async (abs: string, rel: string): Promise<void> => {
@@ -63,6 +63,7 @@ export async function treeManifest(dir: string): Promise<TreeEntry[]> {
       const p = join(abs, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(p);
+      if (opts.exclude?.(r, st.isDirectory() ? 'dir' : 'file')) continue;
       if (st.isSymbolicLink()) out.push({ path: r, type: 'symlink', sha256: nodeCrypto().createHash('sha256').update(readlinkSync(p, 'utf8'), 'utf8').digest('hex') });
       else if (st.isDirectory()) {
         out.push({ path: r, type: 'dir' });
@@ -99,4 +100,28 @@ export async function digestPath(path: string): Promise<PathDigest> {
   }
   const f = await sha256File(path);
   return { type: 'file', ...f };
+}
+
+/** A manifest that is not exactly what manifestText would write. */
+export class ManifestError extends Error {}
+
+/** The manifest file's text (its sha256 is the tree digest). */
+export const manifestText = (entries: readonly TreeEntry[]) => entries.map(manifestLine).join('');
+
+/** Strict inverse of manifestText (TEMPORARY minimal version). */
+export function parseManifest(text: string): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  if (text === '') return out;
+  if (!text.endsWith('\n')) throw new ManifestError('the manifest does not end with a newline');
+  text.slice(0, -1).split('\n').forEach((line, i) => {
+    const m = /^([FDLO]) (-|[0-9a-f]{64}) (-|[0-9]+) (".*")$/.exec(line);
+    if (!m) throw new ManifestError(`line ${i + 1}: not "<F|D|L|O> <sha256|-> <size|-> <JSON path>"`);
+    let path: unknown;
+    try { path = JSON.parse(m[4]); } catch { throw new ManifestError(`line ${i + 1}: the path is not a JSON string`); }
+    const type = ({ F: 'file', D: 'dir', L: 'symlink', O: 'other' } as const)[m[1] as 'F'];
+    const e: TreeEntry = { path: path as string, type, ...(m[2] !== '-' ? { sha256: m[2] } : {}), ...(m[3] !== '-' ? { size: Number(m[3]) } : {}) };
+    if (manifestLine(e) !== line + '\n') throw new ManifestError(`line ${i + 1}: not in canonical form`);
+    out.push(e);
+  });
+  return out;
 }

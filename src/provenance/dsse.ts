@@ -29,8 +29,8 @@ export function checkEnvelope(env: Envelope, key: KeyObject): string[] {
   if (env.signatures.length === 0) return ['the envelope holds no signature'];
   const id = keyId(key);
   const body = Buffer.from(env.payload, 'base64');
-  const mine = env.signatures.filter((s) => s.keyid === id);
-  if (mine.length === 0) return [`signature: made by key ${env.signatures.map((s) => s.keyid.slice(0, 16)).join(', ')}, but the trusted public key is ${id.slice(0, 16)}`];
+  const mine = env.signatures.filter((s) => s?.keyid === id && typeof s.sig === 'string');
+  if (mine.length === 0) return [`signature: made by key ${env.signatures.map((s) => String(s?.keyid).slice(0, 16)).join(', ')}, but the trusted public key is ${id.slice(0, 16)}`];
   for (const s of mine) {
     if (nodeCrypto().verify(null, pae(env.payloadType, body), key, Buffer.from(s.sig, 'base64'))) return [];
   }

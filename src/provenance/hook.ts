@@ -23,12 +23,13 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
     cubeFile: ctx.invocation!.mlcubeFile,
     config: cfg,
     runner: runner.name,
+    runsOnHost: runner.runsOnHost === true,
     platform,
     gpus,
     image: inspect
       ? async () => {
           const t = await inspect(ctx, false);
-          const hex = typeof t.hash === 'string' ? t.hash : null;
+          const hex = typeof t.hash === 'string' && /^[0-9a-f]{32,}$/.test(t.hash) ? t.hash : null;
           return { reference: typeof t.image === 'string' ? t.image : null, digest: hex ? `sha256:${hex}` : null, kind: runner.name };
         }
       : undefined,
@@ -57,7 +58,7 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
   // event loop's check phase, after I/O callbacks: the runner's first request is on its way by then, so hashing
   // and loading node:crypto overlap the daemon's work instead of delaying it.
   const begun = new Promise<void>((r) => setImmediate(r))
-    .then(() => recorder.begin(active))
+    .then(() => recorder.begin(active, task))
     .then(() => ctx.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`));
   begun.catch(() => undefined); // awaited below; a runner that fails before awaiting its gate leaves it unobserved
   let r: TaskResult;
@@ -68,12 +69,12 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
     // A record that could not be written is the error; there is no record to finalise.
     await begun;
     const interrupted = e instanceof InterruptedError || ctx.signal.aborted;
-    await recorder.finish(active, interrupted ? 'interrupted' : 'failed', interrupted ? 130 : null, e instanceof Error ? e.message : String(e)).catch((w) => ctx.log.warn(`could not finalise the run record ${active.dir}: ${w}`));
+    await recorder.finish(active, task, interrupted ? 'interrupted' : 'failed', interrupted ? 130 : null, e instanceof Error ? e.message : String(e)).catch((w) => ctx.log.warn(`could not finalise the run record ${active.dir}: ${w}`));
     throw e;
   }
   const { cleanup, ...result } = r;
   // The record is written while the runner cleans up (a container's removal takes ~10-50 ms of the daemon).
-  const [finished] = await Promise.allSettled([recorder.finish(active, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode), cleanup]);
+  const [finished] = await Promise.allSettled([recorder.finish(active, task, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode), cleanup]);
   if (finished.status === 'rejected') throw finished.reason;
   ctx.log.debug(`run record finished at ${performance.now().toFixed(0)} ms`);
   ctx.log.info(`run record ${active.dir}${active.record.signature ? ' (signed)' : ''}`);

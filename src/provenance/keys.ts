@@ -58,20 +58,24 @@ export function loadPrivateKey(path: string): KeyObject {
   return key;
 }
 
-/** The public key verify trusts: --public-key, $MLCUBE_PUBLIC_KEY, the .pub beside the signing key, or derived from it. */
+/**
+ * The public key verify trusts (README "Trust anchor"): --public-key, else $MLCUBE_PUBLIC_KEY, else the public half
+ * of this user's own signing key ($MLCUBE_SIGNING_KEY or ~/.mlcube/keys/signing.key). Never a `.pub` file found
+ * beside the key or the run: a file anyone with write access there can replace anchors nothing.
+ */
 export function trustedPublicKey(explicit: string | undefined, env: Record<string, string | undefined>, home: string): { key: KeyObject; source: string } | undefined {
   const path = explicit || env[PUBLIC_KEY_ENV];
-  const load = (p: string) => {
+  if (path) {
+    let key: KeyObject;
     try {
-      return nodeCrypto().createPublicKey(readFileSync(p));
+      key = nodeCrypto().createPublicKey(readFileSync(path));
     } catch (e) {
-      throw new UsageError(`cannot read the public key ${p} (${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'})`, { suggestions: ['Pass the signing.pub made by `mlcube keys generate` with --public-key.'] });
+      throw new UsageError(`cannot read the public key ${path} (${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'})`, { suggestions: ['Pass the signing.pub made by `mlcube keys generate`, as the signer handed it to you, with --public-key.'] });
     }
-  };
-  if (path) return { key: load(path), source: path };
+    if (key.asymmetricKeyType !== 'ed25519') throw new UsageError(`the public key ${path} is ${key.asymmetricKeyType}, not ed25519`, { suggestions: ['Pass the signing.pub made by `mlcube keys generate`.'] });
+    return { key, source: explicit ? `--public-key ${path}` : `${PUBLIC_KEY_ENV}=${path}` };
+  }
   const priv = signingKeyPath(env, home);
   if (!priv) return undefined;
-  const pub = priv.endsWith('.key') ? priv.slice(0, -4) + '.pub' : `${priv}.pub`;
-  if (existsSync(pub)) return { key: load(pub), source: pub };
-  return { key: nodeCrypto().createPublicKey(loadPrivateKey(priv)), source: `${priv} (public half)` };
+  return { key: nodeCrypto().createPublicKey(loadPrivateKey(priv)), source: `the public half of the signing key ${priv}` };
 }

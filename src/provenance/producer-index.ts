@@ -2,15 +2,15 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
 import { producedBy, type Producer } from './lineage.js';
-import type { RunRecord } from './record.js';
-import { loadRuns, runsDir } from './store.js';
+import type { Manifests, RunRecord } from './record.js';
+import { loadRuns, readManifests, runsDir } from './store.js';
 
 /**
  * `<workspace>/.mlcube/runs/producers.jsonl`: one line `["<digest key>", producer]` per output digest of each
  * successful run, appended when the run finishes. A new run finds the producers of its inputs there instead of
  * reading every earlier record (~70 µs per record: +0.35 s per run after 5,000 runs). Records stay the source of
  * truth: a missing index is rebuilt from them, unreadable lines are skipped, and a producer whose record is gone
- * is not linked.
+ * is not linked. Lineage links are hints for humans; verify never trusts them.
  */
 export const PRODUCERS_FILE = 'producers.jsonl';
 
@@ -45,18 +45,18 @@ function* parseWanted(text: string, keys: ReadonlySet<string>): Generator<[strin
  * Adds a finished run's outputs (its record already written): appended in one write (whole lines, even with
  * concurrent runs, on a local file system), or the index is built from all records if it does not exist yet.
  */
-export function appendProducers(workspace: string, record: RunRecord): void {
+export function appendProducers(workspace: string, record: RunRecord, manifests: Manifests): void {
   if (!existsSync(indexPath(workspace))) {
     rebuild(workspace);
     return;
   }
-  const lines = producedBy(record).map(line).join('');
-  if (lines) appendFileSync(indexPath(workspace), lines);
+  const lines = producedBy(record, manifests).map(line).join('');
+  if (lines) appendFileSync(indexPath(workspace), lines, { mode: 0o644 });
 }
 
 /** The index from the records themselves: for a workspace whose runs predate it, or after it was deleted. */
 function rebuild(workspace: string): Array<[string, Producer]> {
-  const all = loadRuns(workspace).flatMap(producedBy);
+  const all = loadRuns(workspace).flatMap((r) => producedBy(r, readManifests(join(runsDir(workspace), r.run_id), r).manifests));
   if (all.length) writeFileAtomic(indexPath(workspace), all.map(line).join(''), 0o644, false);
   return all;
 }

@@ -5,24 +5,42 @@ import type { MetricRow } from './metrics.js';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 export type ShownStatus = RunStatus | 'killed';
 
+export const RECORD_SCHEMA = 'mlcube-run-record/v2';
+
+/** What a digested path was when it was hashed (README "Digests"). */
+export type FoundKind = 'file' | 'directory' | 'missing' | 'symlink' | 'other';
+
 export interface ParamDigest {
   /** `sha256` for files, `mlcube-tree-v1` for directories (see README "Digests"). */
   algorithm: 'sha256' | 'mlcube-tree-v1';
   sha256: string;
+  /** Files: bytes. */
   size?: number;
-  entries?: TreeEntry[];
+  /** Directories: number of manifest entries, and the manifest file (relative to the run directory). */
+  entries?: number;
+  manifest?: string;
 }
+
+/** Where a recorded path lives: relative to the workspace the record sits in, or absolute (outside it). */
+export type PathBase = 'workspace' | 'absolute';
 
 export interface RecordedParam {
   name: string;
   io: 'input' | 'output';
   type: 'file' | 'directory';
-  host_path: string;
+  /** Relative to the workspace (`base: workspace`, `/`-separated, `.` for the workspace itself) or absolute. */
+  path: string;
+  base: PathBase;
   /** Path the task saw inside its container (`/mlcube_io<k>/...`); null on the host runners. */
   container_path: string | null;
-  /** null: the path was missing when hashed (an output a failed task did not write). */
+  /** What was on disk when hashed; only files and directories have a digest. */
+  found: FoundKind;
   digest: ParamDigest | null;
+  /** dataset, model, metrics, config or code, inferred from the parameter (README "Lineage"). */
+  kind: ArtifactKind;
 }
+
+export type ArtifactKind = 'dataset' | 'model' | 'metrics' | 'config' | 'code';
 
 export interface LineageLink {
   /** Our input parameter that consumed it. */
@@ -35,9 +53,57 @@ export interface LineageLink {
   sha256: string;
 }
 
+/** A digest of the cube's code on the host (host runners): the cube directory's tree less its workspaces. */
+export interface CodeDigest {
+  algorithm: 'mlcube-tree-v1';
+  sha256: string;
+  entries: number;
+  manifest: string;
+  /** Top-level entries of the cube root left out (relative to the root). */
+  excluded: string[];
+}
+
+/** One captured output stream of the task (stdout.log / stderr.log in the run directory). */
+export interface CapturedOutput {
+  file: string;
+  sha256: string;
+  /** Bytes in the file. */
+  bytes: number;
+  /** Bytes the task wrote; more than `bytes` when the cap was hit. */
+  total_bytes: number;
+  truncated: boolean;
+}
+
+export interface SecretRef {
+  name: string;
+  source: 'env_args' | 'run_args' | 'oc.env';
+  path: string;
+  sha256: string;
+}
+
+export interface HostFacts {
+  hostname: string;
+  platform: string;
+  arch: string;
+  node: string;
+  user: string;
+  cpu_model: string;
+  cpu_count: number;
+  memory_bytes: number;
+  /** null: no nvidia-smi on this host. */
+  gpus: { name: string; driver: string; memory_mib?: number }[] | null;
+  gpu_error?: string;
+}
+
+export interface TaskUsageRecord {
+  cpu_ms: number | null;
+  max_rss_bytes: number | null;
+  method: string;
+}
+
 /** The run record, `<workspace>/.mlcube/runs/<run_id>/record.json` (schemas/run-record.schema.json). */
 export interface RunRecord {
-  schema: 'mlcube-run-record/v1';
+  schema: typeof RECORD_SCHEMA;
   run_id: string;
   task: string;
   status: RunStatus;
@@ -46,23 +112,46 @@ export interface RunRecord {
   started_at: string;
   ended_at: string | null;
   duration_ms: number | null;
+  /** Absolute path of the workspace when the task ran (informational: paths are checked where the record is found). */
   workspace: string;
-  cube: { name: string | null; root: string; file: string; sha256: string };
+  cube: {
+    name: string | null;
+    /** Absolute root when the task ran. */
+    root: string;
+    /** The root relative to the workspace when the workspace lies inside it (e.g. `..`), else null. */
+    root_from_workspace: string | null;
+    /** The cube file, relative to the root. */
+    file: string;
+    sha256: string;
+    /** Host runners only; container runners record the image instead. */
+    code: CodeDigest | null;
+  };
   runner: string;
+  /** The task ran on the host (its code is the cube's files) rather than in an image. */
+  runs_on_host: boolean;
   platform: string;
-  host: { hostname: string; platform: string; arch: string; node: string; user: string };
+  host: HostFacts;
   gpus: string;
   image: { reference: string | null; digest: string | null; kind: string } | null;
   config: unknown;
+  secrets: SecretRef[];
   parameters: RecordedParam[];
   metrics: { rows: MetricRow[]; final: Record<string, number | string>; rejected: string[] };
+  output: { stdout: CapturedOutput | null; stderr: CapturedOutput | null };
+  usage: TaskUsageRecord | null;
   logs: { path: string; sha256: string }[];
   lineage: LineageLink[];
   error?: string;
   /** Present when signed: the DSSE envelope's file (in the run directory) and the signer's key id. */
-  signature: { envelope: string; keyid: string } | null;
+  signature: { envelope: typeof ENVELOPE_FILE; keyid: string } | null;
 }
 
 export const RECORD_FILE = 'record.json';
 export const ENVELOPE_FILE = 'provenance.dsse.json';
 export const METRICS_FILE = 'metrics.jsonl';
+export const MANIFEST_DIR = 'manifests';
+export const CODE_MANIFEST = `${MANIFEST_DIR}/code.txt`;
+export const manifestFileOf = (p: Pick<RecordedParam, 'io' | 'name'>) => `${MANIFEST_DIR}/${p.io}-${p.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.txt`;
+
+/** Directory entries of each directory parameter (from its manifest), by parameter name. */
+export type Manifests = ReadonlyMap<string, readonly TreeEntry[]>;

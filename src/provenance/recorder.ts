@@ -1,27 +1,43 @@
 import { statSync } from 'node:fs';
-import { arch, hostname, platform as osPlatform, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { arch, cpus, hostname, platform as osPlatform, totalmem, userInfo } from 'node:os';
+import { join, relative, sep } from 'node:path';
 import type { Tree } from '../config/tree.js';
 import type { Logger } from '../log.js';
 import type { ResolvedTask } from '../params/resolve.js';
 import { canonicalize } from './canonical-json.js';
-import { writeFileAtomic } from '../atomic-write.js';
-import { digestPath, sha256File } from './digest.js';
+import { mkdirWithMode, writeFileAtomic } from '../atomic-write.js';
+import { digestPath, manifestLine, sha256File, treeDigest, treeManifest, type PathDigest, type TreeEntry } from './digest.js';
 import { signEnvelope } from './dsse.js';
 import { loadPrivateKey } from './keys.js';
 import { inputKey, linkInputs } from './lineage.js';
 import { appendProducers, findProducers } from './producer-index.js';
 import { finalMetrics, readMetrics, METRICS_ENV } from './metrics.js';
-import { ENVELOPE_FILE, METRICS_FILE, RECORD_FILE, type RecordedParam, type RunRecord, type RunStatus } from './record.js';
+import { artifactKind, recordedPath } from './paths.js';
+import {
+  CODE_MANIFEST,
+  ENVELOPE_FILE,
+  manifestFileOf,
+  METRICS_FILE,
+  RECORD_FILE,
+  RECORD_SCHEMA,
+  type CodeDigest,
+  type HostFacts,
+  type RecordedParam,
+  type RunRecord,
+  type RunStatus,
+} from './record.js';
 import { buildStatement } from './statement.js';
 import { runsDir } from './store.js';
 
 export interface RecorderOptions {
   workspace: string;
   cubeRoot: string;
+  /** Absolute path of the cube file. */
   cubeFile: string;
   config: Tree;
   runner: string;
+  /** The task runs on the host: its code is the cube's files (digested), not an image. */
+  runsOnHost: boolean;
   platform: string;
   gpus: string;
   /** The image the tasks run in (asked after the first task ran, when it surely exists); none on the host. */
@@ -37,6 +53,8 @@ export interface ActiveRun {
   dir: string;
   /** Extra environment for the task (MLCUBE_METRICS_FILE). */
   env: Record<string, string>;
+  /** Entries of each directory parameter, by `io:name` (written as manifests beside the record). */
+  manifests: Map<string, TreeEntry[]>;
 }
 
 /** Six hex digits telling apart runs of one task started in the same second (not a secret: no need for crypto). */
@@ -44,27 +62,62 @@ const randomSuffix = () => Math.floor(Math.random() * 0x1000000).toString(16).pa
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
+export const manifestKey = (p: Pick<RecordedParam, 'io' | 'name'>) => `${p.io}:${p.name}`;
+
+/** Digest fields of a parameter from what is on disk now. */
+function recordDigest(p: RecordedParam, d: PathDigest): Pick<RecordedParam, 'found' | 'digest'> {
+  if (d.type === 'file') return { found: 'file', digest: { algorithm: 'sha256', sha256: d.sha256!, size: d.size! } };
+  if (d.type === 'directory') return { found: 'directory', digest: { algorithm: 'mlcube-tree-v1', sha256: d.sha256!, entries: d.entries!.length, manifest: manifestFileOf(p) } };
+  return { found: d.type as RecordedParam['found'], digest: null };
+}
+
+/** Writes a directory's manifest beside the record: its sha256 is the tree digest, so the record vouches for it. */
+function writeManifest(dir: string, file: string, entries: readonly TreeEntry[]): void {
+  writeFileAtomic(join(dir, ...file.split('/')), entries.map(manifestLine).join(''), 0o644, false);
+}
+
 /** Digests the record's inputs (before the task) or outputs (after it) as they are on disk now, in place. */
-async function digestParams(r: RunRecord, io: RecordedParam['io']): Promise<void> {
+async function digestParams(run: ActiveRun, io: RecordedParam['io'], hostPaths: readonly string[]): Promise<void> {
+  const r = run.record;
   for (const [i, p] of r.parameters.entries()) {
     if (p.io !== io) continue;
-    const d = await digestPath(p.host_path);
-    const digest: RecordedParam['digest'] =
-      d.type === 'missing' ? null : d.type === 'directory' ? { algorithm: 'mlcube-tree-v1', sha256: d.sha256!, entries: d.entries } : { algorithm: 'sha256', sha256: d.sha256!, size: d.size };
-    r.parameters[i] = { ...p, digest };
+    const d = await digestPath(hostPaths[i]);
+    r.parameters[i] = { ...p, ...recordDigest(p, d) };
+    if (d.type === 'directory') {
+      run.manifests.set(manifestKey(p), d.entries!);
+      writeManifest(run.dir, manifestFileOf(p), d.entries!);
+    }
   }
 }
 
+/** Top-level names left out of a cube's code digest: its workspaces and version-control / record directories. */
+export function codeExclusions(root: string, workspace: string): string[] {
+  const out = ['.git', '.mlcube', 'workspace'];
+  const rel = relative(root, workspace);
+  if (rel && !rel.startsWith('..') && !rel.includes(':')) out.push(rel.split(sep).join('/'));
+  return [...new Set(out)].sort();
+}
+
+/** The cube's code on the host: its directory tree less `excluded` (paths relative to the root). */
+export async function digestCode(root: string, excluded: readonly string[]): Promise<{ digest: Omit<CodeDigest, 'manifest'>; entries: TreeEntry[] }> {
+  const skip = new Set(excluded);
+  const entries = await treeManifest(root, { exclude: (rel: string) => skip.has(rel) });
+  return { digest: { algorithm: 'mlcube-tree-v1', sha256: treeDigest(entries), entries: entries.length, excluded: [...excluded] }, entries };
+}
+
 /**
- * Writes run records around runner.run: `open` names the run, `begin` hashes the inputs and writes a "running"
- * record (while the runner prepares the task), `finish` hashes the outputs, collects metrics and logs, signs, and
- * rewrites the record with its final status. Every write is atomic (temp file + rename), so a record is always
- * either the running one or the final one.
+ * Writes run records around runner.run: `open` names the run, `begin` hashes the inputs and the cube's code and
+ * writes a "running" record (while the runner prepares the task), `finish` hashes the outputs, collects metrics
+ * and logs, signs, and rewrites the record with its final status. Every write is atomic (temp file + rename), so
+ * a record is always either the running one or the final one. Directories are 0755 and files 0644 whatever the
+ * umask (README "Run records").
  */
 export class RunRecorder {
   private cubeSha?: Promise<string>;
+  private code?: Promise<{ digest: Omit<CodeDigest, 'manifest'>; entries: TreeEntry[] }>;
   private readonly key;
   private image?: Promise<RunRecord['image']>;
+  private facts?: HostFacts;
 
   constructor(private readonly opts: RecorderOptions) {
     this.key = opts.signingKey ? loadPrivateKey(opts.signingKey) : undefined;
@@ -80,9 +133,19 @@ export class RunRecorder {
     const started = new Date();
     const runId = `${stamp(started)}-${task.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomSuffix()}`;
     const dir = join(runsDir(o.workspace), runId);
-    const parameters: RecordedParam[] = task.params.map((p, i) => ({ name: p.name, io: p.io, type: p.type, host_path: p.hostPath, container_path: containerPaths[i] ?? null, digest: null }));
+    const parameters: RecordedParam[] = task.params.map((p, i) => ({
+      name: p.name,
+      io: p.io,
+      type: p.type,
+      ...recordedPath(p.hostPath, o.workspace),
+      container_path: containerPaths[i] ?? null,
+      found: 'missing',
+      digest: null,
+      kind: artifactKind(p.name),
+    }));
+    const rootRel = relative(o.workspace, o.cubeRoot);
     const record: RunRecord = {
-      schema: 'mlcube-run-record/v1',
+      schema: RECORD_SCHEMA,
       run_id: runId,
       task: task.name,
       status: 'running',
@@ -92,51 +155,76 @@ export class RunRecorder {
       ended_at: null,
       duration_ms: null,
       workspace: o.workspace,
-      cube: { name: typeof o.config.name === 'string' ? o.config.name : null, root: o.cubeRoot, file: o.cubeFile, sha256: '' },
+      cube: {
+        name: typeof o.config.name === 'string' ? o.config.name : null,
+        root: o.cubeRoot,
+        // The workspace inside the cube (the default <root>/workspace): the root travels with a copied cube.
+        root_from_workspace: rootRel === '' ? '.' : rootRel.split(sep).every((s) => s === '..') ? rootRel.split(sep).join('/') : null,
+        file: relative(o.cubeRoot, o.cubeFile).split(sep).join('/'),
+        sha256: '',
+        code: null,
+      },
       runner: o.runner,
+      runs_on_host: o.runsOnHost,
       platform: o.platform,
-      host: { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser() },
+      host: (this.facts ??= hostFacts()),
       gpus: o.gpus,
       image: null,
       config: o.config,
+      secrets: [],
       parameters,
       metrics: { rows: [], final: {}, rejected: [] },
+      output: { stdout: null, stderr: null },
+      usage: null,
       logs: [],
       lineage: [],
       signature: null,
     };
-    return { record, dir, env: { [METRICS_ENV]: join(dir, METRICS_FILE) } };
+    return { record, dir, env: { [METRICS_ENV]: join(dir, METRICS_FILE) }, manifests: new Map() };
   }
 
-  /** Hashes the inputs and writes the "running" record; the task must not start before this settles. */
-  async begin(run: ActiveRun): Promise<void> {
+  private hostPaths(run: ActiveRun, task: ResolvedTask): string[] {
+    return run.record.parameters.map((_, i) => task.params[i].hostPath);
+  }
+
+  /** Hashes the inputs (and the cube's code on the host) and writes the "running" record; the task must not start before this settles. */
+  async begin(run: ActiveRun, task: ResolvedTask): Promise<void> {
     const r = run.record;
-    await digestParams(r, 'input');
-    r.cube.sha256 = await (this.cubeSha ??= sha256File(this.opts.cubeFile).then((d) => d.sha256));
-    r.lineage = linkInputs(r.parameters, findProducers(this.opts.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
+    const o = this.opts;
+    mkdirWithMode(run.dir);
+    await digestParams(run, 'input', this.hostPaths(run, task));
+    r.cube.sha256 = await (this.cubeSha ??= sha256File(o.cubeFile).then((d) => d.sha256));
+    if (o.runsOnHost) {
+      const code = await (this.code ??= digestCode(o.cubeRoot, codeExclusions(o.cubeRoot, o.workspace)));
+      r.cube.code = { ...code.digest, manifest: CODE_MANIFEST };
+      writeManifest(run.dir, CODE_MANIFEST, code.entries);
+    }
+    r.lineage = linkInputs(r.parameters, findProducers(o.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
     // Not fsynced: a crash loses at most this "running" record, never a finished one.
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n', 0o644, false);
   }
 
   /** Final status: the outputs as they are now, metrics, logs, and the signed statement when a key is configured. */
-  async finish(run: ActiveRun, status: Exclude<RunStatus, 'running'>, exitCode: number | null, error?: string): Promise<RunRecord> {
+  async finish(run: ActiveRun, task: ResolvedTask, status: Exclude<RunStatus, 'running'>, exitCode: number | null, error?: string): Promise<RunRecord> {
     const r = run.record;
     const ended = new Date();
-    await digestParams(r, 'output');
+    const paths = this.hostPaths(run, task);
+    await digestParams(run, 'output', paths);
     const m = readMetrics(join(run.dir, METRICS_FILE));
     r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected };
     if (m.rejected.length) this.opts.log.warn(`task "${r.task}": ${m.rejected.length} metric row(s) break schemas/metric-row.schema.json and were not collected (${m.rejected[0]})`);
-    r.logs = taskLogs(r, Date.parse(r.started_at));
+    r.logs = taskLogs(run, paths, Date.parse(r.started_at));
     Object.assign(r, { status, exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at) });
     if (error) r.error = error;
     if (this.opts.image) r.image = await (this.image ??= this.opts.image().catch(() => null));
+    if (!this.opts.runsOnHost && !r.image?.digest) this.opts.log.warn(`task "${r.task}": the ${r.runner} runner did not tell the image digest; the record cannot say what code ran and will not verify`);
     if (this.key && status === 'succeeded') {
-      const env = signEnvelope(Buffer.from(canonicalize(buildStatement(r)), 'utf8'), this.key);
+      const env = signEnvelope(Buffer.from(canonicalize(buildStatement(r, run.manifests)), 'utf8'), this.key);
       writeFileAtomic(join(run.dir, ENVELOPE_FILE), JSON.stringify(env, null, 2) + '\n');
       r.signature = { envelope: ENVELOPE_FILE, keyid: env.signatures[0].keyid };
     }
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
-    appendProducers(this.opts.workspace, r);
+    appendProducers(this.opts.workspace, r, run.manifests);
     return r;
   }
 }
@@ -149,17 +237,22 @@ function safeUser(): string {
   }
 }
 
-/** The task's log files: `*.log` inside its outputs written since it started (the runner streams stdout/stderr live, uncaptured). */
-function taskLogs(r: RunRecord, since: number): RunRecord['logs'] {
+function hostFacts(): HostFacts {
+  const c = cpus();
+  return { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser(), cpu_model: c[0]?.model?.trim() ?? 'unknown', cpu_count: c.length, memory_bytes: totalmem(), gpus: null };
+}
+
+/** The task's log files: `*.log` inside its outputs written since it started, relative to the workspace. */
+function taskLogs(run: ActiveRun, hostPaths: readonly string[], since: number): RunRecord['logs'] {
   const out: RunRecord['logs'] = [];
-  for (const p of r.parameters) {
+  for (const [i, p] of run.record.parameters.entries()) {
     if (p.io !== 'output' || !p.digest) continue;
-    const files = p.type === 'file' ? [{ path: '', sha256: p.digest.sha256 }] : (p.digest.entries ?? []).filter((e) => e.type === 'file').map((e) => ({ path: e.path, sha256: e.sha256! }));
+    const files = p.digest.algorithm === 'sha256' ? [{ path: '', sha256: p.digest.sha256 }] : (run.manifests.get(manifestKey(p)) ?? []).filter((e) => e.type === 'file').map((e) => ({ path: e.path, sha256: e.sha256! }));
     for (const f of files) {
-      const abs = f.path ? join(p.host_path, f.path) : p.host_path;
+      const abs = f.path ? join(hostPaths[i], f.path) : hostPaths[i];
       if (!abs.endsWith('.log')) continue;
       const st = statSync(abs, { throwIfNoEntry: false });
-      if (st && st.mtimeMs >= since - 1000) out.push({ path: abs, sha256: f.sha256 });
+      if (st && st.mtimeMs >= since - 1000) out.push({ path: f.path ? `${p.path === '.' ? '' : `${p.path}/`}${f.path}` : p.path, sha256: f.sha256 });
     }
   }
   return out;

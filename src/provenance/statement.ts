@@ -1,10 +1,11 @@
-import { relative } from 'node:path';
 import { canonicalSha256 } from './canonical-json.js';
-import type { RecordedParam, RunRecord } from './record.js';
+import type { Manifests, RecordedParam, RunRecord } from './record.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
-export const BUILD_TYPE = 'https://mlcube-ts.local/provenance/run/v1';
+export const BUILD_TYPE = 'https://mlcube-ts.local/provenance/run/v2';
+/** Files of an output directory listed one by one as subjects, at most (the directory's own digest covers all). */
+export const MAX_FILE_SUBJECTS = 1000;
 
 interface ResourceDescriptor {
   name?: string;
@@ -20,32 +21,35 @@ export function recordDigest(record: RunRecord): string {
 }
 
 const digestSet = (p: RecordedParam): Record<string, string> => ({ [p.digest!.algorithm]: p.digest!.sha256 });
+/** Subject names: workspace-relative paths as recorded (absolute ones for parameters outside the workspace). */
+const nameOf = (p: RecordedParam) => p.path;
 
-/** Output files (each file parameter, each file inside an output directory) and each output directory's tree digest. */
-function subjects(record: RunRecord): ResourceDescriptor[] {
+/** Output files (each file parameter, each file inside an output directory up to the cap) and each output directory's tree digest. */
+function subjects(record: RunRecord, manifests: Manifests): ResourceDescriptor[] {
   const out: ResourceDescriptor[] = [];
   for (const p of record.parameters) {
     if (p.io !== 'output' || !p.digest) continue;
-    const name = relative(record.workspace, p.host_path) || '.';
-    out.push({ name, digest: digestSet(p), annotations: { parameter: p.name, type: p.type } });
-    for (const e of p.digest.entries ?? []) if (e.type === 'file') out.push({ name: `${name}/${e.path}`, digest: { sha256: e.sha256! } });
+    out.push({ name: nameOf(p), digest: digestSet(p), annotations: { parameter: p.name, type: p.type, kind: p.kind, base: p.base } });
+    const files = (manifests.get(`${p.io}:${p.name}`) ?? []).filter((e) => e.type === 'file');
+    if (files.length <= MAX_FILE_SUBJECTS) for (const e of files) out.push({ name: `${nameOf(p) === '.' ? '' : `${nameOf(p)}/`}${e.path}`, digest: { sha256: e.sha256! } });
   }
   return out;
 }
 
 /** in-toto Statement v1 with a SLSA Provenance v1 predicate describing one finished task run. */
-export function buildStatement(record: RunRecord): Record<string, unknown> {
+export function buildStatement(record: RunRecord, manifests: Manifests): Record<string, unknown> {
   const deps: ResourceDescriptor[] = record.parameters
     .filter((p) => p.io === 'input' && p.digest)
-    .map((p) => ({ name: p.name, uri: `file://${p.host_path}`, digest: digestSet(p) }));
-  deps.push({ name: 'mlcube.yaml', uri: `file://${record.cube.file}`, digest: { sha256: record.cube.sha256 } });
+    .map((p) => ({ name: p.name, uri: p.base === 'absolute' ? `file://${p.path}` : `workspace:${p.path}`, digest: digestSet(p), annotations: { kind: p.kind } }));
+  deps.push({ name: 'mlcube.yaml', uri: `cube:${record.cube.file}`, digest: { sha256: record.cube.sha256 } });
+  if (record.cube.code) deps.push({ name: 'code', uri: 'cube:.', digest: { [record.cube.code.algorithm]: record.cube.code.sha256 }, annotations: { kind: 'code', excluded: record.cube.code.excluded } });
   if (record.image?.digest) {
-    const [alg, hex] = record.image.digest.includes(':') ? record.image.digest.split(':', 2) : ['sha256', record.image.digest];
+    const [alg, hex] = record.image.digest.split(':', 2);
     deps.push({ name: 'image', uri: record.image.reference ?? undefined, digest: { [alg]: hex }, annotations: { kind: record.image.kind } });
   }
   return {
     _type: STATEMENT_TYPE,
-    subject: subjects(record),
+    subject: subjects(record, manifests),
     predicateType: SLSA_PROVENANCE_V1,
     predicate: {
       buildDefinition: {
@@ -53,7 +57,7 @@ export function buildStatement(record: RunRecord): Record<string, unknown> {
         externalParameters: {
           task: record.task,
           platform: record.platform,
-          parameters: Object.fromEntries(record.parameters.map((p) => [p.name, p.host_path])),
+          parameters: Object.fromEntries(record.parameters.map((p) => [p.name, { path: p.path, base: p.base }])),
         },
         internalParameters: { runner: record.runner, gpus: record.gpus, config_sha256: canonicalSha256(record.config ?? null) },
         resolvedDependencies: deps,

@@ -1,27 +1,82 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { RECORD_FILE, type RunRecord, type ShownStatus } from './record.js';
+import { checkSchema } from '../config/schemas.js';
+import { nodeCrypto } from './crypto.js';
+import { ManifestError, parseManifest, type TreeEntry } from './digest.js';
+import { readRegularFile } from './safe-read.js';
+import { RECORD_FILE, RECORD_SCHEMA, type RunRecord, type ShownStatus } from './record.js';
 
 /** Where run records live: `<workspace>/.mlcube/runs/<run_id>/`. */
 export const runsDir = (workspace: string) => join(workspace, '.mlcube', 'runs');
 
-/** Every readable record of a workspace, oldest first. */
-export function loadRuns(workspace: string): RunRecord[] {
+/** A record file parsed and checked against schemas/run-record.schema.json; any doubt is a problem, never a guess. */
+export function readRecord(dir: string): { record: RunRecord; problems: [] } | { record: undefined; problems: string[] } {
+  const f = join(dir, RECORD_FILE);
+  const read = readRegularFile(f);
+  if (!read.ok) return { record: undefined, problems: [`record: ${f} ${read.why}`] };
+  let value: unknown;
+  try {
+    value = JSON.parse(read.data.toString('utf8'));
+  } catch {
+    return { record: undefined, problems: [`record: ${f} is not JSON`] };
+  }
+  const schema = (value as { schema?: unknown } | null)?.schema;
+  if (typeof schema === 'string' && schema !== RECORD_SCHEMA && schema.startsWith('mlcube-run-record/')) {
+    return { record: undefined, problems: [`record: ${f} is ${schema}, written by an older mlcube; this version verifies ${RECORD_SCHEMA} only (re-run the task for a new record)`] };
+  }
+  const problems = checkSchema('run-record.schema.json', value);
+  if (problems.length) return { record: undefined, problems: problems.slice(0, 5).map((p) => `record: ${f} breaks schemas/run-record.schema.json at /${p.path.join('/')}: ${p.message}`) };
+  return { record: value as RunRecord, problems: [] };
+}
+
+/** Every valid record of a workspace, oldest first; `skipped` counts the directories whose record is not one. */
+export function loadRunsChecked(workspace: string): { runs: RunRecord[]; skipped: string[] } {
   const dir = runsDir(workspace);
-  if (!existsSync(dir)) return [];
-  const out: RunRecord[] = [];
-  for (const id of readdirSync(dir).sort()) {
-    const f = join(dir, id, RECORD_FILE);
-    if (!existsSync(f)) continue;
-    try {
-      out.push(JSON.parse(readFileSync(f, 'utf8')) as RunRecord);
-    } catch {
-      // A record is written by rename, so an unreadable one was edited by hand: verify reports it, list skips it.
-    }
+  const runs: RunRecord[] = [];
+  const skipped: string[] = [];
+  if (!existsSync(dir)) return { runs, skipped };
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!e.isDirectory()) continue;
+    const r = readRecord(join(dir, e.name));
+    if (r.record && r.record.run_id === e.name) runs.push(r.record);
+    else skipped.push(e.name);
   }
   // Ids share a second-resolution prefix: order by the millisecond start time.
-  return out.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.run_id < b.run_id ? -1 : 1));
+  runs.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.run_id < b.run_id ? -1 : 1));
+  return { runs, skipped };
+}
+
+export const loadRuns = (workspace: string): RunRecord[] => loadRunsChecked(workspace).runs;
+
+/**
+ * The manifests of a record's directory digests (and of its code digest), each read from the run directory,
+ * checked against the digest the record holds (sha256 of the manifest = tree digest) and parsed strictly.
+ */
+export function readManifests(dir: string, record: RunRecord): { manifests: Map<string, TreeEntry[]>; code?: TreeEntry[]; problems: string[] } {
+  const manifests = new Map<string, TreeEntry[]>();
+  const problems: string[] = [];
+  const load = (what: string, file: string, sha256: string, entries: number): TreeEntry[] | undefined => {
+    const read = readRegularFile(join(dir, ...file.split('/')));
+    if (!read.ok) return void problems.push(`${what}: its manifest ${file} ${read.why}`);
+    const got = nodeCrypto().createHash('sha256').update(read.data).digest('hex');
+    if (got !== sha256) return void problems.push(`${what}: its manifest ${file} was altered (sha256 ${got.slice(0, 12)}, the record says ${sha256.slice(0, 12)})`);
+    try {
+      const parsed = parseManifest(read.data.toString('utf8'));
+      if (parsed.length !== entries) return void problems.push(`${what}: its manifest ${file} lists ${parsed.length} entries, the record says ${entries}`);
+      return parsed;
+    } catch (e) {
+      if (!(e instanceof ManifestError)) throw e;
+      return void problems.push(`${what}: its manifest ${file} is malformed (${e.message})`);
+    }
+  };
+  for (const p of record.parameters) {
+    if (p.digest?.algorithm !== 'mlcube-tree-v1') continue;
+    const m = load(`${p.io} ${p.name}`, p.digest.manifest!, p.digest.sha256, p.digest.entries!);
+    if (m) manifests.set(`${p.io}:${p.name}`, m);
+  }
+  const code = record.cube.code ? load('cube code', record.cube.code.manifest, record.cube.code.sha256, record.cube.code.entries) : undefined;
+  return { manifests, code, problems };
 }
 
 /** A running record whose mlcube process is gone was killed (SIGKILL, power loss): it never finished. */

@@ -1,68 +1,151 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
+import { checkSchema } from '../config/schemas.js';
 import { digestPath, type TreeEntry } from './digest.js';
-import { checkEnvelope, IN_TOTO_PAYLOAD_TYPE, type Envelope } from './dsse.js';
-import { ENVELOPE_FILE, RECORD_FILE, type RecordedParam, type RunRecord } from './record.js';
+import { checkEnvelope, type Envelope } from './dsse.js';
+import { keyId } from './keys.js';
+import { hostPathOf, isSafeRelative } from './paths.js';
+import { ENVELOPE_FILE, type Manifests, type RecordedParam, type RunRecord } from './record.js';
 import { buildStatement, recordDigest, SLSA_PROVENANCE_V1, STATEMENT_TYPE } from './statement.js';
 import { canonicalize } from './canonical-json.js';
-import { shownStatus } from './store.js';
+import { nodeCrypto } from './crypto.js';
+import { digestCode } from './recorder.js';
+import { readRegularFile } from './safe-read.js';
+import { readManifests, readRecord, shownStatus } from './store.js';
+
+export interface TrustedKey {
+  key: KeyObject;
+  /** Where the key came from, said in every verify result. */
+  source: string;
+}
 
 export interface VerifyResult {
   run_id: string;
   ok: boolean;
   problems: string[];
-  /** Things checked and found fine but worth saying (files added later by another recorded run). */
+  /** Things checked and found fine but worth saying (files added later by another verified run, paths outside the workspace). */
   notes: string[];
+  /** The key the signature was checked with. */
+  trusted_key: { keyid: string; source: string } | null;
+  workspace: string;
+  cube_root: string | null;
+}
+
+export interface VerifyTarget {
+  /** The run directory, `<workspace>/.mlcube/runs/<id>`. */
+  dir: string;
+  /** The workspace whose files are checked: the one the run directory is in. */
+  workspace: string;
+  /** The cube root to check the cube file and code against (default: from the record). */
+  cubeRoot?: string;
 }
 
 const short = (h: string | undefined) => (h ? h.slice(0, 12) : 'none');
 
-function readEnvelope(dir: string, record: RunRecord, problems: string[]): Envelope | undefined {
-  const f = join(dir, record.signature?.envelope ?? ENVELOPE_FILE);
-  if (!record.signature) {
-    problems.push('signature: the run is not signed (no signing key was configured when it ran)');
-    return undefined;
-  }
-  if (!existsSync(f)) {
-    problems.push(`signature: the envelope ${f} is missing`);
-    return undefined;
-  }
+/** The signed envelope of a record that claims a signature; anything but a well-formed DSSE envelope is a problem. */
+function readEnvelope(dir: string, problems: string[]): Envelope | undefined {
+  const f = join(dir, ENVELOPE_FILE);
+  const read = readRegularFile(f);
+  if (!read.ok) return void problems.push(`signature: the envelope ${f} ${read.why}`);
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(f, 'utf8')) as Envelope;
+    value = JSON.parse(read.data.toString('utf8'));
   } catch {
-    problems.push(`signature: the envelope ${f} is not JSON`);
-    return undefined;
+    return void problems.push(`signature: the envelope ${f} is not JSON`);
   }
+  const bad = checkSchema('dsse-envelope.schema.json', value);
+  if (bad.length) return void problems.push(`signature: the envelope ${f} is not a DSSE envelope (${bad.slice(0, 3).map((p) => `/${p.path.join('/')} ${p.message}`).join('; ')})`);
+  return value as Envelope;
 }
 
-/** Files added or changed after this run, explained when a later successful run recorded exactly those bytes at that path. */
-function laterOutputs(record: RunRecord, others: readonly RunRecord[], trusted: (r: RunRecord) => boolean): Map<string, { run: string; sha256: string }> {
-  const m = new Map<string, { run: string; sha256: string }>();
-  for (const r of others) {
-    if (r.run_id === record.run_id || r.started_at < record.started_at || r.status !== 'succeeded' || !trusted(r)) continue;
+/**
+ * What `runs list` shows without verifying: `yes` when the record claims a signature and its envelope is a
+ * well-formed DSSE envelope by the key the record names, `invalid` when it claims one and that is not so, else `no`.
+ */
+export function signatureState(dir: string, record: RunRecord): 'yes' | 'no' | 'invalid' {
+  if (!record.signature) return 'no';
+  const env = readEnvelope(dir, []);
+  return env && env.signatures.some((s) => s.keyid === record.signature!.keyid) ? 'yes' : 'invalid';
+}
+
+/**
+ * The signature checks of a record: it must be signed, by the trusted key, the record's keyid must name that key,
+ * and the signed statement must be exactly the one this record (with its manifests) gives.
+ */
+function checkSignature(dir: string, record: RunRecord, manifests: Manifests, key: TrustedKey | undefined, problems: string[]): void {
+  if (!record.signature) return void problems.push('signature: the run is not signed (no signing key was configured when it ran)');
+  const env = readEnvelope(dir, problems);
+  if (!key) return void problems.push('signature: no trusted public key (pass --public-key or set MLCUBE_PUBLIC_KEY; see README "Trust anchor")');
+  const trusted = keyId(key.key);
+  if (record.signature.keyid !== trusted) problems.push(`signature: the record says it was signed by key ${short(record.signature.keyid)}, the trusted key is ${short(trusted)}`);
+  if (!env) return;
+  const sig = checkEnvelope(env, key.key);
+  problems.push(...sig);
+  if (sig.length) return;
+  let st: any;
+  try {
+    st = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
+  } catch {
+    return void problems.push('statement: the signed payload is not JSON');
+  }
+  if (st?._type !== STATEMENT_TYPE || st?.predicateType !== SLSA_PROVENANCE_V1) return void problems.push('statement: not an in-toto v1 Statement with a SLSA provenance v1 predicate');
+  const signedRecord = st.predicate?.runDetails?.byproducts?.find?.((b: any) => b?.name === 'record.json')?.digest?.sha256;
+  if (signedRecord !== recordDigest(record)) problems.push(`record: record.json differs from the record the statement signed (record digest ${short(recordDigest(record))}, signed ${short(typeof signedRecord === 'string' ? signedRecord : undefined)})`);
+  else if (canonicalize(st) !== canonicalize(buildStatement(record, manifests))) problems.push('statement: the signed statement does not match the record');
+}
+
+/** A later run's files count as explained only when that run's record verifies its signature by the trusted key. */
+interface LaterFile {
+  run: string;
+  sha256: string;
+}
+
+function laterOutputs(dir: string, record: RunRecord, key: TrustedKey | undefined): Map<string, LaterFile> {
+  const m = new Map<string, LaterFile>();
+  const runs = dirname(dir);
+  let names: string[];
+  try {
+    names = readdirSync(runs, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch {
+    return m;
+  }
+  for (const name of names) {
+    if (name === basename(dir)) continue;
+    const other = join(runs, name);
+    const { record: r } = readRecord(other);
+    if (!r || r.run_id !== name || r.started_at < record.started_at || r.status !== 'succeeded') continue;
+    const { manifests, problems } = readManifests(other, r);
+    checkSignature(other, r, manifests, key, problems);
+    if (problems.length) continue;
     for (const p of r.parameters) {
-      if (p.io !== 'output' || !p.digest) continue;
-      if (p.type === 'file') m.set(p.host_path, { run: r.run_id, sha256: p.digest.sha256 });
-      for (const e of p.digest.entries ?? []) if (e.type === 'file') m.set(join(p.host_path, e.path), { run: r.run_id, sha256: e.sha256! });
+      if (p.io !== 'output' || !p.digest || p.base !== 'workspace') continue;
+      if (p.digest.algorithm === 'sha256') m.set(p.path, { run: r.run_id, sha256: p.digest.sha256 });
+      for (const e of manifests.get(`${p.io}:${p.name}`) ?? []) if (e.type === 'file') m.set(p.path === '.' ? e.path : `${p.path}/${e.path}`, { run: r.run_id, sha256: e.sha256! });
     }
   }
   return m;
 }
 
-async function checkParam(p: RecordedParam, later: Map<string, { run: string; sha256: string }>, problems: string[], notes: string[]): Promise<void> {
-  const what = `${p.io} ${p.name} (${p.host_path})`;
+/** Compares what is on disk at a parameter's path with what the record (and its manifest) says was there. */
+async function checkParam(p: RecordedParam, ws: string, manifests: Manifests, later: Map<string, LaterFile>, problems: string[], notes: string[]): Promise<void> {
+  if (p.base === 'workspace' && !isSafeRelative(p.path)) return void problems.push(`${p.io} ${p.name}: the recorded path "${p.path}" climbs out of the workspace`);
+  const abs = hostPathOf(p, ws);
+  const what = `${p.io} ${p.name} (${abs})`;
+  if (p.base === 'absolute') notes.push(`${p.io} ${p.name}: outside the workspace, checked at its absolute path ${p.path}`);
   if (!p.digest) {
-    if (p.io === 'output') problems.push(`${what}: the run produced nothing there`);
+    if (p.io === 'output') problems.push(`${what}: the run produced ${p.found === 'missing' ? 'nothing' : `a ${p.found}, not a ${p.type},`} there`);
+    else problems.push(`${what}: was a ${p.found} when the run started, not a ${p.type}`);
     return;
   }
-  const now = await digestPath(p.host_path);
+  const now = await digestPath(abs);
   if (now.type === 'missing') return void problems.push(`${what}: missing`);
   if (now.type !== p.type) return void problems.push(`${what}: was a ${p.type}, is now a ${now.type}`);
   if (now.sha256 === p.digest.sha256) return;
   if (p.type === 'file') return void problems.push(`${what}: sha256 differs (recorded ${short(p.digest.sha256)}, now ${short(now.sha256)})`);
-  const was = new Map<string, TreeEntry>((p.digest.entries ?? []).map((e) => [e.path, e]));
+  const was = new Map<string, TreeEntry>((manifests.get(`${p.io}:${p.name}`) ?? []).map((e) => [e.path, e]));
   const is = new Map<string, TreeEntry>((now.entries ?? []).map((e) => [e.path, e]));
+  const before = problems.length;
   for (const [path, e] of was) {
     const n = is.get(path);
     if (!n) problems.push(`${what}: ${path} is missing`);
@@ -70,68 +153,91 @@ async function checkParam(p: RecordedParam, later: Map<string, { run: string; sh
     else if (n.sha256 !== e.sha256) explain(`${path} differs (recorded ${short(e.sha256)}, now ${short(n.sha256)})`, path, n);
   }
   for (const [path, n] of is) if (!was.has(path)) explain(`${path} was added${n.type === 'file' ? ` (sha256 ${short(n.sha256)})` : ` (a ${n.type})`}`, path, n);
+  // Digests differ but no entry does: only possible when the manifest was not what the digest covers.
+  if (problems.length === before && ![...is.keys()].some((k) => !was.has(k))) problems.push(`${what}: tree digest differs (recorded ${short(p.digest.sha256)}, now ${short(now.sha256)})`);
 
   function explain(msg: string, path: string, n: TreeEntry): void {
-    const l = later.get(join(p.host_path, path));
-    if (n.type === 'file' && l && l.sha256 === n.sha256) notes.push(`${what}: ${path} was written later by run ${l.run}`);
-    else if (n.type === 'dir' && [...later.keys()].some((k) => k.startsWith(join(p.host_path, path) + '/'))) notes.push(`${what}: directory ${path} was made later by another recorded run`);
+    const key = p.path === '.' ? path : `${p.path}/${path}`;
+    const l = later.get(key);
+    if (p.base === 'workspace' && n.type === 'file' && l && l.sha256 === n.sha256) notes.push(`${what}: ${path} was written later by run ${l.run}`);
+    else if (p.base === 'workspace' && n.type === 'dir' && [...later.keys()].some((k) => k.startsWith(key + '/'))) notes.push(`${what}: directory ${path} was made later by another verified run`);
     else problems.push(`${what}: ${msg}`);
   }
 }
 
+/** The run's captured stdout/stderr against the digests the record holds. */
+function checkCapturedOutput(dir: string, record: RunRecord, problems: string[]): void {
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const c = record.output[stream];
+    if (!c) continue;
+    const read = readRegularFile(join(dir, c.file));
+    if (!read.ok) problems.push(`${stream}: the saved task output ${c.file} ${read.why}`);
+    else if (read.data.length !== c.bytes || sha256(read.data) !== c.sha256) problems.push(`${stream}: the saved task output ${c.file} was altered (sha256 ${short(sha256(read.data))}, recorded ${short(c.sha256)})`);
+  }
+}
+
+const sha256 = (b: Buffer) => nodeCrypto().createHash('sha256').update(b).digest('hex');
+
+/** The cube file and, for host runs, the cube's code, against the cube root now. */
+async function checkCube(record: RunRecord, root: string | null, code: TreeEntry[] | undefined, problems: string[]): Promise<void> {
+  if (!record.runs_on_host && !record.image?.digest) problems.push(`image: the run used the ${record.runner} runner but the record names no image digest, so what ran cannot be told`);
+  if (record.runs_on_host && !record.cube.code) problems.push('cube code: the task ran on the host but the record holds no digest of the cube\'s code');
+  if (!root) return void problems.push('cube: the cube root is unknown (pass --cube=DIR)');
+  if (!isSafeRelative(record.cube.file)) return void problems.push(`cube file: the recorded path "${record.cube.file}" climbs out of the cube root`);
+  const file = join(root, ...record.cube.file.split('/'));
+  const cube = await digestPath(file);
+  if (cube.type !== 'file') problems.push(`cube file ${file}: ${cube.type === 'missing' ? 'missing' : `is a ${cube.type}`}`);
+  else if (cube.sha256 !== record.cube.sha256) problems.push(`cube file ${file}: sha256 differs (recorded ${short(record.cube.sha256)}, now ${short(cube.sha256)})`);
+  if (!record.cube.code || !code) return;
+  // The exclusions are the signed record's own: the same tree is compared, wherever the cube now lies.
+  const now = await digestCode(root, record.cube.code.excluded);
+  if (now.digest.sha256 === record.cube.code.sha256) return;
+  const was = new Map(code.map((e) => [e.path, e]));
+  const is = new Map(now.entries.map((e) => [e.path, e]));
+  const changed: string[] = [];
+  for (const [path, e] of was) if (!is.has(path)) changed.push(`${path} removed`);
+  else if (is.get(path)!.sha256 !== e.sha256 || is.get(path)!.type !== e.type) changed.push(`${path} changed`);
+  for (const path of is.keys()) if (!was.has(path)) changed.push(`${path} added`);
+  problems.push(`cube code in ${root}: changed since the run (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? `, and ${changed.length - 5} more` : ''})`);
+}
+
+/** The cube root to check: --cube, else relative to the workspace when the workspace lay inside it, else the recorded absolute root. */
+function cubeRootOf(record: RunRecord, target: VerifyTarget, notes: string[]): string | null {
+  if (target.cubeRoot) return target.cubeRoot;
+  const rel = record.cube.root_from_workspace;
+  if (rel !== null) return rel === '.' ? target.workspace : rel.split('/').every((s) => s === '..') ? join(target.workspace, ...rel.split('/')) : null;
+  notes.push(`cube: checked at its recorded absolute root ${record.cube.root} (pass --cube=DIR to check another copy)`);
+  return record.cube.root;
+}
+
 /**
- * Verifies one run: status, signature by the trusted key, the signed statement against the record, and every
- * recorded digest (inputs, outputs, cube file) against the files now on disk. Any doubt is a problem.
+ * Verifies one run, failing closed: the record must be a well-formed v2 record whose id is its directory's name,
+ * succeeded, signed by the trusted key (keyid included), its signed statement equal to the record, its manifests
+ * intact, and every recorded digest (inputs, outputs, saved task output, cube file, cube code) must match the
+ * files of the workspace the record was found in. Any doubt is a problem.
  */
-export async function verifyRun(dir: string, record: RunRecord, key: KeyObject | undefined, others: readonly RunRecord[] = []): Promise<VerifyResult> {
+export async function verifyRun(target: VerifyTarget, key: TrustedKey | undefined): Promise<VerifyResult> {
   const problems: string[] = [];
   const notes: string[] = [];
+  const id = basename(target.dir);
+  const trusted_key = key ? { keyid: keyId(key.key), source: key.source } : null;
+  const result = (cube_root: string | null) => ({ run_id: id, ok: problems.length === 0, problems, notes, trusted_key, workspace: target.workspace, cube_root });
+  const read = readRecord(target.dir);
+  if (!read.record) {
+    problems.push(...read.problems);
+    return result(null);
+  }
+  const record = read.record;
+  if (record.run_id !== id) problems.push(`record: it is the record of run ${record.run_id}, found in the directory of run ${id}`);
   const status = shownStatus(record);
   if (status !== 'succeeded') problems.push(`status: the run is ${status}${record.exit_code !== null ? ` (exit code ${record.exit_code})` : ''}, not succeeded`);
-  const env = readEnvelope(dir, record, problems);
-  if (env && !key) problems.push('signature: no trusted public key (pass --public-key, set MLCUBE_PUBLIC_KEY or MLCUBE_SIGNING_KEY)');
-  if (env && key) {
-    const sig = checkEnvelope(env, key);
-    problems.push(...sig);
-    if (sig.length === 0) checkStatement(env, record, problems);
-  }
-  const trusted = (r: RunRecord) => signedBy(join(dirname(dir), r.run_id), r, key);
-  const later = laterOutputs(record, others, trusted);
-  for (const p of record.parameters) await checkParam(p, later, problems, notes);
-  const cube = await digestPath(record.cube.file);
-  if (cube.type !== 'file') problems.push(`cube file ${record.cube.file}: missing`);
-  else if (cube.sha256 !== record.cube.sha256) problems.push(`cube file ${record.cube.file}: sha256 differs (recorded ${short(record.cube.sha256)}, now ${short(cube.sha256)})`);
-  return { run_id: record.run_id, ok: problems.length === 0, problems, notes };
-}
-
-function checkStatement(env: Envelope, record: RunRecord, problems: string[]): void {
-  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) problems.push(`statement: payloadType is ${env.payloadType}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
-  let st: any;
-  try {
-    st = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
-  } catch {
-    return void problems.push('statement: the signed payload is not JSON');
-  }
-  if (st._type !== STATEMENT_TYPE || st.predicateType !== SLSA_PROVENANCE_V1) problems.push('statement: not an in-toto v1 Statement with a SLSA provenance v1 predicate');
-  const signedRecord = st.predicate?.runDetails?.byproducts?.find((b: any) => b.name === 'record.json')?.digest?.sha256;
-  if (signedRecord !== recordDigest(record)) problems.push(`record: ${RECORD_FILE} differs from the record the statement signed (record digest ${short(recordDigest(record))}, signed ${short(signedRecord)})`);
-  else if (canonicalize(st) !== canonicalize(buildStatement(record))) problems.push('statement: the signed statement does not match the record');
-}
-
-/** A later run's record counts as evidence only when it is itself signed by the trusted key (or nothing is signed). */
-function signedBy(dir: string, r: RunRecord, key: KeyObject | undefined): boolean {
-  if (!key) return true;
-  const p: string[] = [];
-  const env = readEnvelope(dir, r, p);
-  if (!env || checkEnvelope(env, key).length) return false;
-  const q: string[] = [];
-  checkStatement(env, r, q);
-  return q.length === 0;
-}
-
-/** A run directory from what the user passed: the directory, its record.json, or its envelope file. */
-export function runDirOf(pathArg: string): string | undefined {
-  if (existsSync(join(pathArg, RECORD_FILE))) return pathArg;
-  if ((basename(pathArg) === RECORD_FILE || basename(pathArg) === ENVELOPE_FILE) && existsSync(join(dirname(pathArg), RECORD_FILE))) return dirname(pathArg);
-  return undefined;
+  const { manifests, code, problems: manifestProblems } = readManifests(target.dir, record);
+  problems.push(...manifestProblems);
+  checkSignature(target.dir, record, manifests, key, problems);
+  checkCapturedOutput(target.dir, record, problems);
+  const later = laterOutputs(target.dir, record, key);
+  for (const p of record.parameters) await checkParam(p, target.workspace, manifests, later, problems, notes);
+  const root = cubeRootOf(record, target, notes);
+  await checkCube(record, root, code, problems);
+  return result(root);
 }

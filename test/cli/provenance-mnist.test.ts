@@ -27,8 +27,14 @@ describe('provenance of the MNIST chain: download -> train -> evaluate gives thr
       const byTask = Object.fromEntries(runs.map((x: { task: string; run_id: string }) => [x.task, x.run_id]));
       const dot = (await mlcube(['provenance', 'export', `--workspace=${ws.dir}`, '--format=dot'])).stdout;
       expect(dot).to.match(/^digraph/);
-      expect(dot).to.contain(`"${byTask.download}" -> "${byTask.train}"`);
-      expect(dot).to.contain(`"${byTask.train}" -> "${byTask.evaluate}"`);
+      expect(dot).to.contain(`"run:${byTask.train}" -> "run:${byTask.download}"`);
+      expect(dot).to.contain(`"run:${byTask.evaluate}" -> "run:${byTask.train}"`);
+      const graph = JSON.parse((await mlcube(['provenance', 'export', `--workspace=${ws.dir}`])).stdout);
+      const kinds = new Set(graph.nodes.filter((n: { node: string }) => n.node === 'artifact').map((n: { kind: string }) => n.kind));
+      expect([...kinds].sort()).to.deep.equal(['code', 'config', 'dataset', 'metrics', 'model']);
+      const model = graph.nodes.find((n: { node: string; paths?: string[] }) => n.node === 'artifact' && n.paths?.includes('model'));
+      expect(graph.edges).to.deep.include({ from: model.id, to: `run:${byTask.train}`, relation: 'wasGeneratedBy', parameter: 'model_dir' });
+      expect(graph.edges).to.deep.include({ from: `run:${byTask.evaluate}`, to: model.id, relation: 'used', parameter: 'model_dir' });
       const compare = JSON.parse((await mlcube(['runs', 'compare', ...ids, `--workspace=${ws.dir}`, '--json'])).stdout);
       expect(JSON.stringify(compare)).to.match(/accuracy/);
     } finally {

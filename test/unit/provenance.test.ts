@@ -10,6 +10,7 @@ import { finalMetrics, metricValue } from '../../src/provenance/metrics.js';
 import { checkSchema } from '../../src/config/schemas.js';
 import { lineageGraph, toDot } from '../../src/provenance/lineage.js';
 import { shownStatus } from '../../src/provenance/store.js';
+import { fileParam, hex, makeRecord } from '../helpers/records.js';
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
@@ -115,11 +116,24 @@ describe('provenance: metric rows and run records against their schemas', () => 
     expect(shownStatus({ ...r, status: 'succeeded' }, () => false)).to.equal('succeeded');
   });
 
-  it('renders a lineage chain as DOT, limited by depth', () => {
-    const rec = (id: string, task: string, from: string[]) => ({ run_id: id, task, status: 'succeeded', started_at: id, lineage: from.map((f) => ({ run_id: f, input: 'i', output: 'o', task: 't', sha256: 'x' })) }) as any;
-    const runs = [rec('1', 'download', []), rec('2', 'train', ['1']), rec('3', 'evaluate', ['1', '2'])];
-    expect(lineageGraph(runs, ['3']).edges).to.have.length(3);
-    expect(lineageGraph(runs, ['3'], 0).nodes.map((n) => n.run_id)).to.deep.equal(['3']);
-    expect(toDot(lineageGraph(runs, []))).to.contain('"1" -> "2"');
+  it('draws lineage as a PROV graph: runs and artifacts (by digest), used / wasGeneratedBy / wasInformedBy, limited by depth', () => {
+    const data = fileParam('data', 'output', hex('data'));
+    const model = fileParam('model', 'output', hex('model'));
+    const rec = (id: string, task: string, params: any[], from: string[]) => makeRecord(id, params, { task, lineage: from.map((f) => ({ run_id: f, input: 'i', output: 'o', task: 't', sha256: hex('x') })) });
+    const runs = [
+      rec('20261123T000001Z-download-000001', 'download', [data], []),
+      rec('20261123T000002Z-train-000002', 'train', [{ ...data, io: 'input' }, { ...model, kind: 'model' }], ['20261123T000001Z-download-000001']),
+      rec('20261123T000003Z-evaluate-000003', 'evaluate', [{ ...data, io: 'input' }, { ...model, io: 'input', kind: 'model' }], ['20261123T000001Z-download-000001', '20261123T000002Z-train-000002']),
+    ];
+    const g = lineageGraph(runs, ['20261123T000003Z-evaluate-000003']);
+    const artifacts = g.nodes.filter((n) => n.node === 'artifact');
+    expect(artifacts.map((a: any) => [a.kind, a.paths])).to.deep.equal([['dataset', ['data']], ['model', ['model']]].sort((a, b) => (`artifact:sha256:${hex(a[1][0])}` < `artifact:sha256:${hex(b[1][0])}` ? -1 : 1)));
+    const rel = (r: string) => g.edges.filter((e) => e.relation === r).length;
+    expect([rel('used'), rel('wasGeneratedBy'), rel('wasInformedBy')]).to.deep.equal([3, 2, 3]);
+    expect(g.edges).to.deep.include({ from: `artifact:sha256:${hex('model')}`, to: 'run:20261123T000002Z-train-000002', relation: 'wasGeneratedBy', parameter: 'model' });
+    expect(lineageGraph(runs, ['20261123T000003Z-evaluate-000003'], 0).nodes.filter((n) => n.node === 'run').map((n: any) => n.run_id)).to.deep.equal(['20261123T000003Z-evaluate-000003']);
+    const dot = toDot(lineageGraph(runs, []));
+    expect(dot).to.contain('"run:20261123T000002Z-train-000002" -> "run:20261123T000001Z-download-000001"');
+    expect(dot).to.contain(`"artifact:sha256:${hex('model')}" [shape=ellipse`);
   });
 });
