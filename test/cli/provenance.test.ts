@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { BIN, copyFixture, FIXTURES, mlcube, readJson, tempDir } from '../helpers/cli.js';
 import { checkSchema } from '../../src/config/schemas.js';
 
 describe('run records and signed provenance (fixture cube basic, local runner)', () => {
@@ -139,6 +140,27 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     writeFileSync(f, JSON.stringify({ ...readJson(f), status: 'running', pid: 2 ** 22 + 12345, exit_code: null }));
     const list = await mlcube(['runs', 'list', `--workspace=${ws}`, '--json']);
     expect(JSON.parse(list.stdout).runs.find((x: any) => x.run_id === id).status).to.equal('killed');
+  });
+
+  it('creates the record directories 0755 and files 0644 whatever the umask', async () => {
+    const wide = tempDir('mlcube-umask-');
+    try {
+      const c = join(wide.dir, 'cube');
+      cpSync(join(FIXTURES, 'cubes', 'basic'), c, { recursive: true });
+      const r = await execa('sh', ['-c', `umask 000 && exec "$0" "$@"`, BIN, 'run', `--mlcube=${c}`, '--platform=local', '--task=copy', '--json'], {
+        env: { ...env, MLCUBE_SYSTEM_SETTINGS: join(wide.dir, 'none.yaml') },
+        reject: false,
+      });
+      expect(r.exitCode, String(r.stderr)).to.equal(0);
+      const id = JSON.parse(String(r.stdout)).tasks[0].runId;
+      const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+      const runs = join(c, 'workspace', '.mlcube', 'runs');
+      expect([join(c, 'workspace', '.mlcube'), runs, join(runs, id), join(runs, id, 'manifests')].map(mode)).to.deep.equal(['755', '755', '755', '755']);
+      const files = ['record.json', 'provenance.dsse.json', 'manifests/code.txt', 'manifests/output-out_dir.txt'].map((f) => join(runs, id, f));
+      expect([...files, join(runs, 'producers.jsonl')].map(mode)).to.deep.equal(['644', '644', '644', '644', '644']);
+    } finally {
+      wide.cleanup();
+    }
   });
 
   it('records a failing task as failed with its exit code', async () => {

@@ -20,8 +20,9 @@ export interface CliResult {
 }
 
 /** Runs the compiled CLI as a user would; settings isolated in `env.MLCUBE_SYSTEM_SETTINGS` unless given. */
-export async function mlcube(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function mlcube(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
   const r: Result = await execa(BIN, args, {
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     cwd: opts.cwd ?? REPO,
     env: { MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-test-no-settings.yaml'), ...opts.env },
     reject: false,
