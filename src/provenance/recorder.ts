@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { arch, hostname, platform as osPlatform, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Tree } from '../config/tree.js';
+import type { Redaction } from '../config/secrets.js';
 import type { Logger } from '../log.js';
 import type { ResolvedTask } from '../params/resolve.js';
 import { canonicalize } from './canonical-json.js';
@@ -21,6 +22,8 @@ export interface RecorderOptions {
   cubeRoot: string;
   cubeFile: string;
   config: Tree;
+  /** The record's view of config, secrets redacted; asked in begin (it loads node:crypto, kept off the start-up path). */
+  redact?: () => Redaction;
   runner: string;
   platform: string;
   gpus: string;
@@ -65,6 +68,7 @@ export class RunRecorder {
   private cubeSha?: Promise<string>;
   private readonly key;
   private image?: Promise<RunRecord['image']>;
+  private redaction?: Redaction;
 
   constructor(private readonly opts: RecorderOptions) {
     this.key = opts.signingKey ? loadPrivateKey(opts.signingKey) : undefined;
@@ -98,7 +102,8 @@ export class RunRecorder {
       host: { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser() },
       gpus: o.gpus,
       image: null,
-      config: o.config,
+      config: null, // redacted in begin
+      secrets: [],
       parameters,
       metrics: { rows: [], final: {}, rejected: [] },
       logs: [],
@@ -108,9 +113,15 @@ export class RunRecorder {
     return { record, dir, env: { [METRICS_ENV]: join(dir, METRICS_FILE) } };
   }
 
+  private redacted(): Redaction {
+    return (this.redaction ??= this.opts.redact?.() ?? { config: this.opts.config, secrets: [], scrub: (t) => t });
+  }
+
   /** Hashes the inputs and writes the "running" record; the task must not start before this settles. */
   async begin(run: ActiveRun): Promise<void> {
     const r = run.record;
+    const red = this.redacted();
+    Object.assign(r, { config: red.config, secrets: red.secrets });
     await digestParams(r, 'input');
     r.cube.sha256 = await (this.cubeSha ??= sha256File(this.opts.cubeFile).then((d) => d.sha256));
     r.lineage = linkInputs(r.parameters, findProducers(this.opts.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
@@ -124,11 +135,12 @@ export class RunRecorder {
     const ended = new Date();
     await digestParams(r, 'output');
     const m = readMetrics(join(run.dir, METRICS_FILE));
-    r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected };
+    const scrub = this.redacted().scrub;
+    r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected.map(scrub) };
     if (m.rejected.length) this.opts.log.warn(`task "${r.task}": ${m.rejected.length} metric row(s) break schemas/metric-row.schema.json and were not collected (${m.rejected[0]})`);
     r.logs = taskLogs(r, Date.parse(r.started_at));
     Object.assign(r, { status, exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at) });
-    if (error) r.error = error;
+    if (error) r.error = scrub(error); // a runner's message may quote a config value
     if (this.opts.image) r.image = await (this.image ??= this.opts.image().catch(() => null));
     if (this.key && status === 'succeeded') {
       const env = signEnvelope(Buffer.from(canonicalize(buildStatement(r)), 'utf8'), this.key);
