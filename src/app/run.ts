@@ -114,7 +114,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     return results;
   }
   // Run records (src/provenance): the chain runners above record nothing yet.
-  const recorder = createRecorder(cfg, runner, ctx, opts.platform, app);
+  const recorder = createRecorder(cfg, runner, ctx, opts.platform, app, built.unresolved);
   for (const t of tasks) {
     const task = resolveTask(cfg, t, resolveCtx);
     createOutputDirs(task);

@@ -36,6 +36,8 @@ export interface BuildOptions {
 
 export interface EffectiveConfig {
   config: Tree;
+  /** The merged tree before interpolation (equal to config when not resolved): where run records tell secret values apart. */
+  unresolved: Tree;
   location: CubeLocation;
   settings: SystemSettings;
   source: YamlSource;
@@ -110,8 +112,9 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
   const normalized = normalizeTasks(tasks, taskArgs);
   cfg.tasks = normalized.tasks;
 
+  const unresolved = cfg;
   if (opts.resolve) cfg = resolveTree(cfg, { env: opts.env, placeOf });
-  return { config: cfg, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings };
+  return { config: cfg, unresolved, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings };
 }
 
 function checkCubeShape(cube: unknown, source: YamlSource): asserts cube is Tree {

@@ -163,7 +163,8 @@ function parseDefault(raw: string): unknown {
   return raw;
 }
 
-function stringify(v: unknown): string {
+/** How an interpolation renders a non-string value inside a larger string (Python str()). */
+export function stringify(v: unknown): string {
   if (v === null) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'object') return JSON.stringify(v);

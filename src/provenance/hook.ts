@@ -7,12 +7,16 @@ import type { RunContext, Runner, TaskResult } from '../runner.js';
 import { InterruptedError } from '../errors.js';
 import { signingKeyPath } from './keys.js';
 import { RunRecorder } from './recorder.js';
+import { redactSecrets } from '../config/secrets.js';
 
 /** Env var: `off` (or 0/false) writes no run records. */
 export const RECORD_ENV = 'MLCUBE_RECORD';
 
-/** The recorder of a `mlcube run`, or undefined when recording is turned off. */
-export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platform: string, app: AppEnv): RunRecorder | undefined {
+/**
+ * The recorder of a `mlcube run`, or undefined when recording is turned off. `unresolved` (the config before
+ * interpolation) tells which values came from env_args or ${oc.env:...}: the record gets them redacted.
+ */
+export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platform: string, app: AppEnv, unresolved: Tree): RunRecorder | undefined {
   if (['off', '0', 'false', 'no'].includes(String(app.env[RECORD_ENV] ?? '').toLowerCase())) return undefined;
   const rc = cfg.runner as Tree;
   const gpus = describeGpus(gpuRequest((rc['--gpus'] ?? null) as string | null, isTree(cfg.platform) ? cfg.platform.accelerator_count : undefined));
@@ -22,6 +26,7 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
     cubeRoot: ctx.root,
     cubeFile: ctx.invocation!.mlcubeFile,
     config: cfg,
+    redact: () => redactSecrets(unresolved, cfg, app.env),
     runner: runner.name,
     runsOnHost: runner.runsOnHost === true,
     platform,

@@ -1,5 +1,6 @@
 import type { TreeEntry } from './digest.js';
 import type { MetricRow } from './metrics.js';
+import type { SecretRef } from '../config/secrets.js';
 
 /** Status written by the runtime; `killed` is never written, it is what a dead "running" record reads as. */
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
@@ -74,12 +75,6 @@ export interface CapturedOutput {
   truncated: boolean;
 }
 
-export interface SecretRef {
-  name: string;
-  source: 'env_args' | 'run_args' | 'oc.env';
-  path: string;
-  sha256: string;
-}
 
 export interface HostFacts {
   hostname: string;
@@ -133,7 +128,9 @@ export interface RunRecord {
   host: HostFacts;
   gpus: string;
   image: { reference: string | null; digest: string | null; kind: string } | null;
+  /** The effective config with secret values redacted (src/config/secrets.ts). */
   config: unknown;
+  /** The secret values left out of config: name, source, path and sha256. */
   secrets: SecretRef[];
   parameters: RecordedParam[];
   metrics: { rows: MetricRow[]; final: Record<string, number | string>; rejected: string[] };

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { arch, cpus, hostname, platform as osPlatform, totalmem, userInfo } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import type { Tree } from '../config/tree.js';
+import type { Redaction } from '../config/secrets.js';
 import type { Logger } from '../log.js';
 import type { ResolvedTask } from '../params/resolve.js';
 import { canonicalize } from './canonical-json.js';
@@ -35,6 +36,8 @@ export interface RecorderOptions {
   /** Absolute path of the cube file. */
   cubeFile: string;
   config: Tree;
+  /** The record's view of config, secrets redacted; asked in begin (it loads node:crypto, kept off the start-up path). */
+  redact?: () => Redaction;
   runner: string;
   /** The task runs on the host: its code is the cube's files (digested), not an image. */
   runsOnHost: boolean;
@@ -118,6 +121,7 @@ export class RunRecorder {
   private readonly key;
   private image?: Promise<RunRecord['image']>;
   private facts?: HostFacts;
+  private redaction?: Redaction;
 
   constructor(private readonly opts: RecorderOptions) {
     this.key = opts.signingKey ? loadPrivateKey(opts.signingKey) : undefined;
@@ -170,7 +174,7 @@ export class RunRecorder {
       host: (this.facts ??= hostFacts()),
       gpus: o.gpus,
       image: null,
-      config: o.config,
+      config: null, // redacted in begin
       secrets: [],
       parameters,
       metrics: { rows: [], final: {}, rejected: [] },
@@ -187,10 +191,16 @@ export class RunRecorder {
     return run.record.parameters.map((_, i) => task.params[i].hostPath);
   }
 
+  private redacted(): Redaction {
+    return (this.redaction ??= this.opts.redact?.() ?? { config: this.opts.config, secrets: [], scrub: (t) => t });
+  }
+
   /** Hashes the inputs (and the cube's code on the host) and writes the "running" record; the task must not start before this settles. */
   async begin(run: ActiveRun, task: ResolvedTask): Promise<void> {
     const r = run.record;
     const o = this.opts;
+    const red = this.redacted();
+    Object.assign(r, { config: red.config, secrets: red.secrets });
     mkdirWithMode(run.dir);
     await digestParams(run, 'input', this.hostPaths(run, task));
     r.cube.sha256 = await (this.cubeSha ??= sha256File(o.cubeFile).then((d) => d.sha256));
@@ -211,11 +221,12 @@ export class RunRecorder {
     const paths = this.hostPaths(run, task);
     await digestParams(run, 'output', paths);
     const m = readMetrics(join(run.dir, METRICS_FILE));
-    r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected };
+    const scrub = this.redacted().scrub;
+    r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected.map(scrub) };
     if (m.rejected.length) this.opts.log.warn(`task "${r.task}": ${m.rejected.length} metric row(s) break schemas/metric-row.schema.json and were not collected (${m.rejected[0]})`);
     r.logs = taskLogs(run, paths, Date.parse(r.started_at));
     Object.assign(r, { status, exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at) });
-    if (error) r.error = error;
+    if (error) r.error = scrub(error); // a runner's message may quote a config value
     if (this.opts.image) r.image = await (this.image ??= this.opts.image().catch(() => null));
     if (!this.opts.runsOnHost && !r.image?.digest) this.opts.log.warn(`task "${r.task}": the ${r.runner} runner did not tell the image digest; the record cannot say what code ran and will not verify`);
     if (this.key && status === 'succeeded') {

@@ -125,6 +125,7 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
     ['an envelope path leading elsewhere', (r) => ({ ...r, signature: { ...r.signature, envelope: '../other/provenance.dsse.json' } }), /breaks schemas\/run-record.schema.json at \/signature/],
     ['a path climbing out of the workspace', (r) => ({ ...r, parameters: r.parameters.map((p: any) => ({ ...p, path: '../../etc' })) }), /climbs out of the workspace/],
     ['the format of an older mlcube', (r) => ({ ...r, schema: 'mlcube-run-record/v1' }), /written by an older mlcube/],
+    ['a container runner and no image digest', (r) => ({ ...r, runner: 'docker', runs_on_host: false, image: null }), /image: the run used the docker runner but the record names no image digest/],
     ['a changed metric', (r) => ({ ...r, metrics: { ...r.metrics, final: { accuracy: 1 } } }), /record.json differs from the record the statement signed/],
   ];
   for (const [what, edit, problem] of recordCases) {
@@ -240,6 +241,24 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
     expect(byFlag.stdout).to.contain(`signed by key ${keyid}, trusted from --public-key ${pub}`);
     const byEnv = await verify(runDir(ids.copy), ['--json'], { HOME: cube.dir, MLCUBE_PUBLIC_KEY: pub });
     expect(JSON.parse(byEnv.stdout).trusted_key).to.deep.equal({ keyid, source: `MLCUBE_PUBLIC_KEY=${pub}` });
+  });
+
+  it('a parameter outside the workspace keeps its absolute path, and verify says it checked it there', async () => {
+    const outside = tempDir('mlcube-outside-');
+    try {
+      const report = join(outside.dir, 'report.txt');
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', `report=${report}`, '--json'], { env });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      const id = JSON.parse(r.stdout).tasks[0].runId;
+      expect(readJson(recordOf(id)).parameters.find((p: any) => p.name === 'report')).to.include({ path: report, base: 'absolute' });
+      const v = await verify(runDir(id));
+      expect(v.exitCode, v.stderr).to.equal(0);
+      expect(v.stdout).to.contain(`note: output report: outside the workspace, checked at its absolute path ${report}`);
+      writeFileSync(report, 'changed');
+      expect((await verify(runDir(id))).stderr).to.match(/output report .*sha256 differs/);
+    } finally {
+      outside.cleanup();
+    }
   });
 
   it('a path that is no run directory is a usage error (exit 2), not a verification', async () => {
