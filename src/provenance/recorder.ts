@@ -49,6 +49,8 @@ async function digestParams(r: RunRecord, io: RecordedParam['io']): Promise<void
   for (const [i, p] of r.parameters.entries()) {
     if (p.io !== io) continue;
     const d = await digestPath(p.host_path);
+    // Neither a file nor a directory (a dangling link, a FIFO...): no digest could stand for what the task saw.
+    if (d.type === 'symlink' || d.type === 'other') throw new Error(`${io} ${p.name} (${p.host_path}) is ${d.type === 'symlink' ? 'a symlink that leads nowhere' : 'neither a file nor a directory'}: cannot digest it`);
     const digest: RecordedParam['digest'] =
       d.type === 'missing' ? null : d.type === 'directory' ? { algorithm: 'mlcube-tree-v1', sha256: d.sha256!, entries: d.entries } : { algorithm: 'sha256', sha256: d.sha256!, size: d.size };
     r.parameters[i] = { ...p, digest };

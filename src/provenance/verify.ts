@@ -99,7 +99,7 @@ export async function verifyRun(dir: string, record: RunRecord, key: KeyObject |
   const later = laterOutputs(record, others, trusted);
   for (const p of record.parameters) await checkParam(p, later, problems, notes);
   const cube = await digestPath(record.cube.file);
-  if (cube.type !== 'file') problems.push(`cube file ${record.cube.file}: missing`);
+  if (cube.type !== 'file') problems.push(`cube file ${record.cube.file}: ${cube.type === 'missing' ? 'missing' : `is now a ${cube.type}, not a file`}`);
   else if (cube.sha256 !== record.cube.sha256) problems.push(`cube file ${record.cube.file}: sha256 differs (recorded ${short(record.cube.sha256)}, now ${short(cube.sha256)})`);
   return { run_id: record.run_id, ok: problems.length === 0, problems, notes };
 }
