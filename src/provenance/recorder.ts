@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { ResolvedTask } from '../params/resolve.js';
 import { canonicalize } from './canonical-json.js';
 import { mkdirWithMode, writeFileAtomic } from '../atomic-write.js';
+import { ProvenanceError } from '../errors.js';
 import { digestPath, manifestLine, sha256File, treeDigest, treeManifest, type PathDigest, type TreeEntry } from './digest.js';
 import { signEnvelope } from './dsse.js';
 import { loadPrivateKey } from './keys.js';
@@ -84,7 +85,16 @@ async function digestParams(run: ActiveRun, io: RecordedParam['io'], hostPaths: 
   const r = run.record;
   for (const [i, p] of r.parameters.entries()) {
     if (p.io !== io) continue;
-    const d = await digestPath(hostPaths[i]);
+    let d: PathDigest;
+    try {
+      d = await digestPath(hostPaths[i]);
+    } catch (e) {
+      // An entry that cannot be read is never left out of a digest: the run's record cannot be completed.
+      throw new ProvenanceError(`cannot digest ${io} ${p.name} (${hostPaths[i]}): ${(e as Error).message}`, {
+        place: { task: r.task, parameter: p.name },
+        suggestions: ['Make everything under it readable by this user (or remove what cannot be read), then re-run the task.'],
+      });
+    }
     r.parameters[i] = { ...p, ...recordDigest(p, d) };
     if (d.type === 'directory') {
       run.manifests.set(manifestKey(p), d.entries!);
@@ -219,7 +229,14 @@ export class RunRecorder {
     const r = run.record;
     const ended = new Date();
     const paths = this.hostPaths(run, task);
-    await digestParams(run, 'output', paths);
+    try {
+      await digestParams(run, 'output', paths);
+    } catch (e) {
+      // The outputs could not be digested: the record says so (failed, unsigned) instead of staying "running".
+      Object.assign(r, { status: 'failed', exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at), error: this.redacted().scrub((e as Error).message) });
+      writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
+      throw e;
+    }
     const m = readMetrics(join(run.dir, METRICS_FILE));
     const scrub = this.redacted().scrub;
     r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected.map(scrub) };

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { appendFileSync, cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, copyFixture, FIXTURES, mlcube, readJson, tempDir } from '../helpers/cli.js';
@@ -161,6 +161,17 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     } finally {
       wide.cleanup();
     }
+  });
+
+  it('an input entry that cannot be digested (a name that is not UTF-8) stops the run with exit 5 naming it; the task never starts', async () => {
+    writeFileSync(Buffer.from(join(ws, 'input', 'bad-').concat('\xff'), 'latin1'), 'x');
+    rmSync(join(ws, 'out'), { recursive: true });
+    rmSync(join(ws, 'reports'), { recursive: true });
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy'], { env });
+    expect(r.exitCode).to.equal(5);
+    expect(r.stderr).to.match(/task "copy", parameter "in_dir": cannot digest input in_dir \(.*input\)/);
+    expect(r.stderr).to.not.match(/\n\s+at /); // no stack trace
+    expect(existsSync(join(ws, 'out', 'a.txt')) || existsSync(join(ws, 'reports', 'report.txt'))).to.equal(false);
   });
 
   it('records a failing task as failed with its exit code', async () => {
