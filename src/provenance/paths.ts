@@ -22,6 +22,17 @@ export function isSafeRelative(path: string): boolean {
   return path === '.' || (!isAbsolute(path) && !path.split('/').some((s) => s === '' || s === '.' || s === '..') && !path.includes('\\'));
 }
 
+/**
+ * Digest options for a parameter's path: a directory holding the workspace's own `.mlcube` (e.g. an output that is
+ * the workspace itself) is digested without it, or every record written would change the digest.
+ */
+export function paramDigestOptions(hostPath: string, workspace: string): { exclude?: (rel: string) => boolean } {
+  const rel = relative(hostPath, join(workspace, '.mlcube'));
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return {};
+  const skip = rel.split(sep).join('/');
+  return { exclude: (r) => r === skip };
+}
+
 const KIND_RULES: Array<[RegExp, ArtifactKind]> = [
   [/model|checkpoint|ckpt|weights/i, 'model'],
   [/metric|report|score|eval|result|log/i, 'metrics'],

@@ -14,7 +14,7 @@ import { loadPrivateKey } from './keys.js';
 import { inputKey, linkInputs } from './lineage.js';
 import { appendProducers, findProducers } from './producer-index.js';
 import { finalMetrics, readMetrics, METRICS_ENV } from './metrics.js';
-import { artifactKind, recordedPath } from './paths.js';
+import { artifactKind, paramDigestOptions, recordedPath } from './paths.js';
 import {
   CODE_MANIFEST,
   ENVELOPE_FILE,
@@ -87,7 +87,7 @@ async function digestParams(run: ActiveRun, io: RecordedParam['io'], hostPaths: 
     if (p.io !== io) continue;
     let d: PathDigest;
     try {
-      d = await digestPath(hostPaths[i]);
+      d = await digestPath(hostPaths[i], paramDigestOptions(hostPaths[i], r.workspace));
     } catch (e) {
       // An entry that cannot be read is never left out of a digest: the run's record cannot be completed.
       throw new ProvenanceError(`cannot digest ${io} ${p.name} (${hostPaths[i]}): ${(e as Error).message}`, {

@@ -5,7 +5,7 @@ import { checkSchema } from '../config/schemas.js';
 import { digestPath, type TreeEntry } from './digest.js';
 import { checkEnvelope, type Envelope } from './dsse.js';
 import { keyId } from './keys.js';
-import { hostPathOf, isSafeRelative } from './paths.js';
+import { hostPathOf, isSafeRelative, paramDigestOptions } from './paths.js';
 import { ENVELOPE_FILE, type Manifests, type RecordedParam, type RunRecord } from './record.js';
 import { buildStatement, recordDigest, SLSA_PROVENANCE_V1, STATEMENT_TYPE } from './statement.js';
 import { canonicalize } from './canonical-json.js';
@@ -138,7 +138,7 @@ async function checkParam(p: RecordedParam, ws: string, manifests: Manifests, la
     else problems.push(`${what}: was a ${p.found} when the run started, not a ${p.type}`);
     return;
   }
-  const now = await digestPath(abs);
+  const now = await digestPath(abs, paramDigestOptions(abs, ws));
   if (now.type === 'missing') return void problems.push(`${what}: missing`);
   if (now.type !== p.type) return void problems.push(`${what}: was a ${p.type}, is now a ${now.type}`);
   if (now.sha256 === p.digest.sha256) return;

@@ -261,6 +261,17 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
     }
   });
 
+  it('an output that is the workspace itself is digested without its .mlcube (records written later change nothing)', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', 'out_dir=.', '--json'], { env });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const id = JSON.parse(r.stdout).tasks[0].runId;
+    expect(readFileSync(join(runDir(id), 'manifests', 'output-out_dir.txt'), 'utf8')).to.not.contain('.mlcube');
+    const v = await verify(runDir(id));
+    expect(v.exitCode, v.stderr).to.equal(0);
+    writeFileSync(join(ws(), 'cfg.yaml'), 'changed');
+    expect((await verify(runDir(id))).stderr).to.match(/output out_dir .*: cfg.yaml differs/);
+  });
+
   it('a path that is no run directory is a usage error (exit 2), not a verification', async () => {
     const v = await verify(join(ws(), 'out'));
     expect(v.exitCode).to.equal(2);
