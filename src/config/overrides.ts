@@ -21,6 +21,9 @@ export function parseParamOverrides(items: readonly string[]): ParamOverride[] {
     if (key.some((k) => k === '')) {
       throw new UsageError(`-P "${raw}" has an empty key segment`, { suggestions: ['Use a dotted path such as -Pplatform.accelerator_count=1.'] });
     }
+    if (key.includes('__proto__')) {
+      throw new UsageError(`-P "${raw}": the key "__proto__" is not allowed`, { suggestions: ['Name a real key of the cube or the platform, e.g. -Pdocker.image=name:tag.'] });
+    }
     const text = raw.slice(eq + 1);
     let value: unknown = text;
     try {
@@ -48,6 +51,9 @@ export function parseTaskArgs(args: readonly string[]): Map<string, string> {
       throw new UsageError(`unexpected argument "${arg}"`, {
         suggestions: ['Task parameter overrides are name=value or --name=value (e.g. data_dir=/data/mnist); config overrides are -Pkey.path=value.'],
       });
+    }
+    if (m[1] === '__proto__') {
+      throw new UsageError(`task override "${arg}": "__proto__" is no parameter name`, { suggestions: ['Name a parameter of the task, e.g. data_dir=/data/mnist.'] });
     }
     out.set(m[1], m[2]);
   }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, isNode, type Document, type Node } from 'yaml';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, isNode, visit, type Document, type Node } from 'yaml';
 import { ConfigError, type ErrorPlace } from '../errors.js';
 
 export type Path = readonly (string | number)[];
@@ -52,15 +52,72 @@ export function parseYaml(text: string, file: string): YamlSource {
       suggestions: ['Fix the YAML syntax at that position (indentation, a missing ":" or an unclosed quote or bracket).'],
     });
   }
-  const value = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  checkStructure(doc, lines, file);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (e) {
+    // yaml reports an alias bomb ("Excessive alias count") this way: the cube file is at fault, not the runtime.
+    throw new ConfigError(`the YAML cannot be expanded: ${(e as Error).message}`, {
+      place: { file, line: 1, col: 1 },
+      suggestions: [`Use each anchor (&name) at most ${MAX_ALIAS_COUNT} times in all (aliases that repeat aliases multiply).`],
+    });
+  }
   return new YamlSource(file, value, doc, lines);
+}
+
+/** Aliases in all, expanded (yaml's bound against alias bombs). */
+export const MAX_ALIAS_COUNT = 1000;
+/** The largest cube or settings file read: real ones are a few KiB, and a huge one would take memory out of all proportion. */
+export const MAX_YAML_BYTES = 1024 * 1024;
+
+/**
+ * What toJS cannot turn into a configuration, found with its place: an alias to nothing or to one of its own
+ * ancestors (an infinite value), a key that is a mapping or a list, and a `__proto__` key (a plain object cannot
+ * hold it: it would be dropped or change the object's prototype).
+ */
+function checkStructure(doc: Document, lines: LineCounter, file: string): void {
+  const at = (n: { range?: [number, number, number] | null } | null | undefined) => {
+    const pos = lines.linePos(n?.range?.[0] ?? 0);
+    return { file, line: pos.line, col: pos.col };
+  };
+  let problem: ConfigError | undefined;
+  visit(doc, {
+    Alias(_key, node, path) {
+      const target = node.resolve(doc);
+      if (!target) problem = new ConfigError(`alias *${node.source} names no anchor defined before it`, { place: at(node), suggestions: [`Define &${node.source} on a value above this line, or write the value out.`] });
+      else if (path.includes(target as never)) problem = new ConfigError(`alias *${node.source} refers to a value that contains it (an infinite value)`, { place: at(node), suggestions: ['Point the alias at a value outside the one it sits in.'] });
+      return problem ? visit.BREAK : undefined;
+    },
+    Pair(_key, pair) {
+      const key = isAlias(pair.key) ? (pair.key.resolve(doc) ?? pair.key) : pair.key;
+      const complex = isNode(key) && ((!isScalar(key) && !isAlias(key)) || (isScalar(key) && typeof key.value === 'object' && key.value !== null));
+      if (complex) problem = new ConfigError('a mapping key is itself a mapping, a list or binary data', { place: at(pair.key as Node), suggestions: ['Use a plain word or string as the key.'] });
+      else if ((isScalar(key) ? key.value : key) === '__proto__') problem = new ConfigError('the key "__proto__" is not allowed', { place: at(key as Node), suggestions: ['Rename the key: "__proto__" cannot be held by a configuration mapping.'] });
+      return problem ? visit.BREAK : undefined;
+    },
+  });
+  if (problem) throw problem;
 }
 
 export function readYamlFile(file: string): YamlSource {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size > MAX_YAML_BYTES) {
+        throw new ConfigError(`the file is ${size} bytes; a cube or settings file may hold at most ${MAX_YAML_BYTES} bytes (1 MiB)`, {
+          place: { file },
+          suggestions: ['Keep data out of the YAML: point a parameter at a file in the workspace instead.'],
+        });
+      }
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (e: any) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError(`cannot read file (${e.code ?? e.message})`, {
       place: { file },
       suggestions: ['Check the path given with --mlcube (a cube directory holding mlcube.yaml, or the YAML file itself).'],
