@@ -5,6 +5,8 @@ import { planMounts } from '../src/params/mounts.js';
 import { cudaVisibleDevices, describeGpus, gpuRequest, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
+import { METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
+import { METRICS_ENV } from '../src/provenance/metrics.js';
 
 /** PATH given to a task whose image environment has none (Docker's default). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -23,6 +25,8 @@ export interface ImageMeta {
   env?: string[];
   /** How many /mlcube_io<k> mount points the image has. */
   mount_points?: number;
+  /** The image has the /mlcube_metrics mount point (converted by a version that creates it). */
+  metrics_mount?: boolean;
   nvidia?: boolean;
   created?: string;
 }
@@ -97,10 +101,10 @@ export function buildSteps(runner: Tree, root: string, partial: { dir: string; s
   return { convert, ...(nvidia ? { nvidia } : {}), ...(squash ? { squash } : {}) };
 }
 
-/** Directories and files ch-run 0.31 binds onto and that a Docker export may lack, plus the /mlcube_io mount points. */
+/** Directories and files ch-run 0.31 binds onto and that a Docker export may lack, plus the /mlcube_io and /mlcube_metrics mount points. */
 export function mountPointsToEnsure(count = MOUNT_POINTS): { dirs: string[]; files: string[] } {
   return {
-    dirs: ['dev', 'proc', 'sys', 'tmp', 'home', 'etc', 'mnt', ...Array.from({ length: count }, (_, i) => `mlcube_io${i}`)],
+    dirs: ['dev', 'proc', 'sys', 'tmp', 'home', 'etc', 'mnt', ...Array.from({ length: count }, (_, i) => `mlcube_io${i}`), METRICS_MOUNT.slice(1)],
     files: ['etc/passwd', 'etc/group', 'etc/hosts', 'etc/resolv.conf'],
   };
 }
@@ -108,9 +112,9 @@ export function mountPointsToEnsure(count = MOUNT_POINTS): { dirs: string[]; fil
 export interface RunPlan {
   argv: string[];
   gpus: GpuRequest;
-  /** /mlcube_io<k> directories the binds need in the image. */
+  /** /mlcube_io<k> (and /mlcube_metrics) directories the binds need in the image. */
   mountPoints: string[];
-  /** `host:/mlcube_io<k>`, for the log. */
+  /** `host:/mlcube_io<k>` (and `host:/mlcube_metrics`), for the log. */
   mounts: string[];
   cwd: string;
   warnings: string[];
@@ -124,9 +128,10 @@ const setEnv = (k: string, v: string) => `--set-env=${k}=${v}`;
  * `ch-run [run_args] --unset-env=* --env-no-expand --set-env=K=V... -c WORKDIR -b HOST:/mlcube_io<k>... IMAGE --
  * <entrypoint> <task> --param=/mlcube_io<k>...` (pure). The host environment is dropped; the task gets the image's
  * ENV, PATH/HOME, pass_env, CUDA_VISIBLE_DEVICES, env_args and MLCUBE_TASK/MLCUBE_GPUS. A task `entrypoint` replaces
- * the image entrypoint and the task name, as in the other runners.
+ * the image entrypoint and the task name, as in the other runners. With `metricsDir` (the run is recorded) it is
+ * bound at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there; a host MLCUBE_METRICS_FILE is never passed.
  */
-export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: ImageMeta | undefined, hostEnv: Record<string, string | undefined>): RunPlan {
+export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: ImageMeta | undefined, hostEnv: Record<string, string | undefined>, metricsDir?: string): RunPlan {
   const runner = cfg.runner as Tree;
   const platform = isTree(cfg.platform) ? cfg.platform : {};
   const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
@@ -147,7 +152,8 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
   if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
   if (!env.has('HOME')) env.set('HOME', '/tmp');
   for (const name of Array.isArray(runner.pass_env) ? runner.pass_env.map(String) : []) {
-    if (hostEnv[name] !== undefined) env.set(name, String(hostEnv[name]));
+    // A host path for the metrics file means nothing inside the image.
+    if (hostEnv[name] !== undefined && name !== METRICS_ENV) env.set(name, String(hostEnv[name]));
   }
   const visible = cudaVisibleDevices(gpus);
   if (gpus.kind === 'count' || gpus.kind === 'devices' || (gpus.kind === 'none' && runner['--gpus'] !== null && runner['--gpus'] !== undefined)) env.set('CUDA_VISIBLE_DEVICES', visible ?? '');
@@ -155,6 +161,7 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
   if (isTree(runner.env_args)) for (const [k, v] of Object.entries(runner.env_args)) env.set(k, String(v));
   env.set('MLCUBE_TASK', task.name);
   env.set('MLCUBE_GPUS', describeGpus(gpus));
+  if (metricsDir !== undefined) env.set(METRICS_ENV, `${METRICS_MOUNT}/${METRICS_FILE_NAME}`);
   if (gpus.kind !== 'none') {
     notes.push(
       `GPUs ${describeGpus(gpus)}: ch-run shares the host's /dev (no device isolation), CUDA_VISIBLE_DEVICES=${env.get('CUDA_VISIBLE_DEVICES') ?? '(host value)'}; ` +
@@ -179,6 +186,8 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
 
   const cwd = runner.workdir !== null && runner.workdir !== undefined && String(runner.workdir) !== '' ? String(runner.workdir) : meta?.workdir || '/';
   const opts = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'charliecloud.run_args') : [];
+  const binds = plan.mounts.map((m) => ({ host: m.host, container: m.container }));
+  if (metricsDir !== undefined) binds.push({ host: metricsDir, container: METRICS_MOUNT });
   const argv = [
     ...words(runner.ch_run, 'ch-run', 'ch_run'),
     ...opts,
@@ -187,12 +196,12 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
     ...[...env].map(([k, v]) => setEnv(k, v)),
     '-c',
     cwd,
-    ...plan.mounts.flatMap((m) => ['-b', `${m.host}:${m.container}`]),
+    ...binds.flatMap((m) => ['-b', `${m.host}:${m.container}`]),
     image,
     '--',
     ...command,
   ];
-  return { argv, gpus, mountPoints: plan.mounts.map((m) => m.container), mounts: plan.mounts.map((m) => `${m.host}:${m.container}`), cwd, warnings, notes };
+  return { argv, gpus, mountPoints: binds.map((m) => m.container), mounts: binds.map((m) => `${m.host}:${m.container}`), cwd, warnings, notes };
 }
 
 /** `ch-run --version` prints e.g. `0.31` (on stderr). */

@@ -9,6 +9,8 @@ import type { Availability, RunContext, Runner, TaskResult } from '../src/runner
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { which } from '../src/which.js';
+import { hostUsageMeter } from '../src/host-usage.js';
+import { pipeInto } from '../src/task-io.js';
 import { buildSteps, formatOf, imagePath, metaPath, MOUNT_POINTS, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, words, type BuildStep, type ImageMeta } from './charliecloud-spec.js';
 
 export interface CharliecloudRunnerDeps {
@@ -100,7 +102,7 @@ export class CharliecloudRunner implements Runner {
         suggestions: ['Install Charliecloud where configure runs (apt-get install charliecloud), name it with -Pcharliecloud.ch_convert=/path/to/ch-convert, or convert on another machine and put the image into image_dir.'],
       });
     }
-    let meta: ImageMeta = { source: src.text, format: formatOf(runner), mount_points: MOUNT_POINTS, nvidia: runner.nvidia === true };
+    let meta: ImageMeta = { source: src.text, format: formatOf(runner), mount_points: MOUNT_POINTS, metrics_mount: true, nvidia: runner.nvidia === true };
     if (src.kind === 'docker') meta = { ...meta, ...(await this.dockerMeta(src.ref)) };
     else if (src.kind === 'tar' && !existsSync(src.ref)) {
       throw new ImageError(`cannot convert ${src.text}: ${src.ref} does not exist`, { suggestions: ['Point charliecloud.source at an existing image tarball (tar:FILE, relative to the cube root), e.g. one made with ch-convert or docker export.'] });
@@ -217,13 +219,17 @@ export class CharliecloudRunner implements Runner {
     const image = this.image(ctx);
     if (!lstatSync(image, { throwIfNoEntry: false }) || (runner.rebuild === true && !this.rebuilt)) await this.configure(ctx);
     const meta = this.readMeta(image, ctx);
-    const plan = runPlan(task, ctx.config, image, meta, this.env);
+    const isDir = statSync(image).isDirectory();
+    const io = ctx.taskIo;
+    // A SquashFS image is read-only: it has /mlcube_metrics only when converted by a version that made it.
+    const metricsDir = io && (isDir || meta?.metrics_mount === true) ? io.metricsDir : undefined;
+    if (io && metricsDir === undefined) ctx.log.warn(`the SquashFS image ${image} has no /mlcube_metrics mount point: the task's metrics cannot be collected (convert it again: -Pcharliecloud.rebuild=true)`);
+    const plan = runPlan(task, ctx.config, image, meta, this.env, metricsDir);
     for (const w of plan.warnings) ctx.log.warn(w);
     for (const n of plan.notes) ctx.log.info(n);
 
-    // The /mlcube_io<k> targets must exist in the image.
-    const isDir = statSync(image).isDirectory();
-    const missing = plan.mountPoints.filter((m) => (isDir ? !existsSync(join(image, m)) : Number(m.replace('/mlcube_io', '')) >= (meta?.mount_points ?? MOUNT_POINTS)));
+    // The /mlcube_io<k> (and /mlcube_metrics) targets must exist in the image.
+    const missing = plan.mountPoints.filter((m) => (isDir ? !existsSync(join(image, m)) : m.startsWith('/mlcube_io') && Number(m.replace('/mlcube_io', '')) >= (meta?.mount_points ?? MOUNT_POINTS)));
     if (missing.length && isDir) {
       try {
         this.ensureMountPoints(image, missing.map((m) => m.slice(1)));
@@ -245,22 +251,28 @@ export class CharliecloudRunner implements Runner {
     ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
     await ctx.startGate;
     const started = Date.now();
+    // ch-run execs the task in place on this host: measured like a local task.
+    const meter = io ? hostUsageMeter() : undefined;
     const child = execa(plan.argv[0], plan.argv.slice(1), {
       cwd: ctx.root,
       env: this.toolEnv(),
       extendEnv: false,
       stdin: 'inherit',
-      stdout: 'inherit',
-      stderr: ['inherit', 'pipe'],
+      stdout: io ? 'pipe' : 'inherit',
+      stderr: io ? 'pipe' : ['inherit', 'pipe'],
       buffer: false,
       reject: false,
       cancelSignal: ctx.signal,
       forceKillAfterDelay: 5000,
     });
+    meter?.watch(child.pid);
+    const drained = io && child.stdout && child.stderr ? Promise.all([pipeInto(child.stdout, io.stdout), pipeInto(child.stderr, io.stderr)]) : undefined;
     // Keep only the tail of stderr (the task's own output is streamed as it comes), to recognise ch-run's own errors.
     let tail = '';
     child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-4096)));
     const r = await child;
+    const usage = meter?.stop();
+    await drained; // execa settles once the pipes ended; this only makes the order explicit
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ch-run process (pid ${child.pid}) was stopped`, { place: { task: task.name } });
     if (r.failed && r.exitCode === undefined && !r.signal) {
       throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, { place: { task: task.name }, suggestions: ['Check charliecloud.ch_run and PATH; `mlcube doctor` shows what was found.'] });
@@ -276,7 +288,7 @@ export class CharliecloudRunner implements Runner {
         ],
       });
     }
-    return { exitCode: exitCodeOf(r), durationMs: Date.now() - started };
+    return { exitCode: exitCodeOf(r), durationMs: Date.now() - started, ...(usage ? { usage } : {}) };
   }
 
   async inspect(ctx: RunContext, force: boolean): Promise<Tree> {

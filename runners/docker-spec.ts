@@ -6,6 +6,8 @@ import { planMounts } from '../src/params/mounts.js';
 import { gpuRequest, describeGpus, cudaVisibleDevices, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
+import { METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
+import { METRICS_ENV } from '../src/provenance/metrics.js';
 
 export const LABEL_PREFIX = 'org.mlcommons.mlcube';
 
@@ -110,9 +112,10 @@ export interface ContainerPlan {
 /**
  * The container for one task (pure): /mlcube_io<k> binds (ro where asked), the argv contract, the invoking
  * user's uid:gid unless `user: image` (mlcube#192, #306), env, limits, GPUs as DeviceRequests, labels.
- * A single-token entrypoint keeps the parameters (the Python runner drops them all).
+ * A single-token entrypoint keeps the parameters (the Python runner drops them all). With `metricsDir` (the run is
+ * recorded) it is bound rw at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there.
  */
-export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | undefined, labels: Record<string, string>): ContainerPlan {
+export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | undefined, labels: Record<string, string>, metricsDir?: string): ContainerPlan {
   const runner = cfg.runner as Tree;
   const platform = isTree(cfg.platform) ? cfg.platform : {};
   const mountMode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
@@ -138,9 +141,15 @@ export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | un
   const visible = cudaVisibleDevices(gpus);
   if (gpus.kind !== 'none' && visible !== undefined && !env.some((e) => e.startsWith('CUDA_VISIBLE_DEVICES='))) env.push(`CUDA_VISIBLE_DEVICES=${visible}`);
   env.push(`MLCUBE_TASK=${task.name}`, `MLCUBE_GPUS=${describeGpus(gpus)}`);
+  const binds = plan.mounts.map((m) => `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`);
+  if (metricsDir !== undefined) {
+    // The file the recorder reads, at the path the task can reach (env_args / cpu_args cannot point it elsewhere).
+    env.splice(0, env.length, ...env.filter((e) => !e.startsWith(`${METRICS_ENV}=`)), `${METRICS_ENV}=${METRICS_MOUNT}/${METRICS_FILE_NAME}`);
+    binds.push(`${metricsDir}:${METRICS_MOUNT}:rw`);
+  }
 
   const hostConfig: Docker.HostConfig = {
-    Binds: plan.mounts.map((m) => `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`),
+    Binds: binds,
     AutoRemove: false,
     DeviceRequests: deviceRequests(gpus),
   };
@@ -172,4 +181,63 @@ export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | un
 export function containerName(cube: string, task: string): string {
   const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
   return `mlcube-${clean(basename(cube))}-${clean(task)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** What one usage sample tells: cumulative CPU time, current memory; undefined for a container not running. */
+export interface StatsSample {
+  cpuNs?: number;
+  memoryBytes?: number;
+}
+
+/**
+ * The figures of a GET /containers/{id}/stats answer (pure). Memory is usage less inactive file cache, as `docker
+ * stats` computes it (cgroup v1: total_inactive_file, v2: inactive_file). A stopped container answers zeros and
+ * an unset `read` time: undefined.
+ */
+export function statsSample(stats: Tree | undefined): StatsSample | undefined {
+  if (!isTree(stats) || typeof stats.read !== 'string' || stats.read.startsWith('0001-')) return undefined;
+  const cpu = isTree(stats.cpu_stats) && isTree(stats.cpu_stats.cpu_usage) ? stats.cpu_stats.cpu_usage.total_usage : undefined;
+  const mem = isTree(stats.memory_stats) ? stats.memory_stats : {};
+  const usage = typeof mem.usage === 'number' ? mem.usage : undefined;
+  const detail = isTree(mem.stats) ? mem.stats : {};
+  const inactive = typeof detail.total_inactive_file === 'number' ? detail.total_inactive_file : typeof detail.inactive_file === 'number' ? detail.inactive_file : 0;
+  const out: StatsSample = {};
+  if (typeof cpu === 'number' && cpu > 0) out.cpuNs = cpu;
+  if (usage !== undefined && usage > 0) out.memoryBytes = Math.max(0, usage - inactive);
+  return out.cpuNs === undefined && out.memoryBytes === undefined ? undefined : out;
+}
+
+/** Where a container's cgroup files may be on this host: v2 then v1, the daemon's systemd then cgroupfs layouts. */
+export function cgroupCandidates(id: string, root = '/sys/fs/cgroup'): { version: 1 | 2; memory: string; cpu: string }[] {
+  const rels = [`system.slice/docker-${id}.scope`, `docker/${id}`];
+  return [...rels.map((r) => ({ version: 2 as const, memory: `${root}/${r}`, cpu: `${root}/${r}` })), ...rels.map((r) => ({ version: 1 as const, memory: `${root}/memory/${r}`, cpu: `${root}/cpuacct/${r}` }))];
+}
+
+/** The files read for a sample, per cgroup version (memory dir, cpu dir). */
+export const CGROUP_FILES = {
+  1: { usage: 'memory.usage_in_bytes', stat: 'memory.stat', cpu: 'cpuacct.usage' },
+  2: { usage: 'memory.current', stat: 'memory.stat', cpu: 'cpu.stat' },
+} as const;
+
+/**
+ * A sample from a container's cgroup files (pure; their text, undefined where unreadable): memory is usage less
+ * inactive file cache (as `docker stats`), CPU the cumulative time (v1 cpuacct.usage in ns, v2 cpu.stat usage_usec).
+ */
+export function cgroupSample(version: 1 | 2, files: { usage?: string; stat?: string; cpu?: string }): StatsSample | undefined {
+  const statValue = (key: string) => {
+    const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(files.stat ?? '');
+    return m ? Number(m[1]) : undefined;
+  };
+  const usage = files.usage !== undefined && /^\d+\s*$/.test(files.usage) ? Number(files.usage) : undefined;
+  const inactive = (version === 1 ? statValue('total_inactive_file') : statValue('inactive_file')) ?? 0;
+  let cpuNs: number | undefined;
+  if (version === 1 && files.cpu !== undefined && /^\d+\s*$/.test(files.cpu)) cpuNs = Number(files.cpu);
+  if (version === 2) {
+    const m = /^usage_usec (\d+)$/m.exec(files.cpu ?? '');
+    if (m) cpuNs = Number(m[1]) * 1000;
+  }
+  const out: StatsSample = {};
+  if (cpuNs !== undefined && cpuNs > 0) out.cpuNs = cpuNs;
+  if (usage !== undefined && usage > 0) out.memoryBytes = Math.max(0, usage - inactive);
+  return out.cpuNs === undefined && out.memoryBytes === undefined ? undefined : out;
 }

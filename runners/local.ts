@@ -1,9 +1,12 @@
 import { constants, hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { spawn } from 'node:child_process';
 import { ConfigError, InterruptedError } from '../src/errors.js';
 import { isTree, type Tree } from '../src/config/tree.js';
-import type { Availability, RunContext, Runner, TaskResult } from '../src/runner.js';
+import { METRICS_FILE_NAME, type Availability, type RunContext, type Runner, type TaskIo, type TaskResult, type TaskUsage } from '../src/runner.js';
+import { hostUsageMeter } from '../src/host-usage.js';
+import { pipeInto } from '../src/task-io.js';
+import { METRICS_ENV } from '../src/provenance/metrics.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
 import { cudaVisibleDevices, describeGpus, gpuRequest } from '../src/params/gpus.js';
@@ -22,8 +25,8 @@ export function localArgv(task: ResolvedTask, runner: Tree): string[] {
   return [...splitCommand(command as string | string[], 'local.command'), task.name, ...params];
 }
 
-/** Environment of a local task: the host's, the cube's env_args, GPU selection and MLCUBE_* facts. */
-export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'env' | 'workspace' | 'root'>): Record<string, string | undefined> {
+/** Environment of a local task: the host's, the cube's env_args, GPU selection, MLCUBE_* facts and the metrics file. */
+export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'env' | 'workspace' | 'root' | 'taskIo'>): Record<string, string | undefined> {
   const runner = ctx.config.runner as Tree;
   const env: Record<string, string | undefined> = { ...ctx.env };
   if (isTree(runner.env_args)) for (const [k, v] of Object.entries(runner.env_args)) env[k] = String(v);
@@ -38,6 +41,7 @@ export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'e
   env.MLCUBE_TASK = task.name;
   env.MLCUBE_WORKSPACE = ctx.workspace;
   env.MLCUBE_ROOT = ctx.root;
+  if (ctx.taskIo) env[METRICS_ENV] = join(ctx.taskIo.metricsDir, METRICS_FILE_NAME);
   return env;
 }
 
@@ -55,13 +59,13 @@ export class LocalRunner implements Runner {
   async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
     const runner = ctx.config.runner as Tree;
     const [file, ...args] = localArgv(task, runner);
-    const cwd = resolve(ctx.root, String(runner.workdir ?? '.'));
+    const cwd = resolvePath(ctx.root, String(runner.workdir ?? '.'));
     const env = localEnv(task, ctx);
     ctx.log.info(`running task "${task.name}" on the host: ${[file, ...args].join(' ')} (cwd ${cwd}, GPUs ${env.MLCUBE_GPUS})`);
     await ctx.startGate;
     const started = Date.now();
     ctx.log.debug(`starting the task process at ${performance.now().toFixed(0)} ms`);
-    const result = await spawnInherited(file, args, { cwd, env, signal: ctx.signal, killAfterMs: 5000 });
+    const result = await spawnTask(file, args, { cwd, env, signal: ctx.signal, killAfterMs: 5000, io: ctx.taskIo });
     ctx.log.debug(`task process ended at ${performance.now().toFixed(0)} ms`);
     const durationMs = Date.now() - started;
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; its process was stopped`, { place: { task: task.name } });
@@ -72,7 +76,7 @@ export class LocalRunner implements Runner {
       });
     }
     const exitCode = result.exitCode ?? (result.signal ? 128 + (constants.signals[result.signal] ?? 0) : 1);
-    return { exitCode, durationMs };
+    return { exitCode, durationMs, ...(result.usage ? { usage: result.usage } : {}) };
   }
 }
 
@@ -80,16 +84,25 @@ interface SpawnResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   startError?: Error;
+  usage?: TaskUsage;
 }
 
+/** How long output may still arrive after the task exited (a process it left behind may hold its pipes open). */
+const DRAIN_MS = 2000;
+
 /**
- * The task as a child process sharing our stdio (nothing captured or piped), stopped with SIGTERM when `signal`
- * aborts and SIGKILL `killAfterMs` later. node:child_process, not execa: this is all the local runner needs, and
- * execa's ~160 kB would be loaded and evaluated by every local run.
+ * The task as a child process, stopped with SIGTERM when `signal` aborts and SIGKILL `killAfterMs` later. Without
+ * `io` it shares our stdio (nothing captured or piped, as a terminal program expects); with it, stdout and stderr
+ * are piped into io's streams (stdin stays ours) and its resource usage is measured. node:child_process, not
+ * execa: this is all the local runner needs, and execa's ~160 kB would be loaded and evaluated by every local run.
  */
-function spawnInherited(file: string, args: string[], o: { cwd: string; env: Record<string, string | undefined>; signal: AbortSignal; killAfterMs: number }): Promise<SpawnResult> {
+function spawnTask(file: string, args: string[], o: { cwd: string; env: Record<string, string | undefined>; signal: AbortSignal; killAfterMs: number; io?: TaskIo }): Promise<SpawnResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: o.cwd, env: o.env, stdio: 'inherit' });
+    const meter = o.io ? hostUsageMeter() : undefined;
+    const child = spawn(file, args, { cwd: o.cwd, env: o.env, stdio: o.io ? ['inherit', 'pipe', 'pipe'] : 'inherit' });
+    meter?.watch(child.pid);
+    // Everything the task wrote reaches io's streams once its pipes end (io's streams are the caller's to end).
+    const drained = o.io ? Promise.all([pipeInto(child.stdout!, o.io.stdout), pipeInto(child.stderr!, o.io.stderr)]) : Promise.resolve();
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
       child.kill('SIGTERM');
@@ -99,10 +112,27 @@ function spawnInherited(file: string, args: string[], o: { cwd: string; env: Rec
     else o.signal.addEventListener('abort', onAbort, { once: true });
     let startError: Error | undefined;
     child.once('error', (e) => (startError = e));
-    child.once('close', (exitCode, signal) => {
+    // 'exit', not 'close': the child is reaped (its CPU time is in our cutime), and a process it left running that
+    // still holds the pipes gets DRAIN_MS to let go rather than holding the run forever.
+    let settled = false;
+    const settle = async (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
       o.signal.removeEventListener('abort', onAbort);
       clearTimeout(killTimer);
-      resolve(startError ? { exitCode: null, signal: null, startError } : { exitCode, signal });
-    });
+      const usage = meter?.stop();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+      clearTimeout(timer);
+      for (const s of [child.stdout, child.stderr]) {
+        s?.unpipe();
+        s?.destroy();
+      }
+      // Read only now: a start failure's 'error' may come after its 'exit'.
+      resolve(startError ? { exitCode: null, signal: null, startError } : { exitCode, signal, ...(usage ? { usage } : {}) });
+    };
+    child.once('exit', (code, sig) => void settle(code, sig));
+    // A child that never started may emit 'error' and 'close' without 'exit'.
+    child.once('close', (code, sig) => void settle(code, sig));
   });
 }

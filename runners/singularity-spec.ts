@@ -5,11 +5,23 @@ import { planMounts } from '../src/params/mounts.js';
 import { cudaVisibleDevices, describeGpus, gpuRequest, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
+import { METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
+import { METRICS_ENV } from '../src/provenance/metrics.js';
 
 /** Which runtime a `--version` line names (Python mlcube_singularity client.py's three forms). */
 export interface RuntimeVersion {
   flavor: 'apptainer' | 'singularity' | 'unknown';
   version: string;
+}
+
+/**
+ * The environment of the singularity process itself: the host's, less MLCUBE_METRICS_FILE (Singularity passes the
+ * host environment into the container, where a host path means nothing; the task gets its own through --env).
+ */
+export function clientEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...env };
+  delete out[METRICS_ENV];
+  return out;
 }
 
 /** `apptainer version 1.1.9-1.el9`, `singularity-ce version 3.11.0`, `singularity version 3.7.4`, bare `1.0.32`. */
@@ -73,9 +85,10 @@ const flagValue = (v: unknown) => v !== null && v !== undefined && String(v) !==
  * `<exe> run|exec [run_args] [--network=..] [--security=..] [--nv] [--vm-ram=..] [--vm-cpu=..] [--containall]
  * [--cleanenv] --env K=V... --bind host:/mlcube_io<k>[:ro]... <sif> <task | entrypoint> --param=/mlcube_io<k>...`
  * (Python SingularityRun.run, reference §5.2). GPUs come from --gpus or platform.accelerator_count, like the
- * other runners: any request adds --nv and pins CUDA_VISIBLE_DEVICES unless `all`.
+ * other runners: any request adds --nv and pins CUDA_VISIBLE_DEVICES unless `all`. With `metricsDir` (the run is
+ * recorded) it is bound rw at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there.
  */
-export function runPlan(task: ResolvedTask, cfg: Tree, sif: string): RunPlan {
+export function runPlan(task: ResolvedTask, cfg: Tree, sif: string, metricsDir?: string): RunPlan {
   const runner = cfg.runner as Tree;
   const platform = isTree(cfg.platform) ? cfg.platform : {};
   const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
@@ -93,8 +106,14 @@ export function runPlan(task: ResolvedTask, cfg: Tree, sif: string): RunPlan {
   const visible = cudaVisibleDevices(gpus);
   if ((gpus.kind === 'count' || gpus.kind === 'devices') && visible && !env.some((e) => e.startsWith('CUDA_VISIBLE_DEVICES='))) env.push(`CUDA_VISIBLE_DEVICES=${visible}`);
   env.push(`MLCUBE_TASK=${task.name}`, `MLCUBE_GPUS=${describeGpus(gpus)}`);
+  const binds = mounts.mounts.map((m) => `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`);
+  if (metricsDir !== undefined) {
+    // The file the recorder reads, at the path the task can reach (env_args cannot point it elsewhere).
+    env.splice(0, env.length, ...env.filter((e) => !e.startsWith(`${METRICS_ENV}=`)), `${METRICS_ENV}=${METRICS_MOUNT}/${METRICS_FILE_NAME}`);
+    binds.push(`${metricsDir}:${METRICS_MOUNT}:rw`);
+  }
   for (const e of env) opts.push('--env', e);
-  for (const m of mounts.mounts) opts.push('--bind', `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`);
+  for (const b of binds) opts.push('--bind', b);
 
   const argv = task.entrypoint
     ? [...clientArgv(runner.singularity), 'exec', ...opts, sif, ...splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`), ...mounts.args]

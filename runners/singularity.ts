@@ -9,7 +9,9 @@ import type { Availability, RunContext, Runner, TaskResult } from '../src/runner
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { which } from '../src/which.js';
-import { buildArgv, buildSourceOf, clientArgv, parseVersion, runPlan, sifPath } from './singularity-spec.js';
+import { buildArgv, buildSourceOf, clientArgv, clientEnv, parseVersion, runPlan, sifPath } from './singularity-spec.js';
+import { hostUsageMeter } from '../src/host-usage.js';
+import { pipeInto } from '../src/task-io.js';
 
 export interface SingularityRunnerDeps {
   /** runner.singularity from the effective config (e.g. `sudo singularity`); undefined: probe singularity, then apptainer. */
@@ -114,18 +116,35 @@ export class SingularityRunner implements Runner {
     const runner = this.runnerOf(ctx);
     const sif = sifPath(runner, ctx.root);
     if (!existsSync(sif) || runner.rebuild === true) await this.configure(ctx);
-    const plan = runPlan(task, { ...ctx.config, runner }, sif);
+    const io = ctx.taskIo;
+    const plan = runPlan(task, { ...ctx.config, runner }, sif, io?.metricsDir);
     for (const w of plan.warnings) ctx.log.warn(w);
     ctx.log.info(`running task "${task.name}" with ${plan.argv[0] === 'sudo' ? plan.argv[1] : plan.argv[0]} (image ${sif}, GPUs ${describeGpus(plan.gpus)})`);
     ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
     await ctx.startGate;
     const started = Date.now();
-    const r = await execa(plan.argv[0], plan.argv.slice(1), { cwd: ctx.root, env: this.env, extendEnv: false, stdio: 'inherit', reject: false, cancelSignal: ctx.signal, forceKillAfterDelay: 5000 });
+    // Singularity runs the task as a descendant of its own process on this host: measured like a local task.
+    const meter = io ? hostUsageMeter() : undefined;
+    const child = execa(plan.argv[0], plan.argv.slice(1), {
+      cwd: ctx.root,
+      env: clientEnv(this.env),
+      extendEnv: false,
+      stdio: io ? ['inherit', 'pipe', 'pipe'] : 'inherit',
+      buffer: false,
+      reject: false,
+      cancelSignal: ctx.signal,
+      forceKillAfterDelay: 5000,
+    });
+    meter?.watch(child.pid);
+    const drained = io && child.stdout && child.stderr ? Promise.all([pipeInto(child.stdout, io.stdout), pipeInto(child.stderr, io.stderr)]) : undefined;
+    const r = await child;
+    const usage = meter?.stop();
+    await drained; // execa settles once the pipes ended; this only makes the order explicit
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ${plan.argv[0]} process was stopped`, { place: { task: task.name } });
     if (r.failed && r.exitCode === undefined && !r.signal) {
       throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, { place: { task: task.name }, suggestions: ['Check singularity.singularity (the executable) and PATH; `mlcube doctor` shows what was found.'] });
     }
-    return { exitCode: exitCodeOf(r), durationMs: Date.now() - started };
+    return { exitCode: exitCodeOf(r), durationMs: Date.now() - started, ...(usage ? { usage } : {}) };
   }
 
   async inspect(ctx: RunContext, force: boolean): Promise<Tree> {

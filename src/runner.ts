@@ -34,6 +34,36 @@ export interface RunContext {
    * prepared and rethrows.
    */
   readonly startGate?: Promise<void>;
+  /** Where the task's output and metrics go (set by the recorder); absent: output to the terminal only, no metrics file, no usage. */
+  readonly taskIo?: TaskIo;
+}
+
+/** Where a task's output and metrics go; made by the recorder per task run. Absent: output goes to the terminal only, no metrics file. */
+export interface TaskIo {
+  /** The task's stdout bytes go here (the recorder tees them to the terminal and a file). Runners never end it. */
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /**
+   * Host directory (private to this task run, outside the workspace) holding the metrics file `metrics.jsonl`;
+   * containers get it mounted rw at /mlcube_metrics and MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl; host
+   * runners get MLCUBE_METRICS_FILE=<dir>/metrics.jsonl.
+   */
+  metricsDir: string;
+}
+
+/** Where containers see TaskIo.metricsDir. */
+export const METRICS_MOUNT = '/mlcube_metrics';
+/** The metrics file's name inside TaskIo.metricsDir (and METRICS_MOUNT). */
+export const METRICS_FILE_NAME = 'metrics.jsonl';
+
+/** Resources a task used; null where not measurable, `method` says how it was measured (or why not). */
+export interface TaskUsage {
+  /** CPU time (user + system) of the task's processes, in milliseconds. */
+  cpu_ms: number | null;
+  /** Peak resident memory of the task's largest process (host runners) or of its container (docker), in bytes. */
+  max_rss_bytes: number | null;
+  /** How measured, e.g. "proc-children-rusage+proc-sampling", "docker-engine-stats-sampling", or why unavailable. */
+  method: string;
 }
 
 /** The user's own command-line choices, passed on unchanged to a CLI run on another machine. */
@@ -64,6 +94,8 @@ export interface TaskResult {
   durationMs: number;
   /** Clean-up still under way after the task ended (e.g. removing its container): awaited after recording the run. */
   cleanup?: Promise<void>;
+  /** Resources the task used; measured when the run is recorded (ctx.taskIo set). */
+  usage?: TaskUsage;
 }
 
 export interface Runner {

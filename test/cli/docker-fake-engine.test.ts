@@ -1,8 +1,11 @@
 import { expect } from 'chai';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { copyFixture, mlcube, tempDir } from '../helpers/cli.js';
+import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
+import { DockerRunner } from '../../runners/docker.js';
 
 /**
  * The docker runner end to end through the real CLI and dockerode, against a fake Docker Engine API on a unix
@@ -20,6 +23,10 @@ class FakeEngine {
   imagePresent = true;
   exitCode = 0;
   output = 'hello from the fake engine\n';
+  /** How long the container "runs": wait answers this long after start. */
+  runMs = 0;
+  /** GET /containers/{id}/stats answer (one-shot); undefined: the route fails. */
+  stats?: unknown;
   /** Called when the container is started (what the host looks like at that moment). */
   onStart?: () => void;
   private server?: Server;
@@ -66,6 +73,7 @@ class FakeEngine {
     if (route === 'POST /containers/c0ffee/attach') return this.attach(res);
     if (route === 'POST /containers/c0ffee/wait') {
       await this.startedPromise;
+      await new Promise((r) => setTimeout(r, this.runMs));
       return this.json(res, 200, { StatusCode: this.exitCode, Error: null });
     }
     if (route === 'POST /containers/c0ffee/start') {
@@ -75,6 +83,7 @@ class FakeEngine {
       return;
     }
     if (route === 'DELETE /containers/c0ffee') return void res.writeHead(204).end();
+    if (route === 'GET /containers/c0ffee/stats' && this.stats) return this.json(res, 200, this.stats);
     if (route === 'POST /build') {
       this.imagePresent = true;
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -141,6 +150,54 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(body.Env).to.include('GREETING=hello basic');
     expect(body.Labels['org.mlcommons.mlcube.cube']).to.equal(cube.dir);
     expect(engine.calls.find((c) => c.method === 'DELETE')!.path).to.contain('force=true');
+  });
+
+  describe('with a TaskIo (a recorded run, runner called directly)', () => {
+    let io: ReturnType<typeof testTaskIo>;
+    beforeEach(() => {
+      io = testTaskIo();
+      engine.runMs = 150; // usage is sampled while the container runs
+    });
+    afterEach(() => io.cleanup());
+    const runWithIo = async (params: string[] = []) => {
+      const env = { ...process.env, DOCKER_HOST: `unix://${engine.socketPath}`, MLCUBE_METRICS_FILE: '/host/runs/x/metrics.jsonl' };
+      const { task, ctx } = await taskContext({ cube: cube.dir, platform: 'docker', task: 'report', params, env, taskIo: io });
+      const runner = new DockerRunner({ docker: new Docker({ socketPath: engine.socketPath }), env, host: { uid: process.getuid!(), gid: process.getgid!() } });
+      const r = await runner.run(task, ctx);
+      await r.cleanup;
+      return r;
+    };
+
+    it('binds the metrics directory rw at /mlcube_metrics, names the file there (never the host path), demuxes the output into the TaskIo streams, and measures usage from the Engine stats', async () => {
+      engine.stats = { read: '2025-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 1_500_000_000 } }, memory_stats: { usage: 80 * 2 ** 20, stats: { inactive_file: 16 * 2 ** 20 } } };
+      const r = await runWithIo();
+      expect(r.exitCode).to.equal(0);
+      const body = engine.calls[0].body;
+      expect(body.HostConfig.Binds).to.include(`${io.metricsDir}:/mlcube_metrics:rw`);
+      expect(body.Env).to.include('MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl');
+      expect(body.Env.filter((e: string) => e.startsWith('MLCUBE_METRICS_FILE='))).to.have.length(1);
+      expect(io.stdout.text()).to.equal('hello from the fake engine\n');
+      expect(io.stderr.text()).to.equal('a line on stderr\n');
+      expect(engine.paths()).to.include('GET /containers/c0ffee/stats');
+      expect(engine.calls.find((c) => c.path.includes('/stats'))!.path).to.contain('one-shot=true');
+      expect(r.usage).to.deep.equal({ cpu_ms: 1500, max_rss_bytes: 64 * 2 ** 20, method: 'docker-engine-stats-sampling' });
+      expect(statSync(io.metricsDir).mode & 0o777, 'the invoking user runs the container: the directory is left as made').to.equal(0o700);
+    });
+
+    it('stats the Engine cannot give: usage nulls saying why; the run is not failed for it', async () => {
+      const r = await runWithIo();
+      expect(r.exitCode).to.equal(0);
+      expect(r.usage).to.include({ cpu_ms: null, max_rss_bytes: null });
+      expect(r.usage!.method).to.match(/^docker-engine-stats-sampling: no sample \(.*no route/);
+    });
+
+    it('a container user other than the invoking one (user: image) may write the metrics directory', async () => {
+      engine.stats = { read: '0001-01-01T00:00:00Z', memory_stats: {} };
+      const r = await runWithIo(['docker.user=image']);
+      expect(engine.calls[0].body.User).to.equal(undefined);
+      expect(statSync(io.metricsDir).mode & 0o777).to.equal(0o777);
+      expect(r.usage!.method).to.equal('docker-engine-stats-sampling: no sample (the container ended before the first one)');
+    });
   });
 
   it('the run record is written while the container is created, and before it is started', async () => {

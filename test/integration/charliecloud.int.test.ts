@@ -6,6 +6,8 @@ import { CLI, REPO, copyFixture, mlcube, readJson, tempDir } from '../helpers/cl
 import { CharliecloudRunner } from '../../runners/charliecloud.js';
 import { DockerRunner } from '../../runners/docker.js';
 import { SlurmRunner } from '../../runners/slurm.js';
+import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
+import { readMetrics } from '../../src/provenance/metrics.js';
 
 const TAG = `mlcube-test/basic-ch:${process.pid}`;
 const MNIST_TAG = `mlcube-test/mnist-ch:${process.pid}`;
@@ -149,6 +151,26 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
     expect(statSync(image).isFile()).to.equal(true);
     expect(readJson(join(cube.dir, 'workspace', 'reports', 'report.txt')).args[0]).to.equal('--in_dir=/mlcube_io0');
   });
+
+  for (const format of ['dir', 'squash']) {
+    it(`with a TaskIo (${format} image): output into its streams, a metric row through /mlcube_metrics into metricsDir, usage measured`, async () => {
+      const io = testTaskIo();
+      try {
+        const params = [`docker.image=${TAG}`, `charliecloud.image_dir=${images.dir}`, `charliecloud.image_format=${format}`];
+        const { runner, task, ctx } = await taskContext({ cube: cube.dir, platform: 'charliecloud', task: 'report', params, taskIo: io });
+        const r = await runner.run(task, ctx);
+        expect(r.exitCode, io.stderr.text()).to.equal(0);
+        expect(io.stdout.text()).to.equal('report: stdout line\n');
+        expect(io.stderr.text()).to.equal('report: stderr line\n');
+        expect(readMetrics(join(io.metricsDir, 'metrics.jsonl')).rows.map((m) => [m.name, m.value])).to.deep.equal([['accuracy', 0.5]]);
+        console.warn(`    (usage ${JSON.stringify(r.usage)})`);
+        expect(r.usage!.cpu_ms).to.be.greaterThan(100);
+        expect(r.usage!.max_rss_bytes).to.be.greaterThan(64 * 1024 * 1024);
+      } finally {
+        io.cleanup();
+      }
+    });
+  }
 
   it('refuses runner flags ch-run cannot honour, and a missing Docker image is exit 4 with the fix', async () => {
     const n = await run(['--task=copy', '--network=none']);

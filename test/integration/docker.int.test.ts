@@ -5,6 +5,8 @@ import { execa } from 'execa';
 import Docker from 'dockerode';
 import { CLI, copyFixture, mlcube, readJson } from '../helpers/cli.js';
 import { DockerRunner } from '../../runners/docker.js';
+import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
+import { readMetrics } from '../../src/provenance/metrics.js';
 
 const docker = new Docker();
 const TAG = `mlcube-test/basic:${process.pid}`;
@@ -113,6 +115,27 @@ describe('docker runner against a real dockerd (integration)', function () {
     const r = await run(['--task=custom']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(readJson(join(cube.dir, 'workspace', 'custom', 'argv.json'))).to.deep.equal(['--flag', '--out_dir=/mlcube_io0']);
+  });
+
+  it('with a TaskIo: the container\'s output lands in its streams, a metric row written to $MLCUBE_METRICS_FILE reaches metricsDir, usage is measured', async () => {
+    const io = testTaskIo();
+    try {
+      const { task, ctx } = await taskContext({ cube: cube.dir, platform: 'docker', task: 'report', params: [`docker.image=${TAG}`], taskIo: io });
+      const r = await new DockerRunner().run(task, ctx);
+      await r.cleanup;
+      expect(r.exitCode).to.equal(0);
+      expect(io.stdout.text()).to.equal('report: stdout line\n');
+      expect(io.stderr.text()).to.equal('report: stderr line\n');
+      expect(readFileSync(join(cube.dir, 'workspace', 'report', 'marker.txt'), 'utf8')).to.match(/^\/mlcube_metrics\/metrics\.jsonl /);
+      expect(readMetrics(join(io.metricsDir, 'metrics.jsonl')).rows.map((m) => [m.name, m.value, m.step])).to.deep.equal([['accuracy', 0.5, 1]]);
+      console.log(`      usage: ${JSON.stringify(r.usage)}`);
+      // The task spins ~500 ms holding 64 MiB; sampling misses at most its last interval.
+      expect(r.usage!.cpu_ms, JSON.stringify(r.usage)).to.be.a('number').and.greaterThan(100);
+      expect(r.usage!.max_rss_bytes, JSON.stringify(r.usage)).to.be.a('number').and.greaterThan(64 * 1024 * 1024);
+      expect(await containersOf(cube.dir)).to.have.length(0);
+    } finally {
+      io.cleanup();
+    }
   });
 
   it('Ctrl-C stops and removes the container and exits 130', async () => {

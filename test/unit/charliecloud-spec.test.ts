@@ -79,9 +79,9 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
       expect(() => sourceOf(runner({ source: null }), ROOT)).to.throw(ConfigError, /no docker image to convert/);
     });
 
-    it('creates the paths ch-run binds onto and the /mlcube_io mount points', () => {
+    it('creates the paths ch-run binds onto, the /mlcube_io mount points and /mlcube_metrics', () => {
       const m = mountPointsToEnsure(3);
-      expect(m.dirs).to.include.members(['tmp', 'home', 'mlcube_io0', 'mlcube_io2']).and.not.include('mlcube_io3');
+      expect(m.dirs).to.include.members(['tmp', 'home', 'mlcube_io0', 'mlcube_io2', 'mlcube_metrics']).and.not.include('mlcube_io3');
       expect(m.files).to.deep.equal(['etc/passwd', 'etc/group', 'etc/hosts', 'etc/resolv.conf']);
     });
 
@@ -146,6 +146,24 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
       ],
     ];
     for (const [name, t, c, meta, hostEnv, argv] of cases) it(name, () => expect(runPlan(t, c, IMG, meta, hostEnv).argv).to.deep.equal(argv));
+
+    describe('metrics directory (a recorded run)', () => {
+      const M = '--set-env=MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl';
+      const MB = ['-b', '/runs/r1/metrics:/mlcube_metrics'];
+      const TAIL = [IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS];
+      const cases: [string, ReturnType<typeof cfg>, Record<string, string>, string | undefined, string[]][] = [
+        ['not recorded: no bind; a host MLCUBE_METRICS_FILE is not passed even when pass_env names it', cfg({ pass_env: ['MLCUBE_METRICS_FILE'] }), { MLCUBE_METRICS_FILE: '/ws/m.jsonl' }, undefined, [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, ...TAIL]],
+        ['recorded: bound at /mlcube_metrics, the env names the file there', cfg(), {}, '/runs/r1/metrics', [...HEAD, ...IMAGE_ENV, ...TASK_ENV, M, '-c', '/cube', ...BINDS, ...MB, ...TAIL]],
+        ['recorded: env_args and pass_env cannot point the task at another file', cfg({ pass_env: ['MLCUBE_METRICS_FILE'], env_args: { MLCUBE_METRICS_FILE: '/x' } }), { MLCUBE_METRICS_FILE: '/ws/m.jsonl' }, '/runs/r1/metrics', [...HEAD, ...IMAGE_ENV, M, ...TASK_ENV, '-c', '/cube', ...BINDS, ...MB, ...TAIL]],
+      ];
+      for (const [name, c, hostEnv, dir, argv] of cases) it(name, () => expect(runPlan(task(), c, IMG, META, hostEnv, dir).argv).to.deep.equal(argv));
+
+      it('/mlcube_metrics is a mount point the image must have', () => {
+        const p = runPlan(task(), cfg(), IMG, META, {}, '/runs/r1/metrics');
+        expect(p.mountPoints).to.deep.equal(['/mlcube_io0', '/mlcube_io1', '/mlcube_io2', '/mlcube_metrics']);
+        expect(p.mounts.at(-1)).to.equal('/runs/r1/metrics:/mlcube_metrics');
+      });
+    });
 
     it('lists the mount points the binds need and the working directory', () => {
       const p = runPlan(task(), cfg(), IMG, META, {});

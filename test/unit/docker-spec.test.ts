@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { containerPlan, parseExtraArgs, parseBytes, keyValues, deviceRequests } from '../../runners/docker-spec.js';
+import { cgroupCandidates, cgroupSample, containerPlan, parseExtraArgs, parseBytes, keyValues, deviceRequests, statsSample } from '../../runners/docker-spec.js';
 import { configureAction, needsConfigure } from '../../runners/docker-image.js';
 import type { ResolvedTask } from '../../src/params/resolve.js';
 import { ConfigError } from '../../src/errors.js';
@@ -53,6 +53,64 @@ describe('docker container plan (pure: Engine API create options)', () => {
       expect(p.Env!.find((e) => e.startsWith('CUDA_VISIBLE_DEVICES='))?.split('=')[1]).to.equal(cuda);
     });
   }
+
+  describe('metrics directory (a recorded run: TaskIo.metricsDir)', () => {
+    const METRICS = 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl';
+    const cases: [string, Record<string, unknown>, string | undefined, string[], string[]][] = [
+      ['not recorded: no bind, no MLCUBE_METRICS_FILE', {}, undefined, ['/ws/data:/mlcube_io0:ro', '/ws:/mlcube_io1', '/ws/model:/mlcube_io2'], ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none']],
+      ['recorded: bound rw at /mlcube_metrics, the env names the file there', {}, '/runs/r1/metrics', ['/ws/data:/mlcube_io0:ro', '/ws:/mlcube_io1', '/ws/model:/mlcube_io2', '/runs/r1/metrics:/mlcube_metrics:rw'], ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none', METRICS]],
+      [
+        'recorded: env_args / cpu_args cannot point the task at another file',
+        { env_args: { MLCUBE_METRICS_FILE: '/host/m.jsonl', A: '1' }, cpu_args: '-e MLCUBE_METRICS_FILE=/x' },
+        '/runs/r1/metrics',
+        ['/ws/data:/mlcube_io0:ro', '/ws:/mlcube_io1', '/ws/model:/mlcube_io2', '/runs/r1/metrics:/mlcube_metrics:rw'],
+        ['A=1', 'MLCUBE_TASK=train', 'MLCUBE_GPUS=none', METRICS],
+      ],
+    ];
+    for (const [name, runner, dir, binds, env] of cases) {
+      it(name, () => {
+        const p = containerPlan(task(), cfg(runner), host, {}, dir).options;
+        expect(p.HostConfig!.Binds).to.deep.equal(binds);
+        expect(p.Env).to.deep.equal(env);
+      });
+    }
+  });
+
+  describe('Engine stats answers (usage samples)', () => {
+    const cases: [string, unknown, ReturnType<typeof statsSample>][] = [
+      [
+        'cgroup v1: usage less total_inactive_file, cumulative CPU in ns',
+        { read: '2025-01-01T00:00:00.1Z', cpu_stats: { cpu_usage: { total_usage: 1_500_000_000 } }, memory_stats: { usage: 80_000_000, max_usage: 90_000_000, stats: { total_inactive_file: 10_000_000 } } },
+        { cpuNs: 1_500_000_000, memoryBytes: 70_000_000 },
+      ],
+      ['cgroup v2: usage less inactive_file', { read: '2025-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 2e6 } }, memory_stats: { usage: 5e6, stats: { inactive_file: 1e6 } } }, { cpuNs: 2e6, memoryBytes: 4e6 }],
+      ['no memory detail: usage as is', { read: '2025-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 7 } }, memory_stats: { usage: 9 } }, { cpuNs: 7, memoryBytes: 9 }],
+      ['a stopped container (zero time, empty stats)', { read: '0001-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 0 } }, memory_stats: {} }, undefined],
+      ['not an answer at all', 'oops', undefined],
+    ];
+    for (const [name, stats, sample] of cases) it(name, () => expect(statsSample(stats as never)).to.deep.equal(sample));
+  });
+
+  describe('cgroup files (usage samples read on this host)', () => {
+    const V1_STAT = 'cache 4096\nrss 3846144\ninactive_file 999\ntotal_rss 3846144\ntotal_inactive_file 4096\n';
+    const V2_STAT = 'anon 3846144\nfile 8192\ninactive_file 4096\nactive_file 4096\n';
+    const cases: [string, 1 | 2, Parameters<typeof cgroupSample>[1], ReturnType<typeof cgroupSample>][] = [
+      ['v1: usage_in_bytes less total_inactive_file; cpuacct.usage in ns', 1, { usage: '8196096\n', stat: V1_STAT, cpu: '1030567388\n' }, { cpuNs: 1030567388, memoryBytes: 8196096 - 4096 }],
+      ['v2: memory.current less inactive_file; cpu.stat usage_usec', 2, { usage: '8196096\n', stat: V2_STAT, cpu: 'usage_usec 1500000\nuser_usec 1400000\nsystem_usec 100000\n' }, { cpuNs: 1_500_000_000, memoryBytes: 8196096 - 4096 }],
+      ['memory only (cpu file unreadable)', 2, { usage: '100\n', stat: undefined, cpu: undefined }, { memoryBytes: 100 }],
+      ['gone with the container: nothing readable', 1, {}, undefined],
+    ];
+    for (const [name, version, files, sample] of cases) it(name, () => expect(cgroupSample(version, files)).to.deep.equal(sample));
+
+    it('looks where the daemon puts them: v2 then v1, systemd then cgroupfs layouts', () => {
+      expect(cgroupCandidates('abc', '/cg')).to.deep.equal([
+        { version: 2, memory: '/cg/system.slice/docker-abc.scope', cpu: '/cg/system.slice/docker-abc.scope' },
+        { version: 2, memory: '/cg/docker/abc', cpu: '/cg/docker/abc' },
+        { version: 1, memory: '/cg/memory/system.slice/docker-abc.scope', cpu: '/cg/cpuacct/system.slice/docker-abc.scope' },
+        { version: 1, memory: '/cg/memory/docker/abc', cpu: '/cg/cpuacct/docker/abc' },
+      ]);
+    });
+  });
 
   it('gpu_args are used with GPUs, cpu_args without', () => {
     const c = cfg({ cpu_args: '--rm --ipc=host', gpu_args: '--shm-size=1g', '--gpus': 'all' });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { buildArgv, buildSourceOf, clientArgv, parseVersion, runPlan, sifPath } from '../../runners/singularity-spec.js';
+import { buildArgv, buildSourceOf, clientArgv, clientEnv, parseVersion, runPlan, sifPath } from '../../runners/singularity-spec.js';
 import type { ResolvedTask } from '../../src/params/resolve.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -106,6 +106,29 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
       ['custom executable: sudo apptainer', task(), cfg({ singularity: 'sudo apptainer' }), ['sudo', 'apptainer', 'run', ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
     ];
     for (const [name, t, c, argv] of cases) it(name, () => expect(runPlan(t, c, SIF).argv).to.deep.equal(argv));
+
+    describe('metrics directory (a recorded run)', () => {
+      const M = ['--env', 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl'];
+      const MB = ['--bind', '/runs/r1/metrics:/mlcube_metrics:rw'];
+      const cases: [string, ResolvedTask, ReturnType<typeof cfg>, string | undefined, string[]][] = [
+        ['not recorded: no bind, no MLCUBE_METRICS_FILE', task(), cfg(), undefined, ['singularity', 'run', ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
+        ['recorded: bound rw at /mlcube_metrics, the env names the file there', task(), cfg(), '/runs/r1/metrics', ['singularity', 'run', ...TASK_ENV, ...M, ...BINDS, ...MB, SIF, 'train', ...PARAMS]],
+        [
+          'recorded: env_args cannot point the task at another file',
+          task({ entrypoint: 'python x.py' }),
+          cfg({ env_args: { MLCUBE_METRICS_FILE: '/host/m.jsonl' } }),
+          '/runs/r1/metrics',
+          ['singularity', 'exec', ...TASK_ENV, ...M, ...BINDS, ...MB, SIF, 'python', 'x.py', ...PARAMS],
+        ],
+      ];
+      for (const [name, t, c, dir, argv] of cases) it(name, () => expect(runPlan(t, c, SIF, dir).argv).to.deep.equal(argv));
+
+      it('the singularity process never gets a host MLCUBE_METRICS_FILE (Singularity passes its environment into the container)', () => {
+        const host = { PATH: '/bin', MLCUBE_METRICS_FILE: '/ws/.mlcube/runs/r/metrics.jsonl' };
+        expect(clientEnv(host)).to.deep.equal({ PATH: '/bin' });
+        expect(host.MLCUBE_METRICS_FILE, 'the given env is not changed').to.be.a('string');
+      });
+    });
 
     it('a ro output is bound ro and warned about', () => {
       const p = runPlan(task({ params: [{ name: 'out', io: 'output', type: 'directory', hostPath: '/ws/o', opts: 'ro' }] }), cfg(), SIF);
