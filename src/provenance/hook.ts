@@ -68,18 +68,23 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
   begun.catch(() => undefined); // awaited below; a runner that fails before awaiting its gate leaves it unobserved
   let r: TaskResult;
   try {
-    r = await runner.run(task, { ...ctx, env: { ...ctx.env, ...active.env }, startGate: begun });
+    r = await runner.run(task, { ...ctx, startGate: begun, taskIo: active.taskIo });
     await begun;
   } catch (e) {
-    // A record that could not be written is the error; there is no record to finalise.
-    await begun;
+    if (!(await begun.then(() => true, () => false))) {
+      // No record was begun (an input could not be digested): the task never started; nothing is left behind.
+      await recorder.abandon(active);
+      throw e;
+    }
     const interrupted = e instanceof InterruptedError || ctx.signal.aborted;
-    await recorder.finish(active, task, interrupted ? 'interrupted' : 'failed', interrupted ? 130 : null, e instanceof Error ? e.message : String(e)).catch((w) => ctx.log.warn(`could not finalise the run record ${active.dir}: ${w}`));
+    await recorder
+      .finish(active, task, { status: interrupted ? 'interrupted' : 'failed', exitCode: interrupted ? 130 : null, error: e instanceof Error ? e.message : String(e) })
+      .catch((w) => ctx.log.warn(`could not finalise the run record ${active.dir}: ${w}`));
     throw e;
   }
-  const { cleanup, ...result } = r;
+  const { cleanup, usage, ...result } = r;
   // The record is written while the runner cleans up (a container's removal takes ~10-50 ms of the daemon).
-  const [finished] = await Promise.allSettled([recorder.finish(active, task, r.exitCode === 0 ? 'succeeded' : 'failed', r.exitCode), cleanup]);
+  const [finished] = await Promise.allSettled([recorder.finish(active, task, { status: r.exitCode === 0 ? 'succeeded' : 'failed', exitCode: r.exitCode, usage }), cleanup]);
   if (finished.status === 'rejected') throw finished.reason;
   ctx.log.debug(`run record finished at ${performance.now().toFixed(0)} ms`);
   ctx.log.info(`run record ${active.dir}${active.record.signature ? ' (signed)' : ''}`);

@@ -1,5 +1,7 @@
 import type { TreeEntry } from './digest.js';
 import type { MetricRow } from './metrics.js';
+import type { CapturedOutput } from './task-output.js';
+export type { CapturedOutput };
 import type { SecretRef } from '../config/secrets.js';
 
 /** Status written by the runtime; `killed` is never written, it is what a dead "running" record reads as. */
@@ -64,16 +66,6 @@ export interface CodeDigest {
   excluded: string[];
 }
 
-/** One captured output stream of the task (stdout.log / stderr.log in the run directory). */
-export interface CapturedOutput {
-  file: string;
-  sha256: string;
-  /** Bytes in the file. */
-  bytes: number;
-  /** Bytes the task wrote; more than `bytes` when the cap was hit. */
-  total_bytes: number;
-  truncated: boolean;
-}
 
 
 export interface HostFacts {

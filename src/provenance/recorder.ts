@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { arch, cpus, hostname, platform as osPlatform, totalmem, userInfo } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { arch, hostname, platform as osPlatform, tmpdir, userInfo } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import type { Tree } from '../config/tree.js';
 import type { Redaction } from '../config/secrets.js';
@@ -13,7 +13,10 @@ import { signEnvelope } from './dsse.js';
 import { loadPrivateKey } from './keys.js';
 import { inputKey, linkInputs } from './lineage.js';
 import { appendProducers, findProducers } from './producer-index.js';
-import { finalMetrics, readMetrics, METRICS_ENV } from './metrics.js';
+import { finalMetrics, readMetrics } from './metrics.js';
+import { hostFacts as machineFacts, hostFactsAsync } from './environment.js';
+import { captureStream, TASK_OUTPUT_LIMIT_BYTES, type Capture } from './task-output.js';
+import { METRICS_FILE_NAME, type TaskIo, type TaskUsage } from '../runner.js';
 import { artifactKind, paramDigestOptions, recordedPath } from './paths.js';
 import {
   CODE_MANIFEST,
@@ -51,14 +54,23 @@ export interface RecorderOptions {
   log: Logger;
 }
 
-/** One task run being recorded: where its record lives and the env the task gets. */
+/** One task run being recorded: where its record lives and where the task's output and metrics go. */
 export interface ActiveRun {
   record: RunRecord;
   dir: string;
-  /** Extra environment for the task (MLCUBE_METRICS_FILE). */
-  env: Record<string, string>;
+  /** Given to the runner: the task's stdout/stderr (teed to the terminal and stdout.log/stderr.log) and its metrics directory. */
+  taskIo: TaskIo;
   /** Entries of each directory parameter, by `io:name` (written as manifests beside the record). */
   manifests: Map<string, TreeEntry[]>;
+  captures: { stdout: Capture; stderr: Capture };
+}
+
+/** How a task run ended, for its final record. */
+export interface RunOutcome {
+  status: Exclude<RunStatus, 'running'>;
+  exitCode: number | null;
+  error?: string;
+  usage?: TaskUsage;
 }
 
 /** Six hex digits telling apart runs of one task started in the same second (not a secret: no need for crypto). */
@@ -131,6 +143,7 @@ export class RunRecorder {
   private readonly key;
   private image?: Promise<RunRecord['image']>;
   private facts?: HostFacts;
+  private gpuFacts?: Promise<Pick<HostFacts, 'gpus' | 'gpu_error'>>;
   private redaction?: Redaction;
 
   constructor(private readonly opts: RecorderOptions) {
@@ -194,7 +207,23 @@ export class RunRecorder {
       lineage: [],
       signature: null,
     };
-    return { record, dir, env: { [METRICS_ENV]: join(dir, METRICS_FILE) }, manifests: new Map() };
+    // The run directory and the task's output files exist before the runner starts anything; the metrics
+    // directory is private to this task run and outside the workspace, so a container sees it and nothing else.
+    mkdirWithMode(dir);
+    const metricsDir = mkdtempSync(join(tmpdir(), 'mlcube-metrics-'));
+    const captures = {
+      stdout: captureStream({ file: join(dir, 'stdout.log'), passthrough: process.stdout, limitBytes: TASK_OUTPUT_LIMIT_BYTES }),
+      stderr: captureStream({ file: join(dir, 'stderr.log'), passthrough: process.stderr, limitBytes: TASK_OUTPUT_LIMIT_BYTES }),
+    };
+    this.gpuFacts ??= hostFactsAsync();
+    return { record, dir, taskIo: { stdout: captures.stdout.stream, stderr: captures.stderr.stream, metricsDir }, manifests: new Map(), captures };
+  }
+
+  /** A run whose record could not even be begun (an input could not be digested): nothing of it is left behind. */
+  async abandon(run: ActiveRun): Promise<void> {
+    await Promise.allSettled([run.captures.stdout.finish(), run.captures.stderr.finish()]);
+    rmSync(run.taskIo.metricsDir, { recursive: true, force: true });
+    rmSync(run.dir, { recursive: true, force: true });
   }
 
   private hostPaths(run: ActiveRun, task: ResolvedTask): string[] {
@@ -211,7 +240,6 @@ export class RunRecorder {
     const o = this.opts;
     const red = this.redacted();
     Object.assign(r, { config: red.config, secrets: red.secrets });
-    mkdirWithMode(run.dir);
     await digestParams(run, 'input', this.hostPaths(run, task));
     r.cube.sha256 = await (this.cubeSha ??= sha256File(o.cubeFile).then((d) => d.sha256));
     if (o.runsOnHost) {
@@ -225,9 +253,15 @@ export class RunRecorder {
   }
 
   /** Final status: the outputs as they are now, metrics, logs, and the signed statement when a key is configured. */
-  async finish(run: ActiveRun, task: ResolvedTask, status: Exclude<RunStatus, 'running'>, exitCode: number | null, error?: string): Promise<RunRecord> {
+  async finish(run: ActiveRun, task: ResolvedTask, outcome: RunOutcome): Promise<RunRecord> {
     const r = run.record;
     const ended = new Date();
+    const { status, exitCode, error } = outcome;
+    const [stdout, stderr] = await Promise.all([run.captures.stdout.finish(), run.captures.stderr.finish()]);
+    r.output = { stdout, stderr };
+    r.usage = outcome.usage ?? null;
+    const gpu = await this.gpuFacts!;
+    r.host = { ...r.host, gpus: gpu.gpus, ...(gpu.gpu_error ? { gpu_error: this.redacted().scrub(gpu.gpu_error) } : {}) };
     const paths = this.hostPaths(run, task);
     try {
       await digestParams(run, 'output', paths);
@@ -235,9 +269,14 @@ export class RunRecorder {
       // The outputs could not be digested: the record says so (failed, unsigned) instead of staying "running".
       Object.assign(r, { status: 'failed', exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at), error: this.redacted().scrub((e as Error).message) });
       writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
+      rmSync(run.taskIo.metricsDir, { recursive: true, force: true });
       throw e;
     }
-    const m = readMetrics(join(run.dir, METRICS_FILE));
+    // The task's metrics file, kept beside the record; the private directory it was written in goes.
+    const metricsFile = join(run.taskIo.metricsDir, METRICS_FILE_NAME);
+    const m = readMetrics(metricsFile);
+    if (existsSync(metricsFile) && statSync(metricsFile).isFile()) copyFileSync(metricsFile, join(run.dir, METRICS_FILE));
+    rmSync(run.taskIo.metricsDir, { recursive: true, force: true });
     const scrub = this.redacted().scrub;
     r.metrics = { rows: m.rows, final: finalMetrics(m.rows), rejected: m.rejected.map(scrub) };
     if (m.rejected.length) this.opts.log.warn(`task "${r.task}": ${m.rejected.length} metric row(s) break schemas/metric-row.schema.json and were not collected (${m.rejected[0]})`);
@@ -265,9 +304,10 @@ function safeUser(): string {
   }
 }
 
+/** This machine, for the record; GPUs (nvidia-smi, which can take a second) are asked while the task runs. */
 function hostFacts(): HostFacts {
-  const c = cpus();
-  return { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser(), cpu_model: c[0]?.model?.trim() ?? 'unknown', cpu_count: c.length, memory_bytes: totalmem(), gpus: null };
+  const m = machineFacts({ env: { PATH: '' } });
+  return { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser(), cpu_model: m.cpu_model, cpu_count: m.cpu_count, memory_bytes: m.memory_bytes, gpus: null };
 }
 
 /** The task's log files: `*.log` inside its outputs written since it started, relative to the workspace. */

@@ -3,6 +3,7 @@ import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, copyFixture, FIXTURES, mlcube, readJson, tempDir } from '../helpers/cli.js';
+import { expectReportRecord } from '../helpers/record-checks.js';
 import { checkSchema } from '../../src/config/schemas.js';
 
 describe('run records and signed provenance (fixture cube basic, local runner)', () => {
@@ -172,6 +173,23 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     expect(r.stderr).to.match(/task "copy", parameter "in_dir": cannot digest input in_dir \(.*input\)/);
     expect(r.stderr).to.not.match(/\n\s+at /); // no stack trace
     expect(existsSync(join(ws, 'out', 'a.txt')) || existsSync(join(ws, 'reports', 'report.txt'))).to.equal(false);
+  });
+
+  it("a local run's record holds its stdout/stderr, metrics, host facts, usage and the code digest; editing saved output fails verify", async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=report', '--json'], { env });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('report: stdout line'); // the terminal still shows the task's output
+    expect(r.stderr).to.contain('report: stderr line');
+    const id = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))).tasks[0].runId;
+    const rec = expectReportRecord(join(runsDir(), id), { usageMethod: /^proc-children-rusage\+proc-sampling$/ });
+    expect(rec.runs_on_host).to.equal(true);
+    expect(rec.cube.code.sha256).to.match(/^[0-9a-f]{64}$/);
+    expect(rec.image).to.equal(null);
+    expect((await verify(id)).exitCode).to.equal(0);
+    appendFileSync(join(runsDir(), id, 'stdout.log'), 'forged\n');
+    const v = await verify(id);
+    expect(v.exitCode).to.equal(5);
+    expect(v.stderr).to.contain('stdout: the saved task output stdout.log was altered');
   });
 
   it('records a failing task as failed with its exit code', async () => {

@@ -7,6 +7,7 @@ import { CLI, copyFixture, mlcube, readJson } from '../helpers/cli.js';
 import { DockerRunner } from '../../runners/docker.js';
 import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
+import { expectReportRecord } from '../helpers/record-checks.js';
 
 const docker = new Docker();
 const TAG = `mlcube-test/basic:${process.pid}`;
@@ -136,6 +137,25 @@ describe('docker runner against a real dockerd (integration)', function () {
     } finally {
       io.cleanup();
     }
+  });
+
+  it("a signed docker run's record holds the image digest, the task's stdout, the metrics it wrote in the container, host facts and usage; it verifies", async () => {
+    const keys = join(cube.dir, 'keys');
+    expect((await mlcube(['keys', 'generate', `--dir=${keys}`])).exitCode).to.equal(0);
+    const env = { MLCUBE_SIGNING_KEY: join(keys, 'signing.key') };
+    const r = await run(['--task=report', '--json'], env);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const id = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))).tasks[0].runId;
+    const runDir = join(cube.dir, 'workspace', '.mlcube', 'runs', id);
+    const rec = expectReportRecord(runDir, { usageMethod: /^(cgroup-v[12]-sampling|docker-engine-stats-sampling)$/ });
+    const real = await docker.getImage(TAG).inspect();
+    expect(rec.image).to.deep.equal({ reference: TAG, digest: real.Id, kind: 'docker' });
+    expect(rec.runs_on_host).to.equal(false);
+    expect(rec.cube.code).to.equal(null);
+    // The container saw the metrics directory, not the run directory, nor the workspace's .mlcube.
+    expect(readFileSync(join(cube.dir, 'workspace', 'report', 'marker.txt'), 'utf8')).to.match(/^\/mlcube_metrics\/metrics\.jsonl /);
+    const v = await mlcube(['provenance', 'verify', runDir], { env });
+    expect(v.exitCode, v.stderr).to.equal(0);
   });
 
   it('Ctrl-C stops and removes the container and exits 130', async () => {
