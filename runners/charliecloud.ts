@@ -9,8 +9,7 @@ import type { Availability, RunContext, Runner, TaskResult } from '../src/runner
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { which } from '../src/which.js';
-import { hostUsageMeter } from '../src/host-usage.js';
-import { pipeInto } from '../src/task-io.js';
+import { runHostProcess } from './host-process.js';
 import { buildSteps, formatOf, imagePath, metaPath, MOUNT_POINTS, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, words, type BuildStep, type ImageMeta } from './charliecloud-spec.js';
 
 export interface CharliecloudRunnerDeps {
@@ -252,28 +251,10 @@ export class CharliecloudRunner implements Runner {
     await ctx.startGate;
     const started = Date.now();
     // ch-run execs the task in place on this host: measured like a local task.
-    const meter = io ? hostUsageMeter() : undefined;
-    const child = execa(plan.argv[0], plan.argv.slice(1), {
-      cwd: ctx.root,
-      env: this.toolEnv(),
-      extendEnv: false,
-      stdin: 'inherit',
-      stdout: io ? 'pipe' : 'inherit',
-      stderr: io ? 'pipe' : ['inherit', 'pipe'],
-      buffer: false,
-      reject: false,
-      cancelSignal: ctx.signal,
-      forceKillAfterDelay: 5000,
-    });
-    meter?.watch(child.pid);
-    const drained = io && child.stdout && child.stderr ? Promise.all([pipeInto(child.stdout, io.stdout), pipeInto(child.stderr, io.stderr)]) : undefined;
     // Keep only the tail of stderr (the task's own output is streamed as it comes), to recognise ch-run's own errors.
     let tail = '';
-    child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-4096)));
-    const r = await child;
-    const usage = meter?.stop();
-    await drained; // execa settles once the pipes ended; this only makes the order explicit
-    if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ch-run process (pid ${child.pid}) was stopped`, { place: { task: task.name } });
+    const { result: r, pid, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: this.toolEnv(), signal: ctx.signal, io, stderr: ['inherit', 'pipe'], onStderr: (d) => (tail = (tail + d.toString()).slice(-4096)) });
+    if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ch-run process (pid ${pid}) was stopped`, { place: { task: task.name } });
     if (r.failed && r.exitCode === undefined && !r.signal) {
       throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, { place: { task: task.name }, suggestions: ['Check charliecloud.ch_run and PATH; `mlcube doctor` shows what was found.'] });
     }

@@ -10,8 +10,7 @@ import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { which } from '../src/which.js';
 import { buildArgv, buildSourceOf, clientArgv, clientEnv, parseVersion, runPlan, sifPath } from './singularity-spec.js';
-import { hostUsageMeter } from '../src/host-usage.js';
-import { pipeInto } from '../src/task-io.js';
+import { runHostProcess } from './host-process.js';
 
 export interface SingularityRunnerDeps {
   /** runner.singularity from the effective config (e.g. `sudo singularity`); undefined: probe singularity, then apptainer. */
@@ -124,22 +123,7 @@ export class SingularityRunner implements Runner {
     await ctx.startGate;
     const started = Date.now();
     // Singularity runs the task as a descendant of its own process on this host: measured like a local task.
-    const meter = io ? hostUsageMeter() : undefined;
-    const child = execa(plan.argv[0], plan.argv.slice(1), {
-      cwd: ctx.root,
-      env: clientEnv(this.env),
-      extendEnv: false,
-      stdio: io ? ['inherit', 'pipe', 'pipe'] : 'inherit',
-      buffer: false,
-      reject: false,
-      cancelSignal: ctx.signal,
-      forceKillAfterDelay: 5000,
-    });
-    meter?.watch(child.pid);
-    const drained = io && child.stdout && child.stderr ? Promise.all([pipeInto(child.stdout, io.stdout), pipeInto(child.stderr, io.stderr)]) : undefined;
-    const r = await child;
-    const usage = meter?.stop();
-    await drained; // execa settles once the pipes ended; this only makes the order explicit
+    const { result: r, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: clientEnv(this.env), signal: ctx.signal, io });
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ${plan.argv[0]} process was stopped`, { place: { task: task.name } });
     if (r.failed && r.exitCode === undefined && !r.signal) {
       throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, { place: { task: task.name }, suggestions: ['Check singularity.singularity (the executable) and PATH; `mlcube doctor` shows what was found.'] });

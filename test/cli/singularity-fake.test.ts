@@ -39,9 +39,13 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
     expect(build.cwd).to.equal(cube.dir);
     expect(existsSync(sif())).to.equal(true);
     const ws = join(cube.dir, 'workspace');
+    // The run record gives the task a private metrics directory of its own (never the run directory) at /mlcube_metrics.
+    const metricsBind = exec.argv[exec.argv.indexOf(sif()) - 1];
+    expect(metricsBind).to.match(/^\/.*mlcube-metrics-[^/]+:\/mlcube_metrics:rw$/);
+    expect(metricsBind).to.not.contain(ws);
     expect(exec.argv).to.deep.equal([
-      'run', '--env', 'MLCUBE_TASK=copy', '--env', 'MLCUBE_GPUS=none',
-      '--bind', `${ws}/input:/mlcube_io0`, '--bind', `${ws}/out:/mlcube_io1`, '--bind', `${ws}/reports:/mlcube_io2`,
+      'run', '--env', 'MLCUBE_TASK=copy', '--env', 'MLCUBE_GPUS=none', '--env', 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl',
+      '--bind', `${ws}/input:/mlcube_io0`, '--bind', `${ws}/out:/mlcube_io1`, '--bind', `${ws}/reports:/mlcube_io2`, '--bind', metricsBind,
       sif(), 'copy', '--in_dir=/mlcube_io0', '--cfg=/mlcube_io0/cfg.yaml', '--out_dir=/mlcube_io1', '--report=/mlcube_io2/report.txt',
     ]);
     rmSync(log);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { prng } from '../helpers/prng.js';
 import { createPublicKey } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -6,15 +7,6 @@ import { join } from 'node:path';
 import { copyFixture, mlcube, tempDir } from '../helpers/cli.js';
 import { verifyRun } from '../../src/provenance/verify.js';
 
-/** Small seeded PRNG (mulberry32): the same cases on every machine, and a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const parses = (b: Buffer): { ok: boolean; value?: unknown } => {
   try {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { prng } from '../helpers/prng.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,15 +8,6 @@ import { findRunner } from '../../runners/index.js';
 import { isMlcubeError } from '../../src/errors.js';
 import { REPO } from '../helpers/cli.js';
 
-/** Seeded PRNG (mulberry32): a failing case is replayed with the printed seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** YAML and interpolation shapes that broke parsers before (aliases, cycles, prototypes, NULs, long lines...). */
 const SNIPPETS = ['&a [*a]', 'self: &s [*s]', '*nope', '__proto__', '__proto__: 1', '\0', '${', '${oc.env:X}', '${a.b}', '${.x}', '${name}', '\\${', ': :', '- ', '!!binary', '~', 'null', '[', '{', '"', "'", '\t', 'x'.repeat(300), '&x', '<<: *x', '? [a]\n: 1', '!!python/object', '1e999', '.nan', 'constructor', 'prototype', '\n  ', '\r\n'];
