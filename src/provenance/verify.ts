@@ -95,12 +95,16 @@ function checkSignature(dir: string, record: RunRecord, manifests: Manifests, ke
   else if (canonicalize(st) !== canonicalize(buildStatement(record, manifests))) problems.push('statement: the signed statement does not match the record');
 }
 
-/** A later run's files count as explained only when that run's record verifies its signature by the trusted key. */
+/** A file a later run recorded as its output, by workspace-relative path. */
 interface LaterFile {
   run: string;
   sha256: string;
 }
 
+/**
+ * Outputs of the runs that started after this one, from records that themselves check out (valid, succeeded, their
+ * manifests intact, signed by the trusted key): only those may explain a file that changed since this run.
+ */
 function laterOutputs(dir: string, record: RunRecord, key: TrustedKey | undefined): Map<string, LaterFile> {
   const m = new Map<string, LaterFile>();
   const runs = dirname(dir);
