@@ -213,6 +213,12 @@ export class CharliecloudRunner implements Runner {
     }
   }
 
+  /** Before anything is created: the image is converted if missing (or again under rebuild: true), once per run. */
+  async check(_tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
+    const runner = ctx.config.runner as Tree;
+    if (!lstatSync(this.image(ctx), { throwIfNoEntry: false }) || (runner.rebuild === true && !this.rebuilt)) await this.configure(ctx);
+  }
+
   async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
     const runner = ctx.config.runner as Tree;
     const image = this.image(ctx);

@@ -98,6 +98,19 @@ export class DockerRunner implements Runner {
     }
   }
 
+  /**
+   * Before anything is created: every task's container spec (cpu_args, env, mounts) must be plannable, and a
+   * missing image is pulled or built now (under `always` it is rebuilt per task, as run does).
+   */
+  async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
+    for (const task of tasks) containerPlan(task, ctx.config, this.host, {}, '/nonexistent-metrics-dir');
+    const image = String((ctx.config.runner as Tree).image);
+    if (this.strategy(ctx.config) !== 'always' && !(await imageExists(this.docker, image))) {
+      ctx.log.info(`image ${image} is not present: configuring before the run`);
+      await this.configure(ctx);
+    }
+  }
+
   async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
     const runner = ctx.config.runner as Tree;
     const io = ctx.taskIo;

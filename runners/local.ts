@@ -9,6 +9,7 @@ import { pipeInto } from '../src/task-io.js';
 import { METRICS_ENV } from '../src/provenance/metrics.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
+import { checkHostCommand, localWorkdir } from './local-check.js';
 import { cudaVisibleDevices, describeGpus, gpuRequest } from '../src/params/gpus.js';
 
 /** argv of a task on the host: `<command> <task> --p=<host path>...`, or `<entrypoint> --p=...` for custom entrypoints. */
@@ -55,6 +56,11 @@ export class LocalRunner implements Runner {
   }
 
   async configure(): Promise<void> {}
+
+  async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
+    const runner = ctx.config.runner as Tree;
+    for (const task of tasks) checkHostCommand(task, localArgv(task, runner), localEnv(task, ctx), localWorkdir(ctx.root, runner), task.entrypoint ? `the entrypoint of task "${task.name}"` : 'local.command');
+  }
 
   async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
     const runner = ctx.config.runner as Tree;

@@ -111,10 +111,24 @@ export class SingularityRunner implements Runner {
     ctx.log.info(`built ${sif}`);
   }
 
+  /** Before anything is created: the SIF is built if missing (or rebuilt under rebuild: true), every task's plan made. */
+  async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
+    const runner = this.runnerOf(ctx);
+    const sif = sifPath(runner, ctx.root);
+    if (!existsSync(sif) || runner.rebuild === true) {
+      await this.configure(ctx);
+      this.built = true;
+    }
+    for (const task of tasks) runPlan(task, { ...ctx.config, runner }, sif, '/nonexistent-metrics-dir');
+  }
+
+  /** Set once check built the SIF for this run: run does not build it again. */
+  private built = false;
+
   async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
     const runner = this.runnerOf(ctx);
     const sif = sifPath(runner, ctx.root);
-    if (!existsSync(sif) || runner.rebuild === true) await this.configure(ctx);
+    if (!existsSync(sif) || (runner.rebuild === true && !this.built)) await this.configure(ctx);
     const io = ctx.taskIo;
     const plan = runPlan(task, { ...ctx.config, runner }, sif, io?.metricsDir);
     for (const w of plan.warnings) ctx.log.warn(w);

@@ -109,6 +109,11 @@ export interface Runner {
   probe(opts?: { quick?: boolean }): Promise<Availability>;
   /** Prepare what tasks need (pull/build images...). Idempotent. */
   configure(ctx: RunContext): Promise<void>;
+  /**
+   * Optional: everything that can be checked or prepared before anything is created on disk, for all the tasks of
+   * the run (command lines, executables, the image: pulled or built now if missing). Throws an MlcubeError (2-4).
+   */
+  check?(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void>;
   /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */
   run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult>;
   /**

@@ -71,9 +71,11 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const syncs = planWorkspaceSync(cfg, tasks, join(built.location.root, 'workspace'), workspace, realFs);
   // Pre-flight: inputs must exist, be synced, or be outputs of an earlier task of this run.
   const pending = new Map<string, string>(syncs.map((c) => [c.to, 'workspace sync']));
+  const planned: ResolvedTask[] = [];
   for (const t of tasks) {
-    const planned = resolveTask(cfg, t, { ...resolveCtx, pending });
-    for (const p of outputPaths(planned)) pending.set(p, t);
+    const task = resolveTask(cfg, t, { ...resolveCtx, pending });
+    for (const p of outputPaths(task)) pending.set(p, t);
+    planned.push(task);
   }
 
   const runner = await built.runner!.create(built.config);
@@ -86,10 +88,6 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   if (opts.detach && !runner.runChain) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
-  for (const c of syncs) {
-    app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
-    cpSync(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
-  }
   const ctx: RunContext = {
     config: cfg,
     root: built.location.root,
@@ -99,6 +97,13 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     env: app.env,
     invocation: { mlcubeFile: built.location.file, params: opts.params ?? [], taskArgs: opts.taskArgs ?? [], flags: opts.flags ?? {} },
   };
+  // Pre-flight of the runner (command lines, executables, the image pulled or built now): a failure here is
+  // exit 2-4 with nothing created in the workspace.
+  await runner.check?.(planned, ctx);
+  for (const c of syncs) {
+    app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
+    cpSync(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
+  }
   const results: TaskRun[] = [];
   if (runner.runChain) {
     // A batch engine sequences the whole chain itself (e.g. Slurm afterok); outputs exist before submission.

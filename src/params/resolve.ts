@@ -92,12 +92,12 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
     const declared = String(p.spec.type ?? 'unknown');
     const value = String(p.spec.default);
     const path = hostPath(value, ctx.workspace, ctx.env, ctx.home);
+    // A NUL byte cannot be part of a path (the OS would cut it there): refuse it before any file call sees it.
+    if (path.includes('\0')) throw new ParameterError(`the path ${JSON.stringify(value)} holds a NUL byte`, { place, suggestions: ['Remove the NUL (\\0) character from the value.'] });
     const kind = ctx.fs.kind(path);
-    if (kind === 'loop' || kind === 'not-a-directory') {
-      throw new ParameterError(
-        kind === 'loop' ? `path ${path} cannot be resolved: it goes through a symbolic link loop` : `path ${path} goes through a file where a directory is needed`,
-        { place, suggestions: ['Fix or remove the symbolic link / file along that path, or point the parameter elsewhere.'] },
-      );
+    if (kind === 'loop' || kind === 'not-a-directory' || kind === 'name-too-long' || kind === 'inaccessible') {
+      const why = { loop: 'it goes through a symbolic link loop', 'not-a-directory': 'it goes through a file where a directory is needed', 'name-too-long': 'a name along it is too long for the file system (over 255 bytes) or the path is', inaccessible: 'a directory along it may not be searched by this user (permission denied)' }[kind];
+      throw new ParameterError(`path ${path} cannot be resolved: ${why}`, { place, suggestions: ['Fix the path (or the permissions / link along it), or point the parameter elsewhere.'] });
     }
     const optional = p.io === 'input' && (value === 'null' || p.spec.optional === true);
     let type: 'file' | 'directory';

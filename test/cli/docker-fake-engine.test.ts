@@ -137,8 +137,9 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(r.stdout).to.contain('hello from the fake engine');
     expect(r.stderr).to.contain('a line on stderr');
     // No /_ping: run's pre-flight on a unix socket is a bare connect.
-    expect(engine.paths()).to.deep.equal(['POST /containers/create', 'POST /containers/c0ffee/attach', 'POST /containers/c0ffee/wait', 'POST /containers/c0ffee/start', 'DELETE /containers/c0ffee']);
-    const create = engine.calls[0];
+    // The pre-flight asks once whether the image is there (a missing one is pulled or built before anything is created).
+    expect(engine.paths()).to.deep.equal(['GET /images/mlcube-test/basic:0.0.1/json', 'POST /containers/create', 'POST /containers/c0ffee/attach', 'POST /containers/c0ffee/wait', 'POST /containers/c0ffee/start', 'DELETE /containers/c0ffee']);
+    const create = engine.calls.find((c) => c.path.startsWith('/containers/create'))!;
     expect(create.path).to.match(/name=mlcube-basic-copy-/);
     const body = create.body;
     expect(body.Image).to.equal('mlcube-test/basic:0.0.1');
@@ -172,7 +173,7 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
       engine.stats = { read: '2025-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 1_500_000_000 } }, memory_stats: { usage: 80 * 2 ** 20, stats: { inactive_file: 16 * 2 ** 20 } } };
       const r = await runWithIo();
       expect(r.exitCode).to.equal(0);
-      const body = engine.calls[0].body;
+      const body = engine.calls.find((c) => c.path.startsWith('/containers/create'))!.body;
       expect(body.HostConfig.Binds).to.include(`${io.metricsDir}:/mlcube_metrics:rw`);
       expect(body.Env).to.include('MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl');
       expect(body.Env.filter((e: string) => e.startsWith('MLCUBE_METRICS_FILE='))).to.have.length(1);
@@ -194,7 +195,7 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     it('a container user other than the invoking one (user: image) may write the metrics directory', async () => {
       engine.stats = { read: '0001-01-01T00:00:00Z', memory_stats: {} };
       const r = await runWithIo(['docker.user=image']);
-      expect(engine.calls[0].body.User).to.equal(undefined);
+      expect(engine.calls.find((c) => c.path.startsWith('/containers/create'))!.body.User).to.equal(undefined);
       expect(statSync(io.metricsDir).mode & 0o777).to.equal(0o777);
       expect(r.usage!.method).to.equal('docker-engine-stats-sampling: no sample (the container ended before the first one)');
     });
@@ -240,14 +241,14 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(r.stdout).to.contain('hello from the fake engine');
   });
 
-  it('an image the Engine lacks is built from the Dockerfile (build_strategy auto), then the container is created again', async () => {
+  it('an image the Engine lacks is built from the Dockerfile (build_strategy auto) before anything is created, then the container', async () => {
     engine.imagePresent = false;
     const r = await run(['--task=copy']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stderr).to.contain('is not present: configuring');
+    expect(r.stderr).to.contain('is not present: configuring before the run');
     const paths = engine.paths();
-    expect(paths.filter((p) => p === 'POST /containers/create')).to.have.length(2);
-    expect(paths.indexOf('POST /build')).to.be.greaterThan(paths.indexOf('POST /containers/create'));
+    expect(paths.filter((p) => p === 'POST /containers/create')).to.have.length(1);
+    expect(paths.indexOf('POST /build')).to.be.lessThan(paths.indexOf('POST /containers/create'));
     const build = engine.calls.find((c) => c.path.startsWith('/build'))!;
     expect(decodeURIComponent(build.path)).to.contain('t=mlcube-test/basic:0.0.1');
     expect(build.body, 'a tar build context was sent').to.be.greaterThan(0);

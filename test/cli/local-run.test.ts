@@ -81,11 +81,38 @@ describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic
     expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
   });
 
-  it('a local.command that cannot be started is exit 2 naming the program and the cwd', async () => {
+  it('a local.command that cannot be started is exit 2 naming the program and the cwd, before anything is created', async () => {
+    const before = snapshot(cube.dir);
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', '-Plocal.command=mlcube-no-such-program task.mjs']);
     expect(r.exitCode, r.stderr).to.equal(2);
-    expect(r.stderr).to.contain('cannot start "mlcube-no-such-program"').and.to.contain('ENOENT').and.to.contain(cube.dir);
+    expect(r.stderr).to.contain('task "copy": cannot start "mlcube-no-such-program": not found on PATH').and.to.contain(cube.dir);
+    expect(snapshot(cube.dir)).to.deep.equal(before);
   });
+
+  // Each would have failed inside spawn (TypeError, ENAMETOOLONG, E2BIG) after outputs and a record existed.
+  const unstartable: Array<[string, { yaml?: [string, string]; args?: string[]; env?: Record<string, string> }, RegExp]> = [
+    ['a NUL byte in a parameter value (from the cube file)', { yaml: ['default: reports/report.txt', 'default: "reports/rep\\0ort.txt"'] }, /parameter "report": the path "reports\/rep\\u0000ort.txt" holds a NUL byte/],
+    ['a NUL byte in the command (from the cube file)', { yaml: ['command: node task.mjs', 'command: "node task\\0.mjs"'] }, /argument 1 of the task's command line holds a NUL byte/],
+    ['a 300-character program name', { args: [`-Plocal.command=${'x'.repeat(300)} task.mjs`] }, /is 300 bytes, longer than a file name may be \(255\)/],
+    ['a path name over 255 bytes', { args: [`report=${'r'.repeat(300)}.txt`] }, /path .* cannot be resolved: a name along it is too long/],
+    ['an argument over 128 KiB (from the cube file)', { yaml: ['command: node task.mjs', `command: node task.mjs ${'a'.repeat(140 * 1024)}`] }, /argument 2 of the task's command line is \d+ bytes; one argument may be at most 131072/],
+    ['argv + environment over ARG_MAX', { yaml: ['command: node task.mjs\n  env_args:\n', `command: node task.mjs\n  env_args:\n${Array.from({ length: 22 }, (_, i) => `    BIG${i}: \${oc.env:BIG}\n`).join('')}`], env: { BIG: 'b'.repeat(100 * 1024) } }, /take \d+ bytes; at most \d+ fit \(Linux ARG_MAX\)/],
+    ['a working directory that does not exist', { args: ['-Plocal.workdir=nowhere'] }, /the working directory .*nowhere does not exist/],
+  ];
+  for (const [what, how, message] of unstartable) {
+    it(`${what}: exit 2 naming it, nothing created`, async () => {
+      if (how.yaml) {
+        const f = join(cube.dir, 'mlcube.yaml');
+        writeFileSync(f, readFileSync(f, 'utf8').replace(how.yaml[0], how.yaml[1]));
+      }
+      const before = snapshot(cube.dir);
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', ...(how.args ?? [])], { env: how.env });
+      expect(r.exitCode, r.stderr).to.equal(2);
+      expect(r.stderr).to.match(message);
+      expect(r.stderr).to.not.match(/\n\s+at /);
+      expect(snapshot(cube.dir)).to.deep.equal(before);
+    });
+  }
 
   it('runs a custom entrypoint with its own tokens and the parameters, without the task name', async () => {
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=custom']);
