@@ -192,6 +192,14 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     expect(v.stderr).to.contain('stdout: the saved task output stdout.log was altered');
   });
 
+  it('an output that cannot be digested after the task: exit 5 naming it, the record written failed (never left running)', async () => {
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=badname'], { env });
+    expect(r.exitCode).to.equal(5);
+    expect(r.stderr).to.match(/task "badname", parameter "out_dir": cannot digest output out_dir/);
+    const list = JSON.parse((await mlcube(['runs', 'list', `--workspace=${ws}`, '--json'])).stdout).runs;
+    expect(list.find((x: any) => x.task === 'badname')).to.include({ status: 'failed', exit_code: 0, signed: false });
+  });
+
   it('records a failing task as failed with its exit code', async () => {
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=fail'], { env });
     expect(r.exitCode).to.equal(7);
