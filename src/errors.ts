@@ -110,3 +110,13 @@ export class ProvenanceError extends MlcubeError {
   readonly code = 'MLCUBE_PROVENANCE_INVALID';
   readonly exitCode = 5;
 }
+
+/**
+ * Another run writes (or reads) what this run would write, and `--no-wait` was given: nothing was changed. Also a
+ * run whose claim on its outputs was lost while it ran (another run judged it stale). Exit 75 is sysexits.h's
+ * EX_TEMPFAIL: try again later.
+ */
+export class OutputsBusyError extends MlcubeError {
+  readonly code = 'MLCUBE_OUTPUTS_BUSY';
+  readonly exitCode = 75;
+}

@@ -1,16 +1,18 @@
-import { cpSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { planWorkspaceSync } from '../params/sync.js';
+import { planWorkspaceSync, type SyncCopy } from '../params/sync.js';
 import { buildConfig } from '../config/build.js';
 import { RuntimeUnavailableError, TaskFailedError, UsageError } from '../errors.js';
 import { isTree, type Tree } from '../config/tree.js';
 import { gpuRequest } from '../params/gpus.js';
-import type { RunnerFlags, RunContext, SubmittedJob } from '../runner.js';
+import type { Runner, RunnerFlags, RunContext, SubmittedJob } from '../runner.js';
 import { findRunner } from '../../runners/index.js';
-import { outputPaths, resolveTask, selectTasks, type ResolvedTask } from '../params/resolve.js';
+import { outputPaths, resolveTask, selectTasks, type ResolveContext, type ResolvedTask } from '../params/resolve.js';
 import { realFs } from '../params/fs-probe.js';
 import type { AppEnv } from './context.js';
 import { createRecorder, runRecorded } from '../provenance/hook.js';
+import { canonicalPath, claimPaths, type ClaimedPath, type HeldClaim } from '../workspace-lock.js';
 
 export interface RunOptions {
   mlcube?: string;
@@ -25,6 +27,8 @@ export interface RunOptions {
   detach?: boolean;
   /** Told the jobs a batch runner submitted, as soon as they are submitted. */
   onSubmitted?: (jobs: SubmittedJob[]) => void;
+  /** false (--no-wait): fail with OutputsBusyError instead of waiting while another run holds what this one writes or reads. */
+  wait?: boolean;
 }
 
 export interface TaskRun {
@@ -73,9 +77,8 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const pending = new Map<string, string>(syncs.map((c) => [c.to, 'workspace sync']));
   const planned: ResolvedTask[] = [];
   for (const t of tasks) {
-    const task = resolveTask(cfg, t, { ...resolveCtx, pending });
-    for (const p of outputPaths(task)) pending.set(p, t);
-    planned.push(task);
+    planned.push(resolveTask(cfg, t, { ...resolveCtx, pending }));
+    for (const p of outputPaths(planned[planned.length - 1])) pending.set(p, t);
   }
 
   const runner = await built.runner!.create(built.config);
@@ -88,29 +91,18 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   if (opts.detach && !runner.runChain) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
-  const ctx: RunContext = {
-    config: cfg,
-    root: built.location.root,
-    workspace,
-    log: app.log,
-    signal: opts.signal,
-    env: app.env,
-    invocation: { mlcubeFile: built.location.file, params: opts.params ?? [], taskArgs: opts.taskArgs ?? [], flags: opts.flags ?? {} },
-  };
   // Pre-flight of the runner (command lines, executables, the image pulled or built now): a failure here is
   // exit 2-4 with nothing created in the workspace.
-  await runner.check?.(planned, ctx);
-  for (const c of syncs) {
-    app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
-    cpSync(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
-  }
-  const results: TaskRun[] = [];
+  await runner.check?.(planned, makeContext(built, cfg, workspace, app, opts, opts.signal));
   if (runner.runChain) {
-    // A batch engine sequences the whole chain itself (e.g. Slurm afterok); outputs exist before submission.
+    // A batch engine sequences the whole chain itself (e.g. Slurm afterok); outputs exist before submission. Not
+    // locked here: each job's own `mlcube run` claims its task's paths (holding them here would deadlock it).
+    await syncWorkspace(syncs, app);
     const resolved = tasks.map((t) => resolveTask(cfg, t, { ...resolveCtx, pending }));
     resolved.forEach(createOutputDirs);
-    const chain = await runner.runChain(resolved, ctx, { detach: opts.detach === true });
+    const chain = await runner.runChain(resolved, makeContext(built, cfg, workspace, app, opts, opts.signal), { detach: opts.detach === true });
     opts.onSubmitted?.(chain.jobs);
+    const results: TaskRun[] = [];
     for (const r of chain.runs) {
       results.push({ task: r.task, exitCode: r.exitCode, durationMs: r.durationMs });
       if (r.exitCode !== 0) throw taskFailed(r.task, r.exitCode, runner.name, tasks);
@@ -118,17 +110,101 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     }
     return results;
   }
-  // Run records (src/provenance): the chain runners above record nothing yet.
-  const recorder = createRecorder(cfg, runner, ctx, opts.platform, app, built.unresolved);
+  // The workspace lock (src/workspace-lock.ts): after every check (a run that fails them changes nothing), before
+  // anything is written; a claim lost while running stops the task like Ctrl-C, then fails the run (exit 75).
+  const lost = new AbortController();
+  const claim = await claimPaths({
+    workspace,
+    tasks,
+    ...claimedPaths(planned, syncs, tasks),
+    wait: opts.wait !== false,
+    signal: opts.signal,
+    log: app.log,
+    onLost: (e) => {
+      app.log.error(`the workspace lock was lost: stopping the task (${e.code}, below)`);
+      lost.abort(e);
+    },
+  });
+  app.log.debug(`workspace lock held at ${performance.now().toFixed(0)} ms`);
+  try {
+    return await runClaimed(claim, runner, makeContext(built, cfg, workspace, app, opts, AbortSignal.any([opts.signal, lost.signal])), syncs, tasks, resolveCtx, app, opts.platform, built.unresolved);
+  } catch (e) {
+    if (claim.lost && !opts.signal.aborted) throw claim.lost;
+    throw e;
+  } finally {
+    await claim.release();
+  }
+}
+
+type Built = ReturnType<typeof buildConfig>;
+
+function makeContext(built: Built, cfg: Tree, workspace: string, app: AppEnv, opts: RunOptions, signal: AbortSignal): RunContext {
+  return {
+    config: cfg,
+    root: built.location.root,
+    workspace,
+    log: app.log,
+    signal,
+    env: app.env,
+    invocation: { mlcubeFile: built.location.file, params: opts.params ?? [], taskArgs: opts.taskArgs ?? [], flags: opts.flags ?? {} },
+  };
+}
+
+/** The tasks run in order while the claim is held. */
+async function runClaimed(
+  claim: HeldClaim,
+  runner: Runner,
+  ctx: RunContext,
+  syncs: SyncCopy[],
+  tasks: string[],
+  resolveCtx: ResolveContext,
+  app: AppEnv,
+  platform: string,
+  unresolved: Tree,
+): Promise<TaskRun[]> {
+  await syncWorkspace(syncs, app);
+  // Run records (src/provenance): a batch chain (runChain) records nothing here; its jobs record their tasks.
+  const recorder = createRecorder(ctx.config, runner, ctx, platform, app, unresolved);
+  const results: TaskRun[] = [];
   for (const t of tasks) {
-    const task = resolveTask(cfg, t, resolveCtx);
+    const task = resolveTask(ctx.config, t, resolveCtx);
+    claim.update({ task: t });
     createOutputDirs(task);
-    const r = await runRecorded(recorder, runner, task, ctx);
+    const r = await runRecorded(recorder, runner, task, ctx, (runId) => claim.update({ task: t, runId }));
     results.push({ task: t, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.runId ? { runId: r.runId } : {}) });
     if (r.exitCode !== 0) throw taskFailed(t, r.exitCode, runner.name, tasks);
     app.log.info(`task "${t}" succeeded in ${(r.durationMs / 1000).toFixed(1)} s`);
   }
   return results;
+}
+
+/**
+ * What a run claims: it writes its outputs and the inputs it syncs into the workspace; it reads its inputs (a run
+ * writing them meanwhile would make the recorded input digest and lineage lie about what the task read).
+ */
+function claimedPaths(planned: readonly ResolvedTask[], syncs: readonly SyncCopy[], tasks: readonly string[]): { writes: ClaimedPath[]; reads: ClaimedPath[] } {
+  const writes: ClaimedPath[] = [];
+  const reads: ClaimedPath[] = [];
+  for (const t of planned) {
+    for (const p of t.params) (p.io === 'output' ? writes : reads).push({ path: canonicalPath(p.hostPath), io: p.io === 'output' ? 'output' : 'input', task: t.name, parameter: p.name });
+  }
+  for (const c of syncs) {
+    const reader = planned.flatMap((t) => t.params.filter((p) => p.io !== 'output' && p.hostPath.replace(/[\\/]+$/, '') === c.to).map((p) => ({ task: t.name, parameter: p.name })))[0];
+    writes.push({ path: canonicalPath(c.to), io: 'sync', task: reader?.task ?? tasks[0], parameter: reader?.parameter ?? c.to });
+  }
+  return { writes, reads };
+}
+
+/**
+ * Python's workspace sync, once the claim is held: a copy another run made meanwhile is not made again. Async:
+ * a large copy must not stall the event loop that keeps the locks fresh.
+ */
+async function syncWorkspace(syncs: readonly SyncCopy[], app: AppEnv): Promise<void> {
+  for (const c of syncs) {
+    if (realFs.kind(c.to) !== 'missing') continue;
+    app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
+    await cp(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
+  }
 }
 
 function taskFailed(t: string, exitCode: number, runner: string, tasks: string[]): TaskFailedError {

@@ -14,6 +14,8 @@ export interface RunCommandLine {
   flags: RunnerFlags;
   json: boolean;
   detach: boolean;
+  /** false with --no-wait: fail at once (exit 75) instead of waiting for a run that holds the same outputs. */
+  wait: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface RunCommandLine {
  */
 export const RUN_FLAGS = {
   strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount'],
-  booleans: ['json', 'detach'],
+  booleans: ['json', 'detach', 'no-wait'],
   /** -P (also -p), repeatable: configuration overrides. */
   params: 'P',
   defaults: { platform: 'docker' },
@@ -120,5 +122,6 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
     flags: { network: str('network'), security: str('security'), gpus: str('gpus'), memory: str('memory'), cpu: str('cpu'), mount },
     json: values.get('json') === true,
     detach: values.get('detach') === true,
+    wait: values.get('no-wait') !== true,
   };
 }

@@ -19,6 +19,7 @@ export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: 
         flags: line.flags,
         signal,
         detach: line.detach,
+        wait: line.wait,
         onSubmitted: (j) => (jobs = j),
       },
       app,

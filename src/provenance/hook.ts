@@ -51,14 +51,18 @@ function containerPaths(task: ResolvedTask, runner: Runner, cfg: Tree): (string 
   return plan.args.map((a) => a.slice(a.indexOf('=') + 1));
 }
 
-/** runner.run with a run record around it: running before, then succeeded / failed / interrupted after. */
-export async function runRecorded(recorder: RunRecorder | undefined, runner: Runner, task: ResolvedTask, ctx: RunContext): Promise<TaskResult & { runId?: string }> {
+/**
+ * runner.run with a run record around it: running before, then succeeded / failed / interrupted after. `onOpen`
+ * is told the record's id as soon as it has one (the workspace lock shows it to runs waiting for this one).
+ */
+export async function runRecorded(recorder: RunRecorder | undefined, runner: Runner, task: ResolvedTask, ctx: RunContext, onOpen?: (runId: string) => void): Promise<TaskResult & { runId?: string }> {
   if (!recorder) {
     const { cleanup, ...r } = await runner.run(task, ctx);
     await cleanup;
     return r;
   }
   const active = recorder.open(task, containerPaths(task, runner, ctx.config));
+  onOpen?.(active.record.run_id);
   // Written while the runner prepares the task (a container's creation takes the daemon ~10-30 ms). Begun from the
   // event loop's check phase, after I/O callbacks: the runner's first request is on its way by then, so hashing
   // and loading node:crypto overlap the daemon's work instead of delaying it.

@@ -4,13 +4,16 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { producedBy, type Producer } from './lineage.js';
 import type { Manifests, RunRecord } from './record.js';
 import { loadRuns, readManifests, runsDir } from './store.js';
+import { withWorkspaceGuard } from '../workspace-lock.js';
 
 /**
  * `<workspace>/.mlcube/runs/producers.jsonl`: one line `["<digest key>", producer]` per output digest of each
  * successful run, appended when the run finishes. A new run finds the producers of its inputs there instead of
  * reading every earlier record (~70 µs per record: +0.35 s per run after 5,000 runs). Records stay the source of
  * truth: a missing index is rebuilt from them, unreadable lines are skipped, and a producer whose record is gone
- * is not linked. Lineage links are hints for humans; verify never trusts them.
+ * is not linked. Lineage links are hints for humans; verify never trusts them. Every write is made holding the
+ * workspace guard (src/workspace-lock.ts): an append racing a rebuild's rename would be lost, and so would a run
+ * finishing while another's rebuild reads the records.
  */
 export const PRODUCERS_FILE = 'producers.jsonl';
 
@@ -18,11 +21,13 @@ const indexPath = (workspace: string) => join(runsDir(workspace), PRODUCERS_FILE
 const line = (e: [string, Producer]) => JSON.stringify(e) + '\n';
 
 /** The most recent producer of each of `keys` (digest keys, lineage.inputKey) among the workspace's earlier runs. */
-export function findProducers(workspace: string, keys: ReadonlySet<string>): Map<string, Producer> {
+export async function findProducers(workspace: string, keys: ReadonlySet<string>): Promise<Map<string, Producer>> {
   const found = new Map<string, Producer>();
   if (keys.size === 0) return found;
   const path = indexPath(workspace);
-  const entries = existsSync(path) ? parseWanted(readFileSync(path, 'utf8'), keys) : rebuild(workspace);
+  const read = () => (existsSync(path) ? parseWanted(readFileSync(path, 'utf8'), keys) : undefined);
+  // Read without the guard (appends are whole lines; a rename is atomic); rebuilt holding it.
+  const entries = read() ?? (await withWorkspaceGuard(workspace, () => [...(read() ?? rebuild(workspace))]));
   for (const [key, producer] of entries) if (keys.has(key)) found.set(key, producer); // later lines win
   for (const [key, p] of found) if (!existsSync(join(runsDir(workspace), p.run_id))) found.delete(key);
   return found;
@@ -45,13 +50,15 @@ function* parseWanted(text: string, keys: ReadonlySet<string>): Generator<[strin
  * Adds a finished run's outputs (its record already written): appended in one write (whole lines, even with
  * concurrent runs, on a local file system), or the index is built from all records if it does not exist yet.
  */
-export function appendProducers(workspace: string, record: RunRecord, manifests: Manifests): void {
-  if (!existsSync(indexPath(workspace))) {
-    rebuild(workspace);
-    return;
-  }
-  const lines = producedBy(record, manifests).map(line).join('');
-  if (lines) appendFileSync(indexPath(workspace), lines, { mode: 0o644 });
+export function appendProducers(workspace: string, record: RunRecord, manifests: Manifests): Promise<void> {
+  return withWorkspaceGuard(workspace, () => {
+    if (!existsSync(indexPath(workspace))) {
+      rebuild(workspace);
+      return;
+    }
+    const lines = producedBy(record, manifests).map(line).join('');
+    if (lines) appendFileSync(indexPath(workspace), lines, { mode: 0o644 });
+  });
 }
 
 /** The index from the records themselves: for a workspace whose runs predate it, or after it was deleted. */

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { arch, hostname, platform as osPlatform, tmpdir, userInfo } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import type { Tree } from '../config/tree.js';
@@ -75,6 +75,26 @@ export interface RunOutcome {
 
 /** Six hex digits telling apart runs of one task started in the same second (not a secret: no need for crypto). */
 const randomSuffix = () => Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0');
+
+/**
+ * A run directory of its own: made exclusively (not mkdir -p), so two runs of one task started in the same second
+ * that drew the same suffix never share one; the loser draws again.
+ */
+function newRunDir(workspace: string, prefix: string): { runId: string; dir: string } {
+  mkdirWithMode(runsDir(workspace));
+  for (;;) {
+    const runId = `${prefix}-${randomSuffix()}`;
+    const dir = join(runsDir(workspace), runId);
+    try {
+      mkdirSync(dir, { mode: 0o755 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw e;
+    }
+    chmodSync(dir, 0o755); // whatever the umask
+    return { runId, dir };
+  }
+}
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
@@ -158,8 +178,7 @@ export class RunRecorder {
   open(task: ResolvedTask, containerPaths: (string | null)[]): ActiveRun {
     const o = this.opts;
     const started = new Date();
-    const runId = `${stamp(started)}-${task.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomSuffix()}`;
-    const dir = join(runsDir(o.workspace), runId);
+    const { runId, dir } = newRunDir(o.workspace, `${stamp(started)}-${task.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
     const parameters: RecordedParam[] = task.params.map((p, i) => ({
       name: p.name,
       io: p.io,
@@ -207,9 +226,8 @@ export class RunRecorder {
       lineage: [],
       signature: null,
     };
-    // The run directory and the task's output files exist before the runner starts anything; the metrics
+    // The run directory (made above) and the task's output files exist before the runner starts anything; the metrics
     // directory is private to this task run and outside the workspace, so a container sees it and nothing else.
-    mkdirWithMode(dir);
     const metricsDir = mkdtempSync(join(tmpdir(), 'mlcube-metrics-'));
     const captures = {
       stdout: captureStream({ file: join(dir, 'stdout.log'), passthrough: process.stdout, limitBytes: TASK_OUTPUT_LIMIT_BYTES }),
@@ -247,7 +265,7 @@ export class RunRecorder {
       r.cube.code = { ...code.digest, manifest: CODE_MANIFEST };
       writeManifest(run.dir, CODE_MANIFEST, code.entries);
     }
-    r.lineage = linkInputs(r.parameters, findProducers(o.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
+    r.lineage = linkInputs(r.parameters, await findProducers(o.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
     // Not fsynced: a crash loses at most this "running" record, never a finished one.
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n', 0o644, false);
   }
@@ -291,7 +309,7 @@ export class RunRecorder {
       r.signature = { envelope: ENVELOPE_FILE, keyid: env.signatures[0].keyid };
     }
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
-    appendProducers(this.opts.workspace, r, run.manifests);
+    await appendProducers(this.opts.workspace, r, run.manifests);
     return r;
   }
 }

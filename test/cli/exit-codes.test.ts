@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { CLI, FIXTURES, REPO, copyFixture, mlcube, snapshot, type CliResult } from '../helpers/cli.js';
@@ -43,6 +43,19 @@ const WALKS: Record<string, Walk> = {
     },
     exitCode: 5,
     stderr: /MLCUBE_PROVENANCE_INVALID[\s\S]*the run is not signed/,
+  },
+  '75': {
+    run: async (c) => {
+      // A run holding the workspace's `nap/` output; a second one with --no-wait is refused at once.
+      const holder = execa('node', [CLI, 'run', `--mlcube=${c}`, '--platform=local', '--task=nap'], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/settings.yaml' } });
+      const locks = join(c, 'workspace', '.mlcube', 'locks');
+      for (let i = 0; i < 100 && !(existsSync(locks) && readdirSync(locks).some((f) => f.startsWith('run-') && f.endsWith('.json'))); i++) await new Promise((r) => setTimeout(r, 50));
+      const r = await local(c, ['--task=nap', '--no-wait']);
+      await holder;
+      return r;
+    },
+    exitCode: 75,
+    stderr: /MLCUBE_OUTPUTS_BUSY/,
   },
   '130': {
     run: async (c) => {

@@ -16,6 +16,8 @@ const TAKEN: string[][] = [
   ['--gpus=', '--mount', 'rw', '--workspace=', '--task=a=b'],
   ['--json', '--task=t'],
   ['--detach', '--platform=slurm', '--task=a,b'],
+  ['--no-wait', '--task=a'],
+  ['--task=a', '--no-wait', 'x=1'],
   ['--task=-x'],
 ];
 
@@ -30,6 +32,8 @@ const LEFT_TO_OCLIF: string[][] = [
   ['--task', '--json'],
   ['--mount=xx'],
   ['--json=yes'],
+  ['--no-wait', '--no-wait'],
+  ['--wait'],
   ['--', 'x=1'],
   ['--bogus'],
   ['--bogus', 'value'],

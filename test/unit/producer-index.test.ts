@@ -21,10 +21,10 @@ const labels = new Map<string, string>();
 const key = (k: string) => { const [t, l] = k.split(':'); return `${t}:${t === 'd' ? labels.get(l) ?? hex(l) : hex(l)}`; };
 const keys = (...k: string[]) => new Set(k.map(key));
 const manifestsOf = (r: RunRecord) => new Map(r.parameters.filter((p) => p.type === 'directory').map((p) => [`${p.io}:${p.name}`, (p as any).entriesList as TreeEntry[]]));
-function addRun(ws: string, r: RunRecord): void {
+async function addRun(ws: string, r: RunRecord): Promise<void> {
   const m = manifestsOf(r);
   writeRecord(ws, r);
-  appendProducers(ws, r, m);
+  await appendProducers(ws, r, m);
 }
 
 describe('producer index (.mlcube/runs/producers.jsonl): lineage without reading every earlier record', () => {
@@ -40,39 +40,39 @@ describe('producer index (.mlcube/runs/producers.jsonl): lineage without reading
     { name: 'a directory digest asked as a file', key: 'f:d1', expect: undefined },
   ];
   for (const c of cases) {
-    it(`finds the producer of ${c.name}`, () => {
-      addRun(ws.dir, record('1', 'f1', 'd1', 'i1'));
-      const hit = findProducers(ws.dir, keys(c.key)).get(key(c.key));
+    it(`finds the producer of ${c.name}`, async () => {
+      await addRun(ws.dir, record('1', 'f1', 'd1', 'i1'));
+      const hit = (await findProducers(ws.dir, keys(c.key))).get(key(c.key));
       expect(hit && { run_id: hit.run_id.slice(-1), output: hit.output, ...(hit.file ? { file: hit.file } : {}) }).to.deep.equal(c.expect);
     });
   }
 
-  it('appends one line per produced digest; the most recent producer wins; failed runs produce nothing', () => {
+  it('appends one line per produced digest; the most recent producer wins; failed runs produce nothing', async () => {
     for (const r of [record('1', 'same', 'd1', 'i1'), record('2', 'same', 'd2', 'i2'), record('3', 'same', 'd3', 'i3', 'failed')]) {
-      addRun(ws.dir, r);
+      await addRun(ws.dir, r);
     }
     const lines = readFileSync(join(runsDir(ws.dir), PRODUCERS_FILE), 'utf8').trim().split('\n');
     expect(lines).to.have.length(6);
-    expect(findProducers(ws.dir, keys('f:same')).get(key('f:same'))?.run_id.slice(-1)).to.equal('2');
+    expect((await findProducers(ws.dir, keys('f:same'))).get(key('f:same'))?.run_id.slice(-1)).to.equal('2');
   });
 
-  it('builds a missing index from the records (a workspace from before the index), then keeps appending', () => {
+  it('builds a missing index from the records (a workspace from before the index), then keeps appending', async () => {
     writeRecord(ws.dir, record('1', 'f1', 'd1', 'i1'));
     writeRecord(ws.dir, record('2', 'f2', 'd2', 'i2'));
-    expect(findProducers(ws.dir, keys('f:f1', 'd:d2')).size).to.equal(2);
+    expect((await findProducers(ws.dir, keys('f:f1', 'd:d2'))).size).to.equal(2);
     expect(readFileSync(join(runsDir(ws.dir), PRODUCERS_FILE), 'utf8').trim().split('\n')).to.have.length(6);
     rmSync(join(runsDir(ws.dir), PRODUCERS_FILE));
     const r3 = record('3', 'f3', 'd3', 'i3');
-    addRun(ws.dir, r3); // no index: rebuilt from all three records, r3 included
-    expect([...findProducers(ws.dir, keys('f:f1', 'f:f2', 'f:f3')).values()].map((p) => p.run_id.slice(-1))).to.deep.equal(['1', '2', '3']);
+    await addRun(ws.dir, r3); // no index: rebuilt from all three records, r3 included
+    expect([...(await findProducers(ws.dir, keys('f:f1', 'f:f2', 'f:f3'))).values()].map((p) => p.run_id.slice(-1))).to.deep.equal(['1', '2', '3']);
   });
 
-  it('does not link a producer whose record was deleted, and skips a torn line', () => {
-    addRun(ws.dir, record('1', 'f1', 'd1', 'i1'));
+  it('does not link a producer whose record was deleted, and skips a torn line', async () => {
+    await addRun(ws.dir, record('1', 'f1', 'd1', 'i1'));
     appendFileSync(join(runsDir(ws.dir), PRODUCERS_FILE), '["f:torn",{"run_id":"1","ta\n');
-    expect(findProducers(ws.dir, new Set(['f:torn'])).size).to.equal(0);
-    expect(findProducers(ws.dir, keys('f:f1')).size).to.equal(1);
+    expect((await findProducers(ws.dir, new Set(['f:torn']))).size).to.equal(0);
+    expect((await findProducers(ws.dir, keys('f:f1'))).size).to.equal(1);
     rmSync(join(runsDir(ws.dir), '20261123T000001Z-t-000001'), { recursive: true });
-    expect(findProducers(ws.dir, keys('f:f1')).size).to.equal(0);
+    expect((await findProducers(ws.dir, keys('f:f1'))).size).to.equal(0);
   });
 });

@@ -19,6 +19,7 @@ export default class Run extends BaseCommand {
     mount: Flags.string({ options: ['ro', 'rw'], description: 'Mount option for every input (outputs keep their own).' }),
     json: Flags.boolean({ description: 'Print a JSON summary of the task runs on stdout.' }),
     detach: Flags.boolean({ description: 'Batch platforms (slurm): submit the chain, print the job ids as JSON and return; follow with `mlcube status`, stop with `mlcube cancel`.' }),
+    'no-wait': Flags.boolean({ description: 'When another run of this workspace writes (or reads) what this run writes, fail at once with exit 75 instead of waiting for it; nothing is changed.' }),
   };
 
   async run(): Promise<void> {
@@ -39,6 +40,7 @@ export default class Run extends BaseCommand {
       flags: { network: flags.network, security: flags.security, gpus: flags.gpus, memory: flags.memory, cpu: flags.cpu, mount: flags.mount },
       json: flags.json ?? false,
       detach: flags.detach ?? false,
+      wait: !(flags['no-wait'] ?? false),
     };
   }
 }
