@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
@@ -98,15 +98,22 @@ export class DockerRunner implements Runner {
     }
   }
 
+  preflight(task: ResolvedTask, config: Tree): void {
+    containerPlan(task, config, this.host, {});
+  }
+
   async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
     const runner = ctx.config.runner as Tree;
     const io = ctx.taskIo;
     const plan = containerPlan(task, ctx.config, this.host, { [`${LABEL_PREFIX}.cube`]: ctx.root, [`${LABEL_PREFIX}.pid`]: String(process.pid) }, io?.metricsDir);
+    // A cover's target must exist before the start, or the daemon would create it (as root) inside the bind.
+    for (const c of plan.covers) mkdirSync(c.host, { recursive: true });
     // A container user other than ours (user: image, -u in cpu_args) must be able to create the metrics file.
     if (io && (!this.host || plan.options.User !== `${this.host.uid}:${this.host.gid}`)) chmodSync(io.metricsDir, 0o777);
     for (const w of plan.warnings) ctx.log.warn(w);
     const name = containerName(String(ctx.config.name ?? 'cube'), task.name);
-    ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')})`);
+    const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
+    ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')}${hidden})`);
     const started = Date.now();
     const step = (what: string) => ctx.log.debug(`docker ${what} at +${Date.now() - started} ms (${performance.now().toFixed(0)} ms since mlcube started)`);
     step('ready to create');

@@ -109,6 +109,11 @@ export interface Runner {
   probe(opts?: { quick?: boolean }): Promise<Availability>;
   /** Prepare what tasks need (pull/build images...). Idempotent. */
   configure(ctx: RunContext): Promise<void>;
+  /**
+   * Optional: refuse a task the runner would not run as planned (e.g. a mount it cannot make safe), throwing the
+   * error run() would, before anything is created. Pure: called by `run` on every task before the first starts.
+   */
+  preflight?(task: ResolvedTask, config: Tree): void;
   /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */
   run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult>;
   /**

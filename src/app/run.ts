@@ -62,7 +62,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const cfg = built.config;
   const tasks = selectTasks(cfg, opts.tasks);
   const workspace = String((cfg.runtime as Tree).workspace);
-  const resolveCtx = { workspace, env: app.env, home: app.home, fs: realFs };
+  const resolveCtx = { workspace, env: app.env, home: app.home, fs: realFs, explicit: built.explicitParams };
 
   // Pre-flight: a bad GPU request fails before anything is created.
   const runnerCfg = cfg.runner as Tree;
@@ -71,9 +71,17 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const syncs = planWorkspaceSync(cfg, tasks, join(built.location.root, 'workspace'), workspace, realFs);
   // Pre-flight: inputs must exist, be synced, or be outputs of an earlier task of this run.
   const pending = new Map<string, string>(syncs.map((c) => [c.to, 'workspace sync']));
+  const planned: ResolvedTask[] = [];
   for (const t of tasks) {
-    const planned = resolveTask(cfg, t, { ...resolveCtx, pending });
-    for (const p of outputPaths(planned)) pending.set(p, t);
+    const task = resolveTask(cfg, t, { ...resolveCtx, pending });
+    planned.push(task);
+    for (const p of outputPaths(task)) pending.set(p, t);
+  }
+  for (const task of planned) {
+    for (const p of task.params) {
+      if (p.outside === 'explicit') app.log.info(`task "${task.name}" writes output "${p.name}" outside the workspace: ${p.realPath}`);
+      if (p.outside === 'link') app.log.info(`task "${task.name}" writes output "${p.name}" outside the workspace, through a symbolic link: ${p.hostPath} is ${p.realPath}`);
+    }
   }
 
   const runner = await built.runner!.create(built.config);
@@ -83,6 +91,8 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   if (!availability.available) {
     throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${availability.reason}`, { suggestions: [availability.remedy] });
   }
+  // The runner's own refusals (what a container would be shown), before anything is created.
+  if (runner.preflight) for (const task of planned) runner.preflight(task, cfg);
   if (opts.detach && !runner.runChain) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
