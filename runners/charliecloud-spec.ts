@@ -1,7 +1,7 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, ImageError } from '../src/errors.js';
+import { ConfigError, ImageError, ParameterError } from '../src/errors.js';
 import { isTree, type Tree } from '../src/config/tree.js';
-import { planMounts } from '../src/params/mounts.js';
+import { checkExtraBinds, emptyDirOf, extraBindSources, planMounts, type ContainerHost, type Cover, type ScratchLayout } from '../src/params/mounts.js';
 import { cudaVisibleDevices, describeGpus, gpuRequest, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
@@ -120,28 +120,83 @@ export interface RunPlan {
   warnings: string[];
   /** Choices worth an info line (GPU handling). */
   notes: string[];
+  /** What the runner makes under ContainerHost.scratch before the start. */
+  scratch: ScratchLayout;
+  /** The workspace's .mlcube where a bind shows it (its host directory must exist before the start). */
+  covers: Cover[];
+}
+
+export interface BindPlan {
+  /** `-b` pairs in order: parents before what is bound inside them. */
+  binds: { host: string; container: string }[];
+  args: string[];
+  scratch: ScratchLayout;
+  covers: Cover[];
+  warnings: string[];
+}
+
+/**
+ * The binds of a task (pure): planMounts' mounts, then what ch-run 0.31 needs to make them. It binds only onto
+ * existing paths and never read-only, so: an input file bound by itself whose /mlcube_io<k> shows no directory gets
+ * a scratch directory there holding an empty file of its name to bind onto; the empty scratch directory is bound over
+ * the workspace's .mlcube wherever a bind shows it (both 0555). ch-run started by root gives the task every
+ * capability in its namespaces, so it could unmount that cover (checked with ch-run 0.31): such a run is refused.
+ * run_args binds (`-b`, `--home`) of what a parameter may not show are refused too.
+ */
+export function bindPlan(task: ResolvedTask, cfg: Tree, host: ContainerHost): BindPlan {
+  const runner = cfg.runner as Tree;
+  const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
+  const plan = planMounts(task, mode);
+  const opts = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'charliecloud.run_args') : [];
+  checkExtraBinds(task.name, 'charliecloud.run_args', extraBindSources(opts, { '-b': 'bind', '--bind': 'bind' }, { '--home': task.isolation.home }), task.isolation, host.cwd);
+  if (plan.covers.length && host.uid === 0) {
+    const c = plan.covers[0];
+    throw new ParameterError(`the mount of this parameter contains the workspace's run records (${c.host}), and mlcube runs as root: ch-run then gives the task every capability in its namespaces, so it could unmount the directory laid over them`, {
+      place: { task: task.name, parameter: c.parameter },
+      suggestions: ['Run mlcube as a non-root user, or point the parameter at a directory that does not contain the workspace\'s .mlcube (e.g. an output file under a subdirectory: report=reports/report.txt), or use --platform=docker.'],
+    });
+  }
+  const warnings = [...plan.warnings];
+  const ro = plan.mounts.filter((m) => m.opts === 'ro' && !m.implicit);
+  if (ro.length) {
+    warnings.push(`read-only inputs are NOT enforced by Charliecloud (ch-run 0.31 binds are always writable): ${ro.map((m) => `${m.host} (${m.container})`).join(', ')} ${ro.length === 1 ? 'is' : 'are'} mounted read-write; use --platform=docker or singularity where that matters`);
+  }
+  const scratch: ScratchLayout = { dirs: [], files: [] };
+  const binds: { host: string; container: string }[] = [];
+  const shown = new Set(plan.mounts.filter((m) => m.kind === 'directory').map((m) => m.container));
+  for (const m of plan.mounts) {
+    if (m.kind === 'file') {
+      const parent = dirname(m.container);
+      if (!shown.has(parent)) {
+        const stage = join(host.scratch, basename(parent));
+        scratch.dirs.push(stage);
+        binds.push({ host: stage, container: parent });
+        shown.add(parent);
+      }
+      if (scratch.dirs.includes(join(host.scratch, basename(parent)))) scratch.files.push(join(host.scratch, basename(parent), basename(m.container)));
+    }
+    binds.push({ host: m.host, container: m.container });
+  }
+  if (plan.covers.length) scratch.dirs.unshift(emptyDirOf(host));
+  for (const c of plan.covers) binds.push({ host: emptyDirOf(host), container: c.container });
+  return { binds, args: plan.args, scratch, covers: plan.covers, warnings };
 }
 
 const setEnv = (k: string, v: string) => `--set-env=${k}=${v}`;
 
 /**
- * `ch-run [run_args] --unset-env=* --env-no-expand --set-env=K=V... -c WORKDIR -b HOST:/mlcube_io<k>... IMAGE --
+ * `ch-run [run_args] --private-tmp --unset-env=* --env-no-expand --set-env=K=V... -c WORKDIR -b HOST:/mlcube_io<k>... IMAGE --
  * <entrypoint> <task> --param=/mlcube_io<k>...` (pure). The host environment is dropped; the task gets the image's
  * ENV, PATH/HOME, pass_env, CUDA_VISIBLE_DEVICES, env_args and MLCUBE_TASK/MLCUBE_GPUS. A task `entrypoint` replaces
  * the image entrypoint and the task name, as in the other runners. With `metricsDir` (the run is recorded) it is
  * bound at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there; a host MLCUBE_METRICS_FILE is never passed.
  */
-export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: ImageMeta | undefined, hostEnv: Record<string, string | undefined>, metricsDir?: string): RunPlan {
+export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: ImageMeta | undefined, hostEnv: Record<string, string | undefined>, metricsDir: string | undefined, host: ContainerHost): RunPlan {
   const runner = cfg.runner as Tree;
   const platform = isTree(cfg.platform) ? cfg.platform : {};
-  const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
-  const plan = planMounts(task.params, mode);
+  const plan = bindPlan(task, cfg, host);
   const warnings = [...plan.warnings];
   const notes: string[] = [];
-  const ro = plan.mounts.filter((m) => m.opts === 'ro');
-  if (ro.length) {
-    warnings.push(`read-only inputs are NOT enforced by Charliecloud (ch-run 0.31 binds are always writable): ${ro.map((m) => `${m.host} (${m.container})`).join(', ')} ${ro.length === 1 ? 'is' : 'are'} mounted read-write; use --platform=docker or singularity where that matters`);
-  }
   const gpus = gpuRequest(runner['--gpus'] as string | null | undefined, platform.accelerator_count);
 
   const env = new Map<string, string>();
@@ -186,11 +241,14 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
 
   const cwd = runner.workdir !== null && runner.workdir !== undefined && String(runner.workdir) !== '' ? String(runner.workdir) : meta?.workdir || '/';
   const opts = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'charliecloud.run_args') : [];
-  const binds = plan.mounts.map((m) => ({ host: m.host, container: m.container }));
+  const binds = [...plan.binds];
   if (metricsDir !== undefined) binds.push({ host: metricsDir, container: METRICS_MOUNT });
+  // The host's /tmp would show every workspace, key and scratch directory under it (ch-run binds it by default).
+  const privateTmp = opts.includes('-t') || opts.includes('--private-tmp') ? [] : ['--private-tmp'];
   const argv = [
     ...words(runner.ch_run, 'ch-run', 'ch_run'),
     ...opts,
+    ...privateTmp,
     '--unset-env=*',
     '--env-no-expand',
     ...[...env].map(([k, v]) => setEnv(k, v)),
@@ -201,7 +259,9 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
     '--',
     ...command,
   ];
-  return { argv, gpus, mountPoints: binds.map((m) => m.container), mounts: binds.map((m) => `${m.host}:${m.container}`), cwd, warnings, notes };
+  // Only the top-level targets must exist in the image; the rest lie inside binds.
+  const mountPoints = [...new Set(binds.filter((m) => dirname(m.container) === '/').map((m) => m.container))];
+  return { argv, gpus, mountPoints, mounts: binds.map((m) => `${m.host}:${m.container}`), cwd, warnings, notes, scratch: plan.scratch, covers: plan.covers };
 }
 
 /** `ch-run --version` prints e.g. `0.31` (on stderr). */

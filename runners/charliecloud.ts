@@ -10,7 +10,8 @@ import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { which } from '../src/which.js';
 import { runHostProcess } from './host-process.js';
-import { buildSteps, formatOf, imagePath, metaPath, MOUNT_POINTS, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, words, type BuildStep, type ImageMeta } from './charliecloud-spec.js';
+import { makeScratch, prepareScratch, removeScratch } from './scratch.js';
+import { bindPlan, buildSteps, formatOf, imagePath, metaPath, MOUNT_POINTS, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, words, type BuildStep, type ImageMeta } from './charliecloud-spec.js';
 
 export interface CharliecloudRunnerDeps {
   /** runner.ch_run / runner.ch_convert from the effective configuration. */
@@ -214,8 +215,9 @@ export class CharliecloudRunner implements Runner {
   }
 
   /** Before anything is created: the image is converted if missing (or again under rebuild: true), once per run. */
-  async check(_tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
+  async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
     const runner = ctx.config.runner as Tree;
+    for (const task of tasks) this.refusals(task, ctx.config);
     if (!lstatSync(this.image(ctx), { throwIfNoEntry: false }) || (runner.rebuild === true && !this.rebuilt)) await this.configure(ctx);
   }
 
@@ -229,9 +231,25 @@ export class CharliecloudRunner implements Runner {
     // A SquashFS image is read-only: it has /mlcube_metrics only when converted by a version that made it.
     const metricsDir = io && (isDir || meta?.metrics_mount === true) ? io.metricsDir : undefined;
     if (io && metricsDir === undefined) ctx.log.warn(`the SquashFS image ${image} has no /mlcube_metrics mount point: the task's metrics cannot be collected (convert it again: -Pcharliecloud.rebuild=true)`);
-    const plan = runPlan(task, ctx.config, image, meta, this.env, metricsDir);
+    const scratch = makeScratch();
+    try {
+      return await this.runIn(task, ctx, image, meta, isDir, metricsDir, scratch);
+    } finally {
+      removeScratch(scratch);
+    }
+  }
+
+  private refusals(task: ResolvedTask, config: Tree): void {
+    // The bind plan's refusals only: the scratch path does not matter to them.
+    bindPlan(task, config, { scratch: '/preflight', uid: process.getuid?.() ?? -1, cwd: String((config.runtime as Tree | undefined)?.root ?? process.cwd()) });
+  }
+
+  private async runIn(task: ResolvedTask, ctx: RunContext, image: string, meta: ImageMeta | undefined, isDir: boolean, metricsDir: string | undefined, scratch: string): Promise<TaskResult> {
+    const io = ctx.taskIo;
+    const plan = runPlan(task, ctx.config, image, meta, this.env, metricsDir, { scratch, uid: process.getuid?.() ?? -1, cwd: ctx.root });
     for (const w of plan.warnings) ctx.log.warn(w);
     for (const n of plan.notes) ctx.log.info(n);
+    prepareScratch(plan.scratch, plan.covers);
 
     // The /mlcube_io<k> (and /mlcube_metrics) targets must exist in the image.
     const missing = plan.mountPoints.filter((m) => (isDir ? !existsSync(join(image, m)) : m.startsWith('/mlcube_io') && Number(m.replace('/mlcube_io', '')) >= (meta?.mount_points ?? MOUNT_POINTS)));
@@ -252,7 +270,8 @@ export class CharliecloudRunner implements Runner {
       });
     }
 
-    ctx.log.info(`running task "${task.name}" with ${basename(plan.argv[0])}: ${plan.argv.slice(plan.argv.indexOf('--') + 1).join(' ')} (image ${image}, workdir ${plan.cwd}, GPUs ${describeGpus(plan.gpus)}, binds ${plan.mounts.join(' ')})`);
+    const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
+    ctx.log.info(`running task "${task.name}" with ${basename(plan.argv[0])}: ${plan.argv.slice(plan.argv.indexOf('--') + 1).join(' ')} (image ${image}, workdir ${plan.cwd}, GPUs ${describeGpus(plan.gpus)}, binds ${plan.mounts.join(' ')}${hidden})`);
     ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
     await ctx.startGate;
     const started = Date.now();

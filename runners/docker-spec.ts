@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import type Docker from 'dockerode';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, ParameterError } from '../src/errors.js';
 import { isTree, type Tree } from '../src/config/tree.js';
-import { planMounts } from '../src/params/mounts.js';
+import { planMounts, type Cover } from '../src/params/mounts.js';
 import { gpuRequest, describeGpus, cudaVisibleDevices, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
@@ -107,10 +107,18 @@ export interface ContainerPlan {
   options: Docker.ContainerCreateOptions;
   gpus: GpuRequest;
   warnings: string[];
+  /** The workspace's .mlcube as the container would see it, under an empty read-only tmpfs; its host directory must exist first. */
+  covers: Cover[];
+}
+
+/** Over the workspace's .mlcube wherever a bind shows it: empty, read-only, nothing reaches the host. */
+export function coverMount(target: string): Docker.MountSettings {
+  return { Type: 'tmpfs', Source: '', Target: target, ReadOnly: true, TmpfsOptions: { SizeBytes: 4096, Mode: 0o555 } };
 }
 
 /**
- * The container for one task (pure): /mlcube_io<k> binds (ro where asked), the argv contract, the invoking
+ * The container for one task (pure): the /mlcube_io<k> binds of planMounts (ro where asked, input files by
+ * themselves, a read-only tmpfs over the workspace's .mlcube wherever a bind shows it), the argv contract, the invoking
  * user's uid:gid unless `user: image` (mlcube#192, #306), env, limits, GPUs as DeviceRequests, labels.
  * A single-token entrypoint keeps the parameters (the Python runner drops them all). With `metricsDir` (the run is
  * recorded) it is bound rw at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there.
@@ -119,9 +127,16 @@ export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | un
   const runner = cfg.runner as Tree;
   const platform = isTree(cfg.platform) ? cfg.platform : {};
   const mountMode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
-  const plan = planMounts(task.params, mountMode);
+  const plan = planMounts(task, mountMode);
   const gpus = gpuRequest(runner['--gpus'] as string | null | undefined, platform.accelerator_count);
   const extra = parseExtraArgs(String((gpus.kind === 'none' ? runner.cpu_args : runner.gpu_args) ?? ''));
+  if (extra.privileged && plan.covers.length) {
+    const c = plan.covers[0];
+    throw new ParameterError(`${gpus.kind === 'none' ? 'cpu_args' : 'gpu_args'} has --privileged, and the mount of this parameter contains the workspace's run records (${c.host}): a privileged container may unmount what hides them`, {
+      place: { task: task.name, parameter: c.parameter },
+      suggestions: ['Drop --privileged from docker.cpu_args/gpu_args, or point the parameter at a directory that does not contain the workspace\'s .mlcube (e.g. an output file under a subdirectory: report=reports/report.txt).'],
+    });
+  }
   const warnings = [...plan.warnings];
   if (extra.ignored.length) warnings.push(`ignored docker-run options in ${gpus.kind === 'none' ? 'cpu_args' : 'gpu_args'}: ${extra.ignored.join(' ')} (not supported through the Engine API)`);
 
@@ -150,6 +165,7 @@ export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | un
 
   const hostConfig: Docker.HostConfig = {
     Binds: binds,
+    ...(plan.covers.length ? { Mounts: plan.covers.map((c) => coverMount(c.container)) } : {}),
     AutoRemove: false,
     DeviceRequests: deviceRequests(gpus),
   };
@@ -174,7 +190,7 @@ export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | un
     Tty: false,
     HostConfig: hostConfig,
   };
-  return { options, gpus, warnings };
+  return { options, gpus, warnings, covers: plan.covers };
 }
 
 /** A readable container name: mlcube-<cube>-<task>-<random>. */

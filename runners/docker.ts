@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
@@ -99,11 +99,11 @@ export class DockerRunner implements Runner {
   }
 
   /**
-   * Before anything is created: every task's container spec (cpu_args, env, mounts) must be plannable, and a
-   * missing image is pulled or built now (under `always` it is rebuilt per task, as run does).
+   * Before anything is created: every task's container spec (cpu_args, env, mounts and their refusals) must be
+   * plannable, and a missing image is pulled or built now (under `always` it is rebuilt per task, as run does).
    */
   async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
-    for (const task of tasks) containerPlan(task, ctx.config, this.host, {}, '/nonexistent-metrics-dir');
+    for (const task of tasks) containerPlan(task, ctx.config, this.host, {});
     const image = String((ctx.config.runner as Tree).image);
     if (this.strategy(ctx.config) !== 'always' && !(await imageExists(this.docker, image))) {
       ctx.log.info(`image ${image} is not present: configuring before the run`);
@@ -115,11 +115,14 @@ export class DockerRunner implements Runner {
     const runner = ctx.config.runner as Tree;
     const io = ctx.taskIo;
     const plan = containerPlan(task, ctx.config, this.host, { [`${LABEL_PREFIX}.cube`]: ctx.root, [`${LABEL_PREFIX}.pid`]: String(process.pid) }, io?.metricsDir);
+    // A cover's target must exist before the start, or the daemon would create it (as root) inside the bind.
+    for (const c of plan.covers) mkdirSync(c.host, { recursive: true });
     // A container user other than ours (user: image, -u in cpu_args) must be able to create the metrics file.
     if (io && (!this.host || plan.options.User !== `${this.host.uid}:${this.host.gid}`)) chmodSync(io.metricsDir, 0o777);
     for (const w of plan.warnings) ctx.log.warn(w);
     const name = containerName(String(ctx.config.name ?? 'cube'), task.name);
-    ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')})`);
+    const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
+    ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')}${hidden})`);
     const started = Date.now();
     const step = (what: string) => ctx.log.debug(`docker ${what} at +${Date.now() - started} ms (${performance.now().toFixed(0)} ms since mlcube started)`);
     step('ready to create');

@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../src/errors.js';
 import { isTree, type Tree } from '../src/config/tree.js';
-import { planMounts } from '../src/params/mounts.js';
+import { checkExtraBinds, emptyDirOf, extraBindSources, planMounts, type ContainerHost, type Cover, type ScratchLayout } from '../src/params/mounts.js';
 import { cudaVisibleDevices, describeGpus, gpuRequest, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
@@ -77,22 +77,36 @@ export interface RunPlan {
   argv: string[];
   gpus: GpuRequest;
   warnings: string[];
+  /** What the runner makes under ContainerHost.scratch before the start. */
+  scratch: ScratchLayout;
+  /** The workspace's .mlcube where a bind shows it (its host directory must exist before the start). */
+  covers: Cover[];
 }
+
+/** Options of `singularity run` that bind host paths (checked against what a task may see). */
+const BIND_OPTIONS = { '-B': 'bind', '--bind': 'bind', '--mount': 'mount', '-H': 'bind', '--home': 'bind' } as const;
+/** Any of these keeps the host's $HOME, current directory and /tmp out of the container. */
+const CONTAIN_OPTIONS = ['-c', '--contain', '-C', '--containall'];
 
 const flagValue = (v: unknown) => v !== null && v !== undefined && String(v) !== '';
 
 /**
  * `<exe> run|exec [run_args] [--network=..] [--security=..] [--nv] [--vm-ram=..] [--vm-cpu=..] [--containall]
- * [--cleanenv] --env K=V... --bind host:/mlcube_io<k>[:ro]... <sif> <task | entrypoint> --param=/mlcube_io<k>...`
- * (Python SingularityRun.run, reference §5.2). GPUs come from --gpus or platform.accelerator_count, like the
- * other runners: any request adds --nv and pins CUDA_VISIBLE_DEVICES unless `all`. With `metricsDir` (the run is
- * recorded) it is bound rw at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there.
+ * [--cleanenv] [--contain] [--no-privs] --env K=V... --bind host:/mlcube_io<k>[:ro]... [--bind EMPTY:<.mlcube>:ro]
+ * <sif> <task | entrypoint> --param=/mlcube_io<k>...` (Python SingularityRun.run, reference §5.2). GPUs come from
+ * --gpus or platform.accelerator_count, like the other runners: any request adds --nv and pins CUDA_VISIBLE_DEVICES
+ * unless `all`. With `metricsDir` (the run is recorded) it is bound rw at /mlcube_metrics and MLCUBE_METRICS_FILE
+ * names the file there. Isolation (not in Python): `--contain` unless run_args contains already (Singularity
+ * otherwise binds the host's $HOME, current directory and /tmp: keys, the workspace's records); the binds of
+ * planMounts, an empty read-only directory over the workspace's .mlcube wherever one shows it, with `--no-privs`
+ * when root or `--fakeroot` would give the task the capabilities to unmount it; run_args binds of what a parameter
+ * may not show are refused.
  */
-export function runPlan(task: ResolvedTask, cfg: Tree, sif: string, metricsDir?: string): RunPlan {
+export function runPlan(task: ResolvedTask, cfg: Tree, sif: string, metricsDir: string | undefined, host: ContainerHost): RunPlan {
   const runner = cfg.runner as Tree;
   const platform = isTree(cfg.platform) ? cfg.platform : {};
   const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
-  const mounts = planMounts(task.params, mode);
+  const mounts = planMounts(task, mode);
   const gpus = gpuRequest(runner['--nv'] as string | null | undefined, platform.accelerator_count);
 
   const opts: string[] = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'singularity.run_args') : [];
@@ -101,12 +115,18 @@ export function runPlan(task: ResolvedTask, cfg: Tree, sif: string, metricsDir?:
   for (const key of ['--vm-ram', '--vm-cpu'] as const) if (flagValue(runner[key])) opts.push(`${key}=${runner[key]}`);
   if (runner.containall === true && !opts.includes('--containall') && !opts.includes('-C')) opts.push('--containall');
   if (runner.cleanenv === true && !opts.includes('--cleanenv') && !opts.includes('-e')) opts.push('--cleanenv');
+  checkExtraBinds(task.name, 'singularity.run_args', extraBindSources(opts, BIND_OPTIONS), task.isolation, host.cwd);
+  if (!opts.some((o) => CONTAIN_OPTIONS.includes(o))) opts.push('--contain');
+  const fakeroot = opts.includes('--fakeroot') || opts.includes('-f');
+  if (mounts.covers.length && (host.uid === 0 || fakeroot) && !opts.includes('--no-privs')) opts.push('--no-privs');
 
   const env: string[] = isTree(runner.env_args) ? Object.entries(runner.env_args).map(([k, v]) => `${k}=${v}`) : [];
   const visible = cudaVisibleDevices(gpus);
   if ((gpus.kind === 'count' || gpus.kind === 'devices') && visible && !env.some((e) => e.startsWith('CUDA_VISIBLE_DEVICES='))) env.push(`CUDA_VISIBLE_DEVICES=${visible}`);
   env.push(`MLCUBE_TASK=${task.name}`, `MLCUBE_GPUS=${describeGpus(gpus)}`);
   const binds = mounts.mounts.map((m) => `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`);
+  // Nested binds apply in order: each cover comes after the bind that shows what it hides.
+  for (const c of mounts.covers) binds.push(`${emptyDirOf(host)}:${c.container}:ro`);
   if (metricsDir !== undefined) {
     // The file the recorder reads, at the path the task can reach (env_args cannot point it elsewhere).
     env.splice(0, env.length, ...env.filter((e) => !e.startsWith(`${METRICS_ENV}=`)), `${METRICS_ENV}=${METRICS_MOUNT}/${METRICS_FILE_NAME}`);
@@ -118,5 +138,5 @@ export function runPlan(task: ResolvedTask, cfg: Tree, sif: string, metricsDir?:
   const argv = task.entrypoint
     ? [...clientArgv(runner.singularity), 'exec', ...opts, sif, ...splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`), ...mounts.args]
     : [...clientArgv(runner.singularity), 'run', ...opts, sif, task.name, ...mounts.args];
-  return { argv, gpus, warnings: mounts.warnings };
+  return { argv, gpus, warnings: mounts.warnings, scratch: { dirs: mounts.covers.length ? [emptyDirOf(host)] : [], files: [] }, covers: mounts.covers };
 }

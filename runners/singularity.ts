@@ -11,6 +11,7 @@ import { describeGpus } from '../src/params/gpus.js';
 import { which } from '../src/which.js';
 import { buildArgv, buildSourceOf, clientArgv, clientEnv, parseVersion, runPlan, sifPath } from './singularity-spec.js';
 import { runHostProcess } from './host-process.js';
+import { makeScratch, prepareScratch, removeScratch } from './scratch.js';
 
 export interface SingularityRunnerDeps {
   /** runner.singularity from the effective config (e.g. `sudo singularity`); undefined: probe singularity, then apptainer. */
@@ -115,11 +116,11 @@ export class SingularityRunner implements Runner {
   async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
     const runner = this.runnerOf(ctx);
     const sif = sifPath(runner, ctx.root);
+    for (const task of tasks) this.refusals(task, { ...ctx.config, runner });
     if (!existsSync(sif) || runner.rebuild === true) {
       await this.configure(ctx);
       this.built = true;
     }
-    for (const task of tasks) runPlan(task, { ...ctx.config, runner }, sif, '/nonexistent-metrics-dir');
   }
 
   /** Set once check built the SIF for this run: run does not build it again. */
@@ -130,19 +131,31 @@ export class SingularityRunner implements Runner {
     const sif = sifPath(runner, ctx.root);
     if (!existsSync(sif) || (runner.rebuild === true && !this.built)) await this.configure(ctx);
     const io = ctx.taskIo;
-    const plan = runPlan(task, { ...ctx.config, runner }, sif, io?.metricsDir);
-    for (const w of plan.warnings) ctx.log.warn(w);
-    ctx.log.info(`running task "${task.name}" with ${plan.argv[0] === 'sudo' ? plan.argv[1] : plan.argv[0]} (image ${sif}, GPUs ${describeGpus(plan.gpus)})`);
-    ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
-    await ctx.startGate;
-    const started = Date.now();
-    // Singularity runs the task as a descendant of its own process on this host: measured like a local task.
-    const { result: r, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: clientEnv(this.env), signal: ctx.signal, io });
-    if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ${plan.argv[0]} process was stopped`, { place: { task: task.name } });
-    if (r.failed && r.exitCode === undefined && !r.signal) {
-      throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, { place: { task: task.name }, suggestions: ['Check singularity.singularity (the executable) and PATH; `mlcube doctor` shows what was found.'] });
+    const scratch = makeScratch();
+    try {
+      const plan = runPlan(task, { ...ctx.config, runner }, sif, io?.metricsDir, { scratch, uid: process.getuid?.() ?? -1, cwd: ctx.root });
+      for (const w of plan.warnings) ctx.log.warn(w);
+      prepareScratch(plan.scratch, plan.covers);
+      const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
+      ctx.log.info(`running task "${task.name}" with ${plan.argv[0] === 'sudo' ? plan.argv[1] : plan.argv[0]} (image ${sif}, GPUs ${describeGpus(plan.gpus)}${hidden})`);
+      ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
+      await ctx.startGate;
+      const started = Date.now();
+      // Singularity runs the task as a descendant of its own process on this host: measured like a local task.
+      const { result: r, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: clientEnv(this.env), signal: ctx.signal, io });
+      if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ${plan.argv[0]} process was stopped`, { place: { task: task.name } });
+      if (r.failed && r.exitCode === undefined && !r.signal) {
+        throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, { place: { task: task.name }, suggestions: ['Check singularity.singularity (the executable) and PATH; `mlcube doctor` shows what was found.'] });
+      }
+      return { exitCode: exitCodeOf(r), durationMs: Date.now() - started, ...(usage ? { usage } : {}) };
+    } finally {
+      removeScratch(scratch);
     }
-    return { exitCode: exitCodeOf(r), durationMs: Date.now() - started, ...(usage ? { usage } : {}) };
+  }
+
+  private refusals(task: ResolvedTask, config: Tree): void {
+    // The plan's refusals only: image and scratch paths do not matter to them.
+    runPlan(task, config, '/preflight.sif', undefined, { scratch: '/preflight', uid: process.getuid?.() ?? -1, cwd: String((config.runtime as Tree | undefined)?.root ?? process.cwd()) });
   }
 
   async inspect(ctx: RunContext, force: boolean): Promise<Tree> {

@@ -111,7 +111,8 @@ export interface Runner {
   configure(ctx: RunContext): Promise<void>;
   /**
    * Optional: everything that can be checked or prepared before anything is created on disk, for all the tasks of
-   * the run (command lines, executables, the image: pulled or built now if missing). Throws an MlcubeError (2-4).
+   * the run (command lines, executables, mounts it cannot make safe, the image: pulled or built now if missing).
+   * Throws an MlcubeError (2-4).
    */
   check?(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void>;
   /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */

@@ -66,7 +66,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const cfg = built.config;
   const tasks = selectTasks(cfg, opts.tasks);
   const workspace = String((cfg.runtime as Tree).workspace);
-  const resolveCtx = { workspace, env: app.env, home: app.home, fs: realFs };
+  const resolveCtx = { workspace, env: app.env, home: app.home, fs: realFs, explicit: built.explicitParams };
 
   // Pre-flight: a bad GPU request fails before anything is created.
   const runnerCfg = cfg.runner as Tree;
@@ -77,8 +77,15 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const pending = new Map<string, string>(syncs.map((c) => [c.to, 'workspace sync']));
   const planned: ResolvedTask[] = [];
   for (const t of tasks) {
-    planned.push(resolveTask(cfg, t, { ...resolveCtx, pending }));
-    for (const p of outputPaths(planned[planned.length - 1])) pending.set(p, t);
+    const task = resolveTask(cfg, t, { ...resolveCtx, pending });
+    planned.push(task);
+    for (const p of outputPaths(task)) pending.set(p, t);
+  }
+  for (const task of planned) {
+    for (const p of task.params) {
+      if (p.outside === 'explicit') app.log.info(`task "${task.name}" writes output "${p.name}" outside the workspace: ${p.realPath}`);
+      if (p.outside === 'link') app.log.info(`task "${task.name}" writes output "${p.name}" outside the workspace, through a symbolic link: ${p.hostPath} is ${p.realPath}`);
+    }
   }
 
   const runner = await built.runner!.create(built.config);
@@ -91,8 +98,8 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   if (opts.detach && !runner.runChain) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
-  // Pre-flight of the runner (command lines, executables, the image pulled or built now): a failure here is
-  // exit 2-4 with nothing created in the workspace.
+  // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now):
+  // a failure here is exit 2-4 with nothing created in the workspace.
   await runner.check?.(planned, makeContext(built, cfg, workspace, app, opts, opts.signal));
   if (runner.runChain) {
     // A batch engine sequences the whole chain itself (e.g. Slurm afterok); outputs exist before submission. Not

@@ -13,6 +13,7 @@ import { runnerDefaults, runnerSchema, RUNNER_SCHEMAS } from './runner-defaults.
 import { keysNear, pathIsKnown } from './schema-paths.js';
 import { resolveTree } from './interpolate.js';
 import { normalizeTasks, parameterNames } from '../params/normalize.js';
+import { paramKey } from '../params/resolve.js';
 import { which } from '../which.js';
 
 export interface BuildOptions {
@@ -44,6 +45,8 @@ export interface EffectiveConfig {
   runner?: RunnerConfigSpec;
   platform?: string;
   warnings: string[];
+  /** Parameters whose path the command line gave (paramKey): a task override or a -P key reaching its default. */
+  explicitParams: Set<string>;
 }
 
 export type RunnerLookup = (name: string) => RunnerConfigSpec | undefined;
@@ -111,10 +114,42 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
   }
   const normalized = normalizeTasks(tasks, taskArgs);
   cfg.tasks = normalized.tasks;
+  const explicitParams = commandLineParams(normalized.tasks, taskArgs, overrides);
 
   const unresolved = cfg;
   if (opts.resolve) cfg = resolveTree(cfg, { env: opts.env, placeOf });
-  return { config: cfg, unresolved, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings };
+  return { config: cfg, unresolved, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings, explicitParams };
+}
+
+/**
+ * The parameters whose path the user gave on the command line: `name=value` (every task with that parameter) or a
+ * -P key whose value reaches `tasks.<t>.parameters.<io>.<name>[.default]`. Everything else comes from the cube file.
+ */
+export function commandLineParams(tasks: Tree, taskArgs: ReadonlyMap<string, string>, overrides: readonly ParamOverride[]): Set<string> {
+  const out = new Set<string>();
+  for (const [t, task] of Object.entries(tasks)) {
+    const params = isTree(task) && isTree(task.parameters) ? task.parameters : {};
+    for (const io of ['inputs', 'outputs'] as const) {
+      const group = isTree(params[io]) ? (params[io] as Tree) : {};
+      for (const name of Object.keys(group)) {
+        const path = ['tasks', t, 'parameters', io, name, 'default'];
+        if (taskArgs.has(name) || overrides.some((o) => setsValue(o, path))) out.add(paramKey(t, io === 'inputs' ? 'input' : 'output', name));
+      }
+    }
+  }
+  return out;
+}
+
+/** The override's value holds something at `path` (a string where a parameter spec stands is its short form: the path). */
+function setsValue(o: ParamOverride, path: readonly string[]): boolean {
+  if (o.key.length > path.length || !o.key.every((k, i) => path[i] === k)) return false;
+  let v: unknown = o.value;
+  for (const k of path.slice(o.key.length)) {
+    if (!isTree(v)) return k === 'default' && typeof v === 'string';
+    if (!(k in v)) return false;
+    v = v[k];
+  }
+  return v !== undefined && v !== null;
 }
 
 function checkCubeShape(cube: unknown, source: YamlSource): asserts cube is Tree {

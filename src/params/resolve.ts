@@ -1,22 +1,32 @@
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { ParameterError, UsageError } from '../errors.js';
 import { isTree, type Tree } from '../config/tree.js';
 import { hostPath } from './paths.js';
 import type { FsProbe } from './fs-probe.js';
 import type { IoType } from './normalize.js';
+import { forbiddenOutput, insideRecords, isolationOf, RECORDS_DIR, within, type Isolation } from './isolation.js';
 
 export interface ResolvedParam {
   name: string;
   io: IoType;
   type: 'file' | 'directory';
   hostPath: string;
+  /** Where hostPath really is (FsProbe.realTarget): what a mount shows, what a write reaches. */
+  realPath: string;
+  /** The real directory a mount of this parameter shows: realPath for a directory, its parent's for a file. */
+  realDir: string;
   opts?: 'ro' | 'rw';
+  /** Nothing is at hostPath yet (an output, an optional input, or an input an earlier task of this run makes). */
+  missing?: true;
+  /** An output outside the workspace (allowed because the command line named it), or inside it through a link that leads out. */
+  outside?: 'explicit' | 'link';
 }
 
 export interface ResolvedTask {
   name: string;
   entrypoint?: string;
   params: ResolvedParam[];
+  isolation: Isolation;
 }
 
 export interface ResolveContext {
@@ -26,7 +36,12 @@ export interface ResolveContext {
   fs: FsProbe;
   /** Host paths that earlier tasks of this run will create (so a missing input may be expected). */
   pending?: ReadonlyMap<string, string>;
+  /** Parameters whose path the command line gave (paramKey), the only outputs that may lie outside the workspace. */
+  explicit?: ReadonlySet<string>;
 }
+
+/** Key of a parameter in ResolveContext.explicit. */
+export const paramKey = (task: string, io: IoType, name: string) => `${task}\u0000${io}\u0000${name}`;
 
 interface RawParam {
   name: string;
@@ -87,6 +102,7 @@ export function producerOf(cfg: Tree, path: string, ctx: Omit<ResolveContext, 'f
 export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): ResolvedTask {
   const task = (cfg.tasks as Tree)[taskName] as Tree;
   const params: ResolvedParam[] = [];
+  const isolation = isolationOf(ctx.workspace, ctx.home, ctx.env, ctx.fs);
   for (const p of rawParams(task)) {
     const place = { task: taskName, parameter: p.name };
     const declared = String(p.spec.type ?? 'unknown');
@@ -146,9 +162,46 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
         });
       }
     }
-    params.push({ name: p.name, io: p.io, type, hostPath: path, ...(opts ? { opts: opts as 'ro' | 'rw' } : {}) });
+    const realPath = ctx.fs.realTarget(path);
+    const realDir = type === 'directory' ? realPath : ctx.fs.realTarget(dirname(path));
+    if (insideRecords(path, realPath, isolation)) {
+      throw new ParameterError(`${path}${realPath !== path ? ` (${realPath})` : ''} is inside the workspace's ${RECORDS_DIR}, where mlcube keeps its run records: no task may read or write there`, {
+        place,
+        suggestions: [`Point the parameter elsewhere in the workspace, e.g. ${p.name}=${p.name}${type === 'directory' ? '/' : `/${basename(path)}`}.`],
+      });
+    }
+    let outside: ResolvedParam['outside'];
+    if (p.io === 'output') {
+      const why = forbiddenOutput([path, realPath], isolation);
+      if (why) {
+        throw new ParameterError(`output ${value} resolves to ${realPath}, which ${why}: mlcube lets no task write there`, {
+          place,
+          suggestions: [`Write it inside the workspace (e.g. ${p.name}=${p.name}${type === 'directory' ? '/' : `/${basename(path) || p.name}`}) or in a directory of your own outside the system directories, named on the command line.`],
+        });
+      }
+      if (!within(path, ctx.workspace)) {
+        if (!ctx.explicit?.has(paramKey(taskName, p.io, p.name))) {
+          throw new ParameterError(`output ${value} is ${path}, outside the workspace ${ctx.workspace}, and comes from the cube file: a cube's own defaults may only write inside the workspace`, {
+            place,
+            suggestions: [`If that is where you want it, say so on the command line: ${p.name}=${path} (or -Ptasks.${taskName}.parameters.outputs.${p.name}.default=${path}); otherwise fix the cube's default to a path relative to the workspace.`],
+          });
+        }
+        outside = 'explicit';
+      } else if (!within(realPath, isolation.realWorkspace)) outside = 'link';
+    }
+    params.push({
+      name: p.name,
+      io: p.io,
+      type,
+      hostPath: path,
+      realPath,
+      realDir,
+      ...(opts ? { opts: opts as 'ro' | 'rw' } : {}),
+      ...(kind === 'missing' ? { missing: true as const } : {}),
+      ...(outside ? { outside } : {}),
+    });
   }
-  return { name: taskName, ...(typeof task.entrypoint === 'string' ? { entrypoint: task.entrypoint } : {}), params };
+  return { name: taskName, ...(typeof task.entrypoint === 'string' ? { entrypoint: task.entrypoint } : {}), params, isolation };
 }
 
 function isPending(pending: ReadonlyMap<string, string> | undefined, path: string): boolean {

@@ -12,7 +12,7 @@ export interface SyncCopy {
  * of a selected task whose relative path exists in <root>/workspace, is missing in the target, and is no
  * task's output, is copied over first. Pure: returns the copies to make.
  */
-export function planWorkspaceSync(cfg: Tree, tasks: readonly string[], defaultWs: string, targetWs: string, fs: FsProbe): SyncCopy[] {
+export function planWorkspaceSync(cfg: Tree, tasks: readonly string[], defaultWs: string, targetWs: string, fs: Pick<FsProbe, 'kind'>): SyncCopy[] {
   if (normalize(defaultWs) === normalize(targetWs) || fs.kind(defaultWs) !== 'directory') return [];
   const allTasks = cfg.tasks as Tree;
   const outputs = new Set<string>();

@@ -46,8 +46,8 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
 /** `/mlcube_io<k>/...` path of each parameter inside a container, null for the host runner. */
 function containerPaths(task: ResolvedTask, runner: Runner, cfg: Tree): (string | null)[] {
   if (runner.runsOnHost) return task.params.map(() => null);
-  const mode = (cfg.runner as Tree)['--mount'];
-  const plan = planMounts(task.params, mode === 'ro' || mode === 'rw' ? mode : undefined);
+  const mode = (cfg.runner as Tree)['--mount_opts'];
+  const plan = planMounts(task, mode === 'ro' || mode === 'rw' ? mode : undefined);
   return plan.args.map((a) => a.slice(a.indexOf('=') + 1));
 }
 

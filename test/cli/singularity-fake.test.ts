@@ -44,8 +44,10 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
     expect(metricsBind).to.match(/^\/.*mlcube-metrics-[^/]+:\/mlcube_metrics:rw$/);
     expect(metricsBind).to.not.contain(ws);
     expect(exec.argv).to.deep.equal([
-      'run', '--env', 'MLCUBE_TASK=copy', '--env', 'MLCUBE_GPUS=none', '--env', 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl',
-      '--bind', `${ws}/input:/mlcube_io0`, '--bind', `${ws}/out:/mlcube_io1`, '--bind', `${ws}/reports:/mlcube_io2`, '--bind', metricsBind,
+      // --contain: Singularity would bind the host's $HOME, current directory and /tmp; the input file cfg.yaml is
+      // bound by itself, read-only, over its (writable) input directory.
+      'run', '--contain', '--env', 'MLCUBE_TASK=copy', '--env', 'MLCUBE_GPUS=none', '--env', 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl',
+      '--bind', `${ws}/input:/mlcube_io0`, '--bind', `${ws}/out:/mlcube_io1`, '--bind', `${ws}/reports:/mlcube_io2`, '--bind', `${ws}/input/cfg.yaml:/mlcube_io0/cfg.yaml:ro`, '--bind', metricsBind,
       sif(), 'copy', '--in_dir=/mlcube_io0', '--cfg=/mlcube_io0/cfg.yaml', '--out_dir=/mlcube_io1', '--report=/mlcube_io2/report.txt',
     ]);
     rmSync(log);
@@ -88,7 +90,8 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
     expect(r.exitCode).to.equal(7);
     expect(r.stderr).to.contain('exit code 7');
     const exec = calls().find((c) => c.argv[0] === 'run')!;
-    expect(exec.argv).to.include('--nv').and.include(`${join(cube.dir, 'workspace', 'input')}:/mlcube_io0:ro`);
+    // The task's only input is a file: bound by itself (its directory is not shown).
+    expect(exec.argv).to.include('--nv').and.include(`${join(cube.dir, 'workspace', 'input', 'cfg.yaml')}:/mlcube_io0/cfg.yaml:ro`);
     const c = await run(['--task=custom']);
     expect(c.exitCode, c.stderr).to.equal(0);
     const ex = calls().find((x) => x.argv[0] === 'exec')!;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CLI, REPO, copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
@@ -10,7 +11,22 @@ import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
 
 const TAG = `mlcube-test/basic-ch:${process.pid}`;
+/**
+ * As root, charliecloud refuses a mount that shows the workspace's .mlcube (ch-run gives root the capabilities to
+ * unmount its cover): the consumer's output file, at the workspace root by default, goes one level down then.
+ */
+const ROOT = process.getuid!() === 0;
+const SUMMARY = ROOT ? ['summary=reports/summary.txt'] : [];
+const summaryOf = (ws: string) => join(ws, ROOT ? 'reports' : '', 'summary.txt');
 const MNIST_TAG = `mlcube-test/mnist-ch:${process.pid}`;
+const chownTree = (dir: string, uid: number, gid: number): void => {
+  chownSync(dir, uid, gid);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, uid, gid);
+    else if (!lstatSync(p).isSymbolicLink()) chownSync(p, uid, gid);
+  }
+};
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -82,7 +98,7 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
   });
 
   it('runs tasks with ch-run: /mlcube_io binds, the argv contract, the image WORKDIR, outputs on the host', async () => {
-    const r = await run(['--task=copy,consume']);
+    const r = await run(['--task=copy,consume', ...SUMMARY]);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stderr).to.contain('running task "copy" with ch-run');
     const ws = join(cube.dir, 'workspace');
@@ -91,7 +107,7 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
     expect(report.cwd).to.equal('/cube');
     expect(report.uid).to.equal(process.getuid!());
     expect(readFileSync(join(ws, 'out', 'a.txt'), 'utf8').length).to.be.greaterThan(0);
-    expect(readFileSync(join(ws, 'summary.txt'), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
+    expect(readFileSync(summaryOf(ws), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
   });
 
   it('the host environment does not leak into the task; env_args, pass_env, PATH, HOME and MLCUBE_* do get there', async () => {
@@ -118,6 +134,59 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
     const r = await run(['--task=custom']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(readJson(join(cube.dir, 'workspace', 'custom', 'argv.json'))).to.deep.equal(['--flag', '--out_dir=/mlcube_io0']);
+  });
+
+  it('as root, a mount that would show the workspace\'s .mlcube is refused (exit 2, nothing created): ch-run gives root the capabilities to unmount a cover', async function () {
+    if (!ROOT) return this.skip();
+    const r = await run(['--task=snoop']);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.contain('task "snoop", parameter "found": the mount of this parameter contains the workspace\'s run records').and.contain('and mlcube runs as root');
+    expect(r.stderr).to.contain('fix: Run mlcube as a non-root user');
+    expect(readdirSync(join(cube.dir, 'workspace'))).to.deep.equal(['input']);
+  });
+
+  it("as a user (nobody, through setpriv, when the tests run as root): the real ch-run binds an empty directory over the workspace's .mlcube, the input file alone, a private /tmp; an earlier signed run still verifies", async () => {
+    // The image exists already (converted as root); the user only reads it.
+    expect((await mlcube(['configure', `--mlcube=${cube.dir}`, '--platform=charliecloud', ...P()])).exitCode).to.equal(0);
+    const home = tempDir('mlcube-ch-home-');
+    try {
+      const asUser = (args: string[]) => {
+        const env = { HOME: home.dir, USER: ROOT ? 'nobody' : process.env.USER ?? 'user', MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' };
+        return ROOT
+          ? execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'node', CLI, ...args], { reject: false })
+          : execa('node', [CLI, ...args], { reject: false, env });
+      };
+      if (ROOT) {
+        chownTree(cube.dir, 65534, 65534);
+        chownTree(home.dir, 65534, 65534);
+        chmodSync(images.dir, 0o755);
+      }
+      expect((await asUser(['keys', 'generate'])).exitCode).to.equal(0);
+      const P2 = [`--mlcube=${cube.dir}`, '--platform=charliecloud', ...P()];
+      const first = await asUser(['run', ...P2, '--task=copy', '--json']);
+      expect(first.exitCode, String(first.stderr)).to.equal(0);
+      const id = JSON.parse(String(first.stdout).slice(String(first.stdout).indexOf('{'))).tasks[0].runId;
+      const ws = join(cube.dir, 'workspace');
+      const envelope = readFileSync(join(ws, '.mlcube', 'runs', id, 'provenance.dsse.json'), 'utf8');
+      const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith('mlcube-scratch-'));
+      const before = scratch();
+      const r = await asUser(['run', ...P2, '--task=snoop']);
+      expect(r.exitCode, String(r.stderr)).to.equal(0);
+      expect(String(r.stderr)).to.contain('hidden /mlcube_io1/.mlcube');
+      const s = readJson(join(ws, 'snoop.json'));
+      expect(s.input_dir, 'the input file is bound by itself: its directory is not shown').to.deep.equal(['cfg.yaml']);
+      expect(s.tmp, 'a private /tmp (the host one holds this very workspace)').to.deep.equal([]);
+      // The cover is the scratch directory, 0555: nothing can be written there either (rename/remove: a mount point).
+      expect(s.records).to.deep.equal({ '/mlcube_io1/.mlcube': { list: [], write: 'EACCES', plant: 'EACCES', rename: 'EBUSY', remove: 'EBUSY' } });
+      expect(readdirSync(join(ws, '.mlcube', 'runs')).filter((d) => d === 'FAKE')).to.deep.equal([]);
+      expect(readFileSync(join(ws, '.mlcube', 'runs', id, 'provenance.dsse.json'), 'utf8')).to.equal(envelope);
+      const v = await asUser(['provenance', 'verify', join(ws, '.mlcube', 'runs', id)]);
+      expect(v.exitCode, String(v.stderr)).to.equal(0);
+      expect(scratch().filter((n) => !before.includes(n)), 'the scratch directory is removed').to.deep.equal([]);
+    } finally {
+      if (ROOT) chownTree(home.dir, 0, 0);
+      home.cleanup();
+    }
   });
 
   it('read-only inputs cannot be enforced by ch-run 0.31: the run says so (the write goes through)', async () => {
@@ -196,13 +265,13 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
       return this.skip();
     }
     const started = Date.now();
-    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=charliecloud', '-Pslurm.poll_seconds=0.3', ...P(), '--task=copy,consume']);
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=charliecloud', '-Pslurm.poll_seconds=0.3', ...P(), '--task=copy,consume', ...SUMMARY]);
     expect(r.exitCode, r.stderr).to.equal(0);
     console.warn(`    (slurm + charliecloud two-job chain ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     expect(r.stderr).to.match(/submitted Slurm job \d+/);
     expect(r.stderr).to.contain('running task "consume" with ch-run'); // the inner CLI's log, from the job's .err file
     expect(readJson(join(cube.dir, 'workspace', 'reports', 'report.txt')).args[0]).to.equal('--in_dir=/mlcube_io0');
-    expect(readFileSync(join(cube.dir, 'workspace', 'summary.txt'), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
+    expect(readFileSync(summaryOf(join(cube.dir, 'workspace')), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
   });
 
   it('the MNIST cube: download -> train through charliecloud (image converted from the bundled cube, one tiny epoch)', async function () {

@@ -3,7 +3,7 @@ import { chownSync, existsSync, readFileSync, statSync, readdirSync, lstatSync }
 import { join } from 'node:path';
 import { execa } from 'execa';
 import Docker from 'dockerode';
-import { CLI, copyFixture, mlcube, readJson } from '../helpers/cli.js';
+import { CLI, copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
 import { DockerRunner } from '../../runners/docker.js';
 import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
@@ -156,6 +156,48 @@ describe('docker runner against a real dockerd (integration)', function () {
     expect(readFileSync(join(cube.dir, 'workspace', 'report', 'marker.txt'), 'utf8')).to.match(/^\/mlcube_metrics\/metrics\.jsonl /);
     const v = await mlcube(['provenance', 'verify', runDir], { env });
     expect(v.exitCode, v.stderr).to.equal(0);
+  });
+
+  it("a task whose output file lies at the workspace root finds the workspace's .mlcube empty and read-only; an earlier signed run still verifies", async () => {
+    const keyDir = tempDir('mlcube-keys-');
+    try {
+      const keys = join(keyDir.dir, 'keys');
+      expect((await mlcube(['keys', 'generate', `--dir=${keys}`])).exitCode).to.equal(0);
+      const env = { MLCUBE_SIGNING_KEY: join(keys, 'signing.key') };
+      const ws = join(cube.dir, 'workspace');
+      const first = await run(['--task=copy', '--json'], env);
+      expect(first.exitCode, first.stderr).to.equal(0);
+      const id = JSON.parse(first.stdout.slice(first.stdout.indexOf('{'))).tasks[0].runId;
+      const envelope = readFileSync(join(ws, '.mlcube', 'runs', id, 'provenance.dsse.json'), 'utf8');
+      const r = await run(['--task=snoop'], env);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stderr).to.contain(`mounts ${ws}:/mlcube_io1 ${ws}/input/cfg.yaml:/mlcube_io0/cfg.yaml:ro`).and.contain('hidden /mlcube_io1/.mlcube');
+      const s = readJson(join(ws, 'snoop.json'));
+      expect(s.input_dir, 'the input file is bound by itself: its directory is not shown').to.deep.equal(['cfg.yaml']);
+      expect(s.records).to.deep.equal({ '/mlcube_io1/.mlcube': { list: [], write: 'EROFS', rename: 'EBUSY', remove: 'EBUSY' } });
+      expect(readdirSync(join(ws, '.mlcube', 'runs')).filter((d) => d === 'FAKE' || d === 'PWNED')).to.deep.equal([]);
+      expect(existsSync(join(ws, '.mlcube', 'PWNED'))).to.equal(false);
+      expect(readFileSync(join(ws, '.mlcube', 'runs', id, 'provenance.dsse.json'), 'utf8')).to.equal(envelope);
+      const v = await mlcube(['provenance', 'verify', join(ws, '.mlcube', 'runs', id)], { env });
+      expect(v.exitCode, v.stderr).to.equal(0);
+
+      // An output above the workspace (named on the command line): each directory down to .mlcube is pinned, so the
+      // workspace cannot be renamed away and replaced by a fake one.
+      const above = await run(['--task=snoop', `found=${cube.dir}/snoop.json`], env);
+      expect(above.exitCode, above.stderr).to.equal(0);
+      expect(above.stderr).to.contain(`writes output "found" outside the workspace: ${cube.dir}/snoop.json`);
+      expect(readJson(join(cube.dir, 'snoop.json')).records).to.deep.equal({
+        '/mlcube_io1/workspace/.mlcube': { list: [], write: 'EROFS', rename: 'EBUSY', remove: 'EBUSY', rename_parent: 'EBUSY' },
+      });
+      expect((await mlcube(['provenance', 'verify', join(ws, '.mlcube', 'runs', id)], { env })).exitCode).to.equal(0);
+      // The same mount when the signing key lies in it: refused before the container exists.
+      expect((await mlcube(['keys', 'generate', `--dir=${join(cube.dir, 'keys')}`])).exitCode).to.equal(0);
+      const exposed = await run(['--task=snoop', `found=${cube.dir}/snoop.json`], { MLCUBE_SIGNING_KEY: join(cube.dir, 'keys', 'signing.key') });
+      expect(exposed.exitCode).to.equal(2);
+      expect(exposed.stderr).to.contain(`parameter "found": the container would be given directory ${cube.dir}, but it contains ${cube.dir}/keys/signing.key (the signing key)`);
+    } finally {
+      keyDir.cleanup();
+    }
   });
 
   it('Ctrl-C stops and removes the container and exits 130', async () => {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { buildSteps, DEFAULT_PATH, imagePath, metaPath, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, type ImageMeta } from '../../runners/charliecloud-spec.js';
+import { bindPlan, buildSteps, DEFAULT_PATH, imagePath, metaPath, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, type ImageMeta } from '../../runners/charliecloud-spec.js';
 import { charliecloudConfig } from '../../runners/charliecloud-config.js';
 import type { ResolvedTask } from '../../src/params/resolve.js';
-import { ConfigError, ImageError } from '../../src/errors.js';
+import { ConfigError, ImageError, ParameterError } from '../../src/errors.js';
+import { HOST, isolation, param } from '../helpers/tasks.js';
 
 const ROOT = '/cubes/basic';
 const IMG = '/ws/.image/me-cube-1';
@@ -27,17 +28,20 @@ const META: ImageMeta = { source: 'docker:me/cube:1', format: 'dir', entrypoint:
 const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
   name: 'train',
   params: [
-    { name: 'data_dir', io: 'input', type: 'directory', hostPath: '/ws/data' },
-    { name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml' },
-    { name: 'model_dir', io: 'output', type: 'directory', hostPath: '/ws/model' },
+    param({ name: 'data_dir', io: 'input', type: 'directory', hostPath: '/ws/data' }),
+    param({ name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml' }),
+    param({ name: 'model_dir', io: 'output', type: 'directory', hostPath: '/ws/model' }),
   ],
+  isolation: isolation(),
   ...over,
 });
 const IMAGE_ENV = ['--set-env=PATH=/usr/local/bin:/usr/bin:/bin', '--set-env=HOME=/tmp', '--set-env=LANG=C.UTF-8'];
 const TASK_ENV = ['--set-env=MLCUBE_TASK=train', '--set-env=MLCUBE_GPUS=none'];
-const BINDS = ['-b', '/ws/data:/mlcube_io0', '-b', '/ws:/mlcube_io1', '-b', '/ws/model:/mlcube_io2'];
+// The input file is bound by itself, onto an empty file of a scratch directory bound at /mlcube_io1 (ch-run binds only onto existing paths).
+const BINDS = ['-b', '/ws/data:/mlcube_io0', '-b', '/ws/model:/mlcube_io2', '-b', '/scratch/mlcube_io1:/mlcube_io1', '-b', '/ws/train.yaml:/mlcube_io1/train.yaml'];
 const PARAMS = ['--data_dir=/mlcube_io0', '--cfg=/mlcube_io1/train.yaml', '--model_dir=/mlcube_io2'];
-const HEAD = ['ch-run', '--unset-env=*', '--env-no-expand'];
+// --private-tmp: ch-run binds the host's /tmp otherwise.
+const HEAD = ['ch-run', '--private-tmp', '--unset-env=*', '--env-no-expand'];
 
 describe('charliecloud command lines (pure: conversion steps, ch-run argv, environment)', () => {
   describe('image location and conversion', () => {
@@ -142,10 +146,10 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
         cfg({ ch_run: '/opt/ch/bin/ch-run', run_args: '--private-tmp -v' }),
         META,
         {},
-        ['/opt/ch/bin/ch-run', '--private-tmp', '-v', ...HEAD.slice(1), ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+        ['/opt/ch/bin/ch-run', '--private-tmp', '-v', ...HEAD.slice(2), ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
       ],
     ];
-    for (const [name, t, c, meta, hostEnv, argv] of cases) it(name, () => expect(runPlan(t, c, IMG, meta, hostEnv).argv).to.deep.equal(argv));
+    for (const [name, t, c, meta, hostEnv, argv] of cases) it(name, () => expect(runPlan(t, c, IMG, meta, hostEnv, undefined, HOST).argv).to.deep.equal(argv));
 
     describe('metrics directory (a recorded run)', () => {
       const M = '--set-env=MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl';
@@ -156,49 +160,75 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
         ['recorded: bound at /mlcube_metrics, the env names the file there', cfg(), {}, '/runs/r1/metrics', [...HEAD, ...IMAGE_ENV, ...TASK_ENV, M, '-c', '/cube', ...BINDS, ...MB, ...TAIL]],
         ['recorded: env_args and pass_env cannot point the task at another file', cfg({ pass_env: ['MLCUBE_METRICS_FILE'], env_args: { MLCUBE_METRICS_FILE: '/x' } }), { MLCUBE_METRICS_FILE: '/ws/m.jsonl' }, '/runs/r1/metrics', [...HEAD, ...IMAGE_ENV, M, ...TASK_ENV, '-c', '/cube', ...BINDS, ...MB, ...TAIL]],
       ];
-      for (const [name, c, hostEnv, dir, argv] of cases) it(name, () => expect(runPlan(task(), c, IMG, META, hostEnv, dir).argv).to.deep.equal(argv));
+      for (const [name, c, hostEnv, dir, argv] of cases) it(name, () => expect(runPlan(task(), c, IMG, META, hostEnv, dir, HOST).argv).to.deep.equal(argv));
 
       it('/mlcube_metrics is a mount point the image must have', () => {
-        const p = runPlan(task(), cfg(), IMG, META, {}, '/runs/r1/metrics');
-        expect(p.mountPoints).to.deep.equal(['/mlcube_io0', '/mlcube_io1', '/mlcube_io2', '/mlcube_metrics']);
+        const p = runPlan(task(), cfg(), IMG, META, {}, '/runs/r1/metrics', HOST);
+        expect(p.mountPoints).to.deep.equal(['/mlcube_io0', '/mlcube_io2', '/mlcube_io1', '/mlcube_metrics']);
         expect(p.mounts.at(-1)).to.equal('/runs/r1/metrics:/mlcube_metrics');
       });
     });
 
     it('lists the mount points the binds need and the working directory', () => {
-      const p = runPlan(task(), cfg(), IMG, META, {});
-      expect(p.mountPoints).to.deep.equal(['/mlcube_io0', '/mlcube_io1', '/mlcube_io2']);
+      const p = runPlan(task(), cfg(), IMG, META, {}, undefined, HOST);
+      expect(p.mountPoints).to.deep.equal(['/mlcube_io0', '/mlcube_io2', '/mlcube_io1']);
+      expect(p.scratch).to.deep.equal({ dirs: ['/scratch/mlcube_io1'], files: ['/scratch/mlcube_io1/train.yaml'] });
       expect(p.cwd).to.equal('/cube');
       expect(p.warnings).to.deep.equal([]);
-      expect(runPlan(task(), cfg(), IMG, { ...META, workdir: '' }, {}).cwd).to.equal('/');
+      expect(runPlan(task(), cfg(), IMG, { ...META, workdir: '' }, {}, undefined, HOST).cwd).to.equal('/');
     });
 
     it('read-only requests (opts: ro, --mount=ro) are warned about, never silently dropped; binds stay plain', () => {
-      const ro = task({ params: [{ name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml', opts: 'ro' }] });
-      const p = runPlan(ro, cfg(), IMG, META, {});
-      expect(p.argv).to.include('/ws:/mlcube_io0');
-      expect(p.warnings.join('\n')).to.match(/read-only inputs are NOT enforced by Charliecloud.*\/ws \(\/mlcube_io0\)/);
-      const all = runPlan(task(), cfg({ '--mount_opts': 'ro' }), IMG, META, {});
-      expect(all.warnings.join('\n')).to.contain('/ws/data (/mlcube_io0), /ws (/mlcube_io1)');
-      expect(runPlan(task(), cfg({ '--mount_opts': 'rw' }), IMG, META, {}).warnings).to.deep.equal([]);
+      const ro = task({ params: [param({ name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml', opts: 'ro' })] });
+      const p = runPlan(ro, cfg(), IMG, META, {}, undefined, HOST);
+      expect(p.argv).to.include('/ws/train.yaml:/mlcube_io0/train.yaml');
+      expect(p.warnings.join('\n')).to.match(/read-only inputs are NOT enforced by Charliecloud.*\/ws\/train.yaml \(\/mlcube_io0\/train.yaml\)/);
+      const all = runPlan(task(), cfg({ '--mount_opts': 'ro' }), IMG, META, {}, undefined, HOST);
+      expect(all.warnings.join('\n')).to.contain('/ws/data (/mlcube_io0), /ws/train.yaml (/mlcube_io1/train.yaml)');
+      expect(runPlan(task(), cfg({ '--mount_opts': 'rw' }), IMG, META, {}, undefined, HOST).warnings).to.deep.equal([]);
+      // An input file's own read-only default was not asked for: no warning (the README says ch-run binds are writable).
+      expect(runPlan(task(), cfg(), IMG, META, {}, undefined, HOST).warnings).to.deep.equal([]);
     });
 
     it('GPU requests say how the GPUs reach the task (ch-fromhost --nvidia)', () => {
-      expect(runPlan(task(), cfg({ '--gpus': 'all' }), IMG, META, {}).notes.join()).to.contain('set charliecloud.nvidia: true');
-      expect(runPlan(task(), cfg({ '--gpus': 'all' }), IMG, { ...META, nvidia: true }, {}).notes.join()).to.contain('holds the host NVIDIA libraries');
-      expect(runPlan(task(), cfg(), IMG, META, {}).notes).to.deep.equal([]);
+      expect(runPlan(task(), cfg({ '--gpus': 'all' }), IMG, META, {}, undefined, HOST).notes.join()).to.contain('set charliecloud.nvidia: true');
+      expect(runPlan(task(), cfg({ '--gpus': 'all' }), IMG, { ...META, nvidia: true }, {}, undefined, HOST).notes.join()).to.contain('holds the host NVIDIA libraries');
+      expect(runPlan(task(), cfg(), IMG, META, {}, undefined, HOST).notes).to.deep.equal([]);
     });
 
     it('an image without entrypoint is an ImageError that names the fix', () => {
-      expect(() => runPlan(task(), cfg(), IMG, { ...META, entrypoint: [] }, {})).to.throw(ImageError, /has no ENTRYPOINT/);
-      expect(() => runPlan(task(), cfg(), IMG, undefined, {})).to.throw(ImageError, /no me-cube-1.mlcube.json beside it/);
+      expect(() => runPlan(task(), cfg(), IMG, { ...META, entrypoint: [] }, {}, undefined, HOST)).to.throw(ImageError, /has no ENTRYPOINT/);
+      expect(() => runPlan(task(), cfg(), IMG, undefined, {}, undefined, HOST)).to.throw(ImageError, /no me-cube-1.mlcube.json beside it/);
       try {
-        runPlan(task(), cfg(), IMG, undefined, {});
+        runPlan(task(), cfg(), IMG, undefined, {}, undefined, HOST);
       } catch (e) {
         expect((e as ImageError).suggestions.join()).to.contain('-Pcharliecloud.entrypoint=');
       }
-      expect(runPlan(task({ entrypoint: 'run.sh' }), cfg(), IMG, undefined, {}).argv.slice(-4)).to.deep.equal(['run.sh', ...PARAMS]);
+      expect(runPlan(task({ entrypoint: 'run.sh' }), cfg(), IMG, undefined, {}, undefined, HOST).argv.slice(-4)).to.deep.equal(['run.sh', ...PARAMS]);
     });
+  });
+
+  describe('isolation: the workspace records, /tmp, the home directory', () => {
+    const atRoot = task({ params: [param({ name: 'summary', io: 'output', type: 'file', hostPath: '/ws/summary.txt' })] });
+    it('an output file at the workspace root: the workspace is bound, then the empty scratch directory over its .mlcube', () => {
+      const p = bindPlan(atRoot, cfg(), HOST);
+      expect(p.binds).to.deep.equal([
+        { host: '/ws', container: '/mlcube_io0' },
+        { host: '/scratch/empty', container: '/mlcube_io0/.mlcube' },
+      ]);
+      expect(p.scratch).to.deep.equal({ dirs: ['/scratch/empty'], files: [] });
+      expect(p.covers).to.deep.equal([{ container: '/mlcube_io0/.mlcube', host: '/ws/.mlcube', parameter: 'summary' }]);
+    });
+    it('as root it is refused: ch-run gives root every capability in its namespaces (the task could unmount the cover)', () => {
+      expect(() => bindPlan(atRoot, cfg(), { ...HOST, uid: 0 })).to.throw(ParameterError, /task "train", parameter "summary": the mount of this parameter contains the workspace's run records \(\/ws\/\.mlcube\), and mlcube runs as root/);
+      expect(bindPlan(task(), cfg(), { ...HOST, uid: 0 }).covers).to.deep.equal([]);
+    });
+    const refused: [string, string, RegExp][] = [
+      ['--home (binds $HOME)', '--home', /charliecloud\.run_args has --home \/home\/u, but it is your home directory/],
+      ['-b of the workspace', '-b /ws:/mnt', /-b \/ws, but it shows the workspace's \.mlcube/],
+      ['--bind= of ~/.mlcube/keys', '--bind=/home/u/.mlcube/keys', /it is inside \/home\/u\/\.mlcube/],
+    ];
+    for (const [name, run_args, re] of refused) it(`refuses run_args ${name}`, () => expect(() => bindPlan(task(), cfg({ run_args }), HOST)).to.throw(ConfigError, re));
   });
 
   describe('config spec', () => {

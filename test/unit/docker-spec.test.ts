@@ -2,15 +2,17 @@ import { expect } from 'chai';
 import { cgroupCandidates, cgroupSample, containerPlan, parseExtraArgs, parseBytes, keyValues, deviceRequests, statsSample } from '../../runners/docker-spec.js';
 import { configureAction, needsConfigure } from '../../runners/docker-image.js';
 import type { ResolvedTask } from '../../src/params/resolve.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, ParameterError } from '../../src/errors.js';
+import { isolation, param } from '../helpers/tasks.js';
 
 const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
   name: 'train',
   params: [
-    { name: 'data_dir', io: 'input', type: 'directory', hostPath: '/ws/data', opts: 'ro' },
-    { name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml' },
-    { name: 'model_dir', io: 'output', type: 'directory', hostPath: '/ws/model' },
+    param({ name: 'data_dir', io: 'input', type: 'directory', hostPath: '/ws/data', opts: 'ro' }),
+    param({ name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml' }),
+    param({ name: 'model_dir', io: 'output', type: 'directory', hostPath: '/ws/model' }),
   ],
+  isolation: isolation(),
   ...over,
 });
 const cfg = (runner: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => ({ platform, runner: { image: 'img:1', env_args: {}, cpu_args: '', gpu_args: '', '--gpus': null, '--mount_opts': '', ...runner } });
@@ -21,7 +23,7 @@ describe('docker container plan (pure: Engine API create options)', () => {
     const p = containerPlan(task(), cfg(), host, {}).options;
     expect(p.Cmd).to.deep.equal(['train', '--data_dir=/mlcube_io0', '--cfg=/mlcube_io1/train.yaml', '--model_dir=/mlcube_io2']);
     expect(p.Entrypoint).to.equal(undefined);
-    expect(p.HostConfig!.Binds).to.deep.equal(['/ws/data:/mlcube_io0:ro', '/ws:/mlcube_io1', '/ws/model:/mlcube_io2']);
+    expect(p.HostConfig!.Binds).to.deep.equal(['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro']);
     expect(p.User).to.equal('1000:1000');
     expect(p.HostConfig!.DeviceRequests).to.deep.equal([]);
     expect(p.Labels!['org.mlcommons.mlcube.task']).to.equal('train');
@@ -57,13 +59,13 @@ describe('docker container plan (pure: Engine API create options)', () => {
   describe('metrics directory (a recorded run: TaskIo.metricsDir)', () => {
     const METRICS = 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl';
     const cases: [string, Record<string, unknown>, string | undefined, string[], string[]][] = [
-      ['not recorded: no bind, no MLCUBE_METRICS_FILE', {}, undefined, ['/ws/data:/mlcube_io0:ro', '/ws:/mlcube_io1', '/ws/model:/mlcube_io2'], ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none']],
-      ['recorded: bound rw at /mlcube_metrics, the env names the file there', {}, '/runs/r1/metrics', ['/ws/data:/mlcube_io0:ro', '/ws:/mlcube_io1', '/ws/model:/mlcube_io2', '/runs/r1/metrics:/mlcube_metrics:rw'], ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none', METRICS]],
+      ['not recorded: no bind, no MLCUBE_METRICS_FILE', {}, undefined, ['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro'], ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none']],
+      ['recorded: bound rw at /mlcube_metrics, the env names the file there', {}, '/runs/r1/metrics', ['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro', '/runs/r1/metrics:/mlcube_metrics:rw'], ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none', METRICS]],
       [
         'recorded: env_args / cpu_args cannot point the task at another file',
         { env_args: { MLCUBE_METRICS_FILE: '/host/m.jsonl', A: '1' }, cpu_args: '-e MLCUBE_METRICS_FILE=/x' },
         '/runs/r1/metrics',
-        ['/ws/data:/mlcube_io0:ro', '/ws:/mlcube_io1', '/ws/model:/mlcube_io2', '/runs/r1/metrics:/mlcube_metrics:rw'],
+        ['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro', '/runs/r1/metrics:/mlcube_metrics:rw'],
         ['A=1', 'MLCUBE_TASK=train', 'MLCUBE_GPUS=none', METRICS],
       ],
     ];
@@ -119,6 +121,21 @@ describe('docker container plan (pure: Engine API create options)', () => {
     expect(p.HostConfig!.IpcMode).to.equal(undefined);
   });
 
+  describe('isolation: the workspace records', () => {
+    const atRoot = (over: Partial<ResolvedTask> = {}) => task({ params: [param({ name: 'summary', io: 'output', type: 'file', hostPath: '/ws/summary.txt' })], ...over });
+    it('an output file at the workspace root: the workspace is bound, a read-only tmpfs lies over its .mlcube', () => {
+      const p = containerPlan(atRoot(), cfg(), host, {});
+      expect(p.options.HostConfig!.Binds).to.deep.equal(['/ws:/mlcube_io0']);
+      expect(p.options.HostConfig!.Mounts).to.deep.equal([{ Type: 'tmpfs', Source: '', Target: '/mlcube_io0/.mlcube', ReadOnly: true, TmpfsOptions: { SizeBytes: 4096, Mode: 0o555 } }]);
+      expect(p.covers.map((c) => c.host)).to.deep.equal(['/ws/.mlcube']);
+    });
+    it('no cover needed: no Mounts at all', () => expect(containerPlan(task(), cfg(), host, {}).options.HostConfig!.Mounts).to.equal(undefined));
+    it('--privileged in cpu_args with a cover is refused (a privileged container may unmount it); without one it is kept', () => {
+      expect(() => containerPlan(atRoot(), cfg({ cpu_args: '--privileged' }), host, {})).to.throw(ParameterError, /task "train", parameter "summary": cpu_args has --privileged, and the mount of this parameter contains the workspace's run records \(\/ws\/\.mlcube\)/);
+      expect(containerPlan(task(), cfg({ cpu_args: '--privileged' }), host, {}).options.HostConfig!.Privileged).to.equal(true);
+    });
+  });
+
   it('user: image leaves the image USER; an explicit uid:gid or -u in cpu_args wins', () => {
     expect(containerPlan(task(), cfg({ user: 'image' }), host, {}).options.User).to.equal(undefined);
     expect(containerPlan(task(), cfg({ user: '42:43' }), host, {}).options.User).to.equal('42:43');
@@ -127,7 +144,7 @@ describe('docker container plan (pure: Engine API create options)', () => {
 
   it('--mount=ro makes inputs read-only; network, security, memory and cpuset map to HostConfig', () => {
     const p = containerPlan(task(), cfg({ '--mount_opts': 'ro', '--network': 'none', '--security-opt': 'seccomp=unconfined', '--memory': '2g', '--cpuset-cpus': '0-1' }), host, {}).options;
-    expect(p.HostConfig!.Binds).to.deep.equal(['/ws/data:/mlcube_io0:ro', '/ws:/mlcube_io1:ro', '/ws/model:/mlcube_io2']);
+    expect(p.HostConfig!.Binds).to.deep.equal(['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro']);
     expect([p.HostConfig!.NetworkMode, p.HostConfig!.SecurityOpt, p.HostConfig!.Memory, p.HostConfig!.CpusetCpus]).to.deep.equal(['none', ['seccomp=unconfined'], 2 * 1024 ** 3, '0-1']);
   });
 

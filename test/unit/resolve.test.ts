@@ -1,11 +1,25 @@
 import { expect } from 'chai';
-import { resolveTask, selectTasks } from '../../src/params/resolve.js';
+import { paramKey, resolveTask, selectTasks } from '../../src/params/resolve.js';
 import { hostPath } from '../../src/params/paths.js';
 import type { FsProbe, PathKind } from '../../src/params/fs-probe.js';
 import { ParameterError, UsageError } from '../../src/errors.js';
 
-const fakeFs = (entries: Record<string, PathKind>): FsProbe => ({ kind: (p) => entries[p] ?? 'missing' });
-const ctx = (entries: Record<string, PathKind>, pending?: Map<string, string>) => ({ workspace: '/ws', env: { DATA: '/data' }, home: '/home/u', fs: fakeFs(entries), pending });
+/** `links`: path -> what it resolves to (a symbolic link there), applied to any path under it. */
+const fakeFs = (entries: Record<string, PathKind>, links: Record<string, string> = {}): FsProbe => ({
+  kind: (p) => entries[p] ?? 'missing',
+  realTarget: (p) => {
+    const from = Object.keys(links).filter((l) => p === l || p.startsWith(`${l}/`)).sort((a, b) => b.length - a.length)[0];
+    return from === undefined ? p : links[from] + p.slice(from.length);
+  },
+});
+const ctx = (entries: Record<string, PathKind>, pending?: Map<string, string>, o: { links?: Record<string, string>; explicit?: string[] } = {}) => ({
+  workspace: '/ws',
+  env: { DATA: '/data' },
+  home: '/home/u',
+  fs: fakeFs(entries, o.links),
+  pending,
+  explicit: new Set((o.explicit ?? []).map((n) => paramKey('t', 'output', n))),
+});
 
 const cube = (tasks: Record<string, unknown>) => ({ tasks });
 
@@ -28,11 +42,12 @@ describe('parameter resolution (host paths, types, checks)', () => {
     });
     const r = resolveTask(cfg, 't', ctx({ '/ws/a': 'directory', '/ws/b.txt': 'file', '/ws/c': 'directory', '/ws': 'directory' }));
     expect(r.params).to.deep.equal([
-      { name: 'a', io: 'input', type: 'directory', hostPath: '/ws/a' },
-      { name: 'b', io: 'input', type: 'file', hostPath: '/ws/b.txt' },
-      { name: 'c', io: 'input', type: 'directory', hostPath: '/ws/c', opts: 'ro' },
-      { name: 'o', io: 'output', type: 'directory', hostPath: '/ws/o' },
+      { name: 'a', io: 'input', type: 'directory', hostPath: '/ws/a', realPath: '/ws/a', realDir: '/ws/a' },
+      { name: 'b', io: 'input', type: 'file', hostPath: '/ws/b.txt', realPath: '/ws/b.txt', realDir: '/ws' },
+      { name: 'c', io: 'input', type: 'directory', hostPath: '/ws/c', realPath: '/ws/c', realDir: '/ws/c', opts: 'ro' },
+      { name: 'o', io: 'output', type: 'directory', hostPath: '/ws/o', realPath: '/ws/o', realDir: '/ws/o', missing: true },
     ]);
+    expect(r.isolation).to.include({ workspace: '/ws', records: '/ws/.mlcube', home: '/home/u' });
   });
 
   const failures: [string, Record<string, unknown>, Record<string, PathKind>, RegExp][] = [
@@ -69,6 +84,77 @@ describe('parameter resolution (host paths, types, checks)', () => {
   it('treats the literal "null" default of FeTS cubes as an optional input', () => {
     const cfg = cube({ t: { parameters: { inputs: { ckpt: { default: 'null', type: 'file' } } } } });
     expect(resolveTask(cfg, 't', ctx({})).params[0].hostPath).to.equal('/ws/null');
+  });
+
+  describe('where outputs may be written', () => {
+    const out = (o: string, type = 'file') => cube({ t: { parameters: { outputs: { o: { default: o, type } } } } });
+    const refused: [string, string, string, { links?: Record<string, string>; explicit?: boolean }, RegExp][] = [
+      ['/etc/passwd, even named on the command line', '/etc/passwd', 'file', { explicit: true }, /output \/etc\/passwd resolves to \/etc\/passwd, which is under \/etc, a system directory/],
+      ['/ (a directory output at the root)', '/', 'directory', { explicit: true }, /output \/ resolves to \/, which is the root directory/],
+      ['/usr itself', '/usr', 'directory', { explicit: true }, /which is \/usr, a system directory/],
+      ['under /lib64', '/lib64/x.so', 'file', { explicit: true }, /under \/lib64, a system directory/],
+      ['under /var (not /var/tmp)', '/var/lib/x', 'directory', { explicit: true }, /under \/var, a system directory/],
+      ['/dev/shm', '/dev/shm/x', 'file', { explicit: true }, /under \/dev, a system directory/],
+      ['/proc, /sys, /run, /boot, /bin, /sbin', '/run/x', 'file', { explicit: true }, /under \/run/],
+      ['the home directory itself', '~', 'directory', { explicit: true }, /resolves to \/home\/u, which is your home directory itself/],
+      ['a directory holding the home', '/home', 'directory', { explicit: true }, /which contains your home directory \/home\/u/],
+      ['~/.ssh/authorized_keys', '~/.ssh/authorized_keys', 'file', { explicit: true }, /which is inside \/home\/u\/\.ssh \(your SSH keys\)/],
+      ['~/.mlcube', '~/.mlcube/', 'directory', { explicit: true }, /which is \/home\/u\/\.mlcube \(your mlcube keys and settings\)/],
+      ['through .. out of the workspace into /etc', '../../etc/cron.d/x', 'file', { explicit: true }, /output \.\.\/\.\.\/etc\/cron\.d\/x resolves to \/etc\/cron\.d\/x/],
+      ['through a symbolic link in the workspace to /etc', 'out/passwd', 'file', { links: { '/ws/out': '/etc' } }, /output out\/passwd resolves to \/etc\/passwd, which is under \/etc/],
+      ['through a dangling link (its target would be created)', 'out/x', 'file', { links: { '/ws/out/x': '/usr/local/bin/x' } }, /resolves to \/usr\/local\/bin\/x, which is under \/usr/],
+      ['outside the workspace from the cube file', '/tmp/elsewhere/r.txt', 'file', {}, /output \/tmp\/elsewhere\/r\.txt is \/tmp\/elsewhere\/r\.txt, outside the workspace \/ws, and comes from the cube file/],
+      ['outside through .. from the cube file', '../sibling/', 'directory', {}, /is \/sibling, outside the workspace \/ws/],
+      ['$VAR expanded outside from the cube file', '$DATA/out/', 'directory', {}, /output \$DATA\/out\/ is \/data\/out, outside the workspace/],
+      ["inside the workspace's .mlcube", '.mlcube/runs/x/record.json', 'file', { explicit: true }, /\/ws\/\.mlcube\/runs\/x\/record\.json is inside the workspace's \.mlcube, where mlcube keeps its run records/],
+      ['the .mlcube itself', '.mlcube/', 'directory', {}, /\/ws\/\.mlcube is inside the workspace's \.mlcube/],
+    ];
+    for (const [name, value, type, o, re] of refused) {
+      it(`refuses ${name}`, () => {
+        const c = ctx({ '/ws': 'directory', '/': 'directory', '/home/u': 'directory' }, undefined, { links: o.links, explicit: o.explicit ? ['o'] : [] });
+        try {
+          resolveTask(out(value, type), 't', c);
+          expect.fail('should throw');
+        } catch (e) {
+          expect(e).to.be.instanceOf(ParameterError);
+          const text = (e as ParameterError).render();
+          expect(text).to.match(re);
+          expect(text).to.contain('task "t", parameter "o"');
+          expect(text).to.match(/\n {2}fix: /);
+        }
+      });
+    }
+    const fix = (value: string, explicit: boolean) => {
+      try {
+        resolveTask(out(value), 't', ctx({}, undefined, { explicit: explicit ? ['o'] : [] }));
+      } catch (e) {
+        return (e as ParameterError).suggestions.join();
+      }
+      return '';
+    };
+    it('the fixes: name it on the command line (outside), or write it in the workspace (system directory)', () => {
+      expect(fix('/tmp/r.txt', false)).to.contain('say so on the command line: o=/tmp/r.txt (or -Ptasks.t.parameters.outputs.o.default=/tmp/r.txt)');
+      expect(fix('/etc/passwd', true)).to.contain('Write it inside the workspace (e.g. o=o/passwd)');
+    });
+    const allowed: [string, string, { links?: Record<string, string>; explicit?: boolean }, string | undefined, string][] = [
+      ['inside the workspace', 'r/x.txt', {}, undefined, '/ws/r/x.txt'],
+      ['outside, named on the command line', '/tmp/out/x.txt', { explicit: true }, 'explicit', '/tmp/out/x.txt'],
+      ['/var/tmp, named on the command line', '/var/tmp/x.txt', { explicit: true }, 'explicit', '/var/tmp/x.txt'],
+      ['elsewhere in the home, named on the command line', '~/results/x.txt', { explicit: true }, 'explicit', '/home/u/results/x.txt'],
+      ['inside the workspace through a link that leads out (noted)', 'big/x.txt', { links: { '/ws/big': '/scratch/big' } }, 'link', '/scratch/big/x.txt'],
+    ];
+    for (const [name, value, o, outside, real] of allowed) {
+      it(`allows ${name}`, () => {
+        const p = resolveTask(out(value), 't', ctx({}, undefined, { links: o.links, explicit: o.explicit ? ['o'] : [] })).params[0];
+        expect(p.outside).to.equal(outside);
+        expect(p.realPath).to.equal(real);
+      });
+    }
+    it('inputs may lie outside the workspace (from the cube file too), but not in its .mlcube', () => {
+      const inp = (v: string) => cube({ t: { parameters: { inputs: { i: { default: v, type: 'file' } } } } });
+      expect(resolveTask(inp('/etc/hosts'), 't', ctx({ '/etc/hosts': 'file' })).params[0].hostPath).to.equal('/etc/hosts');
+      expect(() => resolveTask(inp('.mlcube/runs/producers.jsonl'), 't', ctx({ '/ws/.mlcube/runs/producers.jsonl': 'file' }))).to.throw(ParameterError, /inside the workspace's \.mlcube/);
+    });
   });
 
   it('selects tasks: the only task by default, unknown names and ambiguity are errors', () => {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { buildArgv, buildSourceOf, clientArgv, clientEnv, parseVersion, runPlan, sifPath } from '../../runners/singularity-spec.js';
 import type { ResolvedTask } from '../../src/params/resolve.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, ParameterError } from '../../src/errors.js';
+import { HOST, isolation, param } from '../helpers/tasks.js';
 
 const ROOT = '/cubes/mnist';
 const SIF = '/ws/.image/mnist.sif';
@@ -25,14 +26,18 @@ const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknow
 const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
   name: 'train',
   params: [
-    { name: 'data_dir', io: 'input', type: 'directory', hostPath: '/ws/data' },
-    { name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml', opts: 'ro' },
-    { name: 'model_dir', io: 'output', type: 'directory', hostPath: '/ws/model' },
+    param({ name: 'data_dir', io: 'input', type: 'directory', hostPath: '/ws/data' }),
+    param({ name: 'cfg', io: 'input', type: 'file', hostPath: '/ws/train.yaml', opts: 'ro' }),
+    param({ name: 'model_dir', io: 'output', type: 'directory', hostPath: '/ws/model' }),
   ],
+  isolation: isolation(),
   ...over,
 });
+// Added to every run (Singularity binds $HOME, the current directory and /tmp otherwise).
+const C = '--contain';
 const TASK_ENV = ['--env', 'MLCUBE_TASK=train', '--env', 'MLCUBE_GPUS=none'];
-const BINDS = ['--bind', '/ws/data:/mlcube_io0', '--bind', '/ws:/mlcube_io1:ro', '--bind', '/ws/model:/mlcube_io2'];
+// Directories first, then input files (bound by themselves).
+const BINDS = ['--bind', '/ws/data:/mlcube_io0', '--bind', '/ws/model:/mlcube_io2', '--bind', '/ws/train.yaml:/mlcube_io1/train.yaml:ro'];
 const PARAMS = ['--data_dir=/mlcube_io0', '--cfg=/mlcube_io1/train.yaml', '--model_dir=/mlcube_io2'];
 
 describe('singularity command lines (pure: build/run/exec argv)', () => {
@@ -65,63 +70,63 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
 
   describe('run / exec', () => {
     const cases: [string, ResolvedTask, ReturnType<typeof cfg>, string[]][] = [
-      ['run: <task> then /mlcube_io params; per-parameter ro bind', task(), cfg(), ['singularity', 'run', ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
+      ['run: <task> then /mlcube_io params; per-parameter ro bind', task(), cfg(), ['singularity', 'run', C, ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
       [
         'exec for a custom entrypoint: its tokens then the params, no task name',
         task({ entrypoint: 'python /app/train.py --verbose' }),
         cfg(),
-        ['singularity', 'exec', ...TASK_ENV, ...BINDS, SIF, 'python', '/app/train.py', '--verbose', ...PARAMS],
+        ['singularity', 'exec', C, ...TASK_ENV, ...BINDS, SIF, 'python', '/app/train.py', '--verbose', ...PARAMS],
       ],
       [
         '--mount=ro makes every input bind read-only, outputs stay rw',
         task(),
         cfg({ '--mount_opts': 'ro' }),
-        ['singularity', 'run', ...TASK_ENV, '--bind', '/ws/data:/mlcube_io0:ro', '--bind', '/ws:/mlcube_io1:ro', '--bind', '/ws/model:/mlcube_io2', SIF, 'train', ...PARAMS],
+        ['singularity', 'run', C, ...TASK_ENV, '--bind', '/ws/data:/mlcube_io0:ro', '--bind', '/ws/model:/mlcube_io2', '--bind', '/ws/train.yaml:/mlcube_io1/train.yaml:ro', SIF, 'train', ...PARAMS],
       ],
       [
         'GPU count: --nv and CUDA_VISIBLE_DEVICES=0,1',
         task(),
         cfg({ '--nv': '2' }),
-        ['singularity', 'run', '--nv', '--env', 'CUDA_VISIBLE_DEVICES=0,1', '--env', 'MLCUBE_TASK=train', '--env', 'MLCUBE_GPUS=2', ...BINDS, SIF, 'train', ...PARAMS],
+        ['singularity', 'run', '--nv', C, '--env', 'CUDA_VISIBLE_DEVICES=0,1', '--env', 'MLCUBE_TASK=train', '--env', 'MLCUBE_GPUS=2', ...BINDS, SIF, 'train', ...PARAMS],
       ],
       [
         'GPU all from platform.accelerator_count absent, --gpus=all: --nv, CUDA_VISIBLE_DEVICES untouched',
         task(),
         cfg({ '--nv': 'all' }),
-        ['singularity', 'run', '--nv', '--env', 'MLCUBE_TASK=train', '--env', 'MLCUBE_GPUS=all', ...BINDS, SIF, 'train', ...PARAMS],
+        ['singularity', 'run', '--nv', C, '--env', 'MLCUBE_TASK=train', '--env', 'MLCUBE_GPUS=all', ...BINDS, SIF, 'train', ...PARAMS],
       ],
       [
         'platform.accelerator_count=1 asks for one GPU without --gpus',
         task(),
         { platform: { accelerator_count: 1 }, runner: runner() },
-        ['singularity', 'run', '--nv', '--env', 'CUDA_VISIBLE_DEVICES=0', '--env', 'MLCUBE_TASK=train', '--env', 'MLCUBE_GPUS=1', ...BINDS, SIF, 'train', ...PARAMS],
+        ['singularity', 'run', '--nv', C, '--env', 'CUDA_VISIBLE_DEVICES=0', '--env', 'MLCUBE_TASK=train', '--env', 'MLCUBE_GPUS=1', ...BINDS, SIF, 'train', ...PARAMS],
       ],
-      ['--gpus=0 disables GPUs: no --nv (Python added --nv for any value)', task(), cfg({ '--nv': '0' }), ['singularity', 'run', ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
+      ['--gpus=0 disables GPUs: no --nv (Python added --nv for any value)', task(), cfg({ '--nv': '0' }), ['singularity', 'run', C, ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
       [
         'run_args first, then --network/--security/--vm-*, --containall, --cleanenv, env_args',
         task(),
         cfg({ run_args: '-C --writable-tmpfs', '--network': 'none', '--security': 'uid:0', '--vm-ram': '2G', '--vm-cpu': '2', containall: true, cleanenv: true, env_args: { A: 'x y', N: 3 } }),
         ['singularity', 'run', '-C', '--writable-tmpfs', '--network=none', '--security=uid:0', '--vm-ram=2G', '--vm-cpu=2', '--cleanenv', '--env', 'A=x y', '--env', 'N=3', ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS],
       ],
-      ['custom executable: sudo apptainer', task(), cfg({ singularity: 'sudo apptainer' }), ['sudo', 'apptainer', 'run', ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
+      ['custom executable: sudo apptainer', task(), cfg({ singularity: 'sudo apptainer' }), ['sudo', 'apptainer', 'run', C, ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
     ];
-    for (const [name, t, c, argv] of cases) it(name, () => expect(runPlan(t, c, SIF).argv).to.deep.equal(argv));
+    for (const [name, t, c, argv] of cases) it(name, () => expect(runPlan(t, c, SIF, undefined, HOST).argv).to.deep.equal(argv));
 
     describe('metrics directory (a recorded run)', () => {
       const M = ['--env', 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl'];
       const MB = ['--bind', '/runs/r1/metrics:/mlcube_metrics:rw'];
       const cases: [string, ResolvedTask, ReturnType<typeof cfg>, string | undefined, string[]][] = [
-        ['not recorded: no bind, no MLCUBE_METRICS_FILE', task(), cfg(), undefined, ['singularity', 'run', ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
-        ['recorded: bound rw at /mlcube_metrics, the env names the file there', task(), cfg(), '/runs/r1/metrics', ['singularity', 'run', ...TASK_ENV, ...M, ...BINDS, ...MB, SIF, 'train', ...PARAMS]],
+        ['not recorded: no bind, no MLCUBE_METRICS_FILE', task(), cfg(), undefined, ['singularity', 'run', C, ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
+        ['recorded: bound rw at /mlcube_metrics, the env names the file there', task(), cfg(), '/runs/r1/metrics', ['singularity', 'run', C, ...TASK_ENV, ...M, ...BINDS, ...MB, SIF, 'train', ...PARAMS]],
         [
           'recorded: env_args cannot point the task at another file',
           task({ entrypoint: 'python x.py' }),
           cfg({ env_args: { MLCUBE_METRICS_FILE: '/host/m.jsonl' } }),
           '/runs/r1/metrics',
-          ['singularity', 'exec', ...TASK_ENV, ...M, ...BINDS, ...MB, SIF, 'python', 'x.py', ...PARAMS],
+          ['singularity', 'exec', C, ...TASK_ENV, ...M, ...BINDS, ...MB, SIF, 'python', 'x.py', ...PARAMS],
         ],
       ];
-      for (const [name, t, c, dir, argv] of cases) it(name, () => expect(runPlan(t, c, SIF, dir).argv).to.deep.equal(argv));
+      for (const [name, t, c, dir, argv] of cases) it(name, () => expect(runPlan(t, c, SIF, dir, HOST).argv).to.deep.equal(argv));
 
       it('the singularity process never gets a host MLCUBE_METRICS_FILE (Singularity passes its environment into the container)', () => {
         const host = { PATH: '/bin', MLCUBE_METRICS_FILE: '/ws/.mlcube/runs/r/metrics.jsonl' };
@@ -131,13 +136,55 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
     });
 
     it('a ro output is bound ro and warned about', () => {
-      const p = runPlan(task({ params: [{ name: 'out', io: 'output', type: 'directory', hostPath: '/ws/o', opts: 'ro' }] }), cfg(), SIF);
+      const p = runPlan(task({ params: [param({ name: 'out', io: 'output', type: 'directory', hostPath: '/ws/o', opts: 'ro' })] }), cfg(), SIF, undefined, HOST);
       expect(p.argv).to.include('/ws/o:/mlcube_io0:ro');
       expect(p.warnings.join()).to.contain('read-only');
     });
 
     it('a malformed GPU request is a ConfigError naming the value', () => {
-      expect(() => runPlan(task(), cfg({ '--nv': '0,1' }), SIF)).to.throw(ConfigError, /"0,1"/);
+      expect(() => runPlan(task(), cfg({ '--nv': '0,1' }), SIF, undefined, HOST)).to.throw(ConfigError, /"0,1"/);
+    });
+
+    describe('isolation: the workspace records, the home directory', () => {
+      const atRoot = task({ params: [param({ name: 'summary', io: 'output', type: 'file', hostPath: '/ws/summary.txt' })] });
+      const binds = (argv: string[]) => argv.flatMap((a, i) => (argv[i - 1] === '--bind' ? [a] : []));
+      it("an output file at the workspace root binds the workspace with an empty read-only directory over its .mlcube, after it", () => {
+        const p = runPlan(atRoot, cfg(), SIF, undefined, HOST);
+        expect(binds(p.argv)).to.deep.equal(['/ws:/mlcube_io0', '/scratch/empty:/mlcube_io0/.mlcube:ro']);
+        expect(p.scratch).to.deep.equal({ dirs: ['/scratch/empty'], files: [] });
+        expect(p.covers).to.deep.equal([{ container: '/mlcube_io0/.mlcube', host: '/ws/.mlcube', parameter: 'summary' }]);
+        expect(p.argv).to.not.include('--no-privs');
+      });
+      const privs: [string, Record<string, unknown>, number, boolean][] = [
+        ['as root: --no-privs (root keeps capabilities that could unmount the cover)', {}, 0, true],
+        ['with --fakeroot in run_args: --no-privs', { run_args: '--fakeroot' }, 1000, true],
+        ['already there: not twice', { run_args: '--no-privs' }, 0, true],
+        ['a user without fakeroot: none', {}, 1000, false],
+      ];
+      for (const [name, over, uid, expected] of privs) {
+        it(name, () => {
+          const argv = runPlan(atRoot, cfg(over), SIF, undefined, { ...HOST, uid }).argv;
+          expect(argv.filter((a) => a === '--no-privs')).to.have.length(expected ? 1 : 0);
+        });
+      }
+      it('no cover, no --no-privs even as root; --contain already asked for (-c, --containall) is not repeated', () => {
+        expect(runPlan(task(), cfg(), SIF, undefined, { ...HOST, uid: 0 }).argv).to.not.include('--no-privs');
+        for (const run_args of ['-c', '--contain', '--containall']) expect(runPlan(task(), cfg({ run_args }), SIF, undefined, HOST).argv.filter((a) => a === C)).to.have.length(run_args === C ? 1 : 0);
+      });
+      const refused: [string, string, RegExp][] = [
+        ['a bind of the home directory', '--bind /home/u:/h', /singularity\.run_args has --bind \/home\/u, but it is your home directory/],
+        ['a bind of an ancestor of it, short option, in a list', '-B /data:/d,/:/host', /-B \/, but it contains your home directory/],
+        ['~/.ssh', '--bind=/home/u/.ssh:/k:ro', /it is \/home\/u\/\.ssh \(your SSH keys\)/],
+        ['the workspace (its records uncovered)', '--mount type=bind,source=/ws,destination=/w', /--mount \/ws, but it shows the workspace's \.mlcube/],
+        ['--home SRC', '--home /home/u/.mlcube:/h', /--home \/home\/u\/\.mlcube, but it is \/home\/u\/\.mlcube/],
+      ];
+      for (const [name, run_args, re] of refused) {
+        it(`refuses run_args binding ${name}`, () => expect(() => runPlan(task(), cfg({ run_args }), SIF, undefined, HOST)).to.throw(ConfigError, re));
+      }
+      it('an input directory that is the home directory is refused (a ParameterError naming it)', () => {
+        const t = task({ params: [param({ name: 'data', io: 'input', type: 'directory', hostPath: '/home/u' })] });
+        expect(() => runPlan(t, cfg(), SIF, undefined, HOST)).to.throw(ParameterError, /task "train", parameter "data": the container would be given directory \/home\/u, but it is your home directory/);
+      });
     });
   });
 
