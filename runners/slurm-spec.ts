@@ -19,6 +19,8 @@ export interface JobSpec {
   /** Platform of the task on the compute node. */
   inner: string;
   invocation: RunInvocation;
+  /** The task's parameter names: only the task overrides naming one of them go to its job (each job runs one task). */
+  params?: readonly string[];
 }
 
 const q = (s: string) => shellQuote.quote([s]);
@@ -43,7 +45,9 @@ export function innerArgv(job: JobSpec, gpus: number): string[] {
   if (inv.flags.network) argv.push(`--network=${inv.flags.network}`);
   if (inv.flags.security) argv.push(`--security=${inv.flags.security}`);
   if (gpus === 0) argv.push('--gpus=0');
-  argv.push(...inv.taskArgs);
+  // `summary=x` given for a chain belongs to the task that has `summary`; the job of another task would reject it.
+  const name = (a: string) => /^(?:--)?([^=\s-][^=\s]*)=/s.exec(a)?.[1];
+  argv.push(...inv.taskArgs.filter((a) => !job.params || job.params.includes(name(a) ?? '')));
   return argv;
 }
 

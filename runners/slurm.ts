@@ -105,7 +105,7 @@ export class SlurmRunner implements Runner {
     const jobs: SubmittedJob[] = [];
     try {
       for (const t of tasks) {
-        const script = jobScript({ task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: String(runner.inner), invocation: inv }, ctx.config);
+        const script = jobScript({ task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: String(runner.inner), invocation: inv, params: t.params.map((p) => p.name) }, ctx.config);
         const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after: jobs.at(-1)?.jobId }, ctx.config);
         ctx.log.debug(`${argv.join(' ')} <<'EOF'\n${script}EOF`);
         const r = await execa(argv[0], argv.slice(1), { input: script, reject: false, env: this.env, extendEnv: false });

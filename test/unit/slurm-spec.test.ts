@@ -42,6 +42,12 @@ describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', ()
     ]);
   });
 
+  it("a chain's task overrides reach only the jobs whose task has that parameter", () => {
+    const inv = { ...job().invocation, taskArgs: ['train_config=/t.yaml', '--data_dir=/d', 'summary=/s.txt'] };
+    expect(innerArgv(job({ invocation: inv, params: ['data_dir', 'train_config', 'model_dir'] }), 1).slice(-2)).to.deep.equal(['train_config=/t.yaml', '--data_dir=/d']);
+    expect(innerArgv(job({ invocation: inv, params: ['summary'] }), 1).slice(-1)).to.deep.equal(['summary=/s.txt']);
+  });
+
   it('the job script quotes every word, checks shared paths on the compute node, runs the set-up lines, passes the GPUs Slurm allocated', () => {
     const s = jobScript(job({ workspace: "/scratch/it's ws" }), cfg({ setup: ['module load apptainer'], gpus: 1 }));
     expect(s.startsWith('#!/bin/bash\n')).to.equal(true);
