@@ -2,7 +2,7 @@ import { cpSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { planWorkspaceSync } from '../params/sync.js';
 import { buildConfig } from '../config/build.js';
-import { RuntimeUnavailableError, TaskFailedError, UsageError } from '../errors.js';
+import { InterruptedError, RuntimeUnavailableError, TaskFailedError, UsageError } from '../errors.js';
 import { isTree, type Tree } from '../config/tree.js';
 import { gpuRequest } from '../params/gpus.js';
 import type { RunnerFlags, RunContext, SubmittedJob } from '../runner.js';
@@ -11,6 +11,7 @@ import { outputPaths, resolveTask, selectTasks, type ResolvedTask } from '../par
 import { realFs } from '../params/fs-probe.js';
 import type { AppEnv } from './context.js';
 import { createRecorder, runRecorded } from '../provenance/hook.js';
+import { reapKilledRuns } from './reap.js';
 
 export interface RunOptions {
   mlcube?: string;
@@ -76,6 +77,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     for (const p of outputPaths(planned)) pending.set(p, t);
   }
 
+  throwIfAborted(opts.signal, tasks[0]);
   const runner = await built.runner!.create(built.config);
   app.log.debug(`${runner.name} runner loaded at ${performance.now().toFixed(0)} ms`);
   const availability = await runner.probe({ quick: true });
@@ -86,6 +88,9 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   if (opts.detach && !runner.runChain) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
+  // A killed earlier run's task may still be writing into this workspace: stopped (and its record closed) first.
+  await reapKilledRuns(workspace, app);
+  throwIfAborted(opts.signal, tasks[0]);
   for (const c of syncs) {
     app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
     cpSync(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
@@ -103,6 +108,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   if (runner.runChain) {
     // A batch engine sequences the whole chain itself (e.g. Slurm afterok); outputs exist before submission.
     const resolved = tasks.map((t) => resolveTask(cfg, t, { ...resolveCtx, pending }));
+    throwIfAborted(opts.signal, tasks[0]);
     resolved.forEach(createOutputDirs);
     const chain = await runner.runChain(resolved, ctx, { detach: opts.detach === true });
     opts.onSubmitted?.(chain.jobs);
@@ -117,6 +123,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const recorder = createRecorder(cfg, runner, ctx, opts.platform, app, built.unresolved);
   for (const t of tasks) {
     const task = resolveTask(cfg, t, resolveCtx);
+    throwIfAborted(opts.signal, t);
     createOutputDirs(task);
     const r = await runRecorded(recorder, runner, task, ctx);
     results.push({ task: t, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.runId ? { runId: r.runId } : {}) });
@@ -124,6 +131,12 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     app.log.info(`task "${t}" succeeded in ${(r.durationMs / 1000).toFixed(1)} s`);
   }
   return results;
+}
+
+/** A Ctrl-C that came before `task` started (even before the run had begun): nothing more is started. */
+function throwIfAborted(signal: AbortSignal, task: string): void {
+  if (!signal.aborted) return;
+  throw new InterruptedError(`interrupted (${String(signal.reason)}) before the task started: it was not started`, { place: { task } });
 }
 
 function taskFailed(t: string, exitCode: number, runner: string, tasks: string[]): TaskFailedError {
