@@ -168,6 +168,9 @@ export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | un
     ...(plan.covers.length ? { Mounts: plan.covers.map((c) => coverMount(c.container)) } : {}),
     AutoRemove: false,
     DeviceRequests: deviceRequests(gpus),
+    // An init as PID 1 (docker run --init): the task is not PID 1, so SIGTERM from a stop reaches it (the kernel
+    // drops signals a PID 1 has no handler for: every stop then waited out the grace, 5.1 s, for SIGKILL).
+    Init: runner.init !== false,
   };
   const network = (runner['--network'] as string | null) ?? extra.networkMode;
   if (network) hostConfig.NetworkMode = network;

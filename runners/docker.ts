@@ -26,12 +26,14 @@ export function endpoint(env: Record<string, string | undefined>): string {
 /** Runs each task in its own container through the Docker Engine API (dockerode), never the docker CLI. */
 export class DockerRunner implements Runner {
   readonly name = 'docker';
+  readonly dockerHost: string;
   private readonly docker: Docker;
   private readonly env: Record<string, string | undefined>;
   private readonly host?: HostUser;
 
   constructor(deps: Partial<DockerRunnerDeps> = {}) {
     this.env = deps.env ?? process.env;
+    this.dockerHost = endpoint(this.env);
     this.docker = deps.docker ?? localDocker();
     this.host = deps.host ?? (process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined);
   }
@@ -114,7 +116,9 @@ export class DockerRunner implements Runner {
   async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
     const runner = ctx.config.runner as Tree;
     const io = ctx.taskIo;
-    const plan = containerPlan(task, ctx.config, this.host, { [`${LABEL_PREFIX}.cube`]: ctx.root, [`${LABEL_PREFIX}.pid`]: String(process.pid) }, io?.metricsDir);
+    // The run id and workspace let a later mlcube find the container if this one is killed (src/provenance/reaper.ts).
+    const labels = { [`${LABEL_PREFIX}.cube`]: ctx.root, [`${LABEL_PREFIX}.pid`]: String(process.pid), [`${LABEL_PREFIX}.workspace`]: ctx.workspace, ...(ctx.runId ? { [RUN_ID_LABEL]: ctx.runId } : {}) };
+    const plan = containerPlan(task, ctx.config, this.host, labels, io?.metricsDir);
     // A cover's target must exist before the start, or the daemon would create it (as root) inside the bind.
     for (const c of plan.covers) mkdirSync(c.host, { recursive: true });
     // A container user other than ours (user: image, -u in cpu_args) must be able to create the metrics file.
@@ -125,6 +129,8 @@ export class DockerRunner implements Runner {
     ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')}${hidden})`);
     const started = Date.now();
     const step = (what: string) => ctx.log.debug(`docker ${what} at +${Date.now() - started} ms (${performance.now().toFixed(0)} ms since mlcube started)`);
+    const notStarted = () => new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: container ${name} was not started${runner.keep_container === true ? ' (kept: keep_container)' : ', and removed'}`, { place: { task: task.name } });
+    if (ctx.signal.aborted) throw new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: no container was created`, { place: { task: task.name } });
     step('ready to create');
     const container = await this.createContainer(ctx, { ...plan.options, name });
     step('create');
@@ -135,26 +141,42 @@ export class DockerRunner implements Runner {
       removed = true;
       await container.remove({ force: true }).catch(() => undefined);
     };
-    const onAbort = () => void container.stop({ t: 5 }).catch(() => undefined);
+    // SIGTERM to the container's init (HostConfig.Init), which passes it to the task; SIGKILL after the grace.
+    let stopAsked: number | undefined;
+    const onAbort = () => {
+      stopAsked ??= Date.now();
+      void container.stop({ t: STOP_GRACE_S }).catch(() => undefined);
+    };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     let meter: ReturnType<typeof usageMeter> | undefined;
+    let stream: NodeJS.ReadWriteStream | undefined;
     try {
+      // Aborted while the daemon created it (or before, in a signal's race with the listener): never started.
+      if (ctx.signal.aborted) throw notStarted();
       await ctx.startGate; // the run record, written while the daemon created the container
-      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      const drained = new Promise<void>((res) => stream.on('end', res));
+      if (ctx.signal.aborted) throw notStarted();
+      stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const drained = new Promise<void>((res) => stream!.on('end', res));
       this.docker.modem.demuxStream(stream, io?.stdout ?? process.stdout, io?.stderr ?? process.stderr);
       step('attach');
+      if (ctx.signal.aborted) throw notStarted();
       // Wait is registered before start (as the docker CLI does), so a quick exit is never missed or waited on twice.
       const waiting = container.wait({ condition: 'next-exit' });
+      waiting.catch(() => undefined); // awaited below; a start that fails leaves it to reject unobserved
       await container.start();
       step('start');
+      // A stop sent while the start request was on its way found nothing running yet: send it again.
+      if (ctx.signal.aborted) void container.stop({ t: STOP_GRACE_S }).catch(() => undefined);
       meter = io ? usageMeter(container) : undefined;
       const result = await waiting;
       step('wait');
       const usage = await meter?.stop();
       // Let the last output through, but never hang on a stream that does not end (timer unref'd: no exit delay).
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
-      if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped and removed`, { place: { task: task.name } });
+      if (ctx.signal.aborted) {
+        const took = stopAsked === undefined ? '' : ` in ${((Date.now() - stopAsked) / 1000).toFixed(1)} s (${result.StatusCode === 137 ? `SIGTERM, then SIGKILL after ${STOP_GRACE_S} s` : 'SIGTERM'})`;
+        throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped${took}${runner.keep_container === true ? ' (kept: keep_container)' : ' and removed'}`, { place: { task: task.name } });
+      }
       // 137 = SIGKILL: the only case where the Engine may have killed it for memory.
       const info = result.StatusCode === 137 ? await container.inspect() : undefined;
       if (info?.State?.OOMKilled) {
@@ -174,6 +196,8 @@ export class DockerRunner implements Runner {
         await remove();
         step('remove');
       }
+      // The attach stream of a container removed before it started never ends: it would hold mlcube open.
+      (stream as unknown as { destroy?: () => void } | undefined)?.destroy?.();
     }
   }
 
@@ -188,6 +212,33 @@ export class DockerRunner implements Runner {
     const info = await this.docker.getImage(image).inspect();
     return { hash: info.Id.replace(/^sha256:/, ''), image, digest: info.Id, repo_digests: info.RepoDigests ?? [] };
   }
+}
+
+/** Seconds a stopped container gets between SIGTERM and SIGKILL (docker stop -t). */
+const STOP_GRACE_S = 5;
+
+/** The label naming the run record of a container's task run. */
+export const RUN_ID_LABEL = `${LABEL_PREFIX}.run-id`;
+
+/**
+ * Force-removes (SIGKILL) every container, running or not, labelled with a run id on the daemon at `dockerHost`:
+ * what a killed mlcube left (src/provenance/reaper.ts). Throws when this process would talk to another daemon.
+ * Returns the names removed.
+ */
+export async function removeRunContainers(runId: string, dockerHost: string, env: Record<string, string | undefined> = process.env): Promise<string[]> {
+  const here = endpoint(env);
+  if (here !== dockerHost) throw new Error(`its containers are on the Docker daemon at ${dockerHost}, and this command talks to ${here} (run it with DOCKER_HOST=${dockerHost})`);
+  const docker = localDocker();
+  const found = await docker.listContainers({ all: true, filters: { label: [`${RUN_ID_LABEL}=${runId}`] } });
+  for (const c of found) {
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch((e: { statusCode?: number }) => {
+        if (e.statusCode !== 404) throw e; // 404: removed meanwhile (another mlcube)
+      });
+  }
+  return found.map((c) => (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''));
 }
 
 export const DOCKER_USAGE_METHOD = 'docker-engine-stats-sampling';

@@ -23,3 +23,9 @@ export async function slurmJobControl() {
   const { jobState, cancelJobs } = await import('./slurm.js');
   return { jobState, cancelJobs };
 }
+
+/** Force-removes a killed run's containers (label org.mlcommons.mlcube.run-id); dockerode loads only when asked. */
+export async function removeRunContainers(runId: string, dockerHost: string): Promise<string[]> {
+  const docker = await import('./docker.js');
+  return docker.removeRunContainers(runId, dockerHost);
+}

@@ -11,6 +11,7 @@ import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
 import { checkHostCommand, localWorkdir } from './local-check.js';
 import { cudaVisibleDevices, describeGpus, gpuRequest } from '../src/params/gpus.js';
+import { groupMembers, procStartTicks, signalGroup } from '../src/process-group.js';
 
 /** argv of a task on the host: `<command> <task> --p=<host path>...`, or `<entrypoint> --p=...` for custom entrypoints. */
 export function localArgv(task: ResolvedTask, runner: Tree): string[] {
@@ -27,7 +28,7 @@ export function localArgv(task: ResolvedTask, runner: Tree): string[] {
 }
 
 /** Environment of a local task: the host's, the cube's env_args, GPU selection, MLCUBE_* facts and the metrics file. */
-export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'env' | 'workspace' | 'root' | 'taskIo'>): Record<string, string | undefined> {
+export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'env' | 'workspace' | 'root' | 'taskIo' | 'runId'>): Record<string, string | undefined> {
   const runner = ctx.config.runner as Tree;
   const env: Record<string, string | undefined> = { ...ctx.env };
   if (isTree(runner.env_args)) for (const [k, v] of Object.entries(runner.env_args)) env[k] = String(v);
@@ -43,6 +44,9 @@ export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'e
   env.MLCUBE_WORKSPACE = ctx.workspace;
   env.MLCUBE_ROOT = ctx.root;
   if (ctx.taskIo) env[METRICS_ENV] = join(ctx.taskIo.metricsDir, METRICS_FILE_NAME);
+  // Tells a killed run's processes apart from any other (src/provenance/reaper.ts); recorded runs only.
+  if (ctx.runId) env.MLCUBE_RUN_ID = ctx.runId;
+  else delete env.MLCUBE_RUN_ID;
   return env;
 }
 
@@ -69,12 +73,17 @@ export class LocalRunner implements Runner {
     const env = localEnv(task, ctx);
     ctx.log.info(`running task "${task.name}" on the host: ${[file, ...args].join(' ')} (cwd ${cwd}, GPUs ${env.MLCUBE_GPUS})`);
     await ctx.startGate;
+    // A signal that came before (even before this run() was called): nothing is started.
+    if (ctx.signal.aborted) throw new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: its process was not started`, { place: { task: task.name } });
     const started = Date.now();
     ctx.log.debug(`starting the task process at ${performance.now().toFixed(0)} ms`);
-    const result = await spawnTask(file, args, { cwd, env, signal: ctx.signal, killAfterMs: 5000, io: ctx.taskIo });
+    const result = await spawnTask(file, args, { cwd, env, signal: ctx.signal, killAfterMs: STOP_GRACE_MS, io: ctx.taskIo, onStarted: ctx.onTaskProcess });
     ctx.log.debug(`task process ended at ${performance.now().toFixed(0)} ms`);
     const durationMs = Date.now() - started;
-    if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; its process was stopped`, { place: { task: task.name } });
+    if (ctx.signal.aborted) {
+      const stop = result.stop ? ` in ${(result.stop.ms / 1000).toFixed(1)} s (${result.stop.killed ? `SIGTERM, then SIGKILL after ${STOP_GRACE_MS / 1000} s` : 'SIGTERM'})` : '';
+      throw new InterruptedError(`task "${task.name}" was interrupted; its process group was stopped${stop}`, { place: { task: task.name } });
+    }
     if (result.startError) {
       throw new ConfigError(`cannot start "${file}": ${result.startError.message}`, {
         place: { task: task.name },
@@ -86,33 +95,55 @@ export class LocalRunner implements Runner {
   }
 }
 
+/** How long a stopped task gets between SIGTERM and SIGKILL. */
+const STOP_GRACE_MS = 5000;
+
 interface SpawnResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   startError?: Error;
   usage?: TaskUsage;
+  /** Stopped on abort: how long from SIGTERM until the whole group was gone, and whether SIGKILL was needed. */
+  stop?: { ms: number; killed: boolean };
 }
 
 /** How long output may still arrive after the task exited (a process it left behind may hold its pipes open). */
 const DRAIN_MS = 2000;
 
 /**
- * The task as a child process, stopped with SIGTERM when `signal` aborts and SIGKILL `killAfterMs` later. Without
- * `io` it shares our stdio (nothing captured or piped, as a terminal program expects); with it, stdout and stderr
- * are piped into io's streams (stdin stays ours) and its resource usage is measured. node:child_process, not
- * execa: this is all the local runner needs, and execa's ~160 kB would be loaded and evaluated by every local run.
+ * The task as a child process in a process group of its own (detached: its own session), so that it and every
+ * process it starts can be stopped together, by us on abort, or by a later mlcube if this one is killed (its pgid
+ * goes into the running record through `onStarted`). On abort the group gets SIGTERM, and SIGKILL what is left of
+ * it `killAfterMs` later. A terminal's Ctrl-C now reaches only mlcube, which passes it on this way. Without `io` it
+ * shares our stdio (nothing captured or piped, as a terminal program expects); with it, stdout and stderr are piped
+ * into io's streams (stdin stays ours) and its resource usage is measured. node:child_process, not execa: this is
+ * all the local runner needs, and execa's ~160 kB would be loaded and evaluated by every local run.
  */
-function spawnTask(file: string, args: string[], o: { cwd: string; env: Record<string, string | undefined>; signal: AbortSignal; killAfterMs: number; io?: TaskIo }): Promise<SpawnResult> {
+function spawnTask(
+  file: string,
+  args: string[],
+  o: { cwd: string; env: Record<string, string | undefined>; signal: AbortSignal; killAfterMs: number; io?: TaskIo; onStarted?: (p: { pgid: number; start: number | null }) => void },
+): Promise<SpawnResult> {
   return new Promise((resolve) => {
     const meter = o.io ? hostUsageMeter() : undefined;
-    const child = spawn(file, args, { cwd: o.cwd, env: o.env, stdio: o.io ? ['inherit', 'pipe', 'pipe'] : 'inherit' });
+    const child = spawn(file, args, { cwd: o.cwd, env: o.env, stdio: o.io ? ['inherit', 'pipe', 'pipe'] : 'inherit', detached: true });
+    const pgid = child.pid;
+    // At once, in the same tick: the window in which a SIGKILL of mlcube would leave the group unrecorded is nil.
+    if (pgid !== undefined) o.onStarted?.({ pgid, start: procStartTicks(pgid) });
     meter?.watch(child.pid);
     // Everything the task wrote reaches io's streams once its pipes end (io's streams are the caller's to end).
     const drained = o.io ? Promise.all([pipeInto(child.stdout!, o.io.stdout), pipeInto(child.stderr!, o.io.stderr)]) : Promise.resolve();
     let killTimer: NodeJS.Timeout | undefined;
+    let abortedAt: number | undefined;
+    let killed = false;
+    const kill = () => {
+      killed = true;
+      if (pgid !== undefined) signalGroup(pgid, 'SIGKILL');
+    };
     const onAbort = () => {
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs);
+      abortedAt = Date.now();
+      if (pgid !== undefined) signalGroup(pgid, 'SIGTERM');
+      killTimer = setTimeout(kill, o.killAfterMs);
     };
     if (o.signal.aborted) onAbort();
     else o.signal.addEventListener('abort', onAbort, { once: true });
@@ -125,7 +156,13 @@ function spawnTask(file: string, args: string[], o: { cwd: string; env: Record<s
       if (settled) return;
       settled = true;
       o.signal.removeEventListener('abort', onAbort);
+      if (abortedAt !== undefined && pgid !== undefined) {
+        // Processes the task started are in its group: they get the rest of the grace, then SIGKILL.
+        while (groupMembers(pgid).length && Date.now() - abortedAt < o.killAfterMs) await new Promise((r) => setTimeout(r, 25));
+        if (groupMembers(pgid).length) kill();
+      }
       clearTimeout(killTimer);
+      const stop = abortedAt !== undefined ? { ms: Date.now() - abortedAt, killed } : undefined;
       const usage = meter?.stop();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
@@ -135,7 +172,7 @@ function spawnTask(file: string, args: string[], o: { cwd: string; env: Record<s
         s?.destroy();
       }
       // Read only now: a start failure's 'error' may come after its 'exit'.
-      resolve(startError ? { exitCode: null, signal: null, startError } : { exitCode, signal, ...(usage ? { usage } : {}) });
+      resolve(startError ? { exitCode: null, signal: null, startError } : { exitCode, signal, ...(usage ? { usage } : {}), ...(stop ? { stop } : {}) });
     };
     child.once('exit', (code, sig) => void settle(code, sig));
     // A child that never started may emit 'error' and 'close' without 'exit'.

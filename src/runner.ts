@@ -23,7 +23,10 @@ export interface RunContext {
   readonly root: string;
   readonly workspace: string;
   readonly log: Logger;
-  /** Aborted on Ctrl-C / SIGTERM: the runner stops what it started, then rejects with InterruptedError. */
+  /**
+   * Aborted on Ctrl-C / SIGTERM / SIGHUP, possibly before run() is called: the runner starts nothing once it is
+   * aborted, stops what it started, then rejects with InterruptedError.
+   */
   readonly signal: AbortSignal;
   readonly env: Record<string, string | undefined>;
   /** How this run was asked for (for runners that re-invoke the CLI elsewhere, e.g. Slurm jobs). */
@@ -36,6 +39,14 @@ export interface RunContext {
   readonly startGate?: Promise<void>;
   /** Where the task's output and metrics go (set by the recorder); absent: output to the terminal only, no metrics file, no usage. */
   readonly taskIo?: TaskIo;
+  /**
+   * The run record's id (set by the recorder): put on what the runner starts (container label
+   * org.mlcommons.mlcube.run-id, MLCUBE_RUN_ID in a host task's environment), so that if this mlcube is killed the
+   * next one can find and stop it (src/provenance/reaper.ts).
+   */
+  readonly runId?: string;
+  /** Host runners: told the task's own process group as soon as it started (written into the running record). */
+  readonly onTaskProcess?: (p: { pgid: number; start: number | null }) => void;
 }
 
 /** Where a task's output and metrics go; made by the recorder per task run. Absent: output goes to the terminal only, no metrics file. */
@@ -102,6 +113,8 @@ export interface Runner {
   readonly name: string;
   /** The task sees host paths (no container, no /mlcube_io mounts). */
   readonly runsOnHost?: boolean;
+  /** Docker: the Engine endpoint the containers run on (recorded, so a killed run's containers can be found). */
+  readonly dockerHost?: string;
   /**
    * Is the runtime there? Used by doctor, by run before starting, and by integration-test skips. With
    * `{ quick: true }` (run's pre-flight) a runner may skip what only the version report needs, if that is slower.

@@ -3,7 +3,7 @@ import { cp } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { planWorkspaceSync, type SyncCopy } from '../params/sync.js';
 import { buildConfig } from '../config/build.js';
-import { RuntimeUnavailableError, TaskFailedError, UsageError } from '../errors.js';
+import { InterruptedError, RuntimeUnavailableError, TaskFailedError, UsageError } from '../errors.js';
 import { isTree, type Tree } from '../config/tree.js';
 import { gpuRequest } from '../params/gpus.js';
 import type { Runner, RunnerFlags, RunContext, SubmittedJob } from '../runner.js';
@@ -13,6 +13,7 @@ import { realFs } from '../params/fs-probe.js';
 import type { AppEnv } from './context.js';
 import { createRecorder, runRecorded } from '../provenance/hook.js';
 import { canonicalPath, claimPaths, type ClaimedPath, type HeldClaim } from '../workspace-lock.js';
+import { reapKilledRuns } from './reap.js';
 
 export interface RunOptions {
   mlcube?: string;
@@ -88,6 +89,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     }
   }
 
+  throwIfAborted(opts.signal, tasks[0]);
   const runner = await built.runner!.create(built.config);
   app.log.debug(`${runner.name} runner loaded at ${performance.now().toFixed(0)} ms`);
   const availability = await runner.probe({ quick: true });
@@ -101,11 +103,15 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now):
   // a failure here is exit 2-4 with nothing created in the workspace.
   await runner.check?.(planned, makeContext(built, cfg, workspace, app, opts, opts.signal));
+  // A killed earlier run's task may still be writing into this workspace: stopped (and its record closed) first.
+  await reapKilledRuns(workspace, app);
+  throwIfAborted(opts.signal, tasks[0]);
   if (runner.runChain) {
     // A batch engine sequences the whole chain itself (e.g. Slurm afterok); outputs exist before submission. Not
     // locked here: each job's own `mlcube run` claims its task's paths (holding them here would deadlock it).
     await syncWorkspace(syncs, app);
     const resolved = tasks.map((t) => resolveTask(cfg, t, { ...resolveCtx, pending }));
+    throwIfAborted(opts.signal, tasks[0]);
     resolved.forEach(createOutputDirs);
     const chain = await runner.runChain(resolved, makeContext(built, cfg, workspace, app, opts, opts.signal), { detach: opts.detach === true });
     opts.onSubmitted?.(chain.jobs);
@@ -176,6 +182,7 @@ async function runClaimed(
   for (const t of tasks) {
     const task = resolveTask(ctx.config, t, resolveCtx);
     claim.update({ task: t });
+    throwIfAborted(ctx.signal, t);
     createOutputDirs(task);
     const r = await runRecorded(recorder, runner, task, ctx, (runId) => claim.update({ task: t, runId }));
     results.push({ task: t, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.runId ? { runId: r.runId } : {}) });
@@ -212,6 +219,12 @@ async function syncWorkspace(syncs: readonly SyncCopy[], app: AppEnv): Promise<v
     app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
     await cp(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
   }
+}
+
+/** A Ctrl-C that came before `task` started (even before the run had begun): nothing more is started. */
+function throwIfAborted(signal: AbortSignal, task: string): void {
+  if (!signal.aborted) return;
+  throw new InterruptedError(`interrupted (${String(signal.reason)}) before the task started: it was not started`, { place: { task } });
 }
 
 function taskFailed(t: string, exitCode: number, runner: string, tasks: string[]): TaskFailedError {

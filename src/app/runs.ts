@@ -7,6 +7,7 @@ import { ENVELOPE_FILE, RECORD_FILE, RECORD_SCHEMA, type RunRecord } from '../pr
 import { generateKeys, defaultKeyDir, trustedPublicKey } from '../provenance/keys.js';
 import { signatureState, verifyRun, type VerifyResult, type VerifyTarget } from '../provenance/verify.js';
 import { lineageGraph, toDot, type LineageGraph } from '../provenance/lineage.js';
+import { reapKilledRuns } from './reap.js';
 
 const ws = (w: string | undefined, app: AppEnv) => resolve(app.cwd, w ?? '.');
 
@@ -24,10 +25,13 @@ export interface RunSummary {
   metrics: Record<string, number | string>;
 }
 
-/** `mlcube runs list`: every run of a workspace, a dead "running" one shown as killed. */
-export function listRuns(workspace: string | undefined, app: AppEnv): RunSummary[] {
+/** `mlcube runs list`: every run of a workspace; what killed runs left is cleaned up first and they read killed. */
+export async function listRuns(workspace: string | undefined, app: AppEnv): Promise<RunSummary[]> {
   const w = ws(workspace, app);
-  const { runs, skipped } = loadRunsChecked(w);
+  const checked = loadRunsChecked(w);
+  const reaped = await reapKilledRuns(w, app, checked.runs);
+  const runs = checked.runs.map((r) => reaped.get(r.run_id) ?? r);
+  const { skipped } = checked;
   if (skipped.length) app.log.warn(`${skipped.length} run director${skipped.length > 1 ? 'ies' : 'y'} in ${runsDir(w)} hold no valid ${RECORD_SCHEMA} record and are not listed (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); \`mlcube provenance verify\` says why`);
   return runs.map((r) => ({
     run_id: r.run_id,
@@ -47,9 +51,11 @@ export function renderRuns(rows: RunSummary[]): string {
   return table([['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED'], ...rows.map((r) => [r.run_id, r.task, r.status, String(r.exit_code ?? '-'), r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1), r.signature, r.consumed.join(',') || '-'])]);
 }
 
-/** `mlcube runs show`: the whole record (status as shown). */
-export function showRun(id: string, workspace: string | undefined, app: AppEnv): RunRecord & { shown_status: string } {
-  const r = findRun(ws(workspace, app), id);
+/** `mlcube runs show`: the whole record (status as shown), after cleaning up after killed runs. */
+export async function showRun(id: string, workspace: string | undefined, app: AppEnv): Promise<RunRecord & { shown_status: string }> {
+  const w = ws(workspace, app);
+  const found = findRun(w, id);
+  const r = (await reapKilledRuns(w, app, [found])).get(found.run_id) ?? found;
   return { ...r, shown_status: shownStatus(r) };
 }
 
@@ -120,6 +126,7 @@ export function verifyTargetOf(target: string, opts: { workspace?: string; cube?
 /** `mlcube provenance verify <run|dir>`: throws ProvenanceError listing every problem. */
 export async function verifyProvenance(target: string, opts: { workspace?: string; publicKey?: string; cube?: string }, app: AppEnv): Promise<VerifyResult> {
   const where = verifyTargetOf(target, opts, app);
+  await reapKilledRuns(where.workspace, app); // a killed run is verified as what it is: killed
   const key = trustedPublicKey(opts.publicKey, app.env, app.home);
   const result = await verifyRun(where, key);
   if (!result.ok) {

@@ -1,6 +1,7 @@
 // The `mlcube` executable's JavaScript (built to dist/mlcube.cjs, started by the bin dist/mlcube, src/cli/mlcube.sh):
 // starts one of two bundles through its V8 code cache (see src/code-cache.ts): dist/run.cjs for the plain
 // `mlcube run` command lines (no oclif: src/cli/run-argv.ts), dist/cli.cjs, the CLI through oclif, for the rest.
+import { installSignalLatch } from './signal-latch.js';
 import { fileURLToPath } from 'node:url';
 import { requireWithCodeCache } from '../code-cache.js';
 import { restoreExtraCaCerts } from '../tls-trust.js';
@@ -14,6 +15,11 @@ interface CliBundle {
 interface RunBundle {
   runWithoutOclif(commandLine: RunCommandLine): Promise<void>;
 }
+
+const argv = takeLogLevel(process.argv.slice(2));
+// First of all, before the CLI bundles load (~10-40 ms): a Ctrl-C from now on stops the run (with or without
+// oclif) cleanly; one that came even earlier, while Node.js started, ended the process before anything started.
+if (argv[0] === 'run') installSignalLatch();
 
 // Before anything reads the environment or starts a process (see src/cli/mlcube.sh).
 restoreExtraCaCerts();
@@ -30,7 +36,6 @@ function loadCli(): CliBundle {
   return cli;
 }
 
-const argv = takeLogLevel(process.argv.slice(2));
 const run = argv[0] === 'run' ? parseRunArgv(argv.slice(1)) : undefined;
 if (run) {
   const bundle = requireWithCodeCache(fileURLToPath(new URL('./run.cjs', import.meta.url))) as RunBundle;

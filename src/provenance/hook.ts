@@ -39,6 +39,7 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
         }
       : undefined,
     signingKey: signingKeyPath(app.env, app.home),
+    dockerHost: runner.dockerHost,
     log: app.log,
   });
 }
@@ -72,7 +73,7 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
   begun.catch(() => undefined); // awaited below; a runner that fails before awaiting its gate leaves it unobserved
   let r: TaskResult;
   try {
-    r = await runner.run(task, { ...ctx, startGate: begun, taskIo: active.taskIo });
+    r = await runner.run(task, { ...ctx, startGate: begun, taskIo: active.taskIo, runId: active.record.run_id, onTaskProcess: (p) => recorder.taskStarted(active, p) });
     await begun;
   } catch (e) {
     if (!(await begun.then(() => true, () => false))) {

@@ -4,9 +4,13 @@ import type { CapturedOutput } from './task-output.js';
 export type { CapturedOutput };
 import type { SecretRef } from '../config/secrets.js';
 
-/** Status written by the runtime; `killed` is never written, it is what a dead "running" record reads as. */
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
-export type ShownStatus = RunStatus | 'killed';
+/**
+ * Status written by the runtime. `killed`: mlcube itself was killed while the task ran (SIGKILL, power loss); a
+ * "running" record whose mlcube is gone reads as killed, and the next mlcube command on its workspace rewrites it
+ * so once it has stopped and removed what the run left (src/provenance/reaper.ts).
+ */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'killed';
+export type ShownStatus = RunStatus;
 
 export const RECORD_SCHEMA = 'mlcube-run-record/v2';
 
@@ -82,6 +86,31 @@ export interface HostFacts {
   gpu_error?: string;
 }
 
+/**
+ * What a later mlcube needs to find and stop what this run started if its mlcube dies (README "Reaping").
+ * Start times are /proc/<pid>/stat field 22 (clock ticks since boot): with the boot id they tell a process apart
+ * from a later one that got the same pid. Null where the host cannot tell (no /proc) or not yet known.
+ */
+export interface ReapingFacts {
+  boot_id: string | null;
+  /** Start time of mlcube's own process (the record's `pid`). */
+  pid_start: number | null;
+  /** The task's private metrics directory (under the temp directory), removed when the run ends. */
+  metrics_dir: string;
+  /** Local runner: the task runs in its own process group, led by the task's process; null until it started. */
+  task_pgid: number | null;
+  task_start: number | null;
+  /** Docker runner: the daemon; the run's containers carry the label org.mlcommons.mlcube.run-id=<run_id>. */
+  docker_host: string | null;
+}
+
+/** How a killed run was cleaned up, by which later mlcube process and when. */
+export interface ReapedFacts {
+  at: string;
+  by_pid: number;
+  actions: string[];
+}
+
 export interface TaskUsageRecord {
   cpu_ms: number | null;
   max_rss_bytes: number | null;
@@ -131,6 +160,10 @@ export interface RunRecord {
   logs: { path: string; sha256: string }[];
   lineage: LineageLink[];
   error?: string;
+  /** Written by this version on: what a later mlcube needs to clean up after a killed run. */
+  reaping?: ReapingFacts;
+  /** Status killed: what the mlcube that found the run dead did. */
+  reaped?: ReapedFacts;
   /** Present when signed: the DSSE envelope's file (in the run directory) and the signer's key id. */
   signature: { envelope: typeof ENVELOPE_FILE; keyid: string } | null;
 }

@@ -32,7 +32,8 @@ import {
   type RunStatus,
 } from './record.js';
 import { buildStatement } from './statement.js';
-import { runsDir } from './store.js';
+import { recordProcess, runsDir } from './store.js';
+import { markLive, thisMlcube, unmarkLive } from './reaper.js';
 
 export interface RecorderOptions {
   workspace: string;
@@ -51,6 +52,8 @@ export interface RecorderOptions {
   image?: () => Promise<RunRecord['image']>;
   /** Ed25519 private key file; none: records are written unsigned. */
   signingKey?: string;
+  /** Docker: the daemon the containers run on (record.reaping.docker_host). */
+  dockerHost?: string;
   log: Logger;
 }
 
@@ -229,6 +232,8 @@ export class RunRecorder {
     // The run directory (made above) and the task's output files exist before the runner starts anything; the metrics
     // directory is private to this task run and outside the workspace, so a container sees it and nothing else.
     const metricsDir = mkdtempSync(join(tmpdir(), 'mlcube-metrics-'));
+    const me = thisMlcube();
+    record.reaping = { boot_id: me.boot_id, pid_start: me.pid_start, metrics_dir: metricsDir, task_pgid: null, task_start: null, docker_host: o.dockerHost ?? null };
     const captures = {
       stdout: captureStream({ file: join(dir, 'stdout.log'), passthrough: process.stdout, limitBytes: TASK_OUTPUT_LIMIT_BYTES }),
       stderr: captureStream({ file: join(dir, 'stderr.log'), passthrough: process.stderr, limitBytes: TASK_OUTPUT_LIMIT_BYTES }),
@@ -268,6 +273,22 @@ export class RunRecorder {
     r.lineage = linkInputs(r.parameters, await findProducers(o.workspace, new Set(r.parameters.map(inputKey).filter((k): k is string => k !== undefined))));
     // Not fsynced: a crash loses at most this "running" record, never a finished one.
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n', 0o644, false);
+    // From now until the final record, a later mlcube finds this run without reading every record (reaper.ts).
+    markLive(o.workspace, r.run_id, recordProcess(r), o.log);
+  }
+
+  /**
+   * The task's process group, once it started (host runners): written into the running record at once, so that a
+   * later mlcube can stop the task if this one is killed. Never throws (the task is running).
+   */
+  taskStarted(run: ActiveRun, p: { pgid: number; start: number | null }): void {
+    const r = run.record;
+    r.reaping = { ...r.reaping!, task_pgid: p.pgid, task_start: p.start };
+    try {
+      writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n', 0o644, false);
+    } catch (e) {
+      this.opts.log.warn(`could not write the task's process group ${p.pgid} into ${join(run.dir, RECORD_FILE)}: ${(e as Error).message} (if this mlcube is killed, stop the task with kill -TERM -${p.pgid})`);
+    }
   }
 
   /** Final status: the outputs as they are now, metrics, logs, and the signed statement when a key is configured. */
@@ -287,6 +308,7 @@ export class RunRecorder {
       // The outputs could not be digested: the record says so (failed, unsigned) instead of staying "running".
       Object.assign(r, { status: 'failed', exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at), error: this.redacted().scrub((e as Error).message) });
       writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
+      unmarkLive(this.opts.workspace, r.run_id);
       rmSync(run.taskIo.metricsDir, { recursive: true, force: true });
       throw e;
     }
@@ -309,6 +331,7 @@ export class RunRecorder {
       r.signature = { envelope: ENVELOPE_FILE, keyid: env.signatures[0].keyid };
     }
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
+    unmarkLive(this.opts.workspace, r.run_id);
     await appendProducers(this.opts.workspace, r, run.manifests);
     return r;
   }

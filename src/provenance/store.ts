@@ -1,5 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { bootId, procStartTicks } from '../process-group.js';
 import { UsageError } from '../errors.js';
 import { checkSchema } from '../config/schemas.js';
 import { nodeCrypto } from './crypto.js';
@@ -79,10 +81,51 @@ export function readManifests(dir: string, record: RunRecord): { manifests: Map<
   return { manifests, code, problems };
 }
 
-/** A running record whose mlcube process is gone was killed (SIGKILL, power loss): it never finished. */
-export function shownStatus(r: RunRecord, isAlive: (pid: number) => boolean = pidAlive): ShownStatus {
-  return r.status === 'running' && !isAlive(r.pid) ? 'killed' : r.status;
+/**
+ * A running record whose mlcube process is gone was killed (SIGKILL, power loss): it never finished. `isAlive`
+ * replaces the whole liveness check (tests); by default it is mlcubeGone's.
+ */
+export function shownStatus(r: RunRecord, isAlive?: (pid: number) => boolean): ShownStatus {
+  if (r.status !== 'running') return r.status;
+  return (isAlive ? !isAlive(r.pid) : mlcubeGone(r)) ? 'killed' : r.status;
 }
+
+/** What liveness is judged from (injected by tests). */
+export interface LivenessProbe {
+  hostname: string;
+  bootId: string | null;
+  pidAlive(pid: number): boolean;
+  startTicks(pid: number): number | null;
+}
+
+export const realLiveness = (): LivenessProbe => ({ hostname: hostname(), bootId: bootId(), pidAlive, startTicks: procStartTicks });
+
+/** The mlcube process that ran a task, as its record (or its live marker, src/provenance/reaper.ts) tells it. */
+export interface MlcubeProcess {
+  hostname: string;
+  pid: number;
+  boot_id: string | null;
+  pid_start: number | null;
+}
+
+export const recordProcess = (r: RunRecord): MlcubeProcess => ({ hostname: r.host.hostname, pid: r.pid, boot_id: r.reaping?.boot_id ?? null, pid_start: r.reaping?.pid_start ?? null });
+
+/**
+ * That mlcube process is provably gone: it ran on this host, and this is another boot, or its pid is dead, or that
+ * pid now belongs to a later process (another start time). One of another host (a workspace shared with cluster
+ * nodes) cannot be judged here: never gone.
+ */
+export function processGone(p: MlcubeProcess, probe: LivenessProbe = realLiveness()): boolean {
+  if (p.hostname !== probe.hostname) return false;
+  if (p.boot_id && probe.bootId && p.boot_id !== probe.bootId) return true;
+  if (!probe.pidAlive(p.pid)) return true;
+  if (p.pid_start === null) return false;
+  const now = probe.startTicks(p.pid);
+  return now !== null && now !== p.pid_start;
+}
+
+/** The mlcube that wrote a "running" record is provably gone (processGone). */
+export const mlcubeGone = (r: RunRecord, probe?: LivenessProbe): boolean => processGone(recordProcess(r), probe);
 
 export function pidAlive(pid: number): boolean {
   try {

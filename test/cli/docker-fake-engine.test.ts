@@ -25,6 +25,11 @@ class FakeEngine {
   output = 'hello from the fake engine\n';
   /** How long the container "runs": wait answers this long after start. */
   runMs = 0;
+  /** How long the Engine takes to create a container, and to answer an attach. */
+  createMs = 0;
+  attachMs = 0;
+  /** The client closed its attach connection (a stream left open holds mlcube's process open). */
+  attachClosed = false;
   /** GET /containers/{id}/stats answer (one-shot); undefined: the route fails. */
   stats?: unknown;
   /** Called when the container is started (what the host looks like at that moment). */
@@ -41,6 +46,7 @@ class FakeEngine {
   }
 
   close(): Promise<void> {
+    this.server?.closeAllConnections(); // an attach a test left open must not hold the suite
     return new Promise((r) => this.server?.close(() => r()) ?? r());
   }
 
@@ -68,6 +74,7 @@ class FakeEngine {
     if (route === 'GET /_ping') return void res.end('OK');
     if (route === 'POST /containers/create') {
       if (!this.imagePresent) return this.json(res, 404, { message: `No such image: ${body.Image}` });
+      await new Promise((r) => setTimeout(r, this.createMs));
       return this.json(res, 201, { Id: 'c0ffee', Warnings: [] });
     }
     if (route === 'POST /containers/c0ffee/attach') return this.attach(res);
@@ -97,6 +104,8 @@ class FakeEngine {
 
   /** POST /containers/{id}/attach (not hijacked): the response body carries stdout/stderr frames, [stream, 0, 0, 0, size BE32]. */
   private async attach(res: ServerResponse): Promise<void> {
+    res.on('close', () => (this.attachClosed = true));
+    await new Promise((r) => setTimeout(r, this.attachMs));
     res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
     res.flushHeaders();
     await this.startedPromise;
@@ -261,5 +270,66 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(r.stderr).to.contain('build_strategy is never');
     expect(engine.paths()).to.not.include('POST /build');
     expect(engine.paths()).to.not.include('POST /containers/c0ffee/start');
+  });
+  describe('interrupts (issue #13)', () => {
+    let io: ReturnType<typeof testTaskIo>;
+    beforeEach(() => (io = testTaskIo()));
+    afterEach(() => io.cleanup());
+    const direct = async (signal: AbortSignal, runId?: string) => {
+      const env = { ...process.env, DOCKER_HOST: `unix://${engine.socketPath}` };
+      const { task, ctx } = await taskContext({ cube: cube.dir, platform: 'docker', task: 'copy', env, taskIo: io });
+      const runner = new DockerRunner({ docker: new Docker({ socketPath: engine.socketPath }), env, host: { uid: process.getuid!(), gid: process.getgid!() } });
+      return runner.run(task, { ...ctx, signal, ...(runId ? { runId } : {}) });
+    };
+
+    it('the container gets an init (so a stop reaches the task) and labels naming the run and the workspace', async () => {
+      const r = await direct(new AbortController().signal, '20260101T000000Z-copy-abcdef');
+      await r.cleanup;
+      const body = engine.calls[0].body;
+      expect(body.HostConfig.Init).to.equal(true);
+      expect(body.Labels['org.mlcommons.mlcube.run-id']).to.equal('20260101T000000Z-copy-abcdef');
+      expect(body.Labels['org.mlcommons.mlcube.workspace']).to.equal(join(cube.dir, 'workspace'));
+      const off = await run(['--task=copy', '-Pdocker.init=false']);
+      expect(off.exitCode, off.stderr).to.equal(0);
+      expect(engine.calls.filter((c) => c.path.startsWith('/containers/create')).pop()!.body.HostConfig.Init).to.equal(false);
+    });
+
+    it('a Ctrl-C while the Engine creates the container: it is never started, it is removed, and the run is interrupted', async () => {
+      engine.createMs = 300;
+      const abort = new AbortController();
+      setTimeout(() => abort.abort('SIGINT'), 100);
+      const err = await direct(abort.signal).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.name).to.equal('InterruptedError');
+      expect(err?.message).to.contain('before the task started').and.to.contain('was not started, and removed');
+      expect(engine.paths()).to.deep.equal(['POST /containers/create', 'DELETE /containers/c0ffee']);
+    });
+
+    it('a Ctrl-C while attaching: never started, removed, and the attach connection is closed (it never ends by itself: mlcube hung)', async () => {
+      engine.attachMs = 250;
+      const abort = new AbortController();
+      setTimeout(() => abort.abort('SIGINT'), 100);
+      const err = await direct(abort.signal).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).to.contain('was not started, and removed');
+      expect(engine.paths()).to.include('DELETE /containers/c0ffee').and.to.not.include('POST /containers/c0ffee/start');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(engine.attachClosed).to.equal(true);
+    });
+
+    it('an abort that came before run() was called: no container is created', async () => {
+      const abort = new AbortController();
+      abort.abort('SIGINT');
+      const err = await direct(abort.signal).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).to.contain('before the task started: no container was created');
+      expect(engine.paths()).to.deep.equal([]);
+    });
   });
 });

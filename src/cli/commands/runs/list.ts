@@ -9,7 +9,7 @@ export default class RunsList extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(RunsList);
-    const rows = listRuns(flags.workspace, this.app());
+    const rows = await listRuns(flags.workspace, this.app());
     this.out(flags.json ? JSON.stringify({ runs: rows }, null, 2) : renderRuns(rows));
   }
 }
