@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { planWorkspaceSync, type SyncCopy } from '../params/sync.js';
 import { buildConfig } from '../config/build.js';
 import { InterruptedError, RuntimeUnavailableError, TaskFailedError, UsageError } from '../errors.js';
-import { isTree, type Tree } from '../config/tree.js';
-import { gpuRequest } from '../params/gpus.js';
+import type { Tree } from '../config/tree.js';
+import { describeGpus, requestedGpus } from '../params/gpus.js';
 import type { Runner, RunnerFlags, RunContext, SubmittedJob } from '../runner.js';
 import { findRunner } from '../../runners/index.js';
 import { outputPaths, resolveTask, selectTasks, type ResolveContext, type ResolvedTask } from '../params/resolve.js';
@@ -70,8 +70,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const resolveCtx = { workspace, env: app.env, home: app.home, fs: realFs, explicit: built.explicitParams };
 
   // Pre-flight: a bad GPU request fails before anything is created.
-  const runnerCfg = cfg.runner as Tree;
-  gpuRequest((runnerCfg['--gpus'] ?? null) as string | null, isTree(cfg.platform) ? cfg.platform.accelerator_count : undefined);
+  const gpus = describeGpus(requestedGpus(cfg, built.runner!.flagKeys.gpus));
   // A custom --workspace gets the cube's own workspace inputs it lacks (Python's sync), copied after the checks.
   const syncs = planWorkspaceSync(cfg, tasks, join(built.location.root, 'workspace'), workspace, realFs);
   // Pre-flight: inputs must exist, be synced, or be outputs of an earlier task of this run.
@@ -140,7 +139,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   });
   app.log.debug(`workspace lock held at ${performance.now().toFixed(0)} ms`);
   try {
-    return await runClaimed(claim, runner, makeContext(built, cfg, workspace, app, opts, AbortSignal.any([opts.signal, lost.signal])), syncs, tasks, resolveCtx, app, opts.platform, built.unresolved);
+    return await runClaimed(claim, runner, makeContext(built, cfg, workspace, app, opts, AbortSignal.any([opts.signal, lost.signal])), syncs, tasks, resolveCtx, app, opts.platform, built.unresolved, gpus);
   } catch (e) {
     if (claim.lost && !opts.signal.aborted) throw claim.lost;
     throw e;
@@ -174,10 +173,12 @@ async function runClaimed(
   app: AppEnv,
   platform: string,
   unresolved: Tree,
+  /** The GPUs asked for, as the record says them (read where the runner keeps --gpus). */
+  gpus: string,
 ): Promise<TaskRun[]> {
   await syncWorkspace(syncs, app);
   // Run records (src/provenance): a batch chain (runChain) records nothing here; its jobs record their tasks.
-  const recorder = createRecorder(ctx.config, runner, ctx, platform, app, unresolved);
+  const recorder = createRecorder(ctx.config, runner, ctx, platform, app, unresolved, gpus);
   const results: TaskRun[] = [];
   for (const t of tasks) {
     const task = resolveTask(ctx.config, t, resolveCtx);

@@ -1,6 +1,5 @@
 import { planMounts } from '../params/mounts.js';
-import { describeGpus, gpuRequest } from '../params/gpus.js';
-import { isTree, type Tree } from '../config/tree.js';
+import type { Tree } from '../config/tree.js';
 import type { AppEnv } from '../app/context.js';
 import type { ResolvedTask } from '../params/resolve.js';
 import type { RunContext, Runner, TaskResult } from '../runner.js';
@@ -16,10 +15,8 @@ export const RECORD_ENV = 'MLCUBE_RECORD';
  * The recorder of a `mlcube run`, or undefined when recording is turned off. `unresolved` (the config before
  * interpolation) tells which values came from env_args or ${oc.env:...}: the record gets them redacted.
  */
-export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platform: string, app: AppEnv, unresolved: Tree): RunRecorder | undefined {
+export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platform: string, app: AppEnv, unresolved: Tree, gpus: string): RunRecorder | undefined {
   if (['off', '0', 'false', 'no'].includes(String(app.env[RECORD_ENV] ?? '').toLowerCase())) return undefined;
-  const rc = cfg.runner as Tree;
-  const gpus = describeGpus(gpuRequest((rc['--gpus'] ?? null) as string | null, isTree(cfg.platform) ? cfg.platform.accelerator_count : undefined));
   const inspect = runner.inspect?.bind(runner);
   return new RunRecorder({
     workspace: ctx.workspace,

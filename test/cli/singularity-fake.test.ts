@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { CLI, FIXTURES, copyFixture, mlcube } from '../helpers/cli.js';
+import { CLI, FIXTURES, copyFixture, mlcube, snapshot } from '../helpers/cli.js';
 
 const BIN = join(FIXTURES, 'bin');
 const NODE_DIR = dirname(process.execPath);
@@ -54,6 +54,20 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
     const again = await run(['--task=copy']);
     expect(again.exitCode, again.stderr).to.equal(0);
     expect(calls().map((c) => c.argv[0])).to.deep.equal(['--version', 'run']); // the SIF is reused
+  });
+
+  it('a malformed --gpus is exit 2 before the image is built or anything is created; --gpus=2 is recorded as 2 GPUs', async () => {
+    const before = snapshot(cube.dir);
+    const bad = await run(['--task=copy', '--gpus=0,1']);
+    expect(bad.exitCode, bad.stderr).to.equal(2);
+    expect(bad.stderr).to.match(/--gpus/);
+    expect(calls().map((c) => c.argv[0])).to.not.include('build');
+    expect(snapshot(cube.dir)).to.deep.equal(before);
+    const two = await run(['--task=copy', '--gpus=2', '--json']);
+    expect(two.exitCode, two.stderr).to.equal(0);
+    const id = JSON.parse(two.stdout.slice(two.stdout.indexOf('{'))).tasks[0].runId;
+    expect(JSON.parse(readFileSync(join(cube.dir, 'workspace', '.mlcube', 'runs', id, 'record.json'), 'utf8')).gpus).to.equal('2');
+    expect(calls().find((c) => c.argv[0] === 'run')!.argv).to.include('--nv');
   });
 
   it('configure: empty build_args means no --fakeroot; rebuild=true rebuilds an existing SIF; docker-daemon:// and docker-archive: sources', async () => {

@@ -3,7 +3,7 @@ import { chownSync, existsSync, readFileSync, statSync, readdirSync, lstatSync }
 import { join } from 'node:path';
 import { execa } from 'execa';
 import Docker from 'dockerode';
-import { CLI, copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
+import { CLI, copyFixture, mlcube, readJson, snapshot, tempDir } from '../helpers/cli.js';
 import { DockerRunner } from '../../runners/docker.js';
 import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
@@ -229,9 +229,11 @@ describe('docker runner against a real dockerd (integration)', function () {
     expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
   });
 
-  it('a missing image under build_strategy pull (no registry) gives exit 4 and suggests auto', async () => {
+  it('a missing image under build_strategy pull (no registry) gives exit 4, suggests auto, and changes nothing in the workspace', async () => {
+    const before = snapshot(cube.dir);
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '-Pdocker.image=mlcube-test/absent:0.0.0', '-Pdocker.build_strategy=pull', '--task=copy']);
     expect(r.exitCode).to.equal(4);
+    expect(snapshot(cube.dir)).to.deep.equal(before); // no output directory, no record
     expect(r.stderr).to.contain('cannot pull image mlcube-test/absent:0.0.0');
     expect(r.stderr).to.contain('-Pdocker.build_strategy=auto');
   });
