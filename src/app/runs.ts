@@ -46,8 +46,9 @@ export async function listRuns(workspace: string | undefined, app: AppEnv): Prom
   }));
 }
 
-export function renderRuns(rows: RunSummary[]): string {
-  if (!rows.length) return 'no runs recorded';
+/** The table of runs; with none, where they were looked for (a workspace given wrongly is the usual reason). */
+export function renderRuns(rows: RunSummary[], workspace: string | undefined, app: AppEnv): string {
+  if (!rows.length) return `no runs recorded in ${runsDir(ws(workspace, app))} (pass the --workspace the runs used)`;
   return table([['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED'], ...rows.map((r) => [r.run_id, r.task, r.status, String(r.exit_code ?? '-'), r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1), r.signature, r.consumed.join(',') || '-'])]);
 }
 

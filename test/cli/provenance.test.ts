@@ -216,3 +216,16 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     appendFileSync(join(ws, 'unrelated.txt'), 'x');
   });
 });
+
+describe('runs list names where it looked', () => {
+  it('with no runs, the message names the runs directory searched', async () => {
+    const d = tempDir('mlcube-empty-ws-');
+    try {
+      const r = await mlcube(['runs', 'list', `--workspace=${d.dir}`]);
+      expect(r.exitCode).to.equal(0);
+      expect(r.stdout).to.contain(`no runs recorded in ${join(d.dir, '.mlcube', 'runs')}`);
+    } finally {
+      d.cleanup();
+    }
+  });
+});

@@ -10,6 +10,6 @@ export default class RunsList extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(RunsList);
     const rows = await listRuns(flags.workspace, this.app());
-    this.out(flags.json ? JSON.stringify({ runs: rows }, null, 2) : renderRuns(rows));
+    this.out(flags.json ? JSON.stringify({ runs: rows }, null, 2) : renderRuns(rows, flags.workspace, this.app()));
   }
 }
