@@ -50,7 +50,8 @@ export class ManifestError extends Error {
   }
 }
 
-const hex = (data: Buffer): string => {
+/** sha256 (hex) of bytes in memory. */
+export const sha256Hex = (data: Buffer): string => {
   const c = nodeCrypto();
   // One-shot crypto.hash (Node >= 20.12) skips a Hash object per file: ~15 % of the time on a tree of small files.
   return typeof c.hash === 'function' ? c.hash('sha256', data, 'hex') : c.createHash('sha256').update(data).digest('hex');
@@ -63,7 +64,7 @@ const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).co
 const linkDigest = (path: string): string => {
   try {
     // The link text's raw bytes: a target that is not UTF-8 still hashes to what is on disk.
-    return hex(readlinkSync(path, { encoding: 'buffer' }));
+    return sha256Hex(readlinkSync(path, { encoding: 'buffer' }));
   } catch (e) {
     throw cannot('read the link', path, e);
   }
@@ -97,7 +98,7 @@ function readFull(fd: number, buffer: Buffer): number {
  */
 async function hashFd(fd: number, buffer: Buffer, tick: () => Promise<void> | undefined): Promise<{ sha256: string; size: number }> {
   let n = readFull(fd, buffer);
-  if (n < buffer.length) return { sha256: hex(buffer.subarray(0, n)), size: n };
+  if (n < buffer.length) return { sha256: sha256Hex(buffer.subarray(0, n)), size: n };
   const h = nodeCrypto().createHash('sha256');
   let size = 0;
   do {

@@ -75,7 +75,8 @@ export interface HostFactsOptions {
   timeoutMs?: number;
 }
 
-function machine(): Pick<HostFacts, 'cpu_model' | 'cpu_count' | 'memory_bytes'> {
+/** CPU model and count and memory of this machine (no GPUs: those need nvidia-smi, see hostFacts). */
+export function machineFacts(): Pick<HostFacts, 'cpu_model' | 'cpu_count' | 'memory_bytes'> {
   const list = cpus();
   return { cpu_model: list[0]?.model.trim() || 'unknown', cpu_count: list.length, memory_bytes: totalmem() };
 }
@@ -85,9 +86,9 @@ export function hostFacts(opts: HostFactsOptions = {}): HostFacts {
   const timeoutMs = opts.timeoutMs ?? NVIDIA_SMI_TIMEOUT_MS;
   const env = opts.env ?? process.env;
   const smi = which('nvidia-smi', env.PATH ?? '');
-  if (!smi) return { ...machine(), gpus: null };
+  if (!smi) return { ...machineFacts(), gpus: null };
   const r = spawnSync(smi, NVIDIA_SMI_ARGS, { encoding: 'utf8', env, timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'], killSignal: 'SIGKILL' });
-  return { ...machine(), ...gpuFacts({ status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error }, timeoutMs) };
+  return { ...machineFacts(), ...gpuFacts({ status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error }, timeoutMs) };
 }
 
 /** hostFacts without blocking the event loop (nvidia-smi may take a second): start it with the task, await it after. */
@@ -95,7 +96,7 @@ export function hostFactsAsync(opts: HostFactsOptions = {}): Promise<HostFacts> 
   const timeoutMs = opts.timeoutMs ?? NVIDIA_SMI_TIMEOUT_MS;
   const env = opts.env ?? process.env;
   const smi = which('nvidia-smi', env.PATH ?? '');
-  if (!smi) return Promise.resolve({ ...machine(), gpus: null });
+  if (!smi) return Promise.resolve({ ...machineFacts(), gpus: null });
   return new Promise((resolve) => {
     execFile(smi, NVIDIA_SMI_ARGS, { encoding: 'utf8', env, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: string | number; killed?: boolean; signal?: string }) | null;
@@ -110,7 +111,7 @@ export function hostFactsAsync(opts: HostFactsOptions = {}): Promise<HostFacts> 
               : e
                 ? { status: null, signal: null, stdout, stderr, error: e as Error & { code?: string } }
                 : { status: 0, signal: null, stdout, stderr };
-      resolve({ ...machine(), ...gpuFacts(run, timeoutMs) });
+      resolve({ ...machineFacts(), ...gpuFacts(run, timeoutMs) });
     });
   });
 }

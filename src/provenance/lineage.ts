@@ -1,4 +1,4 @@
-import type { ArtifactKind, LineageLink, Manifests, RecordedParam, RunRecord } from './record.js';
+import { manifestKey, type ArtifactKind, type LineageLink, type Manifests, type RecordedParam, type RunRecord } from './record.js';
 
 export interface Producer {
   run_id: string;
@@ -13,7 +13,7 @@ export function producedBy(r: RunRecord, manifests: Manifests): Array<[string, P
   if (r.status !== 'succeeded') return out;
   for (const p of r.parameters) {
     if (p.io !== 'output' || !p.digest) continue;
-    for (const e of manifests.get(`${p.io}:${p.name}`) ?? []) if (e.type === 'file') out.push([`f:${e.sha256}`, { run_id: r.run_id, task: r.task, output: p.name, file: e.path }]);
+    for (const e of manifests.get(manifestKey(p)) ?? []) if (e.type === 'file') out.push([`f:${e.sha256}`, { run_id: r.run_id, task: r.task, output: p.name, file: e.path }]);
     out.push([`${p.type === 'file' ? 'f' : 'd'}:${p.digest.sha256}`, { run_id: r.run_id, task: r.task, output: p.name }]);
   }
   return out;

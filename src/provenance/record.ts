@@ -173,6 +173,8 @@ export const ENVELOPE_FILE = 'provenance.dsse.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const MANIFEST_DIR = 'manifests';
 export const CODE_MANIFEST = `${MANIFEST_DIR}/code.txt`;
+/** The key under which a directory parameter's manifest entries are kept (Manifests): `<io>:<name>`. */
+export const manifestKey = (p: Pick<RecordedParam, 'io' | 'name'>) => `${p.io}:${p.name}`;
 export const manifestFileOf = (p: Pick<RecordedParam, 'io' | 'name'>) => `${MANIFEST_DIR}/${p.io}-${p.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.txt`;
 
 /** Directory entries of each directory parameter (from its manifest), by parameter name. */

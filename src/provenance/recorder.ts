@@ -14,7 +14,7 @@ import { loadPrivateKey } from './keys.js';
 import { inputKey, linkInputs } from './lineage.js';
 import { appendProducers, findProducers } from './producer-index.js';
 import { finalMetrics, readMetrics } from './metrics.js';
-import { hostFacts as machineFacts, hostFactsAsync } from './environment.js';
+import { hostFactsAsync, machineFacts } from './environment.js';
 import { captureStream, TASK_OUTPUT_LIMIT_BYTES, type Capture } from './task-output.js';
 import { METRICS_FILE_NAME, type TaskIo, type TaskUsage } from '../runner.js';
 import { artifactKind, paramDigestOptions, recordedPath } from './paths.js';
@@ -22,6 +22,7 @@ import {
   CODE_MANIFEST,
   ENVELOPE_FILE,
   manifestFileOf,
+  manifestKey,
   METRICS_FILE,
   RECORD_FILE,
   RECORD_SCHEMA,
@@ -100,8 +101,6 @@ function newRunDir(workspace: string, prefix: string): { runId: string; dir: str
 }
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-
-export const manifestKey = (p: Pick<RecordedParam, 'io' | 'name'>) => `${p.io}:${p.name}`;
 
 /** Digest fields of a parameter from what is on disk now. */
 function recordDigest(p: RecordedParam, d: PathDigest): Pick<RecordedParam, 'found' | 'digest'> {
@@ -347,8 +346,7 @@ function safeUser(): string {
 
 /** This machine, for the record; GPUs (nvidia-smi, which can take a second) are asked while the task runs. */
 function hostFacts(): HostFacts {
-  const m = machineFacts({ env: { PATH: '' } });
-  return { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser(), cpu_model: m.cpu_model, cpu_count: m.cpu_count, memory_bytes: m.memory_bytes, gpus: null };
+  return { hostname: hostname(), platform: osPlatform(), arch: arch(), node: process.version, user: safeUser(), ...machineFacts(), gpus: null };
 }
 
 /** The task's log files: `*.log` inside its outputs written since it started, relative to the workspace. */

@@ -1,5 +1,5 @@
 import { canonicalSha256 } from './canonical-json.js';
-import type { Manifests, RecordedParam, RunRecord } from './record.js';
+import { manifestKey, type Manifests, type RecordedParam, type RunRecord } from './record.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
@@ -30,7 +30,7 @@ function subjects(record: RunRecord, manifests: Manifests): ResourceDescriptor[]
   for (const p of record.parameters) {
     if (p.io !== 'output' || !p.digest) continue;
     out.push({ name: nameOf(p), digest: digestSet(p), annotations: { parameter: p.name, type: p.type, kind: p.kind, base: p.base } });
-    const files = (manifests.get(`${p.io}:${p.name}`) ?? []).filter((e) => e.type === 'file');
+    const files = (manifests.get(manifestKey(p)) ?? []).filter((e) => e.type === 'file');
     if (files.length <= MAX_FILE_SUBJECTS) for (const e of files) out.push({ name: `${nameOf(p) === '.' ? '' : `${nameOf(p)}/`}${e.path}`, digest: { sha256: e.sha256! } });
   }
   return out;

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { bootId, procStartTicks } from '../process-group.js';
 import { UsageError } from '../errors.js';
 import { checkSchema } from '../config/schemas.js';
-import { nodeCrypto } from './crypto.js';
-import { ManifestError, parseManifest, type TreeEntry } from './digest.js';
+import { ManifestError, parseManifest, sha256Hex, type TreeEntry } from './digest.js';
 import { readRegularFile } from './safe-read.js';
-import { RECORD_FILE, RECORD_SCHEMA, type RunRecord, type ShownStatus } from './record.js';
+import { manifestKey, RECORD_FILE, RECORD_SCHEMA, type RunRecord, type ShownStatus } from './record.js';
 
 /** Where run records live: `<workspace>/.mlcube/runs/<run_id>/`. */
 export const runsDir = (workspace: string) => join(workspace, '.mlcube', 'runs');
@@ -61,7 +60,7 @@ export function readManifests(dir: string, record: RunRecord): { manifests: Map<
   const load = (what: string, file: string, sha256: string, entries: number): TreeEntry[] | undefined => {
     const read = readRegularFile(join(dir, ...file.split('/')));
     if (!read.ok) return void problems.push(`${what}: its manifest ${file} ${read.why}`);
-    const got = nodeCrypto().createHash('sha256').update(read.data).digest('hex');
+    const got = sha256Hex(read.data);
     if (got !== sha256) return void problems.push(`${what}: its manifest ${file} was altered (sha256 ${got.slice(0, 12)}, the record says ${sha256.slice(0, 12)})`);
     try {
       const parsed = parseManifest(read.data.toString('utf8'));
@@ -75,7 +74,7 @@ export function readManifests(dir: string, record: RunRecord): { manifests: Map<
   for (const p of record.parameters) {
     if (p.digest?.algorithm !== 'mlcube-tree-v1') continue;
     const m = load(`${p.io} ${p.name}`, p.digest.manifest!, p.digest.sha256, p.digest.entries!);
-    if (m) manifests.set(`${p.io}:${p.name}`, m);
+    if (m) manifests.set(manifestKey(p), m);
   }
   const code = record.cube.code ? load('cube code', record.cube.code.manifest, record.cube.code.sha256, record.cube.code.entries) : undefined;
   return { manifests, code, problems };

@@ -2,14 +2,13 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { checkSchema } from '../config/schemas.js';
-import { digestPath, type TreeEntry } from './digest.js';
+import { digestPath, sha256Hex, type TreeEntry } from './digest.js';
 import { checkEnvelope, type Envelope } from './dsse.js';
 import { keyId } from './keys.js';
 import { hostPathOf, isSafeRelative, paramDigestOptions } from './paths.js';
-import { ENVELOPE_FILE, type Manifests, type RecordedParam, type RunRecord } from './record.js';
+import { ENVELOPE_FILE, manifestKey, type Manifests, type RecordedParam, type RunRecord } from './record.js';
 import { buildStatement, recordDigest, SLSA_PROVENANCE_V1, STATEMENT_TYPE } from './statement.js';
 import { canonicalize } from './canonical-json.js';
-import { nodeCrypto } from './crypto.js';
 import { digestCode } from './recorder.js';
 import { readRegularFile } from './safe-read.js';
 import { readManifests, readRecord, shownStatus } from './store.js';
@@ -125,7 +124,7 @@ function laterOutputs(dir: string, record: RunRecord, key: TrustedKey | undefine
     for (const p of r.parameters) {
       if (p.io !== 'output' || !p.digest || p.base !== 'workspace') continue;
       if (p.digest.algorithm === 'sha256') m.set(p.path, { run: r.run_id, sha256: p.digest.sha256 });
-      for (const e of manifests.get(`${p.io}:${p.name}`) ?? []) if (e.type === 'file') m.set(p.path === '.' ? e.path : `${p.path}/${e.path}`, { run: r.run_id, sha256: e.sha256! });
+      for (const e of manifests.get(manifestKey(p)) ?? []) if (e.type === 'file') m.set(p.path === '.' ? e.path : `${p.path}/${e.path}`, { run: r.run_id, sha256: e.sha256! });
     }
   }
   return m;
@@ -147,7 +146,7 @@ async function checkParam(p: RecordedParam, ws: string, manifests: Manifests, la
   if (now.type !== p.type) return void problems.push(`${what}: was a ${p.type}, is now a ${now.type}`);
   if (now.sha256 === p.digest.sha256) return;
   if (p.type === 'file') return void problems.push(`${what}: sha256 differs (recorded ${short(p.digest.sha256)}, now ${short(now.sha256)})`);
-  const was = new Map<string, TreeEntry>((manifests.get(`${p.io}:${p.name}`) ?? []).map((e) => [e.path, e]));
+  const was = new Map<string, TreeEntry>((manifests.get(manifestKey(p)) ?? []).map((e) => [e.path, e]));
   const is = new Map<string, TreeEntry>((now.entries ?? []).map((e) => [e.path, e]));
   const before = problems.length;
   for (const [path, e] of was) {
@@ -176,11 +175,9 @@ function checkCapturedOutput(dir: string, record: RunRecord, problems: string[])
     if (!c) continue;
     const read = readRegularFile(join(dir, c.file));
     if (!read.ok) problems.push(`${stream}: the saved task output ${c.file} ${read.why}`);
-    else if (read.data.length !== c.bytes || sha256(read.data) !== c.sha256) problems.push(`${stream}: the saved task output ${c.file} was altered (sha256 ${short(sha256(read.data))}, recorded ${short(c.sha256)})`);
+    else if (read.data.length !== c.bytes || sha256Hex(read.data) !== c.sha256) problems.push(`${stream}: the saved task output ${c.file} was altered (sha256 ${short(sha256Hex(read.data))}, recorded ${short(c.sha256)})`);
   }
 }
-
-const sha256 = (b: Buffer) => nodeCrypto().createHash('sha256').update(b).digest('hex');
 
 /** The cube file and, for host runs, the cube's code, against the cube root now. */
 async function checkCube(record: RunRecord, root: string | null, code: TreeEntry[] | undefined, problems: string[]): Promise<void> {
