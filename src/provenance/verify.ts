@@ -130,6 +130,28 @@ function laterOutputs(dir: string, record: RunRecord, key: TrustedKey | undefine
   return m;
 }
 
+/** One difference between a recorded manifest and the tree now, in the recorded order, then the additions. */
+interface EntryChange {
+  path: string;
+  change: 'removed' | 'type' | 'content' | 'added';
+  was?: TreeEntry;
+  now?: TreeEntry;
+}
+
+function diffEntries(recorded: readonly TreeEntry[], current: readonly TreeEntry[]): EntryChange[] {
+  const was = new Map(recorded.map((e) => [e.path, e]));
+  const is = new Map(current.map((e) => [e.path, e]));
+  const out: EntryChange[] = [];
+  for (const [path, e] of was) {
+    const n = is.get(path);
+    if (!n) out.push({ path, change: 'removed', was: e });
+    else if (n.type !== e.type) out.push({ path, change: 'type', was: e, now: n });
+    else if (n.sha256 !== e.sha256) out.push({ path, change: 'content', was: e, now: n });
+  }
+  for (const [path, n] of is) if (!was.has(path)) out.push({ path, change: 'added', now: n });
+  return out;
+}
+
 /** Compares what is on disk at a parameter's path with what the record (and its manifest) says was there. */
 async function checkParam(p: RecordedParam, ws: string, manifests: Manifests, later: Map<string, LaterFile>, problems: string[], notes: string[]): Promise<void> {
   if (p.base === 'workspace' && !isSafeRelative(p.path)) return void problems.push(`${p.io} ${p.name}: the recorded path "${p.path}" climbs out of the workspace`);
@@ -146,18 +168,15 @@ async function checkParam(p: RecordedParam, ws: string, manifests: Manifests, la
   if (now.type !== p.type) return void problems.push(`${what}: was a ${p.type}, is now a ${now.type}`);
   if (now.sha256 === p.digest.sha256) return;
   if (p.type === 'file') return void problems.push(`${what}: sha256 differs (recorded ${short(p.digest.sha256)}, now ${short(now.sha256)})`);
-  const was = new Map<string, TreeEntry>((manifests.get(manifestKey(p)) ?? []).map((e) => [e.path, e]));
-  const is = new Map<string, TreeEntry>((now.entries ?? []).map((e) => [e.path, e]));
-  const before = problems.length;
-  for (const [path, e] of was) {
-    const n = is.get(path);
-    if (!n) problems.push(`${what}: ${path} is missing`);
-    else if (n.type !== e.type) problems.push(`${what}: ${path} was a ${e.type}, is now a ${n.type}`);
-    else if (n.sha256 !== e.sha256) explain(`${path} differs (recorded ${short(e.sha256)}, now ${short(n.sha256)})`, path, n);
+  const changes = diffEntries(manifests.get(manifestKey(p)) ?? [], now.entries ?? []);
+  for (const c of changes) {
+    if (c.change === 'removed') problems.push(`${what}: ${c.path} is missing`);
+    else if (c.change === 'type') problems.push(`${what}: ${c.path} was a ${c.was!.type}, is now a ${c.now!.type}`);
+    else if (c.change === 'content') explain(`${c.path} differs (recorded ${short(c.was!.sha256)}, now ${short(c.now!.sha256)})`, c.path, c.now!);
+    else explain(`${c.path} was added${c.now!.type === 'file' ? ` (sha256 ${short(c.now!.sha256)})` : ` (a ${c.now!.type})`}`, c.path, c.now!);
   }
-  for (const [path, n] of is) if (!was.has(path)) explain(`${path} was added${n.type === 'file' ? ` (sha256 ${short(n.sha256)})` : ` (a ${n.type})`}`, path, n);
   // Digests differ but no entry does: only possible when the manifest was not what the digest covers.
-  if (problems.length === before && ![...is.keys()].some((k) => !was.has(k))) problems.push(`${what}: tree digest differs (recorded ${short(p.digest.sha256)}, now ${short(now.sha256)})`);
+  if (changes.length === 0) problems.push(`${what}: tree digest differs (recorded ${short(p.digest.sha256)}, now ${short(now.sha256)})`);
 
   function explain(msg: string, path: string, n: TreeEntry): void {
     const key = p.path === '.' ? path : `${p.path}/${path}`;
@@ -193,12 +212,7 @@ async function checkCube(record: RunRecord, root: string | null, code: TreeEntry
   // The exclusions are the signed record's own: the same tree is compared, wherever the cube now lies.
   const now = await digestCode(root, record.cube.code.excluded);
   if (now.digest.sha256 === record.cube.code.sha256) return;
-  const was = new Map(code.map((e) => [e.path, e]));
-  const is = new Map(now.entries.map((e) => [e.path, e]));
-  const changed: string[] = [];
-  for (const [path, e] of was) if (!is.has(path)) changed.push(`${path} removed`);
-  else if (is.get(path)!.sha256 !== e.sha256 || is.get(path)!.type !== e.type) changed.push(`${path} changed`);
-  for (const path of is.keys()) if (!was.has(path)) changed.push(`${path} added`);
+  const changed = diffEntries(code, now.entries).map((c) => `${c.path} ${c.change === 'type' || c.change === 'content' ? 'changed' : c.change}`);
   problems.push(`cube code in ${root}: changed since the run (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? `, and ${changed.length - 5} more` : ''})`);
 }
 

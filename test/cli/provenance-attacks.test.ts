@@ -230,6 +230,21 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
     expect(v.stderr).to.contain('late.txt was added');
   });
 
+  it('a file a later verified run rewrote in the same output directory is a note; without that run it is a problem', async () => {
+    const first = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=custom', '--json'], { env });
+    expect(first.exitCode, first.stderr).to.equal(0);
+    const id = JSON.parse(first.stdout).tasks[0].runId;
+    const second = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=custom', '-Ptasks.custom.entrypoint=node custom.mjs --other', '--json'], { env });
+    expect(second.exitCode, second.stderr).to.equal(0);
+    const v = await verify(runDir(id));
+    expect(v.exitCode, v.stderr).to.equal(0);
+    expect(v.stdout).to.contain(`argv.json was written later by run ${JSON.parse(second.stdout).tasks[0].runId}`);
+    rmSync(runDir(JSON.parse(second.stdout).tasks[0].runId), { recursive: true });
+    const w = await verify(runDir(id));
+    expect(w.exitCode).to.equal(5);
+    expect(w.stderr).to.match(/output out_dir .*: argv\.json differs/);
+  });
+
   it('without a trusted key verify fails, and with one it names the key and where it came from', async () => {
     const none = await verify(runDir(ids.copy), [], { HOME: cube.dir });
     expect(none.exitCode).to.equal(5);
