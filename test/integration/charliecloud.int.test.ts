@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { CLI, REPO, copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
 import { CharliecloudRunner } from '../../runners/charliecloud.js';
-import { DockerRunner } from '../../runners/docker.js';
 import { SlurmRunner } from '../../runners/slurm.js';
 import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
+import { requireDockerBaseImage } from '../helpers/docker.js';
 
 const TAG = `mlcube-test/basic-ch:${process.pid}`;
 /**
@@ -49,13 +49,7 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
       console.warn(`    skip: charliecloud integration tests need ch-run (apt-get install charliecloud): ${a.reason}`);
       return this.skip();
     }
-    const d = await new DockerRunner().probe();
-    if (!d.available) {
-      console.warn(`    skip: charliecloud integration tests convert images from a Docker daemon: ${d.reason}`);
-      return this.skip();
-    }
-    const base = await mlcube(['base-image']);
-    expect(base.exitCode, base.stderr).to.equal(0);
+    await requireDockerBaseImage(this, 'charliecloud integration tests convert images from a Docker daemon');
     // The fixture's Docker image, built once (the charliecloud runner converts it, it does not build Dockerfiles).
     const c = copyFixture('basic');
     try {

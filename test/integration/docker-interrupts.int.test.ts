@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import Docker from 'dockerode';
 import { CLI, copyFixture, mlcube, readJson } from '../helpers/cli.js';
-import { DockerRunner } from '../../runners/docker.js';
 import { sleep, waitFor } from '../helpers/processes.js';
+import { requireDockerBaseImage } from '../helpers/docker.js';
 
 const docker = new Docker();
 const TAG = `mlcube-test/basic:interrupts-${process.pid}`;
@@ -28,13 +28,7 @@ describe('interrupts and kills on the docker runner against a real dockerd (inte
   const taskStarted = () => existsSync(marker()) && readFileSync(marker(), 'utf8') !== '';
 
   before(async function () {
-    const a = await new DockerRunner().probe();
-    if (!a.available) {
-      console.warn(`    skip: docker integration tests need a Docker daemon: ${a.reason}`);
-      this.skip();
-    }
-    const base = await mlcube(['base-image']);
-    expect(base.exitCode, base.stderr).to.equal(0);
+    await requireDockerBaseImage(this, 'docker integration tests need a Docker daemon');
     cube = copyFixture('basic');
     const c = await mlcube(['configure', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`]);
     expect(c.exitCode, c.stderr).to.equal(0);

@@ -3,7 +3,7 @@ import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { mlcube, readJson, REPO, tempDir } from '../helpers/cli.js';
-import { DockerRunner } from '../../runners/docker.js';
+import { requireDockerBaseImage } from '../helpers/docker.js';
 
 const TAG = `mlcube-test/mnist:${process.pid}`;
 
@@ -11,13 +11,7 @@ describe('MNIST cube on the docker runner: download -> train -> evaluate in cont
   let ws: { dir: string; cleanup: () => void };
 
   before(async function () {
-    const a = await new DockerRunner().probe();
-    if (!a.available) {
-      console.warn(`    skip: needs a Docker daemon: ${a.reason}`);
-      return this.skip();
-    }
-    const base = await mlcube(['base-image']);
-    expect(base.exitCode, base.stderr).to.equal(0);
+    await requireDockerBaseImage(this, 'needs a Docker daemon');
     ws = tempDir('mlcube-mnist-docker-');
     for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'workspace', 'mnist', f), join(ws.dir, f));
     // A quick model keeps CI short; the quick-start default (cnn) is what `npm start` runs on the host.

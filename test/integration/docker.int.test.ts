@@ -8,6 +8,7 @@ import { DockerRunner } from '../../runners/docker.js';
 import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
 import { expectReportRecord } from '../helpers/record-checks.js';
+import { requireDockerBaseImage } from '../helpers/docker.js';
 
 const docker = new Docker();
 const TAG = `mlcube-test/basic:${process.pid}`;
@@ -22,13 +23,7 @@ describe('docker runner against a real dockerd (integration)', function () {
   const run = (args: string[], env: Record<string, string> = {}) => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`, ...args], { env });
 
   before(async function () {
-    const a = await new DockerRunner().probe();
-    if (!a.available) {
-      console.warn(`    skip: docker integration tests need a Docker daemon: ${a.reason}`);
-      this.skip();
-    }
-    const base = await mlcube(['base-image']);
-    expect(base.exitCode, base.stderr).to.equal(0);
+    await requireDockerBaseImage(this, 'docker integration tests need a Docker daemon');
   });
 
   beforeEach(() => (cube = copyFixture('basic')));
