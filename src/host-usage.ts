@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { TaskUsage } from './runner.js';
+import { statFields } from './process-group.js';
 
 /**
  * Clock ticks per second of /proc/<pid>/stat times (sysconf(_SC_CLK_TCK), `getconf CLK_TCK`). Linux fixes USER_HZ
@@ -11,14 +12,9 @@ export const CLK_TCK = 100;
 export const SAMPLE_INTERVAL_MS = 250;
 export const HOST_USAGE_METHOD = 'proc-children-rusage+proc-sampling';
 
-/** Fields of /proc/<pid>/stat after the `(comm)` (which may hold spaces and parentheses): [state, ppid, ...]. */
-function statFields(text: string): string[] {
-  return text.slice(text.lastIndexOf(')') + 2).split(' ');
-}
-
 /** cutime + cstime of /proc/<pid>/stat (fields 16, 17): CPU ticks of the children this process has reaped, and theirs. */
 export function childTicks(statText: string): number {
-  const f = statFields(statText);
+  const f = statFields(statText) ?? [];
   return Number(f[13]) + Number(f[14]);
 }
 
@@ -64,7 +60,7 @@ export function processTree(root: number, proc = '/proc'): number[] {
     if (!/^\d+$/.test(e)) continue;
     const stat = read(`${proc}/${e}/stat`);
     if (!stat) continue;
-    const ppid = Number(statFields(stat)[1]);
+    const ppid = Number(statFields(stat)?.[1]);
     const list = kids.get(ppid);
     if (list) list.push(Number(e));
     else kids.set(ppid, [Number(e)]);

@@ -14,11 +14,19 @@ export interface ProcStat {
   start: number;
 }
 
-/** /proc/<pid>/stat parsed (the command name, field 2, may hold spaces and parentheses: fields after the last ')'). */
-export function parseProcStat(text: string): ProcStat | undefined {
+/**
+ * The fields of a /proc/<pid>/stat text from field 3 (state) on: the command name, field 2, may hold spaces and
+ * parentheses, so they are what follows the last ')'. Undefined for a text with no ')'.
+ */
+export function statFields(text: string): string[] | undefined {
   const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const f = text.slice(close + 2).split(' '); // f[0] is field 3 (state)
+  return close < 0 ? undefined : text.slice(close + 2).split(' ');
+}
+
+/** /proc/<pid>/stat parsed: state, process group, start time. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const f = statFields(text); // f[0] is field 3 (state)
+  if (!f) return undefined;
   const pgrp = Number(f[2]);
   const start = Number(f[19]);
   if (!f[0] || !Number.isInteger(pgrp) || !Number.isInteger(start)) return undefined;
