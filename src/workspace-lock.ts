@@ -5,6 +5,7 @@ import type * as Lockfile from 'proper-lockfile';
 import { mkdirWithMode, writeFileAtomic } from './atomic-write.js';
 import { InterruptedError, OutputsBusyError, UsageError } from './errors.js';
 import type { Logger } from './log.js';
+import { RECORDS_DIR } from './params/isolation.js';
 
 /**
  * Workspace locks (README "Concurrent runs"), all in `<workspace>/.mlcube/locks/`, all made with proper-lockfile
@@ -26,7 +27,7 @@ export const LOCK_UPDATE_MS = 2_000;
 /** How often a waiting run looks at the claims again. */
 export const LOCK_POLL_MS = 200;
 
-export const locksDir = (workspace: string) => join(workspace, '.mlcube', 'locks');
+export const locksDir = (workspace: string) => join(workspace, RECORDS_DIR, 'locks');
 const GUARD = 'workspace';
 const CLAIM_FILE = /^run-[A-Za-z0-9_-]+\.json$/;
 const CLAIM_SCHEMA = 'mlcube-claim/v1';

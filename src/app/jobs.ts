@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { slurmJobControl } from '../../runners/index.js';
 import { UsageError } from '../errors.js';
 import type { AppEnv } from './context.js';
+import { RECORDS_DIR } from '../params/isolation.js';
 
 export interface JobsOptions {
   /** Job ids as printed by `run --detach`; when empty, the last run submitted from `workspace`. */
@@ -24,7 +25,7 @@ export interface JobStatus {
 function jobsToActOn(opts: JobsOptions, app: AppEnv): { jobId: string; task?: string }[] {
   if (opts.ids.length) return opts.ids.flatMap((s) => s.split(',')).filter(Boolean).map((jobId) => ({ jobId }));
   if (!opts.workspace) throw new UsageError('no job ids given', { suggestions: ['Pass the ids printed by `mlcube run --platform=slurm --detach`, or --workspace=W to use that workspace\'s last run.'] });
-  const file = join(resolve(app.cwd, opts.workspace), '.mlcube', 'slurm', 'last-run.json');
+  const file = join(resolve(app.cwd, opts.workspace), RECORDS_DIR, 'slurm', 'last-run.json');
   if (!existsSync(file)) throw new UsageError(`no Slurm run recorded in ${file}`, { suggestions: ['Pass job ids, or the workspace a `--platform=slurm` run used.'] });
   return (JSON.parse(readFileSync(file, 'utf8')).jobs as { jobId: string; task: string }[]).map((j) => ({ jobId: j.jobId, task: j.task }));
 }

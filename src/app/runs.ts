@@ -8,6 +8,7 @@ import { generateKeys, defaultKeyDir, trustedPublicKey } from '../provenance/key
 import { signatureState, verifyRun, type VerifyResult, type VerifyTarget } from '../provenance/verify.js';
 import { lineageGraph, toDot, type LineageGraph } from '../provenance/lineage.js';
 import { reapKilledRuns } from './reap.js';
+import { RECORDS_DIR } from '../params/isolation.js';
 
 const ws = (w: string | undefined, app: AppEnv) => resolve(app.cwd, w ?? '.');
 
@@ -103,7 +104,7 @@ export function verifyTargetOf(target: string, opts: { workspace?: string; cube?
   if (st) {
     const dir = st.isDirectory() ? asPath : [RECORD_FILE, ENVELOPE_FILE].includes(basename(asPath)) ? dirname(asPath) : undefined;
     const runs = dir ? dirname(dir) : undefined;
-    if (!dir || !runs || basename(runs) !== 'runs' || basename(dirname(runs)) !== '.mlcube') {
+    if (!dir || !runs || basename(runs) !== 'runs' || basename(dirname(runs)) !== RECORDS_DIR) {
       throw new UsageError(`${asPath} is not a run directory (<workspace>/.mlcube/runs/<run id>, or its record.json)`, { suggestions: ['Pass a run directory, or a run id with --workspace=W (ids from `mlcube runs list`).'] });
     }
     const workspace = dirname(dirname(runs));

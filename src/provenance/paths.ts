@@ -1,5 +1,6 @@
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { ArtifactKind, PathBase, RecordedParam } from './record.js';
+import { RECORDS_DIR } from '../params/isolation.js';
 
 /**
  * How a record names a host path: relative to the workspace when it lies inside it (so a copied or moved
@@ -27,7 +28,7 @@ export function isSafeRelative(path: string): boolean {
  * the workspace itself) is digested without it, or every record written would change the digest.
  */
 export function paramDigestOptions(hostPath: string, workspace: string): { exclude?: (rel: string) => boolean } {
-  const rel = relative(hostPath, join(workspace, '.mlcube'));
+  const rel = relative(hostPath, join(workspace, RECORDS_DIR));
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return {};
   const skip = rel.split(sep).join('/');
   return { exclude: (r) => r === skip };

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { groupMembers, procStat, stopGroup } from '../process-group.js';
 import { RECORD_FILE, type RunRecord } from './record.js';
 import { processGone, readRecord, realLiveness, recordProcess, runsDir, type LivenessProbe, type MlcubeProcess } from './store.js';
+import { RECORDS_DIR } from '../params/isolation.js';
 
 /**
  * Cleaning up after runs whose mlcube was killed (SIGKILL, OOM killer, power loss) while the task ran: their
@@ -21,7 +22,7 @@ import { processGone, readRecord, realLiveness, recordProcess, runsDir, type Liv
  */
 
 /** Where the live markers are. */
-export const liveDir = (workspace: string) => join(workspace, '.mlcube', 'live');
+export const liveDir = (workspace: string) => join(workspace, RECORDS_DIR, 'live');
 
 /** Marks a run live (its running record is on disk); best effort: without it only `runs list` finds the run. */
 export function markLive(workspace: string, runId: string, proc: MlcubeProcess, log: Logger): void {

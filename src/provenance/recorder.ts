@@ -35,6 +35,7 @@ import {
 import { buildStatement } from './statement.js';
 import { recordProcess, runsDir } from './store.js';
 import { markLive, thisMlcube, unmarkLive } from './reaper.js';
+import { RECORDS_DIR } from '../params/isolation.js';
 
 export interface RecorderOptions {
   workspace: string;
@@ -139,7 +140,7 @@ async function digestParams(run: ActiveRun, io: RecordedParam['io'], hostPaths: 
 
 /** Top-level names left out of a cube's code digest: its workspaces and version-control / record directories. */
 export function codeExclusions(root: string, workspace: string): string[] {
-  const out = ['.git', '.mlcube', 'workspace'];
+  const out = ['.git', RECORDS_DIR, 'workspace'];
   const rel = relative(root, workspace);
   if (rel && !rel.startsWith('..') && !rel.includes(':')) out.push(rel.split(sep).join('/'));
   return [...new Set(out)].sort();

@@ -7,9 +7,10 @@ import { checkSchema } from '../config/schemas.js';
 import { ManifestError, parseManifest, sha256Hex, type TreeEntry } from './digest.js';
 import { readRegularFile } from './safe-read.js';
 import { manifestKey, RECORD_FILE, RECORD_SCHEMA, type RunRecord, type ShownStatus } from './record.js';
+import { RECORDS_DIR } from '../params/isolation.js';
 
 /** Where run records live: `<workspace>/.mlcube/runs/<run_id>/`. */
-export const runsDir = (workspace: string) => join(workspace, '.mlcube', 'runs');
+export const runsDir = (workspace: string) => join(workspace, RECORDS_DIR, 'runs');
 
 /** A record file parsed and checked against schemas/run-record.schema.json; any doubt is a problem, never a guess. */
 export function readRecord(dir: string): { record: RunRecord; problems: [] } | { record: undefined; problems: string[] } {
