@@ -1,12 +1,11 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, ImageError, ParameterError } from '../src/errors.js';
-import { isTree, type Tree } from '../src/config/tree.js';
 import { checkExtraBinds, emptyDirOf, extraBindSources, planMounts, type ContainerHost, type Cover, type ScratchLayout } from '../src/params/mounts.js';
-import { cudaVisibleDevices, describeGpus, gpuRequest, type GpuRequest } from '../src/params/gpus.js';
+import { cudaVisibleDevices, describeGpus, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
-import { METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
-import { METRICS_ENV } from '../src/provenance/metrics.js';
+import { METRICS_ENV, METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
+import type { CharliecloudSettings } from './charliecloud-config.js';
 
 /** PATH given to a task whose image environment has none (Docker's default). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -34,17 +33,24 @@ export interface ImageMeta {
 export type SourceKind = 'docker' | 'ch-image' | 'tar';
 
 /** The configured executable as argv words (never a shell string). */
-export function words(value: unknown, fallback: string, key: string): string[] {
-  const w = splitCommand(String(value ?? fallback), `charliecloud.${key}`);
+export function words(value: string | undefined, fallback: string, key: string): string[] {
+  const w = splitCommand(value ?? fallback, `charliecloud.${key}`);
   if (w.length === 0) {
     throw new ConfigError(`charliecloud.${key} (the executable) is empty`, { suggestions: [`Set it to ${fallback} or an absolute path, e.g. -Pcharliecloud.${key}=/usr/bin/${fallback}.`] });
   }
   return w;
 }
 
+/** What configure converts: `docker:IMAGE`, `ch-image:REF`, `tar:FILE` (`ref` absolute). */
+export interface ImageSource {
+  kind: SourceKind;
+  ref: string;
+  text: string;
+}
+
 /** `docker:IMAGE`, `ch-image:REF`, `tar:FILE` (relative to the cube root). */
-export function sourceOf(runner: Tree, root: string): { kind: SourceKind; ref: string; text: string } {
-  const text = runner.source === null || runner.source === undefined ? '' : String(runner.source).trim();
+export function sourceOf(source: string | null | undefined, root: string): ImageSource {
+  const text = (source ?? '').trim();
   const m = /^(docker|ch-image|tar):(.+)$/.exec(text);
   if (!m) {
     throw new ConfigError(text ? `charliecloud.source is "${text}", which is not docker:IMAGE, ch-image:REF or tar:FILE` : 'charliecloud.source is not set and the cube has no docker image to convert', {
@@ -56,17 +62,15 @@ export function sourceOf(runner: Tree, root: string): { kind: SourceKind; ref: s
   return { kind, ref, text };
 }
 
-export const formatOf = (runner: Tree): 'dir' | 'squash' => (runner.image_format === 'squash' ? 'squash' : 'dir');
-
-/** image_dir/image; image null -> a readable name from the source (`docker:me/cube:1` -> `me-cube-1`, `.sqfs` for squash). */
-export function imagePath(runner: Tree, root: string): string {
-  const dir = resolve(root, String(runner.image_dir ?? join(root, 'workspace', '.image')));
-  let name = runner.image === null || runner.image === undefined || String(runner.image) === '' ? '' : String(runner.image);
+/** image_dir/image; image unset -> a readable name from the source (`docker:me/cube:1` -> `me-cube-1`, `.sqfs` for squash). */
+export function imagePath(s: Pick<CharliecloudSettings, 'imageDir' | 'image' | 'source' | 'format'>, root: string): string {
+  const dir = resolve(root, s.imageDir ?? join(root, 'workspace', '.image'));
+  let name = s.image ?? '';
   if (!name) {
-    const src = String(runner.source ?? '');
+    const src = s.source.text;
     name = src.startsWith('tar:') ? basename(src.slice(4)).replace(/\.(tar(\.\w+)?|tgz)$/, '') : src.replace(/^(docker|ch-image):/, '');
     name = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'image';
-    if (formatOf(runner) === 'squash') name += '.sqfs';
+    if (s.format === 'squash') name += '.sqfs';
   }
   return join(dir, name);
 }
@@ -89,15 +93,15 @@ export interface BuildStep {
  * The conversion, as commands (pure): source -> directory (ch-convert), [ch-fromhost --nvidia], [directory -> SquashFS].
  * Mount points, metadata and renames are done by the runner between these steps.
  */
-export function buildSteps(runner: Tree, root: string, partial: { dir: string; squash: string }): { convert: BuildStep; nvidia?: BuildStep; squash?: BuildStep } {
-  const src = sourceOf(runner, root);
-  const chConvert = words(runner.ch_convert, 'ch-convert', 'ch_convert');
+export function buildSteps(s: Pick<CharliecloudSettings, 'source' | 'chConvert' | 'nvidia' | 'format'>, partial: { dir: string; squash: string }): { convert: BuildStep; nvidia?: BuildStep; squash?: BuildStep } {
+  const src = s.source;
+  const chConvert = s.chConvert;
   const convert = { what: `convert ${src.text} to a directory`, argv: [...chConvert, '-i', src.kind, '-o', 'dir', src.ref, partial.dir] };
   // ch-fromhost sits beside ch-convert (same prefix words, e.g. `sudo`).
   const last = chConvert[chConvert.length - 1];
   const fromhost = [...chConvert.slice(0, -1), last.includes('/') ? join(dirname(last), 'ch-fromhost') : 'ch-fromhost'];
-  const nvidia = runner.nvidia === true ? { what: 'inject the host NVIDIA libraries (ch-fromhost --nvidia)', argv: [...fromhost, '--nvidia', partial.dir] } : undefined;
-  const squash = formatOf(runner) === 'squash' ? { what: 'pack the directory as SquashFS', argv: [...chConvert, '-i', 'dir', '-o', 'squash', partial.dir, partial.squash] } : undefined;
+  const nvidia = s.nvidia ? { what: 'inject the host NVIDIA libraries (ch-fromhost --nvidia)', argv: [...fromhost, '--nvidia', partial.dir] } : undefined;
+  const squash = s.format === 'squash' ? { what: 'pack the directory as SquashFS', argv: [...chConvert, '-i', 'dir', '-o', 'squash', partial.dir, partial.squash] } : undefined;
   return { convert, ...(nvidia ? { nvidia } : {}), ...(squash ? { squash } : {}) };
 }
 
@@ -143,11 +147,9 @@ export interface BindPlan {
  * capability in its namespaces, so it could unmount that cover (checked with ch-run 0.31): such a run is refused.
  * run_args binds (`-b`, `--home`) of what a parameter may not show are refused too.
  */
-export function bindPlan(task: ResolvedTask, cfg: Tree, host: ContainerHost): BindPlan {
-  const runner = cfg.runner as Tree;
-  const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
-  const plan = planMounts(task, mode);
-  const opts = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'charliecloud.run_args') : [];
+export function bindPlan(task: ResolvedTask, s: Pick<CharliecloudSettings, 'mountMode' | 'runArgs'>, host: ContainerHost): BindPlan {
+  const plan = planMounts(task, s.mountMode);
+  const opts = s.runArgs;
   checkExtraBinds(task.name, 'charliecloud.run_args', extraBindSources(opts, { '-b': 'bind', '--bind': 'bind' }, { '--home': task.isolation.home }), task.isolation, host.cwd);
   if (plan.covers.length && host.uid === 0) {
     const c = plan.covers[0];
@@ -191,13 +193,11 @@ const setEnv = (k: string, v: string) => `--set-env=${k}=${v}`;
  * the image entrypoint and the task name, as in the other runners. With `metricsDir` (the run is recorded) it is
  * bound at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there; a host MLCUBE_METRICS_FILE is never passed.
  */
-export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: ImageMeta | undefined, hostEnv: Record<string, string | undefined>, metricsDir: string | undefined, host: ContainerHost): RunPlan {
-  const runner = cfg.runner as Tree;
-  const platform = isTree(cfg.platform) ? cfg.platform : {};
-  const plan = bindPlan(task, cfg, host);
+export function runPlan(task: ResolvedTask, s: CharliecloudSettings, image: string, meta: ImageMeta | undefined, hostEnv: Record<string, string | undefined>, metricsDir: string | undefined, host: ContainerHost): RunPlan {
+  const plan = bindPlan(task, s, host);
   const warnings = [...plan.warnings];
   const notes: string[] = [];
-  const gpus = gpuRequest(runner['--gpus'] as string | null | undefined, platform.accelerator_count);
+  const gpus = s.gpus;
 
   const env = new Map<string, string>();
   for (const kv of meta?.env ?? []) {
@@ -206,14 +206,14 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
   }
   if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
   if (!env.has('HOME')) env.set('HOME', '/tmp');
-  for (const name of Array.isArray(runner.pass_env) ? runner.pass_env.map(String) : []) {
+  for (const name of s.passEnv) {
     // A host path for the metrics file means nothing inside the image.
     if (hostEnv[name] !== undefined && name !== METRICS_ENV) env.set(name, String(hostEnv[name]));
   }
   const visible = cudaVisibleDevices(gpus);
-  if (gpus.kind === 'count' || gpus.kind === 'devices' || (gpus.kind === 'none' && runner['--gpus'] !== null && runner['--gpus'] !== undefined)) env.set('CUDA_VISIBLE_DEVICES', visible ?? '');
+  if (gpus.kind === 'count' || gpus.kind === 'devices' || s.hideGpus) env.set('CUDA_VISIBLE_DEVICES', visible ?? '');
   else if (hostEnv.CUDA_VISIBLE_DEVICES !== undefined) env.set('CUDA_VISIBLE_DEVICES', hostEnv.CUDA_VISIBLE_DEVICES);
-  if (isTree(runner.env_args)) for (const [k, v] of Object.entries(runner.env_args)) env.set(k, String(v));
+  for (const [k, v] of Object.entries(s.env)) env.set(k, v);
   env.set('MLCUBE_TASK', task.name);
   env.set('MLCUBE_GPUS', describeGpus(gpus));
   if (metricsDir !== undefined) env.set(METRICS_ENV, `${METRICS_MOUNT}/${METRICS_FILE_NAME}`);
@@ -228,8 +228,7 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
   if (task.entrypoint) {
     command = [...splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`), ...plan.args];
   } else {
-    const configured = runner.entrypoint;
-    const entry = configured !== null && configured !== undefined && !(typeof configured === 'string' && configured.trim() === '') ? splitCommand(configured as string | string[], 'charliecloud.entrypoint') : meta?.entrypoint ?? [];
+    const entry = s.entrypoint ?? meta?.entrypoint ?? [];
     if (entry.length === 0) {
       throw new ImageError(`the image ${image} has no entrypoint to receive "${task.name} --param=..." (${meta ? `its Docker image ${meta.source} has no ENTRYPOINT` : `no ${basename(metaPath(image))} beside it records one`})`, {
         place: { task: task.name },
@@ -239,14 +238,14 @@ export function runPlan(task: ResolvedTask, cfg: Tree, image: string, meta: Imag
     command = [...entry, task.name, ...plan.args];
   }
 
-  const cwd = runner.workdir !== null && runner.workdir !== undefined && String(runner.workdir) !== '' ? String(runner.workdir) : meta?.workdir || '/';
-  const opts = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'charliecloud.run_args') : [];
+  const cwd = s.workdir ?? (meta?.workdir || '/');
+  const opts = s.runArgs;
   const binds = [...plan.binds];
   if (metricsDir !== undefined) binds.push({ host: metricsDir, container: METRICS_MOUNT });
   // The host's /tmp would show every workspace, key and scratch directory under it (ch-run binds it by default).
   const privateTmp = opts.includes('-t') || opts.includes('--private-tmp') ? [] : ['--private-tmp'];
   const argv = [
-    ...words(runner.ch_run, 'ch-run', 'ch_run'),
+    ...s.chRun,
     ...opts,
     ...privateTmp,
     '--unset-env=*',

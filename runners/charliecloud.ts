@@ -6,17 +6,18 @@ import { execa } from 'execa';
 import { ImageError, InterruptedError, RuntimeUnavailableError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult } from '../src/runner.js';
+import { charliecloudRunner, type CharliecloudSettings } from './charliecloud-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { which } from '../src/which.js';
 import { runHostProcess } from './host-process.js';
 import { makeScratch, prepareScratch, removeScratch } from './scratch.js';
-import { bindPlan, buildSteps, formatOf, imagePath, metaPath, MOUNT_POINTS, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, words, type BuildStep, type ImageMeta } from './charliecloud-spec.js';
+import { bindPlan, buildSteps, imagePath, metaPath, MOUNT_POINTS, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, type BuildStep, type ImageMeta } from './charliecloud-spec.js';
 
 export interface CharliecloudRunnerDeps {
-  /** runner.ch_run / runner.ch_convert from the effective configuration. */
-  chRun?: string;
-  chConvert?: string;
+  /** ch-run / ch-convert as argv words (the run's settings); default: as found on PATH. */
+  chRun?: string[];
+  chConvert?: string[];
   env: Record<string, string | undefined>;
 }
 
@@ -29,8 +30,9 @@ function exitCodeOf(r: { exitCode?: number; signal?: string }): number {
 const CH_ERROR = /ch-run\[\d+\]: error: ([^\n]*)/;
 
 /** Runs tasks with Charliecloud's ch-run (unprivileged, no daemon) in an image converted from Docker by configure. */
-export class CharliecloudRunner implements Runner {
+export class CharliecloudRunner implements Runner<CharliecloudSettings> {
   readonly name = 'charliecloud';
+  readonly capabilities = charliecloudRunner.capabilities;
   private readonly chRun: string[];
   private readonly chConvert: string[];
   private readonly env: Record<string, string | undefined>;
@@ -38,8 +40,8 @@ export class CharliecloudRunner implements Runner {
   private rebuilt = false;
 
   constructor(deps: Partial<CharliecloudRunnerDeps> = {}) {
-    this.chRun = words(deps.chRun, 'ch-run', 'ch_run');
-    this.chConvert = words(deps.chConvert, 'ch-convert', 'ch_convert');
+    this.chRun = deps.chRun ?? ['ch-run'];
+    this.chConvert = deps.chConvert ?? ['ch-convert'];
     this.env = deps.env ?? process.env;
   }
 
@@ -84,25 +86,25 @@ export class CharliecloudRunner implements Runner {
     };
   }
 
-  private image(ctx: RunContext): string {
-    return imagePath(ctx.config.runner as Tree, ctx.root);
+  private image(ctx: RunContext<CharliecloudSettings>): string {
+    return imagePath(ctx.settings, ctx.root);
   }
 
-  async configure(ctx: RunContext): Promise<void> {
-    const runner = ctx.config.runner as Tree;
+  async configure(ctx: RunContext<CharliecloudSettings>): Promise<void> {
+    const s = ctx.settings;
     const image = this.image(ctx);
-    if (lstatSync(image, { throwIfNoEntry: false }) && (runner.rebuild !== true || this.rebuilt)) {
+    if (lstatSync(image, { throwIfNoEntry: false }) && (!s.rebuild || this.rebuilt)) {
       ctx.log.info(`reusing ${image} (to convert it again: -Pcharliecloud.rebuild=true)`);
       return;
     }
-    const src = sourceOf(runner, ctx.root);
+    const src = s.source;
     const path = this.env.PATH ?? '';
     if (!which(this.chConvert[0], path)) {
       throw new RuntimeUnavailableError(`cannot convert ${src.text}: ${this.chConvert[0]} is not on PATH`, {
         suggestions: ['Install Charliecloud where configure runs (apt-get install charliecloud), name it with -Pcharliecloud.ch_convert=/path/to/ch-convert, or convert on another machine and put the image into image_dir.'],
       });
     }
-    let meta: ImageMeta = { source: src.text, format: formatOf(runner), mount_points: MOUNT_POINTS, metrics_mount: true, nvidia: runner.nvidia === true };
+    let meta: ImageMeta = { source: src.text, format: s.format, mount_points: MOUNT_POINTS, metrics_mount: true, nvidia: s.nvidia };
     if (src.kind === 'docker') meta = { ...meta, ...(await this.dockerMeta(src.ref)) };
     else if (src.kind === 'tar' && !existsSync(src.ref)) {
       throw new ImageError(`cannot convert ${src.text}: ${src.ref} does not exist`, { suggestions: ['Point charliecloud.source at an existing image tarball (tar:FILE, relative to the cube root), e.g. one made with ch-convert or docker export.'] });
@@ -116,7 +118,7 @@ export class CharliecloudRunner implements Runner {
       rmSync(metaPath(partial.dir), { force: true });
     };
     cleanup();
-    const steps = buildSteps(runner, ctx.root, partial);
+    const steps = buildSteps(s, partial);
     const started = Date.now();
     ctx.log.info(`converting ${src.text} into ${image} (${meta.format})`);
     try {
@@ -151,7 +153,7 @@ export class CharliecloudRunner implements Runner {
     rmSync(old, { recursive: true, force: true });
   }
 
-  private async step(step: BuildStep, ctx: RunContext, image: string): Promise<void> {
+  private async step(step: BuildStep, ctx: RunContext<CharliecloudSettings>, image: string): Promise<void> {
     ctx.log.info(`${step.what}: ${step.argv.join(' ')}`);
     const r = await execa(step.argv[0], step.argv.slice(1), { cwd: ctx.root, env: this.toolEnv(), extendEnv: false, stdio: ['ignore', 2, 2], reject: false, cancelSignal: ctx.signal, forceKillAfterDelay: 5000 });
     if (ctx.signal.aborted) throw new InterruptedError(`the conversion of ${image} was interrupted; nothing was kept`);
@@ -203,7 +205,7 @@ export class CharliecloudRunner implements Runner {
     }
   }
 
-  private readMeta(image: string, ctx: RunContext): ImageMeta | undefined {
+  private readMeta(image: string, ctx: RunContext<CharliecloudSettings>): ImageMeta | undefined {
     const p = metaPath(image);
     if (!existsSync(p)) return undefined;
     try {
@@ -215,16 +217,14 @@ export class CharliecloudRunner implements Runner {
   }
 
   /** Before anything is created: the image is converted if missing (or again under rebuild: true), once per run. */
-  async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
-    const runner = ctx.config.runner as Tree;
-    for (const task of tasks) this.refusals(task, ctx.config);
-    if (!lstatSync(this.image(ctx), { throwIfNoEntry: false }) || (runner.rebuild === true && !this.rebuilt)) await this.configure(ctx);
+  async check(tasks: readonly ResolvedTask[], ctx: RunContext<CharliecloudSettings>): Promise<void> {
+    for (const task of tasks) this.refusals(task, ctx.settings, ctx.root);
+    if (!lstatSync(this.image(ctx), { throwIfNoEntry: false }) || (ctx.settings.rebuild && !this.rebuilt)) await this.configure(ctx);
   }
 
-  async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
-    const runner = ctx.config.runner as Tree;
+  async run(task: ResolvedTask, ctx: RunContext<CharliecloudSettings>): Promise<TaskResult> {
     const image = this.image(ctx);
-    if (!lstatSync(image, { throwIfNoEntry: false }) || (runner.rebuild === true && !this.rebuilt)) await this.configure(ctx);
+    if (!lstatSync(image, { throwIfNoEntry: false }) || (ctx.settings.rebuild && !this.rebuilt)) await this.configure(ctx);
     const meta = this.readMeta(image, ctx);
     const isDir = statSync(image).isDirectory();
     const io = ctx.taskIo;
@@ -239,14 +239,14 @@ export class CharliecloudRunner implements Runner {
     }
   }
 
-  private refusals(task: ResolvedTask, config: Tree): void {
+  private refusals(task: ResolvedTask, s: CharliecloudSettings, root: string): void {
     // The bind plan's refusals only: the scratch path does not matter to them.
-    bindPlan(task, config, { scratch: '/preflight', uid: process.getuid?.() ?? -1, cwd: String((config.runtime as Tree | undefined)?.root ?? process.cwd()) });
+    bindPlan(task, s, { scratch: '/preflight', uid: process.getuid?.() ?? -1, cwd: root });
   }
 
-  private async runIn(task: ResolvedTask, ctx: RunContext, image: string, meta: ImageMeta | undefined, isDir: boolean, metricsDir: string | undefined, scratch: string): Promise<TaskResult> {
+  private async runIn(task: ResolvedTask, ctx: RunContext<CharliecloudSettings>, image: string, meta: ImageMeta | undefined, isDir: boolean, metricsDir: string | undefined, scratch: string): Promise<TaskResult> {
     const io = ctx.taskIo;
-    const plan = runPlan(task, ctx.config, image, meta, this.env, metricsDir, { scratch, uid: process.getuid?.() ?? -1, cwd: ctx.root });
+    const plan = runPlan(task, ctx.settings, image, meta, this.env, metricsDir, { scratch, uid: process.getuid?.() ?? -1, cwd: ctx.root });
     for (const w of plan.warnings) ctx.log.warn(w);
     for (const n of plan.notes) ctx.log.info(n);
     prepareScratch(plan.scratch, plan.covers);
@@ -273,7 +273,6 @@ export class CharliecloudRunner implements Runner {
     const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
     ctx.log.info(`running task "${task.name}" with ${basename(plan.argv[0])}: ${plan.argv.slice(plan.argv.indexOf('--') + 1).join(' ')} (image ${image}, workdir ${plan.cwd}, GPUs ${describeGpus(plan.gpus)}, binds ${plan.mounts.join(' ')}${hidden})`);
     ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
-    await ctx.startGate;
     const started = Date.now();
     // ch-run execs the task in place on this host: measured like a local task.
     // Keep only the tail of stderr (the task's own output is streamed as it comes), to recognise ch-run's own errors.
@@ -297,7 +296,7 @@ export class CharliecloudRunner implements Runner {
     return { exitCode: exitCodeOf(r), durationMs: Date.now() - started, ...(usage ? { usage } : {}) };
   }
 
-  async inspect(ctx: RunContext, force: boolean): Promise<Tree> {
+  async inspect(ctx: RunContext<CharliecloudSettings>, force: boolean): Promise<Tree> {
     const image = this.image(ctx);
     if (!lstatSync(image, { throwIfNoEntry: false })) {
       if (!force) throw new ImageError(`${image} does not exist`, { suggestions: ['Convert it first (mlcube configure --platform=charliecloud), or pass --force to convert now.'] });

@@ -4,8 +4,7 @@ import type Docker from 'dockerode';
 import dockerignoreModule from '@balena/dockerignore';
 import { ImageError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import type { Tree } from '../src/config/tree.js';
-import { keyValues } from './docker-spec.js';
+import type { DockerSettings } from './docker-config.js';
 
 export type BuildStrategy = 'pull' | 'auto' | 'always' | 'never';
 
@@ -16,9 +15,9 @@ export interface BuildSource {
 }
 
 /** build_context relative to the cube root, build_file relative to the context (Python DockerRun). */
-export function buildSource(root: string, runner: Tree): BuildSource {
-  const context = resolve(root, String(runner.build_context ?? '.'));
-  const dockerfile = resolve(context, String(runner.build_file ?? 'Dockerfile'));
+export function buildSource(root: string, s: Pick<DockerSettings, 'buildContext' | 'buildFile'>): BuildSource {
+  const context = resolve(root, s.buildContext);
+  const dockerfile = resolve(context, s.buildFile);
   return { context, dockerfile, exists: existsSync(dockerfile) };
 }
 
@@ -133,9 +132,8 @@ function pullError(image: string, message: string, buildable: boolean): ImageErr
   });
 }
 
-export async function buildImage(docker: Docker, image: string, source: BuildSource, runner: Tree, log: Logger): Promise<void> {
+export async function buildImage(docker: Docker, image: string, source: BuildSource, buildargs: Record<string, string>, log: Logger): Promise<void> {
   log.info(`building image ${image} from ${source.dockerfile} (context ${source.context})`);
-  const buildargs = Object.fromEntries(keyValues(runner.build_args, '--build-arg').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const tail: string[] = [];
   let events: ProgressEvent[];
   try {

@@ -3,11 +3,11 @@ import type Docker from 'dockerode';
 import { ConfigError, ParameterError } from '../src/errors.js';
 import { isTree, type Tree } from '../src/config/tree.js';
 import { planMounts, type Cover } from '../src/params/mounts.js';
-import { gpuRequest, describeGpus, cudaVisibleDevices, type GpuRequest } from '../src/params/gpus.js';
+import { describeGpus, cudaVisibleDevices, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
-import { METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
-import { METRICS_ENV } from '../src/provenance/metrics.js';
+import { METRICS_ENV, METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
+import type { DockerSettings } from './docker-config.js';
 
 export const LABEL_PREFIX = 'org.mlcommons.mlcube';
 
@@ -123,22 +123,19 @@ export function coverMount(target: string): Docker.MountSettings {
  * A single-token entrypoint keeps the parameters (the Python runner drops them all). With `metricsDir` (the run is
  * recorded) it is bound rw at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there.
  */
-export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | undefined, labels: Record<string, string>, metricsDir?: string): ContainerPlan {
-  const runner = cfg.runner as Tree;
-  const platform = isTree(cfg.platform) ? cfg.platform : {};
-  const mountMode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
-  const plan = planMounts(task, mountMode);
-  const gpus = gpuRequest(runner['--gpus'] as string | null | undefined, platform.accelerator_count);
-  const extra = parseExtraArgs(String((gpus.kind === 'none' ? runner.cpu_args : runner.gpu_args) ?? ''));
+export function containerPlan(task: ResolvedTask, s: DockerSettings, host: HostUser | undefined, labels: Record<string, string>, metricsDir?: string): ContainerPlan {
+  const plan = planMounts(task, s.mountMode);
+  const gpus = s.gpus;
+  const extra = s.extraArgs;
   if (extra.privileged && plan.covers.length) {
     const c = plan.covers[0];
-    throw new ParameterError(`${gpus.kind === 'none' ? 'cpu_args' : 'gpu_args'} has --privileged, and the mount of this parameter contains the workspace's run records (${c.host}): a privileged container may unmount what hides them`, {
+    throw new ParameterError(`${s.extraArgsKey} has --privileged, and the mount of this parameter contains the workspace's run records (${c.host}): a privileged container may unmount what hides them`, {
       place: { task: task.name, parameter: c.parameter },
       suggestions: ['Drop --privileged from docker.cpu_args/gpu_args, or point the parameter at a directory that does not contain the workspace\'s .mlcube (e.g. an output file under a subdirectory: report=reports/report.txt).'],
     });
   }
   const warnings = [...plan.warnings];
-  if (extra.ignored.length) warnings.push(`ignored docker-run options in ${gpus.kind === 'none' ? 'cpu_args' : 'gpu_args'}: ${extra.ignored.join(' ')} (not supported through the Engine API)`);
+  if (extra.ignored.length) warnings.push(`ignored docker-run options in ${s.extraArgsKey}: ${extra.ignored.join(' ')} (not supported through the Engine API)`);
 
   let entrypoint: string[] | undefined;
   let cmd: string[];
@@ -150,9 +147,8 @@ export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | un
     cmd = [task.name, ...plan.args];
   }
 
-  const userSetting = String(runner.user ?? 'host');
-  const user = extra.user ?? (userSetting === 'image' ? undefined : userSetting === 'host' ? (host ? `${host.uid}:${host.gid}` : undefined) : userSetting);
-  const env = [...keyValues(runner.env_args, '-e'), ...extra.env];
+  const user = extra.user ?? (s.user === 'image' ? undefined : s.user === 'host' ? (host ? `${host.uid}:${host.gid}` : undefined) : s.user);
+  const env = [...s.env, ...extra.env];
   const visible = cudaVisibleDevices(gpus);
   if (gpus.kind !== 'none' && visible !== undefined && !env.some((e) => e.startsWith('CUDA_VISIBLE_DEVICES='))) env.push(`CUDA_VISIBLE_DEVICES=${visible}`);
   env.push(`MLCUBE_TASK=${task.name}`, `MLCUBE_GPUS=${describeGpus(gpus)}`);
@@ -170,19 +166,19 @@ export function containerPlan(task: ResolvedTask, cfg: Tree, host: HostUser | un
     DeviceRequests: deviceRequests(gpus),
     // An init as PID 1 (docker run --init): the task is not PID 1, so SIGTERM from a stop reaches it (the kernel
     // drops signals a PID 1 has no handler for: every stop then waited out the grace, 5.1 s, for SIGKILL).
-    Init: runner.init !== false,
+    Init: s.init,
   };
-  const network = (runner['--network'] as string | null) ?? extra.networkMode;
+  const network = s.network ?? extra.networkMode;
   if (network) hostConfig.NetworkMode = network;
-  if (runner['--security-opt']) hostConfig.SecurityOpt = [String(runner['--security-opt'])];
-  if (runner['--memory']) hostConfig.Memory = parseBytes(String(runner['--memory']), '--memory');
-  if (runner['--cpuset-cpus']) hostConfig.CpusetCpus = String(runner['--cpuset-cpus']);
+  if (s.securityOpt) hostConfig.SecurityOpt = [s.securityOpt];
+  if (s.memory) hostConfig.Memory = s.memory.bytes;
+  if (s.cpusetCpus) hostConfig.CpusetCpus = s.cpusetCpus;
   if (extra.ipcMode) hostConfig.IpcMode = extra.ipcMode;
   if (extra.shmSize) hostConfig.ShmSize = extra.shmSize;
   if (extra.privileged) hostConfig.Privileged = true;
 
   const options: Docker.ContainerCreateOptions = {
-    Image: String(runner.image),
+    Image: s.image,
     Cmd: cmd,
     ...(entrypoint ? { Entrypoint: entrypoint } : {}),
     ...(user ? { User: user } : {}),

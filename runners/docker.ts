@@ -6,11 +6,12 @@ import Docker from 'dockerode';
 import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult, TaskUsage } from '../src/runner.js';
+import { dockerRunner, type DockerSettings } from './docker-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { trustedCaWithExtra } from '../src/tls-trust.js';
 import { cgroupCandidates, CGROUP_FILES, cgroupSample, containerName, containerPlan, LABEL_PREFIX, statsSample, type HostUser, type StatsSample } from './docker-spec.js';
-import { buildImage, buildSource, configureAction, imageExists, needsConfigure, pullImage, type BuildStrategy } from './docker-image.js';
+import { buildImage, buildSource, configureAction, imageExists, needsConfigure, pullImage } from './docker-image.js';
 
 export interface DockerRunnerDeps {
   docker: Docker;
@@ -24,8 +25,9 @@ export function endpoint(env: Record<string, string | undefined>): string {
 }
 
 /** Runs each task in its own container through the Docker Engine API (dockerode), never the docker CLI. */
-export class DockerRunner implements Runner {
+export class DockerRunner implements Runner<DockerSettings> {
   readonly name = 'docker';
+  readonly capabilities = dockerRunner.capabilities;
   readonly dockerHost: string;
   private readonly docker: Docker;
   private readonly env: Record<string, string | undefined>;
@@ -59,18 +61,13 @@ export class DockerRunner implements Runner {
     }
   }
 
-  private strategy(cfg: Tree): BuildStrategy {
-    return String((cfg.runner as Tree).build_strategy ?? 'pull') as BuildStrategy;
-  }
-
-  async configure(ctx: RunContext): Promise<void> {
-    const runner = ctx.config.runner as Tree;
-    const image = String(runner.image);
-    const source = buildSource(ctx.root, runner);
-    const action = configureAction(this.strategy(ctx.config), source.exists);
-    if (action === 'pull' && source.exists && this.strategy(ctx.config) === 'pull') ctx.log.warn(`the cube has a Dockerfile but build_strategy is pull; to build it: -Pdocker.build_strategy=auto`);
+  async configure(ctx: RunContext<DockerSettings>): Promise<void> {
+    const { image, buildStrategy } = ctx.settings;
+    const source = buildSource(ctx.root, ctx.settings);
+    const action = configureAction(buildStrategy, source.exists);
+    if (action === 'pull' && source.exists && buildStrategy === 'pull') ctx.log.warn(`the cube has a Dockerfile but build_strategy is pull; to build it: -Pdocker.build_strategy=auto`);
     if (action === 'pull') await pullImage(this.docker, image, ctx.log, source.exists);
-    else if (action === 'build') await buildImage(this.docker, image, source, runner, ctx.log);
+    else if (action === 'build') await buildImage(this.docker, image, source, ctx.settings.buildArgs, ctx.log);
     else if (!(await imageExists(this.docker, image))) {
       throw new ImageError(`image ${image} is not in the local Docker daemon and build_strategy is never`, {
         suggestions: ['Build or load the image first (docker build / docker load), or use -Pdocker.build_strategy=auto.'],
@@ -82,9 +79,8 @@ export class DockerRunner implements Runner {
    * Creates the task's container. The image is configured first under `always`, else only when the Engine says it
    * is missing (Python's rule, needsConfigure), which spares the usual run an image inspection round trip.
    */
-  private async createContainer(ctx: RunContext, options: Docker.ContainerCreateOptions): Promise<Docker.Container> {
-    const image = String((ctx.config.runner as Tree).image);
-    const strategy = this.strategy(ctx.config);
+  private async createContainer(ctx: RunContext<DockerSettings>, options: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+    const { image, buildStrategy: strategy } = ctx.settings;
     if (strategy === 'always') {
       ctx.log.info(`image ${image} will be rebuilt (build_strategy always): configuring`);
       await this.configure(ctx);
@@ -104,21 +100,21 @@ export class DockerRunner implements Runner {
    * Before anything is created: every task's container spec (cpu_args, env, mounts and their refusals) must be
    * plannable, and a missing image is pulled or built now (under `always` it is rebuilt per task, as run does).
    */
-  async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
-    for (const task of tasks) containerPlan(task, ctx.config, this.host, {});
-    const image = String((ctx.config.runner as Tree).image);
-    if (this.strategy(ctx.config) !== 'always' && !(await imageExists(this.docker, image))) {
+  async check(tasks: readonly ResolvedTask[], ctx: RunContext<DockerSettings>): Promise<void> {
+    for (const task of tasks) containerPlan(task, ctx.settings, this.host, {});
+    const { image } = ctx.settings;
+    if (ctx.settings.buildStrategy !== 'always' && !(await imageExists(this.docker, image))) {
       ctx.log.info(`image ${image} is not present: configuring before the run`);
       await this.configure(ctx);
     }
   }
 
-  async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
-    const runner = ctx.config.runner as Tree;
+  async run(task: ResolvedTask, ctx: RunContext<DockerSettings>): Promise<TaskResult> {
+    const s = ctx.settings;
     const io = ctx.taskIo;
     // The run id and workspace let a later mlcube find the container if this one is killed (src/provenance/reaper.ts).
     const labels = { [`${LABEL_PREFIX}.cube`]: ctx.root, [`${LABEL_PREFIX}.pid`]: String(process.pid), [`${LABEL_PREFIX}.workspace`]: ctx.workspace, ...(ctx.runId ? { [RUN_ID_LABEL]: ctx.runId } : {}) };
-    const plan = containerPlan(task, ctx.config, this.host, labels, io?.metricsDir);
+    const plan = containerPlan(task, s, this.host, labels, io?.metricsDir);
     // A cover's target must exist before the start, or the daemon would create it (as root) inside the bind.
     for (const c of plan.covers) mkdirSync(c.host, { recursive: true });
     // A container user other than ours (user: image, -u in cpu_args) must be able to create the metrics file.
@@ -126,10 +122,10 @@ export class DockerRunner implements Runner {
     for (const w of plan.warnings) ctx.log.warn(w);
     const name = containerName(String(ctx.config.name ?? 'cube'), task.name);
     const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
-    ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${runner.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')}${hidden})`);
+    ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${s.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')}${hidden})`);
     const started = Date.now();
     const step = (what: string) => ctx.log.debug(`docker ${what} at +${Date.now() - started} ms (${performance.now().toFixed(0)} ms since mlcube started)`);
-    const notStarted = () => new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: container ${name} was not started${runner.keep_container === true ? ' (kept: keep_container)' : ', and removed'}`, { place: { task: task.name } });
+    const notStarted = () => new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: container ${name} was not started${s.keepContainer ? ' (kept: keep_container)' : ', and removed'}`, { place: { task: task.name } });
     if (ctx.signal.aborted) throw new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: no container was created`, { place: { task: task.name } });
     step('ready to create');
     const container = await this.createContainer(ctx, { ...plan.options, name });
@@ -137,7 +133,7 @@ export class DockerRunner implements Runner {
     let removed = false;
     let cleanup: Promise<void> | undefined;
     const remove = async () => {
-      if (removed || runner.keep_container === true) return;
+      if (removed || s.keepContainer) return;
       removed = true;
       await container.remove({ force: true }).catch(() => undefined);
     };
@@ -152,8 +148,6 @@ export class DockerRunner implements Runner {
     let stream: NodeJS.ReadWriteStream | undefined;
     try {
       // Aborted while the daemon created it (or before, in a signal's race with the listener): never started.
-      if (ctx.signal.aborted) throw notStarted();
-      await ctx.startGate; // the run record, written while the daemon created the container
       if (ctx.signal.aborted) throw notStarted();
       stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const drained = new Promise<void>((res) => stream!.on('end', res));
@@ -175,17 +169,17 @@ export class DockerRunner implements Runner {
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
       if (ctx.signal.aborted) {
         const took = stopAsked === undefined ? '' : ` in ${((Date.now() - stopAsked) / 1000).toFixed(1)} s (${result.StatusCode === 137 ? `SIGTERM, then SIGKILL after ${STOP_GRACE_S} s` : 'SIGTERM'})`;
-        throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped${took}${runner.keep_container === true ? ' (kept: keep_container)' : ' and removed'}`, { place: { task: task.name } });
+        throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped${took}${s.keepContainer ? ' (kept: keep_container)' : ' and removed'}`, { place: { task: task.name } });
       }
       // 137 = SIGKILL: the only case where the Engine may have killed it for memory.
       const info = result.StatusCode === 137 ? await container.inspect() : undefined;
       if (info?.State?.OOMKilled) {
-        throw new TaskFailedError(`container ${name} was killed for running out of memory (limit ${runner['--memory'] ?? 'none set'})`, result.StatusCode || 137, {
+        throw new TaskFailedError(`container ${name} was killed for running out of memory (limit ${s.memory?.spec ?? 'none set'})`, result.StatusCode || 137, {
           place: { task: task.name },
           suggestions: ['Raise the limit (--memory=8g) or reduce the task\'s memory use (e.g. a smaller batch size).'],
         });
       }
-      if (runner.keep_container === true) ctx.log.info(`kept container ${name} (keep_container: true)`);
+      if (s.keepContainer) ctx.log.info(`kept container ${name} (keep_container: true)`);
       // Removed while the caller records the run; on every other way out, removed before returning.
       cleanup = remove().then(() => step('remove'));
       return { exitCode: result.StatusCode, durationMs: Date.now() - started, cleanup, ...(usage ? { usage } : {}) };
@@ -201,8 +195,8 @@ export class DockerRunner implements Runner {
     }
   }
 
-  async inspect(ctx: RunContext, force: boolean): Promise<Tree> {
-    const image = String((ctx.config.runner as Tree).image);
+  async inspect(ctx: RunContext<DockerSettings>, force: boolean): Promise<Tree> {
+    const { image } = ctx.settings;
     if (!(await imageExists(this.docker, image))) {
       if (!force) {
         throw new ImageError(`image ${image} does not exist locally`, { suggestions: ['Configure it first (mlcube configure --platform=docker), or pass --force to configure now.'] });

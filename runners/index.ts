@@ -1,27 +1,32 @@
-import type { RunnerConfigSpec } from '../src/runner.js';
-import { charliecloudConfig } from './charliecloud-config.js';
-import { dockerConfig } from './docker-config.js';
-import { localConfig } from './local-config.js';
-import { singularityConfig } from './singularity-config.js';
-import { slurmConfig } from './slurm-config.js';
+import type { JobControl, RunnerDescription } from '../src/runner.js';
+import { charliecloudRunner } from './charliecloud-config.js';
+import { dockerRunner } from './docker-config.js';
+import { localRunner } from './local-config.js';
+import { singularityRunner } from './singularity-config.js';
+import { slurmRunner } from './slurm-config.js';
 
-/** The only place that lists the runners. Config specs are light; each runner's client loads on create(). */
-export const RUNNERS: readonly RunnerConfigSpec[] = [dockerConfig, singularityConfig, charliecloudConfig, localConfig, slurmConfig];
+/**
+ * The only place that lists the runners: one description each (runners/<name>-config.ts), light to load (each
+ * runner's client loads on create()). The config layer takes the platforms, schemas and defaults from here, the
+ * build the runner schemas; the order is that of the built-in platforms.
+ */
+export const RUNNERS: readonly RunnerDescription[] = [dockerRunner, singularityRunner, localRunner, slurmRunner, charliecloudRunner];
 
-export function findRunner(name: string): RunnerConfigSpec | undefined {
+export function findRunner(name: string): RunnerDescription | undefined {
   return RUNNERS.find((r) => r.name === name);
+}
+
+/** The job control of a batch runner (`mlcube status` / `mlcube cancel`), loaded only when asked. */
+export async function jobControl(runner: string): Promise<JobControl> {
+  const r = findRunner(runner);
+  if (!r?.jobControl) throw new Error(`internal: the ${runner} runner has no job control`);
+  return r.jobControl();
 }
 
 /** The docker runner's registry-free base image (`mlcube base-image`); dockerode loads only when asked. */
 export async function makeNodeBaseImage(tag: string, log: import('../src/log.js').Logger): Promise<string> {
   const { buildNodeBaseImage } = await import('./docker-base-image.js');
   return buildNodeBaseImage(tag, log);
-}
-
-/** Slurm job control for `mlcube status` / `mlcube cancel` (loaded only when asked). */
-export async function slurmJobControl() {
-  const { jobState, cancelJobs } = await import('./slurm.js');
-  return { jobState, cancelJobs };
 }
 
 /** Force-removes a killed run's containers (label org.mlcommons.mlcube.run-id); dockerode loads only when asked. */

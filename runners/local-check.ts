@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../src/errors.js';
-import type { Tree } from '../src/config/tree.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { which } from '../src/which.js';
 
@@ -34,6 +33,3 @@ export function checkHostCommand(task: ResolvedTask, argv: readonly string[], en
   const found = exe.includes('/') ? which(isAbsolute(exe) ? exe : resolve(cwd, exe)) : which(exe, env.PATH ?? '');
   if (!found) fail(`cannot start "${exe}": ${exe.includes('/') ? `no executable file at ${isAbsolute(exe) ? exe : resolve(cwd, exe)}` : 'not found on PATH'}`, `Check ${what}: "${exe}" must be an executable on PATH or a path relative to ${cwd}.`);
 }
-
-/** The local runner's own settings read for the check (its `workdir`). */
-export const localWorkdir = (root: string, runner: Tree) => resolve(root, String(runner.workdir ?? '.'));

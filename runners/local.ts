@@ -1,41 +1,36 @@
 import { constants, hostname } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { ConfigError, InterruptedError } from '../src/errors.js';
-import { isTree, type Tree } from '../src/config/tree.js';
-import { METRICS_FILE_NAME, type Availability, type RunContext, type Runner, type TaskIo, type TaskResult, type TaskUsage } from '../src/runner.js';
+import { METRICS_ENV, METRICS_FILE_NAME, type Availability, type RunContext, type Runner, type TaskIo, type TaskResult, type TaskUsage } from '../src/runner.js';
 import { hostUsageMeter } from '../src/host-usage.js';
 import { pipeInto } from '../src/task-io.js';
-import { METRICS_ENV } from '../src/provenance/metrics.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
-import { checkHostCommand, localWorkdir } from './local-check.js';
-import { cudaVisibleDevices, describeGpus, gpuRequest } from '../src/params/gpus.js';
+import { checkHostCommand } from './local-check.js';
+import { cudaVisibleDevices, describeGpus } from '../src/params/gpus.js';
+import { localRunner, type LocalSettings } from './local-config.js';
 import { groupMembers, procStartTicks, signalGroup } from '../src/process-group.js';
 
 /** argv of a task on the host: `<command> <task> --p=<host path>...`, or `<entrypoint> --p=...` for custom entrypoints. */
-export function localArgv(task: ResolvedTask, runner: Tree): string[] {
+export function localArgv(task: ResolvedTask, s: Pick<LocalSettings, 'command'>): string[] {
   const params = task.params.map((p) => `--${p.name}=${p.hostPath}`);
   if (task.entrypoint) return [...splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`), ...params];
-  const command = runner.command;
-  if (command === null || command === undefined || (typeof command === 'string' && command.trim() === '')) {
+  if (s.command === undefined) {
     throw new ConfigError('the cube does not say how to run it on the host (no local.command)', {
       place: { task: task.name },
       suggestions: ['Add to mlcube.yaml: `local: {command: "node dist/main.js"}` (the program receives <task> --param=<path> ...).'],
     });
   }
-  return [...splitCommand(command as string | string[], 'local.command'), task.name, ...params];
+  return [...s.command, task.name, ...params];
 }
 
 /** Environment of a local task: the host's, the cube's env_args, GPU selection, MLCUBE_* facts and the metrics file. */
-export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'env' | 'workspace' | 'root' | 'taskIo' | 'runId'>): Record<string, string | undefined> {
-  const runner = ctx.config.runner as Tree;
-  const env: Record<string, string | undefined> = { ...ctx.env };
-  if (isTree(runner.env_args)) for (const [k, v] of Object.entries(runner.env_args)) env[k] = String(v);
-  const platform = isTree(ctx.config.platform) ? ctx.config.platform : {};
-  const gpus = gpuRequest(runner['--gpus'] as string | null | undefined, platform.accelerator_count);
+export function localEnv(task: ResolvedTask, ctx: Pick<RunContext<LocalSettings>, 'settings' | 'env' | 'workspace' | 'root' | 'taskIo' | 'runId'>): Record<string, string | undefined> {
+  const { gpus } = ctx.settings;
+  const env: Record<string, string | undefined> = { ...ctx.env, ...ctx.settings.env };
   const visible = cudaVisibleDevices(gpus);
-  if (runner['--gpus'] !== null && runner['--gpus'] !== undefined || gpus.kind !== 'none') {
+  if (gpus.kind !== 'none' || ctx.settings.hideGpus) {
     if (visible === undefined) delete env.CUDA_VISIBLE_DEVICES;
     else env.CUDA_VISIBLE_DEVICES = visible;
   }
@@ -51,9 +46,9 @@ export function localEnv(task: ResolvedTask, ctx: Pick<RunContext, 'config' | 'e
 }
 
 /** Runs tasks as host subprocesses: no container, no image; output streamed, exit code propagated. */
-export class LocalRunner implements Runner {
+export class LocalRunner implements Runner<LocalSettings> {
   readonly name = 'local';
-  readonly runsOnHost = true;
+  readonly capabilities = localRunner.capabilities;
 
   async probe(): Promise<Availability> {
     return { available: true, version: `node ${process.version}`, detail: `host ${hostname()}` };
@@ -61,18 +56,15 @@ export class LocalRunner implements Runner {
 
   async configure(): Promise<void> {}
 
-  async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
-    const runner = ctx.config.runner as Tree;
-    for (const task of tasks) checkHostCommand(task, localArgv(task, runner), localEnv(task, ctx), localWorkdir(ctx.root, runner), task.entrypoint ? `the entrypoint of task "${task.name}"` : 'local.command');
+  async check(tasks: readonly ResolvedTask[], ctx: RunContext<LocalSettings>): Promise<void> {
+    for (const task of tasks) checkHostCommand(task, localArgv(task, ctx.settings), localEnv(task, ctx), ctx.settings.workdir, task.entrypoint ? `the entrypoint of task "${task.name}"` : 'local.command');
   }
 
-  async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
-    const runner = ctx.config.runner as Tree;
-    const [file, ...args] = localArgv(task, runner);
-    const cwd = resolvePath(ctx.root, String(runner.workdir ?? '.'));
+  async run(task: ResolvedTask, ctx: RunContext<LocalSettings>): Promise<TaskResult> {
+    const [file, ...args] = localArgv(task, ctx.settings);
+    const cwd = ctx.settings.workdir;
     const env = localEnv(task, ctx);
     ctx.log.info(`running task "${task.name}" on the host: ${[file, ...args].join(' ')} (cwd ${cwd}, GPUs ${env.MLCUBE_GPUS})`);
-    await ctx.startGate;
     // A signal that came before (even before this run() was called): nothing is started.
     if (ctx.signal.aborted) throw new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: its process was not started`, { place: { task: task.name } });
     const started = Date.now();

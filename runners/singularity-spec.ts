@@ -1,12 +1,11 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../src/errors.js';
-import { isTree, type Tree } from '../src/config/tree.js';
 import { checkExtraBinds, emptyDirOf, extraBindSources, planMounts, type ContainerHost, type Cover, type ScratchLayout } from '../src/params/mounts.js';
-import { cudaVisibleDevices, describeGpus, gpuRequest, type GpuRequest } from '../src/params/gpus.js';
+import { cudaVisibleDevices, describeGpus, type GpuRequest } from '../src/params/gpus.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
-import { METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
-import { METRICS_ENV } from '../src/provenance/metrics.js';
+import { METRICS_ENV, METRICS_FILE_NAME, METRICS_MOUNT } from '../src/runner.js';
+import type { SingularitySettings } from './singularity-config.js';
 
 /** Which runtime a `--version` line names (Python mlcube_singularity client.py's three forms). */
 export interface RuntimeVersion {
@@ -34,8 +33,8 @@ export function parseVersion(text: string): RuntimeVersion | undefined {
 }
 
 /** The configured executable as argv words: `sudo singularity` -> [sudo, singularity] (never a shell string). */
-export function clientArgv(executable: unknown): string[] {
-  const words = splitCommand(String(executable ?? 'singularity'), 'singularity.singularity');
+export function clientArgv(executable: string): string[] {
+  const words = splitCommand(executable, 'singularity.singularity');
   if (words.length === 0) {
     throw new ConfigError('singularity.singularity (the executable) is empty', { suggestions: ['Set it to singularity, apptainer, "sudo singularity" or an absolute path, e.g. -Psingularity.singularity=apptainer.'] });
   }
@@ -43,16 +42,15 @@ export function clientArgv(executable: unknown): string[] {
 }
 
 /** Where the SIF lives: image_dir (relative to the cube root when relative) / image. */
-export function sifPath(runner: Tree, root: string): string {
-  const dir = String(runner.image_dir ?? join(root, 'workspace', '.image'));
-  return join(resolve(root, dir), String(runner.image));
+export function sifPath(s: Pick<SingularitySettings, 'image' | 'imageDir'>, root: string): string {
+  const dir = s.imageDir ?? join(root, 'workspace', '.image');
+  return join(resolve(root, dir), s.image);
 }
 
 export type SourceKind = 'recipe' | 'docker' | 'docker-daemon' | 'docker-archive' | 'uri';
 
 /** What `build` converts: a definition file (relative to the root), or a URI singularity understands. */
-export function buildSourceOf(buildFile: unknown, root: string): { kind: SourceKind; source: string } {
-  const f = String(buildFile ?? 'Singularity.recipe');
+export function buildSourceOf(f: string, root: string): { kind: SourceKind; source: string } {
   if (f.startsWith('docker://')) return { kind: 'docker', source: f };
   if (f.startsWith('docker-daemon:')) return { kind: 'docker-daemon', source: f };
   if (f.startsWith('docker-archive:')) {
@@ -68,9 +66,8 @@ export function buildSourceOf(buildFile: unknown, root: string): { kind: SourceK
  * `<exe> build [build_args] <target> <source>`. build_args are passed exactly as configured: `--fakeroot` is
  * the Python default and stays unless the user empties it (`-Psingularity.build_args=`, mlcube#357, medperf#560).
  */
-export function buildArgv(runner: Tree, root: string, target: string): string[] {
-  const args = typeof runner.build_args === 'string' ? splitCommand(runner.build_args, 'singularity.build_args') : [];
-  return [...clientArgv(runner.singularity), 'build', ...args, target, buildSourceOf(runner.build_file, root).source];
+export function buildArgv(s: Pick<SingularitySettings, 'executable' | 'buildArgs' | 'buildFile'>, root: string, target: string): string[] {
+  return [...clientArgv(s.executable), 'build', ...s.buildArgs, target, buildSourceOf(s.buildFile, root).source];
 }
 
 export interface RunPlan {
@@ -88,8 +85,6 @@ const BIND_OPTIONS = { '-B': 'bind', '--bind': 'bind', '--mount': 'mount', '-H':
 /** Any of these keeps the host's $HOME, current directory and /tmp out of the container. */
 const CONTAIN_OPTIONS = ['-c', '--contain', '-C', '--containall'];
 
-const flagValue = (v: unknown) => v !== null && v !== undefined && String(v) !== '';
-
 /**
  * `<exe> run|exec [run_args] [--network=..] [--security=..] [--nv] [--vm-ram=..] [--vm-cpu=..] [--containall]
  * [--cleanenv] [--contain] [--no-privs] --env K=V... --bind host:/mlcube_io<k>[:ro]... [--bind EMPTY:<.mlcube>:ro]
@@ -102,25 +97,24 @@ const flagValue = (v: unknown) => v !== null && v !== undefined && String(v) !==
  * when root or `--fakeroot` would give the task the capabilities to unmount it; run_args binds of what a parameter
  * may not show are refused.
  */
-export function runPlan(task: ResolvedTask, cfg: Tree, sif: string, metricsDir: string | undefined, host: ContainerHost): RunPlan {
-  const runner = cfg.runner as Tree;
-  const platform = isTree(cfg.platform) ? cfg.platform : {};
-  const mode = runner['--mount_opts'] === 'ro' || runner['--mount_opts'] === 'rw' ? (runner['--mount_opts'] as 'ro' | 'rw') : undefined;
-  const mounts = planMounts(task, mode);
-  const gpus = gpuRequest(runner['--nv'] as string | null | undefined, platform.accelerator_count);
+export function runPlan(task: ResolvedTask, s: SingularitySettings, sif: string, metricsDir: string | undefined, host: ContainerHost): RunPlan {
+  const mounts = planMounts(task, s.mountMode);
+  const gpus = s.gpus;
 
-  const opts: string[] = typeof runner.run_args === 'string' ? splitCommand(runner.run_args, 'singularity.run_args') : [];
-  for (const key of ['--network', '--security'] as const) if (flagValue(runner[key])) opts.push(`${key}=${runner[key]}`);
+  const opts: string[] = [...s.runArgs];
+  if (s.network) opts.push(`--network=${s.network}`);
+  if (s.security) opts.push(`--security=${s.security}`);
   if (gpus.kind !== 'none' && !opts.includes('--nv')) opts.push('--nv');
-  for (const key of ['--vm-ram', '--vm-cpu'] as const) if (flagValue(runner[key])) opts.push(`${key}=${runner[key]}`);
-  if (runner.containall === true && !opts.includes('--containall') && !opts.includes('-C')) opts.push('--containall');
-  if (runner.cleanenv === true && !opts.includes('--cleanenv') && !opts.includes('-e')) opts.push('--cleanenv');
+  if (s.vmRam) opts.push(`--vm-ram=${s.vmRam}`);
+  if (s.vmCpu) opts.push(`--vm-cpu=${s.vmCpu}`);
+  if (s.containall && !opts.includes('--containall') && !opts.includes('-C')) opts.push('--containall');
+  if (s.cleanenv && !opts.includes('--cleanenv') && !opts.includes('-e')) opts.push('--cleanenv');
   checkExtraBinds(task.name, 'singularity.run_args', extraBindSources(opts, BIND_OPTIONS), task.isolation, host.cwd);
   if (!opts.some((o) => CONTAIN_OPTIONS.includes(o))) opts.push('--contain');
   const fakeroot = opts.includes('--fakeroot') || opts.includes('-f');
   if (mounts.covers.length && (host.uid === 0 || fakeroot) && !opts.includes('--no-privs')) opts.push('--no-privs');
 
-  const env: string[] = isTree(runner.env_args) ? Object.entries(runner.env_args).map(([k, v]) => `${k}=${v}`) : [];
+  const env: string[] = [...s.env];
   const visible = cudaVisibleDevices(gpus);
   if ((gpus.kind === 'count' || gpus.kind === 'devices') && visible && !env.some((e) => e.startsWith('CUDA_VISIBLE_DEVICES='))) env.push(`CUDA_VISIBLE_DEVICES=${visible}`);
   env.push(`MLCUBE_TASK=${task.name}`, `MLCUBE_GPUS=${describeGpus(gpus)}`);
@@ -136,7 +130,7 @@ export function runPlan(task: ResolvedTask, cfg: Tree, sif: string, metricsDir: 
   for (const b of binds) opts.push('--bind', b);
 
   const argv = task.entrypoint
-    ? [...clientArgv(runner.singularity), 'exec', ...opts, sif, ...splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`), ...mounts.args]
-    : [...clientArgv(runner.singularity), 'run', ...opts, sif, task.name, ...mounts.args];
+    ? [...clientArgv(s.executable), 'exec', ...opts, sif, ...splitCommand(task.entrypoint, `entrypoint of task "${task.name}"`), ...mounts.args]
+    : [...clientArgv(s.executable), 'run', ...opts, sif, task.name, ...mounts.args];
   return { argv, gpus, warnings: mounts.warnings, scratch: { dirs: mounts.covers.length ? [emptyDirOf(host)] : [], files: [] }, covers: mounts.covers };
 }

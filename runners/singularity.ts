@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { ImageError, InterruptedError, RuntimeUnavailableError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult } from '../src/runner.js';
+import { singularityRunner, type SingularitySettings } from './singularity-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { which } from '../src/which.js';
@@ -14,7 +15,7 @@ import { runHostProcess } from './host-process.js';
 import { makeScratch, prepareScratch, removeScratch } from './scratch.js';
 
 export interface SingularityRunnerDeps {
-  /** runner.singularity from the effective config (e.g. `sudo singularity`); undefined: probe singularity, then apptainer. */
+  /** The configured executable (e.g. `sudo singularity`); undefined or `singularity`: probe singularity, then apptainer. */
   executable?: string;
   env: Record<string, string | undefined>;
 }
@@ -27,8 +28,9 @@ export function exitCodeOf(r: { exitCode?: number; signal?: string }): number {
 }
 
 /** Runs tasks with Singularity or Apptainer (`run`/`exec` of a SIF built by `configure`), through execa argv only. */
-export class SingularityRunner implements Runner {
+export class SingularityRunner implements Runner<SingularitySettings> {
   readonly name = 'singularity';
+  readonly capabilities = singularityRunner.capabilities;
   private readonly configured?: string;
   private readonly env: Record<string, string | undefined>;
   /** The executable the probe found working (may be apptainer when `singularity` is the unchanged default). */
@@ -68,20 +70,20 @@ export class SingularityRunner implements Runner {
     };
   }
 
-  /** The runner section with the executable the probe chose. */
-  private runnerOf(ctx: RunContext): Tree {
-    const runner = ctx.config.runner as Tree;
-    return this.chosen && runner.singularity === DEFAULT_EXECUTABLE ? { ...runner, singularity: this.chosen } : runner;
+  /** The run's settings with the executable the probe chose. */
+  private settingsOf(ctx: RunContext<SingularitySettings>): SingularitySettings {
+    const s = ctx.settings;
+    return this.chosen && s.executable === DEFAULT_EXECUTABLE ? { ...s, executable: this.chosen } : s;
   }
 
-  async configure(ctx: RunContext): Promise<void> {
-    const runner = this.runnerOf(ctx);
-    const sif = sifPath(runner, ctx.root);
-    if (existsSync(sif) && runner.rebuild !== true) {
+  async configure(ctx: RunContext<SingularitySettings>): Promise<void> {
+    const s = this.settingsOf(ctx);
+    const sif = sifPath(s, ctx.root);
+    if (existsSync(sif) && !s.rebuild) {
       ctx.log.info(`reusing ${sif} (to rebuild it: -Psingularity.rebuild=true)`);
       return;
     }
-    const src = buildSourceOf(runner.build_file, ctx.root);
+    const src = buildSourceOf(s.buildFile, ctx.root);
     if (src.kind === 'recipe' && !existsSync(src.source)) {
       throw new ImageError(`cannot build ${sif}: the definition file ${src.source} does not exist and the cube has no docker image to convert`, {
         suggestions: ['Add a Singularity.recipe to the cube, set singularity.build_file (docker://IMAGE, docker-daemon://IMAGE, docker-archive:FILE.tar), or add a docker: {image: ...} section.'],
@@ -90,7 +92,7 @@ export class SingularityRunner implements Runner {
     mkdirSync(dirname(sif), { recursive: true });
     // Build beside the target and rename: an interrupted build never leaves a SIF that a later run would reuse.
     const partial = join(dirname(sif), `.${basename(sif)}.partial-${process.pid}.sif`);
-    const argv = buildArgv(runner, ctx.root, partial);
+    const argv = buildArgv(s, ctx.root, partial);
     ctx.log.info(`building ${sif} from ${src.source} (${src.kind}): ${argv.join(' ')}`);
     const r = await execa(argv[0], argv.slice(1), { cwd: ctx.root, env: this.env, extendEnv: false, stdio: ['ignore', 2, 2], reject: false, cancelSignal: ctx.signal, forceKillAfterDelay: 5000 });
     if (ctx.signal.aborted) {
@@ -99,7 +101,7 @@ export class SingularityRunner implements Runner {
     }
     if (r.exitCode !== 0 || !existsSync(partial)) {
       rmSync(partial, { force: true });
-      const fakeroot = /--fakeroot/.test(String(runner.build_args ?? ''));
+      const fakeroot = s.buildArgs.some((a) => a.includes('--fakeroot'));
       throw new ImageError(`${argv.slice(0, 2).join(' ')} build failed (exit ${exitCodeOf(r)}) converting ${src.source}`, {
         suggestions: [
           fakeroot
@@ -113,11 +115,11 @@ export class SingularityRunner implements Runner {
   }
 
   /** Before anything is created: the SIF is built if missing (or rebuilt under rebuild: true), every task's plan made. */
-  async check(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void> {
-    const runner = this.runnerOf(ctx);
-    const sif = sifPath(runner, ctx.root);
-    for (const task of tasks) this.refusals(task, { ...ctx.config, runner });
-    if (!existsSync(sif) || runner.rebuild === true) {
+  async check(tasks: readonly ResolvedTask[], ctx: RunContext<SingularitySettings>): Promise<void> {
+    const s = this.settingsOf(ctx);
+    const sif = sifPath(s, ctx.root);
+    for (const task of tasks) this.refusals(task, s, ctx.root);
+    if (!existsSync(sif) || s.rebuild) {
       await this.configure(ctx);
       this.built = true;
     }
@@ -126,20 +128,19 @@ export class SingularityRunner implements Runner {
   /** Set once check built the SIF for this run: run does not build it again. */
   private built = false;
 
-  async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
-    const runner = this.runnerOf(ctx);
-    const sif = sifPath(runner, ctx.root);
-    if (!existsSync(sif) || (runner.rebuild === true && !this.built)) await this.configure(ctx);
+  async run(task: ResolvedTask, ctx: RunContext<SingularitySettings>): Promise<TaskResult> {
+    const s = this.settingsOf(ctx);
+    const sif = sifPath(s, ctx.root);
+    if (!existsSync(sif) || (s.rebuild && !this.built)) await this.configure(ctx);
     const io = ctx.taskIo;
     const scratch = makeScratch();
     try {
-      const plan = runPlan(task, { ...ctx.config, runner }, sif, io?.metricsDir, { scratch, uid: process.getuid?.() ?? -1, cwd: ctx.root });
+      const plan = runPlan(task, s, sif, io?.metricsDir, { scratch, uid: process.getuid?.() ?? -1, cwd: ctx.root });
       for (const w of plan.warnings) ctx.log.warn(w);
       prepareScratch(plan.scratch, plan.covers);
       const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
       ctx.log.info(`running task "${task.name}" with ${plan.argv[0] === 'sudo' ? plan.argv[1] : plan.argv[0]} (image ${sif}, GPUs ${describeGpus(plan.gpus)}${hidden})`);
       ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
-      await ctx.startGate;
       const started = Date.now();
       // Singularity runs the task as a descendant of its own process on this host: measured like a local task.
       const { result: r, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: clientEnv(this.env), signal: ctx.signal, io });
@@ -153,14 +154,14 @@ export class SingularityRunner implements Runner {
     }
   }
 
-  private refusals(task: ResolvedTask, config: Tree): void {
+  private refusals(task: ResolvedTask, s: SingularitySettings, root: string): void {
     // The plan's refusals only: image and scratch paths do not matter to them.
-    runPlan(task, config, '/preflight.sif', undefined, { scratch: '/preflight', uid: process.getuid?.() ?? -1, cwd: String((config.runtime as Tree | undefined)?.root ?? process.cwd()) });
+    runPlan(task, s, '/preflight.sif', undefined, { scratch: '/preflight', uid: process.getuid?.() ?? -1, cwd: root });
   }
 
-  async inspect(ctx: RunContext, force: boolean): Promise<Tree> {
-    const runner = this.runnerOf(ctx);
-    const sif = sifPath(runner, ctx.root);
+  async inspect(ctx: RunContext<SingularitySettings>, force: boolean): Promise<Tree> {
+    const s = this.settingsOf(ctx);
+    const sif = sifPath(s, ctx.root);
     if (!existsSync(sif)) {
       if (!force) throw new ImageError(`${sif} does not exist`, { suggestions: ['Build it first (mlcube configure --platform=singularity), or pass --force to build now.'] });
       await this.configure(ctx);

@@ -1,10 +1,9 @@
 import { isAbsolute, join } from 'node:path';
 import shellQuote from 'shell-quote';
 import { ConfigError } from '../src/errors.js';
-import { isTree, type Tree } from '../src/config/tree.js';
-import { gpuRequest } from '../src/params/gpus.js';
-import { splitCommand } from '../src/params/split-command.js';
-import type { RunInvocation } from '../src/runner.js';
+import type { GpuRequest } from '../src/params/gpus.js';
+import type { JobState, RunInvocation } from '../src/runner.js';
+import type { SlurmSettings } from './slurm-config.js';
 
 /** What one job of the chain runs: this CLI, on the compute node, for exactly one task on the inner platform. */
 export interface JobSpec {
@@ -25,11 +24,9 @@ export interface JobSpec {
 
 const q = (s: string) => shellQuote.quote([s]);
 
-/** GPUs per job: slurm.gpus, else a count from --gpus / platform.accelerator_count (all/device lists need slurm.gpus). */
-export function jobGpus(cfg: Tree): number {
-  const runner = cfg.runner as Tree;
-  if (typeof runner.gpus === 'number') return runner.gpus;
-  const req = gpuRequest(runner['--gpus'] as string | null | undefined, isTree(cfg.platform) ? cfg.platform.accelerator_count : undefined);
+/** GPUs per job: slurm.gpus, else a count from the GPU request (--gpus / platform.accelerator_count; `all` needs slurm.gpus). */
+export function jobGpus(slurmGpus: number | undefined, req: GpuRequest): number {
+  if (slurmGpus !== undefined) return slurmGpus;
   if (req.kind === 'none') return 0;
   if (req.kind === 'count') return req.count;
   if (req.kind === 'devices') return req.devices.length;
@@ -56,9 +53,8 @@ export function innerArgv(job: JobSpec, gpus: number): string[] {
  * runs the site's set-up lines, then execs the inner CLI. Every word is quoted; GPUs are the ones Slurm allocated
  * (CUDA_VISIBLE_DEVICES as Slurm set it, passed on as --gpus=device=...).
  */
-export function jobScript(job: JobSpec, cfg: Tree): string {
-  const runner = cfg.runner as Tree;
-  const gpus = jobGpus(cfg);
+export function jobScript(job: JobSpec, s: Pick<SlurmSettings, 'gpusPerJob' | 'setup'>): string {
+  const gpus = s.gpusPerJob;
   const argv = innerArgv(job, gpus);
   const lines = [
     '#!/bin/bash',
@@ -67,7 +63,7 @@ export function jobScript(job: JobSpec, cfg: Tree): string {
     `for p in ${[job.node, job.cli, job.mlcubeFile, job.workspace].map(q).join(' ')}; do`,
     '  [ -e "$p" ] || { echo "mlcube: $p is not visible on compute node $(hostname): the cube, the workspace, node and the mlcube CLI must be on storage the compute nodes share (e.g. under \\$HOME or /scratch)" >&2; exit 3; }',
     'done',
-    ...(Array.isArray(runner.setup) ? runner.setup.map(String) : []),
+    ...s.setup,
   ];
   if (gpus > 0) {
     lines.push(`gpus=${q(`--gpus=${gpus}`)}`, 'if [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then gpus="--gpus=device=${CUDA_VISIBLE_DEVICES}"; fi');
@@ -93,18 +89,16 @@ export function jobName(cube: string, task: string): string {
 }
 
 /** `sbatch --parsable ...` (script on stdin). The cluster sequences the chain: afterok + kill-on-invalid-dep. */
-export function sbatchArgv(s: SubmitSpec, cfg: Tree): string[] {
-  const runner = cfg.runner as Tree;
-  const gpus = jobGpus(cfg);
-  const argv = ['sbatch', '--parsable', `--job-name=${jobName(s.cube, s.task)}`, `--chdir=${s.workspace}`, `--output=${join(s.logDir, `${s.task}-%j.out`)}`, `--error=${join(s.logDir, `${s.task}-%j.err`)}`];
-  if (runner.partition) argv.push(`--partition=${runner.partition}`);
-  if (runner.account) argv.push(`--account=${runner.account}`);
-  if (runner.time) argv.push(`--time=${runner.time}`);
-  if (runner.cpus_per_task) argv.push(`--cpus-per-task=${runner.cpus_per_task}`);
-  if (runner.mem) argv.push(`--mem=${runner.mem}`);
-  if (gpus > 0) argv.push(`--gres=gpu:${gpus}`);
-  if (s.after) argv.push(`--dependency=afterok:${s.after}`, '--kill-on-invalid-dep=yes');
-  if (typeof runner.sbatch_args === 'string' && runner.sbatch_args.trim()) argv.push(...splitCommand(runner.sbatch_args, 'slurm.sbatch_args'));
+export function sbatchArgv(job: SubmitSpec, s: SlurmSettings): string[] {
+  const argv = ['sbatch', '--parsable', `--job-name=${jobName(job.cube, job.task)}`, `--chdir=${job.workspace}`, `--output=${join(job.logDir, `${job.task}-%j.out`)}`, `--error=${join(job.logDir, `${job.task}-%j.err`)}`];
+  if (s.partition) argv.push(`--partition=${s.partition}`);
+  if (s.account) argv.push(`--account=${s.account}`);
+  if (s.time) argv.push(`--time=${s.time}`);
+  if (s.cpusPerTask) argv.push(`--cpus-per-task=${s.cpusPerTask}`);
+  if (s.mem) argv.push(`--mem=${s.mem}`);
+  if (s.gpusPerJob > 0) argv.push(`--gres=gpu:${s.gpusPerJob}`);
+  if (job.after) argv.push(`--dependency=afterok:${job.after}`, '--kill-on-invalid-dep=yes');
+  argv.push(...s.sbatchArgs);
   return argv;
 }
 
@@ -112,15 +106,6 @@ export function sbatchArgv(s: SubmitSpec, cfg: Tree): string[] {
 export function parseJobId(stdout: string): string | undefined {
   const m = /^(\d+)(?:;\S+)?\s*$/m.exec(stdout.trim());
   return m?.[1];
-}
-
-export interface JobState {
-  id: string;
-  state: string;
-  reason?: string;
-  exitCode?: number;
-  stdout?: string;
-  stderr?: string;
 }
 
 /** One `scontrol show job -o <id>` line -> the fields we follow. */

@@ -1,12 +1,12 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { ConfigError, InterruptedError, RuntimeUnavailableError, UsageError } from '../src/errors.js';
-import type { Tree } from '../src/config/tree.js';
-import type { Availability, ChainResult, RunContext, Runner, SubmittedJob, TaskResult } from '../src/runner.js';
+import type { Availability, ChainResult, JobState, RunContext, Runner, SubmittedJob, TaskResult } from '../src/runner.js';
+import { slurmRunner, type SlurmSettings } from './slurm-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
-import { FINAL_STATES, jobExitCode, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems, type JobState } from './slurm-spec.js';
+import { FINAL_STATES, jobExitCode, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems } from './slurm-spec.js';
 
 export interface SlurmDeps {
   env: Record<string, string | undefined>;
@@ -58,8 +58,9 @@ export async function cancelJobs(ids: readonly string[], env: Record<string, str
  * Slurm as the engine: each task is one sbatch job that re-runs this CLI for that task on the inner platform;
  * a chain is submitted up front (afterok), followed with scontrol, its output files streamed while they grow.
  */
-export class SlurmRunner implements Runner {
+export class SlurmRunner implements Runner<SlurmSettings> {
   readonly name = 'slurm';
+  readonly capabilities = slurmRunner.capabilities;
   private readonly env: Record<string, string | undefined>;
   private readonly cli: string;
 
@@ -80,21 +81,21 @@ export class SlurmRunner implements Runner {
     return { available: true, version: String(v.stdout).trim(), detail: String(ping.stdout).trim().split('\n')[0] };
   }
 
-  async configure(ctx: RunContext): Promise<void> {
+  async configure(ctx: RunContext<SlurmSettings>): Promise<void> {
     ctx.log.info('nothing to prepare for slurm itself; configure the inner platform on a node that may build images (mlcube configure --platform=<inner>)');
   }
 
-  async run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult> {
+  async run(task: ResolvedTask, ctx: RunContext<SlurmSettings>): Promise<TaskResult> {
     const r = await this.runChain([task], ctx, { detach: false });
     return r.runs[0] ?? { exitCode: 1, durationMs: 0 };
   }
 
-  private async submit(tasks: ResolvedTask[], ctx: RunContext): Promise<SubmittedJob[]> {
+  private async submit(tasks: ResolvedTask[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
     const inv = ctx.invocation;
     if (!inv) throw new UsageError('the slurm runner needs the command line of the run (internal: no invocation in the context)');
-    const runner = ctx.config.runner as Tree;
-    const node = String(runner.node ?? process.execPath);
-    const logDir = resolve(ctx.workspace, String(runner.log_dir));
+    const s = ctx.settings;
+    const node = s.node ?? process.execPath;
+    const logDir = s.logDir;
     const check = sharedPathProblems({ 'the cube file': inv.mlcubeFile, 'the workspace': ctx.workspace, 'slurm.node': node, 'the mlcube CLI': this.cli, 'slurm.log_dir': logDir });
     if (check.errors.length) {
       throw new ConfigError(`${check.errors.join('; ')}: Slurm jobs run on other machines and need absolute paths on shared storage`, { suggestions: ['Use absolute paths on a file system the compute nodes mount (e.g. -Pslurm.node=/shared/node/bin/node, --workspace=/scratch/$USER/ws).'] });
@@ -105,8 +106,8 @@ export class SlurmRunner implements Runner {
     const jobs: SubmittedJob[] = [];
     try {
       for (const t of tasks) {
-        const script = jobScript({ task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: String(runner.inner), invocation: inv, params: t.params.map((p) => p.name) }, ctx.config);
-        const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after: jobs.at(-1)?.jobId }, ctx.config);
+        const script = jobScript({ task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: s.inner, invocation: inv, params: t.params.map((p) => p.name) }, s);
+        const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after: jobs.at(-1)?.jobId }, s);
         ctx.log.debug(`${argv.join(' ')} <<'EOF'\n${script}EOF`);
         const r = await execa(argv[0], argv.slice(1), { input: script, reject: false, env: this.env, extendEnv: false });
         const id = parseJobId(String(r.stdout));
@@ -127,10 +128,10 @@ export class SlurmRunner implements Runner {
     return jobs;
   }
 
-  async runChain(tasks: ResolvedTask[], ctx: RunContext, opts: { detach: boolean }): Promise<ChainResult> {
+  async runChain(tasks: ResolvedTask[], ctx: RunContext<SlurmSettings>, opts: { detach: boolean }): Promise<ChainResult> {
     const jobs = await this.submit(tasks, ctx);
     if (opts.detach) return { runs: [], jobs };
-    const poll = Math.max(0.2, Number((ctx.config.runner as Tree).poll_seconds ?? 2)) * 1000;
+    const poll = ctx.settings.pollMs;
     const runs: ChainResult['runs'] = [];
     const cancelAll = () => cancelJobs(jobs.map((j) => j.jobId), this.env).catch(() => undefined);
     for (const [i, job] of jobs.entries()) {

@@ -1,5 +1,6 @@
 import type { Tree } from './config/tree.js';
 import type { ResolvedTask } from './params/resolve.js';
+import type { GpuRequest } from './params/gpus.js';
 import type { Logger } from './log.js';
 
 /** What a runner's probe found: usable (with a version) or not (with why and how to fix it). Never throws. */
@@ -17,9 +18,27 @@ export interface RunnerFlags {
   mount?: string;
 }
 
-export interface RunContext {
-  /** Effective, resolved configuration (cube + platform + overrides). */
+/** --mount=ro|rw: the mount option of every input. */
+export type MountMode = 'ro' | 'rw';
+
+/**
+ * What every runner's settings hold, parsed the same way for all (src/config/runner-settings.ts): each runner's
+ * settings type extends it with its own.
+ */
+export interface RunnerSettings {
+  /** The GPUs asked for: --gpus (kept under the runner's flag key), else platform.accelerator_count. */
+  readonly gpus: GpuRequest;
+  /** --gpus was given and asks for none (--gpus=0, --gpus=): the task's GPUs are hidden, not left as the host has them. */
+  readonly hideGpus: boolean;
+  /** --mount=ro|rw; undefined: each parameter's own option. */
+  readonly mountMode: MountMode | undefined;
+}
+
+export interface RunContext<S extends RunnerSettings = RunnerSettings> {
+  /** Effective, resolved configuration (cube + platform + overrides): what show_config prints and the run record keeps. Runners read `settings`. */
   readonly config: Tree;
+  /** The runner's section of `config`, parsed once by the runner's description (RunnerDescription.settings). */
+  readonly settings: S;
   readonly root: string;
   readonly workspace: string;
   readonly log: Logger;
@@ -31,12 +50,6 @@ export interface RunContext {
   readonly env: Record<string, string | undefined>;
   /** How this run was asked for (for runners that re-invoke the CLI elsewhere, e.g. Slurm jobs). */
   readonly invocation?: RunInvocation;
-  /**
-   * Settles when the task may start (its run record is written). run() prepares what it can meanwhile (e.g.
-   * creates the container), awaits this just before starting the task, and on a rejection undoes what it
-   * prepared and rethrows.
-   */
-  readonly startGate?: Promise<void>;
   /** Where the task's output and metrics go (set by the recorder); absent: output to the terminal only, no metrics file, no usage. */
   readonly taskIo?: TaskIo;
   /**
@@ -66,6 +79,8 @@ export interface TaskIo {
 export const METRICS_MOUNT = '/mlcube_metrics';
 /** The metrics file's name inside TaskIo.metricsDir (and METRICS_MOUNT). */
 export const METRICS_FILE_NAME = 'metrics.jsonl';
+/** Env var naming the JSON-lines file a task appends its metric rows to. */
+export const METRICS_ENV = 'MLCUBE_METRICS_FILE';
 
 /** Resources a task used; null where not measurable, `method` says how it was measured (or why not). */
 export interface TaskUsage {
@@ -109,10 +124,18 @@ export interface TaskResult {
   usage?: TaskUsage;
 }
 
-export interface Runner {
-  readonly name: string;
+/** What a runner can do, said by its description (and by the runner it creates), so callers need not load it to know. */
+export interface RunnerCapabilities {
   /** The task sees host paths (no container, no /mlcube_io mounts). */
-  readonly runsOnHost?: boolean;
+  readonly seesHostPaths: boolean;
+  /** A batch system sequences a whole chain itself (e.g. Slurm afterok): the runner has runChain, and `run --detach` works. */
+  readonly batch: boolean;
+}
+
+export interface Runner<S extends RunnerSettings = RunnerSettings> {
+  readonly name: string;
+  /** Its description's capabilities (the same object). */
+  readonly capabilities: RunnerCapabilities;
   /** Docker: the Engine endpoint the containers run on (recorded, so a killed run's containers can be found). */
   readonly dockerHost?: string;
   /**
@@ -121,29 +144,56 @@ export interface Runner {
    */
   probe(opts?: { quick?: boolean }): Promise<Availability>;
   /** Prepare what tasks need (pull/build images...). Idempotent. */
-  configure(ctx: RunContext): Promise<void>;
+  configure(ctx: RunContext<S>): Promise<void>;
   /**
    * Optional: everything that can be checked or prepared before anything is created on disk, for all the tasks of
    * the run (command lines, executables, mounts it cannot make safe, the image: pulled or built now if missing).
    * Throws an MlcubeError (2-4).
    */
-  check?(tasks: readonly ResolvedTask[], ctx: RunContext): Promise<void>;
+  check?(tasks: readonly ResolvedTask[], ctx: RunContext<S>): Promise<void>;
   /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */
-  run(task: ResolvedTask, ctx: RunContext): Promise<TaskResult>;
+  run(task: ResolvedTask, ctx: RunContext<S>): Promise<TaskResult>;
   /**
-   * Optional: run the whole ordered chain at once (a batch system sequences it, e.g. Slurm afterok). `detach`
-   * submits and returns without waiting (runs is then empty). Used by `run` instead of run() when present.
+   * Present exactly when capabilities.batch: run the whole ordered chain at once (a batch system sequences it, e.g.
+   * Slurm afterok). `detach` submits and returns without waiting (runs is then empty). Used by `run` instead of run().
    */
-  runChain?(tasks: ResolvedTask[], ctx: RunContext, opts: { detach: boolean }): Promise<ChainResult>;
+  runChain?(tasks: ResolvedTask[], ctx: RunContext<S>, opts: { detach: boolean }): Promise<ChainResult>;
   /** Machine-readable facts about the configured image (e.g. {hash}); optional. */
-  inspect?(ctx: RunContext, force: boolean): Promise<Tree>;
+  inspect?(ctx: RunContext<S>, force: boolean): Promise<Tree>;
 }
 
-/** Config-time behaviour of a runner: pure, cheap to load (no runtime clients imported). */
-export interface RunnerConfigSpec {
+/** A runner's schema under schemas/ (named by its description). */
+export type RunnerSchemaName = `runner-${string}.schema.json`;
+
+/** A Slurm-style job's state, as `mlcube status` shows it. */
+export interface JobState {
+  id: string;
+  state: string;
+  reason?: string;
+  exitCode?: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+/** Following and cancelling the jobs a batch runner submitted (`mlcube status` / `mlcube cancel`). */
+export interface JobControl {
+  /** undefined when the batch system no longer knows the job. */
+  jobState(id: string, env: Record<string, string | undefined>): Promise<JobState | undefined>;
+  cancelJobs(ids: readonly string[], env: Record<string, string | undefined>): Promise<void>;
+}
+
+/**
+ * One runner, described once (runners/<name>-config.ts) and listed once (runners/index.ts): its name, its schema
+ * and configuration behaviour (pure, cheap to load: no runtime clients imported), how its settings are parsed, its
+ * capabilities, and how to create it. The config layer and the build take the runner list from here.
+ */
+export interface RunnerDescription<S extends RunnerSettings = RunnerSettings> {
   readonly name: string;
   /** Cube section merged into `runner` (docker: `docker`, singularity: `singularity`, local: `local`). */
   readonly section: string;
+  /** Its schema: validates the runner section; its `default`s, in property order, are the platform defaults. */
+  readonly schema: RunnerSchemaName;
+  readonly capabilities: RunnerCapabilities;
   /** CLI flag -> key in the runner section; flags a runner does not list are rejected for it. */
   readonly flagKeys: Partial<Record<keyof RunnerFlags, string>>;
   /** Runner-specific merge of the cube section into cfg.runner (Python Config.merge). Mutates cfg. */
@@ -152,8 +202,16 @@ export interface RunnerConfigSpec {
   validate?(cfg: Tree): void;
   /** How show_config prints the runner section when it differs from the working form (Python renders some maps as strings). */
   display?(runner: Tree): Tree;
-  /** Creates the runner (may import heavy clients lazily); `config` is the effective configuration when there is one (not for doctor). */
-  create(config?: Tree): Promise<Runner>;
+  /**
+   * The runner section of the effective configuration (after merge, validation and interpolation) parsed once into
+   * the runner's typed settings. A value of the wrong shape is a ConfigError naming the key, the value, what was
+   * expected and a fix (fail closed).
+   */
+  settings(cfg: Tree): S;
+  /** Creates the runner (may import heavy clients lazily); `settings` are the run's, when there is one (not for doctor). */
+  create(settings?: S): Promise<Runner<S>>;
+  /** Batch runners: their job control, loaded only when asked. */
+  jobControl?(): Promise<JobControl>;
 }
 
 /** The few filesystem/PATH facts config merging may ask (injected so merging stays testable). */

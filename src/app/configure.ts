@@ -1,5 +1,5 @@
 import { buildConfig } from '../config/build.js';
-import { findRunner } from '../../runners/index.js';
+import { RUNNERS } from '../../runners/index.js';
 import { RuntimeUnavailableError } from '../errors.js';
 import type { Tree } from '../config/tree.js';
 import type { Runner, RunContext } from '../runner.js';
@@ -14,13 +14,15 @@ export interface PlatformOptions {
 
 /** Builds the resolved config and a probed runner for the platform (shared by configure and inspect). */
 export async function openRunner(opts: PlatformOptions, app: AppEnv): Promise<{ runner: Runner; ctx: RunContext }> {
-  const built = buildConfig({ mlcube: opts.mlcube, platform: opts.platform, params: opts.params, cwd: app.cwd, env: app.env, home: app.home, resolve: true }, findRunner);
+  const built = buildConfig({ mlcube: opts.mlcube, platform: opts.platform, params: opts.params, cwd: app.cwd, env: app.env, home: app.home, resolve: true }, RUNNERS);
   for (const w of built.warnings) app.log.warn(w);
-  const runner = await built.runner!.create(built.config);
+  const settings = built.runner!.settings(built.config);
+  const runner = await built.runner!.create(settings);
   const a = await runner.probe();
   if (!a.available) throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${a.reason}`, { suggestions: [a.remedy] });
   const ctx: RunContext = {
     config: built.config,
+    settings,
     root: built.location.root,
     workspace: String((built.config.runtime as Tree).workspace),
     log: app.log,

@@ -1,5 +1,5 @@
 import { buildConfig } from '../config/build.js';
-import { findRunner } from '../../runners/index.js';
+import { RUNNERS } from '../../runners/index.js';
 import { isTree, type Tree } from '../config/tree.js';
 import { settingsPath } from '../config/settings.js';
 import type { AppEnv } from './context.js';
@@ -16,7 +16,7 @@ export interface CubeDescription {
 
 /** `describe`: a summary of the cube without any platform (Python prints `runner: {}` there). */
 export function describeCube(opts: { mlcube?: string; workspace?: string }, app: AppEnv): CubeDescription {
-  const built = buildConfig({ mlcube: opts.mlcube, workspace: opts.workspace, cwd: app.cwd, env: app.env, home: app.home, platform: null, resolve: true }, findRunner);
+  const built = buildConfig({ mlcube: opts.mlcube, workspace: opts.workspace, cwd: app.cwd, env: app.env, home: app.home, platform: null, resolve: true }, RUNNERS);
   const cfg = built.config;
   const tasks = Object.entries(cfg.tasks as Tree).map(([name, t]) => {
     const task = t as Tree;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { slurmJobControl } from '../../runners/index.js';
+import { jobControl } from '../../runners/index.js';
 import { UsageError } from '../errors.js';
 import type { AppEnv } from './context.js';
 import { RECORDS_DIR } from '../params/isolation.js';
@@ -32,7 +32,7 @@ function jobsToActOn(opts: JobsOptions, app: AppEnv): { jobId: string; task?: st
 
 /** `status`: what Slurm says about each job (scontrol; no accounting daemon needed). */
 export async function jobStatus(opts: JobsOptions, app: AppEnv): Promise<JobStatus[]> {
-  const { jobState } = await slurmJobControl();
+  const { jobState } = await jobControl('slurm');
   return Promise.all(
     jobsToActOn(opts, app).map(async (j) => {
       const s = await jobState(j.jobId, app.env);
@@ -43,7 +43,7 @@ export async function jobStatus(opts: JobsOptions, app: AppEnv): Promise<JobStat
 
 /** `cancel`: scancel the jobs. */
 export async function cancelRun(opts: JobsOptions, app: AppEnv): Promise<string[]> {
-  const { cancelJobs } = await slurmJobControl();
+  const { cancelJobs } = await jobControl('slurm');
   const ids = jobsToActOn(opts, app).map((j) => j.jobId);
   await cancelJobs(ids, app.env);
   app.log.info(`cancelled Slurm job(s) ${ids.join(', ')}`);

@@ -5,9 +5,9 @@ import { planWorkspaceSync, type SyncCopy } from '../params/sync.js';
 import { buildConfig } from '../config/build.js';
 import { InterruptedError, RuntimeUnavailableError, TaskFailedError, UsageError } from '../errors.js';
 import type { Tree } from '../config/tree.js';
-import { describeGpus, requestedGpus } from '../params/gpus.js';
-import type { Runner, RunnerFlags, RunContext, SubmittedJob } from '../runner.js';
-import { findRunner } from '../../runners/index.js';
+import { describeGpus } from '../params/gpus.js';
+import type { Runner, RunnerFlags, RunnerSettings, RunContext, SubmittedJob } from '../runner.js';
+import { RUNNERS } from '../../runners/index.js';
 import { outputPaths, resolveTask, selectTasks, type ResolveContext, type ResolvedTask } from '../params/resolve.js';
 import { realFs } from '../params/fs-probe.js';
 import type { AppEnv } from './context.js';
@@ -60,7 +60,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
       resolve: true,
       overrideScope: scope.length ? scope : undefined,
     },
-    findRunner,
+    RUNNERS,
   );
   for (const w of built.warnings) app.log.warn(w);
   app.log.debug(`configuration built at ${performance.now().toFixed(0)} ms`);
@@ -69,8 +69,9 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   const workspace = String((cfg.runtime as Tree).workspace);
   const resolveCtx = { workspace, env: app.env, home: app.home, fs: realFs, explicit: built.explicitParams };
 
-  // Pre-flight: a bad GPU request fails before anything is created.
-  const gpus = describeGpus(requestedGpus(cfg, built.runner!.flagKeys.gpus));
+  // The runner's settings, parsed once (a bad GPU request or setting fails here, before anything is created).
+  const settings = built.runner!.settings(cfg);
+  const gpus = describeGpus(settings.gpus);
   // A custom --workspace gets the cube's own workspace inputs it lacks (Python's sync), copied after the checks.
   const syncs = planWorkspaceSync(cfg, tasks, join(built.location.root, 'workspace'), workspace, realFs);
   // Pre-flight: inputs must exist, be synced, or be outputs of an earlier task of this run.
@@ -89,19 +90,19 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   }
 
   throwIfAborted(opts.signal, tasks[0]);
-  const runner = await built.runner!.create(built.config);
+  const runner = await built.runner!.create(settings);
   app.log.debug(`${runner.name} runner loaded at ${performance.now().toFixed(0)} ms`);
   const availability = await runner.probe({ quick: true });
   app.log.debug(`${runner.name} runner probed at ${performance.now().toFixed(0)} ms`);
   if (!availability.available) {
     throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${availability.reason}`, { suggestions: [availability.remedy] });
   }
-  if (opts.detach && !runner.runChain) {
+  if (opts.detach && !runner.capabilities.batch) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now):
   // a failure here is exit 2-4 with nothing created in the workspace.
-  await runner.check?.(planned, makeContext(built, cfg, workspace, app, opts, opts.signal));
+  await runner.check?.(planned, makeContext(built, cfg, settings, workspace, app, opts, opts.signal));
   // A killed earlier run's task may still be writing into this workspace: stopped (and its record closed) first.
   await reapKilledRuns(workspace, app);
   throwIfAborted(opts.signal, tasks[0]);
@@ -112,7 +113,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
     const resolved = tasks.map((t) => resolveTask(cfg, t, { ...resolveCtx, pending }));
     throwIfAborted(opts.signal, tasks[0]);
     resolved.forEach(createOutputDirs);
-    const chain = await runner.runChain(resolved, makeContext(built, cfg, workspace, app, opts, opts.signal), { detach: opts.detach === true });
+    const chain = await runner.runChain(resolved, makeContext(built, cfg, settings, workspace, app, opts, opts.signal), { detach: opts.detach === true });
     opts.onSubmitted?.(chain.jobs);
     const results: TaskRun[] = [];
     for (const r of chain.runs) {
@@ -139,7 +140,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
   });
   app.log.debug(`workspace lock held at ${performance.now().toFixed(0)} ms`);
   try {
-    return await runClaimed(claim, runner, makeContext(built, cfg, workspace, app, opts, AbortSignal.any([opts.signal, lost.signal])), syncs, tasks, resolveCtx, app, opts.platform, built.unresolved, gpus);
+    return await runClaimed(claim, runner, makeContext(built, cfg, settings, workspace, app, opts, AbortSignal.any([opts.signal, lost.signal])), syncs, tasks, resolveCtx, app, opts.platform, built.unresolved, gpus);
   } catch (e) {
     if (claim.lost && !opts.signal.aborted) throw claim.lost;
     throw e;
@@ -150,9 +151,10 @@ export async function runTasks(opts: RunOptions, app: AppEnv): Promise<TaskRun[]
 
 type Built = ReturnType<typeof buildConfig>;
 
-function makeContext(built: Built, cfg: Tree, workspace: string, app: AppEnv, opts: RunOptions, signal: AbortSignal): RunContext {
+function makeContext(built: Built, cfg: Tree, settings: RunnerSettings, workspace: string, app: AppEnv, opts: RunOptions, signal: AbortSignal): RunContext {
   return {
     config: cfg,
+    settings,
     root: built.location.root,
     workspace,
     log: app.log,

@@ -3,7 +3,8 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { Document, parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
 import { settingsPath, builtinPlatforms } from '../config/settings.js';
-import { runnerDefaults, RUNNER_SCHEMAS } from '../config/runner-defaults.js';
+import { runnerDefaults } from '../config/runner-defaults.js';
+import { findRunner, RUNNERS } from '../../runners/index.js';
 import { parseYaml } from '../config/yaml-source.js';
 import { isTree, getPath, type Tree } from '../config/tree.js';
 import { toYaml } from './show-config.js';
@@ -31,20 +32,21 @@ export class SettingsAdmin {
   }
 
   list(): Tree {
-    return { file: this.file, platforms: { ...builtinPlatforms(), ...this.platforms() } };
+    return { file: this.file, platforms: { ...builtinPlatforms(RUNNERS), ...this.platforms() } };
   }
 
   get(key: string): unknown {
-    const data = { ...(this.doc.toJS() as Tree), platforms: { ...builtinPlatforms(), ...this.platforms() } };
+    const data = { ...(this.doc.toJS() as Tree), platforms: { ...builtinPlatforms(RUNNERS), ...this.platforms() } };
     const v = getPath(data, key.split('.'));
     if (v === undefined) throw new UsageError(`no key "${key}" in ${this.file}`, { suggestions: ['List what exists with: mlcube config --list'] });
     return v;
   }
 
   createPlatform(runner: string, name: string): void {
-    if (!RUNNER_SCHEMAS[runner]) throw new UsageError(`unknown runner "${runner}" (runners: ${Object.keys(RUNNER_SCHEMAS).join(', ')})`, { suggestions: [`mlcube config --create-platform docker ${name}`] });
+    const description = findRunner(runner);
+    if (!description) throw new UsageError(`unknown runner "${runner}" (runners: ${RUNNERS.map((r) => r.name).join(', ')})`, { suggestions: [`mlcube config --create-platform docker ${name}`] });
     this.mustNotExist(name);
-    this.doc.setIn(['platforms', name], this.doc.createNode(runnerDefaults(runner)));
+    this.doc.setIn(['platforms', name], this.doc.createNode(runnerDefaults(description)));
     this.save();
   }
 
@@ -63,7 +65,7 @@ export class SettingsAdmin {
   }
 
   copyPlatform(from: string, to: string): void {
-    const value = { ...builtinPlatforms(), ...this.platforms() }[from];
+    const value = { ...builtinPlatforms(RUNNERS), ...this.platforms() }[from];
     if (!isTree(value)) throw this.missing(from);
     this.mustNotExist(to);
     this.doc.setIn(['platforms', to], this.doc.createNode(value));

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { buildConfig } from '../config/build.js';
-import { findRunner } from '../../runners/index.js';
+import { RUNNERS } from '../../runners/index.js';
 import type { Tree } from '../config/tree.js';
 import type { AppEnv } from './context.js';
 
@@ -15,7 +15,7 @@ export interface ShowConfigOptions {
 
 /** `show_config`: the effective configuration, exactly as the Python MLCube would build it (reference §2.3). */
 export function showConfig(opts: ShowConfigOptions, app: AppEnv): Tree {
-  const built = buildConfig({ ...opts, cwd: app.cwd, env: app.env, home: app.home }, findRunner);
+  const built = buildConfig({ ...opts, cwd: app.cwd, env: app.env, home: app.home }, RUNNERS);
   for (const w of built.warnings) app.log.warn(w);
   const display = built.runner?.display;
   return display ? { ...built.config, runner: display(built.config.runner as Tree) } : built.config;

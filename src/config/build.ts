@@ -2,14 +2,14 @@ import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { statSync } from 'node:fs';
 import { ConfigError, UsageError, type ErrorPlace } from '../errors.js';
-import type { ConfigProbe, RunnerConfigSpec, RunnerFlags } from '../runner.js';
+import type { ConfigProbe, RunnerDescription, RunnerFlags } from '../runner.js';
 import { locateCube, type CubeLocation } from './locate.js';
 import { readYamlFile, type YamlSource } from './yaml-source.js';
 import { assertSchema, loadSchema } from './schemas.js';
 import { loadSettings, platformConfig, settingsPath, type SystemSettings } from './settings.js';
 import { parseParamOverrides, overridesTree, parseTaskArgs, type ParamOverride } from './overrides.js';
 import { isTree, merge, type Tree } from './tree.js';
-import { runnerDefaults, runnerSchema, RUNNER_SCHEMAS } from './runner-defaults.js';
+import { runnerDefaults, runnerSchema } from './runner-defaults.js';
 import { keysNear, pathIsKnown } from './schema-paths.js';
 import { resolveTree } from './interpolate.js';
 import { normalizeTasks, parameterNames } from '../params/normalize.js';
@@ -42,14 +42,12 @@ export interface EffectiveConfig {
   location: CubeLocation;
   settings: SystemSettings;
   source: YamlSource;
-  runner?: RunnerConfigSpec;
+  runner?: RunnerDescription;
   platform?: string;
   warnings: string[];
   /** Parameters whose path the command line gave (paramKey): a task override or a -P key reaching its default. */
   explicitParams: Set<string>;
 }
-
-export type RunnerLookup = (name: string) => RunnerConfigSpec | undefined;
 
 export const DEFAULT_WORKSPACE = '${runtime.root}/workspace';
 
@@ -59,7 +57,7 @@ const realProbe: ConfigProbe = {
 };
 
 /** The Python MLCube's config pipeline (reference §2.3), with validation and helpful errors added. */
-export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: ConfigProbe = realProbe): EffectiveConfig {
+export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescription[], probe: ConfigProbe = realProbe): EffectiveConfig {
   const location = locateCube(opts.mlcube, opts.cwd);
   const source = readYamlFile(location.file);
   const cube = source.value;
@@ -72,18 +70,18 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
   const P = overridesTree(overrides);
 
   let platformCfg: Tree = {};
-  let spec: RunnerConfigSpec | undefined;
+  let spec: RunnerDescription | undefined;
   if (opts.platform !== null) {
-    platformCfg = platformConfig(settings, opts.platform);
+    platformCfg = platformConfig(settings, opts.platform, runners);
     const runnerName = String(platformCfg.runner);
-    spec = runners(runnerName);
+    spec = runners.find((r) => r.name === runnerName);
     if (!spec) {
       throw new ConfigError(`platform "${opts.platform}" uses runner "${runnerName}", which this runtime does not provide`, {
         place: { file: settings.file },
-        suggestions: [`Set the platform's runner: to one of: ${Object.keys(RUNNER_SCHEMAS).join(', ')}.`],
+        suggestions: [`Set the platform's runner: to one of: ${runners.map((r) => r.name).join(', ')}.`],
       });
     }
-    for (const [k, v] of Object.entries(runnerDefaults(runnerName))) if (!(k in platformCfg)) platformCfg[k] = v;
+    for (const [k, v] of Object.entries(runnerDefaults(spec))) if (!(k in platformCfg)) platformCfg[k] = v;
     mergeFlags(P, spec, opts.flags ?? {});
   }
 
@@ -97,8 +95,7 @@ export function buildConfig(opts: BuildOptions, runners: RunnerLookup, probe: Co
   const { runner: _r, runtime: _rt, workspace: _w, ...cubePart } = cfg;
   assertSchema('mlcube.schema.json', cubePart, placeOf, 'the configuration after overrides');
   if (spec) {
-    const runnerSchemaName = RUNNER_SCHEMAS[spec.name];
-    if (runnerSchemaName) assertSchema(runnerSchemaName, cfg.runner, (p) => placeOf(['runner', ...p]), `runner section of platform "${opts.platform}"`);
+    assertSchema(spec.schema, cfg.runner, (p) => placeOf(['runner', ...p]), `runner section of platform "${opts.platform}"`);
     spec.validate?.(cfg);
   }
 
@@ -176,7 +173,7 @@ function workspaceValue(ws: string | undefined, cwd: string, home: string): stri
   return resolvePath(cwd, expanded);
 }
 
-function mergeFlags(P: Tree, spec: RunnerConfigSpec, flags: RunnerFlags): void {
+function mergeFlags(P: Tree, spec: RunnerDescription, flags: RunnerFlags): void {
   const section = (P[spec.section] = isTree(P[spec.section]) ? P[spec.section] : {}) as Tree;
   for (const [flag, value] of Object.entries(flags) as [keyof RunnerFlags, string | undefined][]) {
     if (value === undefined) continue;
@@ -191,9 +188,9 @@ function mergeFlags(P: Tree, spec: RunnerConfigSpec, flags: RunnerFlags): void {
   }
 }
 
-function checkOverridesMatch(overrides: readonly ParamOverride[], cube: Tree, platformCfg: Tree, spec: RunnerConfigSpec | undefined): void {
+function checkOverridesMatch(overrides: readonly ParamOverride[], cube: Tree, platformCfg: Tree, spec: RunnerDescription | undefined): void {
   const tree = { ...cube, runner: platformCfg, runtime: { root: '', workspace: '' } };
-  const sub: Record<string, Record<string, any>> = spec ? { runner: runnerSchema(spec.name) ?? {} } : {};
+  const sub: Record<string, Record<string, any>> = spec ? { runner: runnerSchema(spec) } : {};
   for (const o of overrides) {
     if (pathIsKnown(tree, loadSchema('mlcube.schema.json'), o.key, sub)) continue;
     throw new UsageError(`-P ${o.raw}: key "${o.key.join('.')}" matches nothing in the cube, the platform or the schema`, {

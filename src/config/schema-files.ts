@@ -1,24 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
+import type { RunnerSchemaName } from '../runner.js';
 
 /** The JSON Schemas under schemas/, shared by the build (compile-schemas.ts) and the validators (schemas.ts). */
 export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schemas');
 
-export const SCHEMA_FILES = [
-  'mlcube.schema.json',
-  'runner-docker.schema.json',
-  'runner-singularity.schema.json',
-  'runner-charliecloud.schema.json',
-  'runner-local.schema.json',
-  'runner-slurm.schema.json',
-  'settings.schema.json',
-  'metric-row.schema.json',
-  'run-record.schema.json',
-  'dsse-envelope.schema.json',
-] as const;
+/** The schemas of the runtime itself; each runner's comes with its description (runners/index.ts RUNNERS). */
+export const SCHEMA_FILES = ['mlcube.schema.json', 'settings.schema.json', 'metric-row.schema.json', 'run-record.schema.json', 'dsse-envelope.schema.json'] as const;
 
-export type SchemaName = (typeof SCHEMA_FILES)[number];
+export type SchemaName = (typeof SCHEMA_FILES)[number] | RunnerSchemaName;
 export type JsonSchema = Record<string, any>;
 
 export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true } as const;

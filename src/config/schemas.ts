@@ -8,7 +8,10 @@ import { validatorExportName, type SchemaName } from './schema-files.js';
 export { loadSchema, SCHEMA_FILES, SCHEMA_DIR, type SchemaName, type JsonSchema } from './schema-files.js';
 
 function validator(name: SchemaName): ValidateFunction {
-  return precompiled[validatorExportName(name)];
+  const v = precompiled[validatorExportName(name)];
+  // A runner schema the build did not compile (its runner not in runners/index.ts): nothing would be validated.
+  if (typeof v !== 'function') throw new Error(`internal: no precompiled validator for schemas/${name} (rebuild: npm run build)`);
+  return v;
 }
 
 export interface SchemaProblem {

@@ -5,7 +5,8 @@ import { ConfigError } from '../errors.js';
 import { readYamlFile, YamlSource } from './yaml-source.js';
 import { assertSchema } from './schemas.js';
 import { isTree, type Tree } from './tree.js';
-import { runnerDefaults, RUNNER_SCHEMAS } from './runner-defaults.js';
+import { runnerDefaults } from './runner-defaults.js';
+import type { RunnerDescription } from '../runner.js';
 
 export interface SystemSettings {
   file: string;
@@ -29,20 +30,20 @@ export function loadSettings(file: string): SystemSettings {
   return { file, exists: true, data, source };
 }
 
-/** Built-in platforms: one per runner, named after it, with the runner's defaults. */
-export function builtinPlatforms(): Tree {
+/** Built-in platforms: one per runner (runners/index.ts RUNNERS), named after it, with the runner's defaults. */
+export function builtinPlatforms(runners: readonly RunnerDescription[]): Tree {
   const out: Tree = {};
-  for (const name of Object.keys(RUNNER_SCHEMAS)) out[name] = runnerDefaults(name);
+  for (const r of runners) out[r.name] = runnerDefaults(r);
   return out;
 }
 
 /** All platforms a user can name: the settings file's, then built-in ones it does not redefine. */
-export function allPlatforms(settings: SystemSettings): Tree {
-  return { ...builtinPlatforms(), ...(settings.data.platforms as Tree) };
+export function allPlatforms(settings: SystemSettings, runners: readonly RunnerDescription[]): Tree {
+  return { ...builtinPlatforms(runners), ...(settings.data.platforms as Tree) };
 }
 
-export function platformConfig(settings: SystemSettings, name: string): Tree {
-  const platforms = allPlatforms(settings);
+export function platformConfig(settings: SystemSettings, name: string, runners: readonly RunnerDescription[]): Tree {
+  const platforms = allPlatforms(settings, runners);
   const p = platforms[name];
   if (!isTree(p)) {
     throw new ConfigError(`unknown platform "${name}" (known: ${Object.keys(platforms).join(', ')})`, {

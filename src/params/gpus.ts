@@ -56,13 +56,3 @@ export function describeGpus(req: GpuRequest): string {
       return `device=${req.devices.join(',')}`;
   }
 }
-
-/**
- * The GPUs a run asks for, read where its runner keeps the --gpus flag (`flagKey`: `--gpus` for most, `--nv` for
- * singularity), else from platform.accelerator_count. Throws the located ConfigError of a malformed request.
- */
-export function requestedGpus(cfg: Record<string, unknown>, flagKey = '--gpus'): GpuRequest {
-  const runner = (cfg.runner ?? {}) as Record<string, unknown>;
-  const platform = cfg.platform !== null && typeof cfg.platform === 'object' ? (cfg.platform as Record<string, unknown>) : {};
-  return gpuRequest((runner[flagKey] ?? null) as string | null, platform.accelerator_count as never);
-}

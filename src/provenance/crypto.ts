@@ -5,7 +5,7 @@ let loaded: typeof NodeCrypto | undefined;
 
 /**
  * node:crypto, loaded on first use. Loading it takes ~4 ms, and `mlcube run` needs it only for the run record,
- * which is written while the runner prepares the task (RunContext.startGate): loaded there, not at start-up.
+ * which is written just before the task starts: loaded there, not at start-up.
  */
 export function nodeCrypto(): typeof NodeCrypto {
   return (loaded ??= createRequire(import.meta.url)('node:crypto') as typeof NodeCrypto);

@@ -25,7 +25,7 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
     config: cfg,
     redact: () => redactSecrets(unresolved, cfg, app.env),
     runner: runner.name,
-    runsOnHost: runner.runsOnHost === true,
+    runsOnHost: runner.capabilities.seesHostPaths,
     platform,
     gpus,
     image: inspect
@@ -43,7 +43,7 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
 
 /** `/mlcube_io<k>/...` path of each parameter inside a container, null for the host runner. */
 function containerPaths(task: ResolvedTask, runner: Runner, cfg: Tree): (string | null)[] {
-  if (runner.runsOnHost) return task.params.map(() => null);
+  if (runner.capabilities.seesHostPaths) return task.params.map(() => null);
   const mode = (cfg.runner as Tree)['--mount_opts'];
   const plan = planMounts(task, mode === 'ro' || mode === 'rw' ? mode : undefined);
   return plan.args.map((a) => a.slice(a.indexOf('=') + 1));
@@ -61,23 +61,19 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
   }
   const active = recorder.open(task, containerPaths(task, runner, ctx.config));
   onOpen?.(active.record.run_id);
-  // Written while the runner prepares the task (a container's creation takes the daemon ~10-30 ms). Begun from the
-  // event loop's check phase, after I/O callbacks: the runner's first request is on its way by then, so hashing
-  // and loading node:crypto overlap the daemon's work instead of delaying it.
-  const begun = new Promise<void>((r) => setImmediate(r))
-    .then(() => recorder.begin(active, task))
-    .then(() => ctx.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`));
-  begun.catch(() => undefined); // awaited below; a runner that fails before awaiting its gate leaves it unobserved
+  // The "running" record is written before the task starts.
+  try {
+    await recorder.begin(active, task);
+  } catch (e) {
+    // No record was begun (an input could not be digested): the task never started; nothing is left behind.
+    await recorder.abandon(active);
+    throw e;
+  }
+  ctx.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`);
   let r: TaskResult;
   try {
-    r = await runner.run(task, { ...ctx, startGate: begun, taskIo: active.taskIo, runId: active.record.run_id, onTaskProcess: (p) => recorder.taskStarted(active, p) });
-    await begun;
+    r = await runner.run(task, { ...ctx, taskIo: active.taskIo, runId: active.record.run_id, onTaskProcess: (p) => recorder.taskStarted(active, p) });
   } catch (e) {
-    if (!(await begun.then(() => true, () => false))) {
-      // No record was begun (an input could not be digested): the task never started; nothing is left behind.
-      await recorder.abandon(active);
-      throw e;
-    }
     const interrupted = e instanceof InterruptedError || ctx.signal.aborted;
     await recorder
       .finish(active, task, { status: interrupted ? 'interrupted' : 'failed', exitCode: interrupted ? 130 : null, error: e instanceof Error ? e.message : String(e) })

@@ -10,9 +10,6 @@ export interface MetricRow {
   timestamp: string;
 }
 
-/** Env var naming the JSON-lines file a task appends its metric rows to. */
-export const METRICS_ENV = 'MLCUBE_METRICS_FILE';
-
 /** A number as a metric value: finite numbers stay numbers, the rest become their JSON-safe strings. */
 export function metricValue(x: number): MetricRow['value'] {
   return Number.isFinite(x) ? x : Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';

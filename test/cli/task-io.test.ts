@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FIXTURES, copyFixture, mlcube } from '../helpers/cli.js';
 import { Collect, taskContext, testTaskIo } from '../helpers/runner-ctx.js';
+import { localRunner } from '../../runners/local-config.js';
+import { singularityRunner } from '../../runners/singularity-config.js';
 import { captureStream } from '../../src/provenance/task-output.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
 import { SingularityRunner } from '../../runners/singularity.js';
@@ -23,7 +25,7 @@ describe('runners with a TaskIo: captured output, metrics file, usage', () => {
   describe('local', () => {
     it('stdout and stderr go to the TaskIo streams, MLCUBE_METRICS_FILE is <metricsDir>/metrics.jsonl, CPU and peak memory are measured', async function () {
       if (process.platform !== 'linux') return this.skip();
-      const { runner, task, ctx } = await taskContext({ cube: cube.dir, platform: 'local', task: 'report', env: { ...process.env, MLCUBE_METRICS_FILE: '/elsewhere/m.jsonl' }, taskIo: io });
+      const { runner, task, ctx } = await taskContext({ cube: cube.dir, runner: localRunner, task: 'report', env: { ...process.env, MLCUBE_METRICS_FILE: '/elsewhere/m.jsonl' }, taskIo: io });
       const r = await runner.run(task, ctx);
       expect(r.exitCode).to.equal(0);
       expect(io.stdout.text()).to.equal('report: stdout line\n');
@@ -43,7 +45,7 @@ describe('runners with a TaskIo: captured output, metrics file, usage', () => {
       const err = captureStream({ file: join(io.metricsDir, 'stderr.txt'), passthrough: terminal.err, limitBytes: 1 << 20 });
       const { runner, task, ctx } = await taskContext({
         cube: cube.dir,
-        platform: 'local',
+        runner: localRunner,
         task: 'custom',
         taskIo: { ...io, stdout: out.stream, stderr: err.stream },
       });
@@ -60,7 +62,7 @@ describe('runners with a TaskIo: captured output, metrics file, usage', () => {
     });
 
     it('without a TaskIo the task shares the terminal, as before (the CLI today), and reports no usage', async () => {
-      const { runner, task, ctx } = await taskContext({ cube: cube.dir, platform: 'local', task: 'custom' }); // writes nothing to the terminal
+      const { runner, task, ctx } = await taskContext({ cube: cube.dir, runner: localRunner, task: 'custom' }); // writes nothing to the terminal
       const r = await runner.run(task, ctx);
       expect(r.exitCode).to.equal(0);
       expect(r.usage).to.equal(undefined);
@@ -75,7 +77,7 @@ describe('runners with a TaskIo: captured output, metrics file, usage', () => {
     it('output into the TaskIo streams; the metrics directory is bound at /mlcube_metrics; no host MLCUBE_METRICS_FILE reaches singularity', async () => {
       const log = join(cube.dir, 'calls.jsonl');
       const env = { PATH: [join(FIXTURES, 'bin', 'singularity'), dirname(process.execPath)].join(':'), FAKE_RUNTIME_LOG: log, MLCUBE_METRICS_FILE: '/host/path/metrics.jsonl' };
-      const { task, ctx } = await taskContext({ cube: cube.dir, platform: 'singularity', task: 'report', env, taskIo: io });
+      const { task, ctx } = await taskContext({ cube: cube.dir, runner: singularityRunner, task: 'report', env, taskIo: io });
       const runner = new SingularityRunner({ env }); // its own env: the fake runtimes' PATH
       mkdirSync(join(cube.dir, 'workspace', '.image'), { recursive: true });
       writeFileSync(join(cube.dir, 'workspace', '.image', 'mlcubetestbasic001.sif'), 'a SIF already built\n');

@@ -7,8 +7,8 @@ import type { Tree } from '../../src/config/tree.js';
 import { createLogger } from '../../src/log.js';
 import { realFs } from '../../src/params/fs-probe.js';
 import { resolveTask, type ResolvedTask } from '../../src/params/resolve.js';
-import type { RunContext, Runner, TaskIo } from '../../src/runner.js';
-import { findRunner } from '../../runners/index.js';
+import type { RunContext, Runner, RunnerDescription, RunnerSettings, TaskIo } from '../../src/runner.js';
+import { RUNNERS } from '../../runners/index.js';
 
 /** A Writable that keeps what it is given (a TaskIo stream in tests). */
 export class Collect extends Writable {
@@ -32,16 +32,19 @@ export function testTaskIo(): TaskIo & { stdout: Collect; stderr: Collect; clean
 }
 
 /**
- * A runner, one resolved task and its RunContext for a cube, as `mlcube run` makes them (without the run record),
- * so a test can call runner.run directly with a TaskIo. Output directories are created as run does.
+ * A runner, one resolved task and its RunContext for a cube on the built-in platform of `runner` (typed by its
+ * description), as `mlcube run` makes them (without the run record), so a test can call runner.run directly with a
+ * TaskIo. Output directories are created as run does.
  */
-export async function taskContext(o: { cube: string; platform: string; task: string; params?: string[]; env?: Record<string, string | undefined>; taskIo?: TaskIo }): Promise<{ runner: Runner; task: ResolvedTask; ctx: RunContext }> {
+export async function taskContext<S extends RunnerSettings>(o: { cube: string; runner: RunnerDescription<S>; task: string; params?: string[]; env?: Record<string, string | undefined>; taskIo?: TaskIo }): Promise<{ runner: Runner<S>; task: ResolvedTask; ctx: RunContext<S> }> {
   const env = o.env ?? process.env;
-  const built = buildConfig({ mlcube: o.cube, cwd: o.cube, env, home: homedir(), platform: o.platform, params: o.params, resolve: true }, findRunner);
+  const built = buildConfig({ mlcube: o.cube, cwd: o.cube, env, home: homedir(), platform: o.runner.name, params: o.params, resolve: true }, RUNNERS);
+  if (built.runner !== o.runner) throw new Error(`platform ${o.runner.name} runs on the ${built.runner?.name} runner`);
   const workspace = String((built.config.runtime as Tree).workspace);
   const task = resolveTask(built.config, o.task, { workspace, env, home: homedir(), fs: realFs });
   for (const p of task.params) if (p.io === 'output') mkdirSync(p.type === 'directory' ? p.hostPath : dirname(p.hostPath), { recursive: true });
-  const runner = await built.runner!.create(built.config);
-  const ctx: RunContext = { config: built.config, root: built.location.root, workspace, log: createLogger('warning'), signal: new AbortController().signal, env, ...(o.taskIo ? { taskIo: o.taskIo } : {}) };
+  const settings = o.runner.settings(built.config);
+  const runner = await o.runner.create(settings);
+  const ctx: RunContext<S> = { config: built.config, settings, root: built.location.root, workspace, log: createLogger('warning'), signal: new AbortController().signal, env, ...(o.taskIo ? { taskIo: o.taskIo } : {}) };
   return { runner, task, ctx };
 }

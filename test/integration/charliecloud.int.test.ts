@@ -7,6 +7,7 @@ import { CLI, REPO, copyFixture, mlcube, readJson, tempDir } from '../helpers/cl
 import { CharliecloudRunner } from '../../runners/charliecloud.js';
 import { SlurmRunner } from '../../runners/slurm.js';
 import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
+import { charliecloudRunner } from '../../runners/charliecloud-config.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
 import { requireDockerBaseImage } from '../helpers/docker.js';
 
@@ -220,7 +221,7 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
       const io = testTaskIo();
       try {
         const params = [`docker.image=${TAG}`, `charliecloud.image_dir=${images.dir}`, `charliecloud.image_format=${format}`];
-        const { runner, task, ctx } = await taskContext({ cube: cube.dir, platform: 'charliecloud', task: 'report', params, taskIo: io });
+        const { runner, task, ctx } = await taskContext({ cube: cube.dir, runner: charliecloudRunner, task: 'report', params, taskIo: io });
         const r = await runner.run(task, ctx);
         expect(r.exitCode, io.stderr.text()).to.equal(0);
         expect(io.stdout.text()).to.equal('report: stdout line\n');

@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import { CLI, copyFixture, mlcube, readJson, snapshot, tempDir } from '../helpers/cli.js';
 import { DockerRunner } from '../../runners/docker.js';
 import { taskContext, testTaskIo } from '../helpers/runner-ctx.js';
+import { dockerRunner } from '../../runners/docker-config.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
 import { expectReportRecord } from '../helpers/record-checks.js';
 import { requireDockerBaseImage } from '../helpers/docker.js';
@@ -116,7 +117,7 @@ describe('docker runner against a real dockerd (integration)', function () {
   it('with a TaskIo: the container\'s output lands in its streams, a metric row written to $MLCUBE_METRICS_FILE reaches metricsDir, usage is measured', async () => {
     const io = testTaskIo();
     try {
-      const { task, ctx } = await taskContext({ cube: cube.dir, platform: 'docker', task: 'report', params: [`docker.image=${TAG}`], taskIo: io });
+      const { task, ctx } = await taskContext({ cube: cube.dir, runner: dockerRunner, task: 'report', params: [`docker.image=${TAG}`], taskIo: io });
       const r = await new DockerRunner().run(task, ctx);
       await r.cleanup;
       expect(r.exitCode).to.equal(0);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { bindPlan, buildSteps, DEFAULT_PATH, imagePath, metaPath, mountPointsToEnsure, parseChVersion, partialPaths, runPlan, sourceOf, type ImageMeta } from '../../runners/charliecloud-spec.js';
-import { charliecloudConfig } from '../../runners/charliecloud-config.js';
+import { charliecloudRunner } from '../../runners/charliecloud-config.js';
 import type { ResolvedTask } from '../../src/params/resolve.js';
 import { ConfigError, ImageError, ParameterError } from '../../src/errors.js';
 import { HOST, isolation, param } from '../helpers/tasks.js';
@@ -23,7 +23,8 @@ const runner = (over: Record<string, unknown> = {}) => ({
   '--mount_opts': '',
   ...over,
 });
-const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => ({ platform, runner: runner(over) });
+/** The charliecloud runner's settings of an effective configuration with this runner section. */
+const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => charliecloudRunner.settings({ platform, runtime: { root: ROOT, workspace: '/ws' }, runner: runner(over) });
 const META: ImageMeta = { source: 'docker:me/cube:1', format: 'dir', entrypoint: ['node', '/cube/task.mjs'], workdir: '/cube', env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'LANG=C.UTF-8'] };
 const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
   name: 'train',
@@ -53,7 +54,7 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
       ['a tar source: its file name without the extension', { source: 'tar:imgs/cube.tar.gz' }, '/ws/.image/cube'],
       ['a ch-image source', { source: 'ch-image:me/cube' }, '/ws/.image/me-cube'],
     ];
-    for (const [name, over, want] of paths) it(name, () => expect(imagePath(runner(over), ROOT)).to.equal(want));
+    for (const [name, over, want] of paths) it(name, () => expect(imagePath(cfg(over), ROOT)).to.equal(want));
 
     it('the metadata and partial names sit beside the image', () => {
       expect(metaPath(IMG)).to.equal(`${IMG}.mlcube.json`);
@@ -71,16 +72,17 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
     ];
     for (const [name, over, convert, nvidia, squash] of steps) {
       it(`conversion: ${name}`, () => {
-        const s = buildSteps(runner(over), ROOT, P);
+        const s = buildSteps(cfg(over), P);
         expect(s.convert.argv).to.deep.equal(convert);
         expect(s.nvidia?.argv).to.deep.equal(nvidia);
         expect(s.squash?.argv).to.deep.equal(squash);
       });
     }
 
-    it('an unusable source is a ConfigError naming the forms', () => {
-      expect(() => sourceOf(runner({ source: 'oras://x' }), ROOT)).to.throw(ConfigError, /not docker:IMAGE, ch-image:REF or tar:FILE/);
-      expect(() => sourceOf(runner({ source: null }), ROOT)).to.throw(ConfigError, /no docker image to convert/);
+    it('an unusable source is a ConfigError naming the forms (when the settings are parsed)', () => {
+      expect(() => sourceOf('oras://x', ROOT)).to.throw(ConfigError, /not docker:IMAGE, ch-image:REF or tar:FILE/);
+      expect(() => cfg({ source: 'oras://x' })).to.throw(ConfigError, /not docker:IMAGE, ch-image:REF or tar:FILE/);
+      expect(() => cfg({ source: null })).to.throw(ConfigError, /no docker image to convert/);
     });
 
     it('creates the paths ch-run binds onto, the /mlcube_io mount points and /mlcube_metrics', () => {
@@ -234,7 +236,7 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
   describe('config spec', () => {
     const merged = (cube: Record<string, unknown>) => {
       const c: Record<string, any> = { runtime: { root: ROOT, workspace: '/ws' }, runner: runner({ source: null }), ...cube };
-      charliecloudConfig.merge(c, { isFile: () => false, which: () => undefined });
+      charliecloudRunner.merge(c, { isFile: () => false, which: () => undefined });
       return c;
     };
     it('falls back to the cube\'s docker image; a charliecloud section wins', () => {
@@ -242,11 +244,11 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
       expect(merged({ docker: { image: 'me/cube:1' }, charliecloud: { source: 'ch-image:x', image_format: 'squash' } }).runner).to.include({ source: 'ch-image:x', image_format: 'squash' });
     });
     it('validate: nothing to convert is a ConfigError', () => {
-      expect(() => charliecloudConfig.validate!(merged({}))).to.throw(ConfigError);
-      expect(() => charliecloudConfig.validate!(merged({ docker: { image: 'a:1' } }))).to.not.throw();
+      expect(() => charliecloudRunner.validate!(merged({}))).to.throw(ConfigError);
+      expect(() => charliecloudRunner.validate!(merged({ docker: { image: 'a:1' } }))).to.not.throw();
     });
     it('rejects the flags ch-run cannot honour', () => {
-      expect(Object.keys(charliecloudConfig.flagKeys).sort()).to.deep.equal(['gpus', 'mount']);
+      expect(Object.keys(charliecloudRunner.flagKeys).sort()).to.deep.equal(['gpus', 'mount']);
     });
   });
 });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/config/build.js';
-import { findRunner } from '../../runners/index.js';
+import { RUNNERS } from '../../runners/index.js';
 import { isMlcubeError } from '../../src/errors.js';
 import { REPO } from '../helpers/cli.js';
 
@@ -47,7 +47,7 @@ describe('config loading, fuzzed: 2,000 mutated cube files end in a config or an
       writeFileSync(join(cube, 'mlcube.yaml'), t);
       for (const platform of ['local', 'docker']) {
         try {
-          buildConfig({ mlcube: cube, cwd: cube, env: {}, home: dir, platform, resolve: true }, findRunner);
+          buildConfig({ mlcube: cube, cwd: cube, env: {}, home: dir, platform, resolve: true }, RUNNERS);
           outcomes.built++;
         } catch (e) {
           if (!isMlcubeError(e)) expect.fail(`case ${i} (seed ${SEED}, platform ${platform}): ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n--- cube file ---\n${t}`);
@@ -74,7 +74,7 @@ describe('config loading, fuzzed: 2,000 mutated cube files end in a config or an
       writeFileSync(join(cube, 'mlcube.yaml'), text);
       let caught: unknown;
       try {
-        buildConfig({ mlcube: cube, cwd: cube, env: {}, home: dir, platform: 'local', resolve: true }, findRunner);
+        buildConfig({ mlcube: cube, cwd: cube, env: {}, home: dir, platform: 'local', resolve: true }, RUNNERS);
       } catch (e) {
         caught = e;
       }
@@ -89,7 +89,7 @@ describe('config loading, fuzzed: 2,000 mutated cube files end in a config or an
     mkdirSync(cube, { recursive: true });
     writeFileSync(join(cube, 'mlcube.yaml'), readFileSync(join(REPO, 'test/fixtures/cubes/basic/mlcube.yaml')));
     for (const [opts, message] of [[{ params: ['__proto__.x=1'] }, /-P "__proto__.x=1": the key "__proto__" is not allowed/], [{ taskArgs: ['__proto__=x'] }, /"__proto__" is no parameter name/]] as const) {
-      expect(() => buildConfig({ mlcube: cube, cwd: cube, env: {}, home: dir, platform: 'local', resolve: true, ...opts }, findRunner)).to.throw(message);
+      expect(() => buildConfig({ mlcube: cube, cwd: cube, env: {}, home: dir, platform: 'local', resolve: true, ...opts }, RUNNERS)).to.throw(message);
     }
   });
 });

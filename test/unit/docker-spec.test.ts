@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { cgroupCandidates, cgroupSample, containerPlan, parseExtraArgs, parseBytes, keyValues, deviceRequests, statsSample } from '../../runners/docker-spec.js';
 import { configureAction, needsConfigure } from '../../runners/docker-image.js';
+import { dockerRunner } from '../../runners/docker-config.js';
 import type { ResolvedTask } from '../../src/params/resolve.js';
 import { ConfigError, ParameterError } from '../../src/errors.js';
 import { isolation, param } from '../helpers/tasks.js';
@@ -15,7 +16,9 @@ const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
   isolation: isolation(),
   ...over,
 });
-const cfg = (runner: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => ({ platform, runner: { image: 'img:1', env_args: {}, cpu_args: '', gpu_args: '', '--gpus': null, '--mount_opts': '', ...runner } });
+/** The docker runner's settings of an effective configuration with this runner section. */
+const cfg = (runner: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) =>
+  dockerRunner.settings({ platform, runtime: { root: '/cube', workspace: '/ws' }, runner: { image: 'img:1', env_args: {}, cpu_args: '', gpu_args: '', '--gpus': null, '--mount_opts': '', ...runner } });
 const host = { uid: 1000, gid: 1000 };
 
 describe('docker container plan (pure: Engine API create options)', () => {

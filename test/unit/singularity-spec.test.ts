@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { buildArgv, buildSourceOf, clientArgv, clientEnv, parseVersion, runPlan, sifPath } from '../../runners/singularity-spec.js';
+import { singularityRunner } from '../../runners/singularity-config.js';
 import type { ResolvedTask } from '../../src/params/resolve.js';
 import { ConfigError, ParameterError } from '../../src/errors.js';
 import { HOST, isolation, param } from '../helpers/tasks.js';
@@ -22,7 +23,8 @@ const runner = (over: Record<string, unknown> = {}) => ({
   '--mount_opts': '',
   ...over,
 });
-const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => ({ platform, runner: runner(over) });
+/** The singularity runner's settings of an effective configuration with this runner section. */
+const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => singularityRunner.settings({ platform, runtime: { root: ROOT, workspace: '/ws' }, runner: runner(over) });
 const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
   name: 'train',
   params: [
@@ -53,7 +55,7 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
       ['custom executable: sudo singularity', { singularity: 'sudo singularity', build_file: 'docker://a/b:1', build_args: '' }, ['sudo', 'singularity', 'build', SIF, 'docker://a/b:1']],
       ['custom executable: apptainer by absolute path', { singularity: '/opt/apptainer/bin/apptainer', build_file: 'docker://a/b:1', build_args: '' }, ['/opt/apptainer/bin/apptainer', 'build', SIF, 'docker://a/b:1']],
     ];
-    for (const [name, over, argv] of cases) it(name, () => expect(buildArgv(runner(over), ROOT, SIF)).to.deep.equal(argv));
+    for (const [name, over, argv] of cases) it(name, () => expect(buildArgv(cfg(over), ROOT, SIF)).to.deep.equal(argv));
 
     it('classifies the sources', () => {
       expect(buildSourceOf('docker://x', ROOT).kind).to.equal('docker');
@@ -63,8 +65,8 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
     });
 
     it('the SIF path is image_dir/image; a relative image_dir is relative to the cube root', () => {
-      expect(sifPath(runner(), ROOT)).to.equal(SIF);
-      expect(sifPath(runner({ image_dir: 'sifs' }), ROOT)).to.equal(`${ROOT}/sifs/mnist.sif`);
+      expect(sifPath(cfg(), ROOT)).to.equal(SIF);
+      expect(sifPath(cfg({ image_dir: 'sifs' }), ROOT)).to.equal(`${ROOT}/sifs/mnist.sif`);
     });
   });
 
@@ -98,7 +100,7 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
       [
         'platform.accelerator_count=1 asks for one GPU without --gpus',
         task(),
-        { platform: { accelerator_count: 1 }, runner: runner() },
+        cfg({}, { accelerator_count: 1 }),
         ['singularity', 'run', '--nv', C, '--env', 'CUDA_VISIBLE_DEVICES=0', '--env', 'MLCUBE_TASK=train', '--env', 'MLCUBE_GPUS=1', ...BINDS, SIF, 'train', ...PARAMS],
       ],
       ['--gpus=0 disables GPUs: no --nv (Python added --nv for any value)', task(), cfg({ '--nv': '0' }), ['singularity', 'run', C, ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
@@ -141,8 +143,8 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
       expect(p.warnings.join()).to.contain('read-only');
     });
 
-    it('a malformed GPU request is a ConfigError naming the value', () => {
-      expect(() => runPlan(task(), cfg({ '--nv': '0,1' }), SIF, undefined, HOST)).to.throw(ConfigError, /"0,1"/);
+    it('a malformed GPU request is a ConfigError naming the value (when the settings are parsed)', () => {
+      expect(() => cfg({ '--nv': '0,1' })).to.throw(ConfigError, /"0,1"/);
     });
 
     describe('isolation: the workspace records, the home directory', () => {

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
-import { innerArgv, jobExitCode, jobGpus, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems, type JobSpec } from '../../runners/slurm-spec.js';
+import { innerArgv, jobExitCode, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems, type JobSpec } from '../../runners/slurm-spec.js';
+import { slurmRunner } from '../../runners/slurm-config.js';
 import { ConfigError } from '../../src/errors.js';
 
 const runner = (over: Record<string, unknown> = {}) => ({ runner: 'slurm', inner: 'singularity', partition: null, account: null, time: null, cpus_per_task: null, mem: null, gpus: null, sbatch_args: '', setup: [], node: null, log_dir: '/ws/.mlcube/slurm', poll_seconds: 2, '--gpus': null, '--mount_opts': '', ...over });
-const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => ({ name: 'mnist', platform, runner: runner(over) });
+/** The slurm runner's settings of an effective configuration with this runner section. */
+const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => slurmRunner.settings({ name: 'mnist', platform, runtime: { root: '/cube', workspace: '/ws' }, runner: runner(over) });
 const job = (over: Partial<JobSpec> = {}): JobSpec => ({
   task: 'train',
   cube: 'mnist',
@@ -26,13 +28,18 @@ describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', ()
     expect(sbatchArgv(submit, cfg())).to.deep.equal(['sbatch', '--parsable', '--job-name=mlcube-mnist-train', '--chdir=/ws', '--output=/ws/.mlcube/slurm/train-%j.out', '--error=/ws/.mlcube/slurm/train-%j.err']);
   });
 
-  it('GPUs per job: slurm.gpus, else --gpus=N / device list / accelerator_count; --gpus=all needs a count', () => {
-    expect(jobGpus(cfg({ gpus: 4 }))).to.equal(4);
-    expect(jobGpus(cfg({ '--gpus': '2' }))).to.equal(2);
-    expect(jobGpus(cfg({ '--gpus': 'device=0,3' }))).to.equal(2);
-    expect(jobGpus(cfg({}, { accelerator_count: 1 }))).to.equal(1);
-    expect(jobGpus(cfg({ '--gpus': '0' }, { accelerator_count: 1 }))).to.equal(0);
-    expect(() => jobGpus(cfg({ '--gpus': 'all' }))).to.throw(ConfigError, /how many GPUs/);
+  describe('GPUs per job: slurm.gpus, else --gpus=N / device list / accelerator_count', () => {
+    const cases: [string, Record<string, unknown>, Record<string, unknown>, number][] = [
+      ['slurm.gpus', { gpus: 4 }, {}, 4],
+      ['slurm.gpus wins over --gpus', { gpus: 1, '--gpus': '3' }, {}, 1],
+      ['--gpus=N', { '--gpus': '2' }, {}, 2],
+      ['a device list counts its devices', { '--gpus': 'device=0,3' }, {}, 2],
+      ['platform.accelerator_count', {}, { accelerator_count: 1 }, 1],
+      ['--gpus=0 wins over accelerator_count', { '--gpus': '0' }, { accelerator_count: 1 }, 0],
+      ['nothing asked', {}, {}, 0],
+    ];
+    for (const [name, over, platform, n] of cases) it(name, () => expect(cfg(over, platform).gpusPerJob).to.equal(n));
+    it('--gpus=all needs a count: a ConfigError when the settings are parsed', () => expect(() => cfg({ '--gpus': 'all' })).to.throw(ConfigError, /how many GPUs/));
   });
 
   it('the inner CLI run: absolute cube/workspace, inner platform, one task, -P and task overrides and --mount passed on, GPUs off when none', () => {
