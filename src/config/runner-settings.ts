@@ -26,10 +26,11 @@ export class SectionReader {
     readonly values: Tree,
   ) {}
 
-  /** `example`: a value to show in the -P fix, or the whole fix when it starts with a capital letter. */
-  fail(key: string, expected: string, example: string): never {
-    const fix = /^[A-Z]/.test(example) ? example : `Fix it in the cube's \`${this.section}:\` section or the platform settings, e.g. -P${this.section}.${key}=${example}.`;
-    throw new ConfigError(`${this.section}.${key} is ${shown(this.values[key])}; expected ${expected}`, { suggestions: [fix] });
+  /** `example`: a value the default fix (a -P override) shows; `fix`: another fix instead. */
+  fail(key: string, expected: string, example: string, fix?: string): never {
+    throw new ConfigError(`${this.section}.${key} is ${shown(this.values[key])}; expected ${expected}`, {
+      suggestions: [fix ?? `Fix it in the cube's \`${this.section}:\` section or the platform settings, e.g. -P${this.section}.${key}=${example}.`],
+    });
   }
 
   private absent(key: string): boolean {
@@ -72,10 +73,10 @@ export class SectionReader {
     return v;
   }
 
-  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T, example: string = allowed[0]): T {
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T, fix?: string): T {
     const v = this.str(key, fallback);
     const found = allowed.find((a) => a === v);
-    if (found === undefined) this.fail(key, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, example);
+    if (found === undefined) this.fail(key, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, allowed[0], fix);
     return found;
   }
 

@@ -42,10 +42,9 @@ export function createRecorder(cfg: Tree, runner: Runner, ctx: RunContext, platf
 }
 
 /** `/mlcube_io<k>/...` path of each parameter inside a container, null for the host runner. */
-function containerPaths(task: ResolvedTask, runner: Runner, cfg: Tree): (string | null)[] {
+function containerPaths(task: ResolvedTask, runner: Runner, ctx: RunContext): (string | null)[] {
   if (runner.capabilities.seesHostPaths) return task.params.map(() => null);
-  const mode = (cfg.runner as Tree)['--mount_opts'];
-  const plan = planMounts(task, mode === 'ro' || mode === 'rw' ? mode : undefined);
+  const plan = planMounts(task, ctx.settings.mountMode);
   return plan.args.map((a) => a.slice(a.indexOf('=') + 1));
 }
 
@@ -59,7 +58,7 @@ export async function runRecorded(recorder: RunRecorder | undefined, runner: Run
     await cleanup;
     return r;
   }
-  const active = recorder.open(task, containerPaths(task, runner, ctx.config));
+  const active = recorder.open(task, containerPaths(task, runner, ctx));
   onOpen?.(active.record.run_id);
   // The "running" record is written before the task starts.
   try {

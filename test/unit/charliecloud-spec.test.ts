@@ -233,7 +233,7 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
     for (const [name, run_args, re] of refused) it(`refuses run_args ${name}`, () => expect(() => bindPlan(task(), cfg({ run_args }), HOST)).to.throw(ConfigError, re));
   });
 
-  describe('config spec', () => {
+  describe('description: merge, validate, flags', () => {
     const merged = (cube: Record<string, unknown>) => {
       const c: Record<string, any> = { runtime: { root: ROOT, workspace: '/ws' }, runner: runner({ source: null }), ...cube };
       charliecloudRunner.merge(c, { isFile: () => false, which: () => undefined });
