@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/dataset.js';
 import { CubeError } from '../errors.js';
-import type { BackendName } from './backend.js';
+import type { BackendName } from '../model/backend.js';
 import { abortShared, createSharedCommBuffers, type SharedCommBuffers } from './comm.js';
 import type { EpochMetrics, LoopEvents } from './loop.js';
 import type { TrainConfig } from './schema.js';

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { modelArtifacts } from '../model-io.js';
-import { selectBackend } from './backend.js';
+import { selectBackend } from '../model/backend.js';
+import { modelArtifacts } from '../model/io.js';
 import { SharedComm } from './comm.js';
 import { type LoopEvents, trainReplica } from './loop.js';
 import type { WorkerInput, WorkerMessage } from './parallel.js';
