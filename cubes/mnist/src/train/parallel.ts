@@ -6,10 +6,6 @@ import type { BackendName } from '../model/backend.js';
 import { abortShared, createSharedCommBuffers, type SharedCommBuffers } from './comm.js';
 import type { EpochMetrics, LoopEvents } from './loop.js';
 import type { TrainConfig } from './schema.js';
-// Type-only link so that every tsc program that compiles this file also emits the worker it starts by URL.
-import type { WorkerEntry } from './worker.js';
-
-export type { WorkerEntry };
 
 /** What each worker thread receives. */
 export interface WorkerInput {

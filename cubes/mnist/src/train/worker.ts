@@ -6,8 +6,6 @@ import { type LoopEvents, trainReplica } from './loop.js';
 import type { WorkerInput, WorkerMessage } from './parallel.js';
 
 // One replica of data-parallel training (see parallel.ts); rank 0 reports progress and returns the model.
-/** Marker type: lets parallel.ts reference this file so that compilers emit it. */
-export type WorkerEntry = 'mnist-train-worker';
 const input = workerData as WorkerInput;
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 try {
