@@ -269,9 +269,9 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
     expect(readFileSync(summaryOf(join(cube.dir, 'workspace')), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
   });
 
-  it('the MNIST cube: download -> train through charliecloud (image converted from the bundled cube, one tiny epoch)', async function () {
-    if (!existsSync(join(REPO, 'cubes', 'mnist', 'image', 'main.js')) || !existsSync(join(REPO, 'workspace', 'mnist', 'mnist-offline.npz'))) {
-      console.warn('    skip: the MNIST cube is not built (cubes/mnist/image, workspace/mnist/mnist-offline.npz); run npm run build');
+  it('the MNIST cube: download -> train through charliecloud (image converted from the cube\'s Docker image, one tiny epoch)', async function () {
+    if (!existsSync(join(REPO, 'cubes', 'mnist', 'dist', 'main.js')) || !existsSync(join(REPO, 'cubes', 'mnist', 'node_modules')) || !existsSync(join(REPO, 'workspace', 'mnist', 'mnist-offline.npz'))) {
+      console.warn('    skip: the MNIST cube is not built (cubes/mnist/dist/main.js, cubes/mnist/node_modules, workspace/mnist/mnist-offline.npz); run npm ci');
       return this.skip();
     }
     const ws = tempDir('mlcube-ch-mnist-');

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset, type Split } from '../data/dataset.js';
 import type { Logger } from '../log.js';
-import { loadModel } from '../model-io.js';
-import { describeBackend, selectBackend } from '../train/backend.js';
-import { batchTensors, lossAndCorrect } from '../train/loop.js';
+import { describeBackend, selectBackend } from '../model/backend.js';
+import { batchTensors, lossAndCorrect } from '../model/batch.js';
+import { loadModel } from '../model/io.js';
 
 export interface EvaluateParams {
   dataDir: string;

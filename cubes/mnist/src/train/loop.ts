@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/dataset.js';
+import { createModel } from '../model/architectures.js';
+import { batchTensors, lossAndCorrect } from '../model/batch.js';
 import type { Comm } from './comm.js';
-import { createModel } from './models.js';
 import { permutation, seedMathRandom } from './rng.js';
 import type { TrainConfig } from './schema.js';
-
-const PIXELS = 784;
-const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
 /** Metrics of one epoch, as written to `<log_dir>/train-metrics.jsonl`. */
 export interface EpochMetrics {
@@ -42,27 +40,6 @@ export function makeOptimizer(cfg: Pick<TrainConfig, 'optimizer' | 'learning_rat
     case 'sgd': return tf.train.sgd(cfg.learning_rate);
     case 'rmsprop': return tf.train.rmsprop(cfg.learning_rate);
   }
-}
-
-/** Images (scaled to [0,1]) and one-hot labels of the given indices. */
-export function batchTensors(data: Split, idx: ArrayLike<number>): [tf.Tensor4D, tf.Tensor2D] {
-  const n = idx.length;
-  const x = new Float32Array(n * PIXELS);
-  const y = new Float32Array(n * 10);
-  for (let i = 0; i < n; i++) {
-    const src = idx[i] * PIXELS;
-    const dst = i * PIXELS;
-    for (let p = 0; p < PIXELS; p++) x[dst + p] = SCALE[data.images[src + p]];
-    y[i * 10 + data.labels[idx[i]]] = 1;
-  }
-  return [tf.tensor4d(x, [n, 28, 28, 1]), tf.tensor2d(y, [n, 10])];
-}
-
-/** Sum of categorical cross-entropy over the batch, and the number of correct predictions. */
-export function lossAndCorrect(probs: tf.Tensor, onehot: tf.Tensor): [tf.Scalar, tf.Scalar] {
-  const ce = tf.neg(tf.sum(tf.mul(onehot, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7)))));
-  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(onehot, -1)), 'float32'));
-  return [ce as tf.Scalar, correct as tf.Scalar];
 }
 
 function shard<T extends { length: number; subarray(a: number, b: number): T }>(all: T, comm: Comm): T {

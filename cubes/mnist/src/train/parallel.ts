@@ -2,14 +2,10 @@ import { Worker } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/dataset.js';
 import { CubeError } from '../errors.js';
-import type { BackendName } from './backend.js';
+import type { BackendName } from '../model/backend.js';
 import { abortShared, createSharedCommBuffers, type SharedCommBuffers } from './comm.js';
 import type { EpochMetrics, LoopEvents } from './loop.js';
 import type { TrainConfig } from './schema.js';
-// Type-only link so that every tsc program that compiles this file also emits the worker it starts by URL.
-import type { WorkerEntry } from './worker.js';
-
-export type { WorkerEntry };
 
 /** What each worker thread receives. */
 export interface WorkerInput {

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset } from '../data/dataset.js';
 import type { Logger } from '../log.js';
-import { modelArtifacts, writeModel } from '../model-io.js';
+import { createModel } from '../model/architectures.js';
+import { type BackendChoice, describeBackend, selectBackend } from '../model/backend.js';
+import { modelArtifacts, writeModel } from '../model/io.js';
 import { loadYamlConfig } from '../yaml-config.js';
-import { type BackendChoice, describeBackend, selectBackend } from './backend.js';
 import { LocalComm } from './comm.js';
 import { type EpochMetrics, type LoopEvents, trainReplica } from './loop.js';
-import { createModel } from './models.js';
 import { trainParallel } from './parallel.js';
 import { TRAIN_CONFIG_SCHEMA, type TrainConfig } from './schema.js';
 

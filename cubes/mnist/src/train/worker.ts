@@ -1,13 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { modelArtifacts } from '../model-io.js';
-import { selectBackend } from './backend.js';
+import { selectBackend } from '../model/backend.js';
+import { modelArtifacts } from '../model/io.js';
 import { SharedComm } from './comm.js';
 import { type LoopEvents, trainReplica } from './loop.js';
 import type { WorkerInput, WorkerMessage } from './parallel.js';
 
 // One replica of data-parallel training (see parallel.ts); rank 0 reports progress and returns the model.
-/** Marker type: lets parallel.ts reference this file so that compilers emit it. */
-export type WorkerEntry = 'mnist-train-worker';
 const input = workerData as WorkerInput;
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 try {

@@ -1,19 +1,18 @@
-/// <reference path="../../cubes/mnist/src/train/worker.ts" />
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { writeNpz } from '../../cubes/mnist/src/data/npz.js';
-import { loadModel, modelArtifacts, writeModel } from '../../cubes/mnist/src/model-io.js';
-import { selectBackend } from '../../cubes/mnist/src/train/backend.js';
-import { LocalComm } from '../../cubes/mnist/src/train/comm.js';
-import { trainReplica } from '../../cubes/mnist/src/train/loop.js';
-import { createModel } from '../../cubes/mnist/src/train/models.js';
-import { trainParallel } from '../../cubes/mnist/src/train/parallel.js';
-import type { TrainConfig } from '../../cubes/mnist/src/train/schema.js';
-import { runTrain } from '../../cubes/mnist/src/train/task.js';
-import { registerWasmTrainingKernels } from '../../cubes/mnist/src/train/wasm-kernels.js';
+import { writeNpz } from '../src/data/npz.js';
+import { loadModel, modelArtifacts, writeModel } from '../src/model/io.js';
+import { selectBackend } from '../src/model/backend.js';
+import { LocalComm } from '../src/train/comm.js';
+import { trainReplica } from '../src/train/loop.js';
+import { createModel } from '../src/model/architectures.js';
+import { trainParallel } from '../src/train/parallel.js';
+import type { TrainConfig } from '../src/train/schema.js';
+import { runTrain } from '../src/train/task.js';
+import { registerWasmTrainingKernels } from '../src/model/wasm-kernels.js';
 import { quietLogger, tempDir, toySplit } from './helpers.js';
 
 const base: TrainConfig = { model: 'mlp', optimizer: 'adam', learning_rate: 0.003, train_epochs: 1, batch_size: 32, validation_split: 0.2, seed: 7, backend: 'wasm', workers: 1 };

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CubeError } from './errors.js';
+import { CubeError } from '../errors.js';
 
 /** What a saved model directory holds besides the weights (the tfjs `model.json` fields we write). */
 export interface ModelArtifactsJson {

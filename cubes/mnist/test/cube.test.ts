@@ -1,22 +1,23 @@
-/// <reference path="../../cubes/mnist/src/main.ts" />
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import { execa } from 'execa';
 import { parse } from 'yaml';
-import { datasetFromNpz } from '../../cubes/mnist/src/data/dataset.js';
-import { writeNpz } from '../../cubes/mnist/src/data/npz.js';
-import { DATA_CONFIG_SCHEMA } from '../../cubes/mnist/src/download/schema.js';
-import { TRAIN_CONFIG_SCHEMA } from '../../cubes/mnist/src/train/schema.js';
-import { buildOfflineSet, TEST_PER_CLASS } from '../../cubes/mnist/src/tools/offline-set.js';
+import { datasetFromNpz } from '../src/data/dataset.js';
+import { writeNpz } from '../src/data/npz.js';
+import { DATA_CONFIG_SCHEMA } from '../src/download/schema.js';
+import { TRAIN_CONFIG_SCHEMA } from '../src/train/schema.js';
+import { buildOfflineSet, TEST_PER_CLASS } from '../src/tools/offline-set.js';
 import { tempDir } from './helpers.js';
 
-// dist/test/mnist -> repository root
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
-const MAIN = join(ROOT, 'dist/cubes/mnist/src/main.js');
+// dist-test/test -> the cube's directory, and the repository around it
+const CUBE = resolve(fileURLToPath(import.meta.url), '../../..');
+const ROOT = resolve(CUBE, '../..');
+const MAIN = join(CUBE, 'dist/main.js');
+const main = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
 
 describe('mnist cube: files and contract', function () {
   this.timeout(60000);
@@ -49,7 +50,7 @@ describe('mnist cube: files and contract', function () {
   it('mlcube.yaml validates against schemas/mlcube.schema.json and the workspaces\' YAML against the cube schemas', () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
     for (const f of readdirSync(join(ROOT, 'schemas')).filter((n) => n.endsWith('.json'))) ajv.addSchema(JSON.parse(readFileSync(join(ROOT, 'schemas', f), 'utf8')));
-    const cube = parse(readFileSync(join(ROOT, 'cubes/mnist/mlcube.yaml'), 'utf8'));
+    const cube = parse(readFileSync(join(CUBE, 'mlcube.yaml'), 'utf8'));
     const check = (id: string, doc: unknown) => {
       const v = ajv.getSchema(id)!;
       expect(v(doc), JSON.stringify(v.errors)).to.equal(true);
@@ -57,18 +58,18 @@ describe('mnist cube: files and contract', function () {
     check('https://mlcube-ts.local/schemas/mlcube.schema.json', cube);
     expect(Object.keys(cube.tasks)).to.deep.equal(['download', 'train', 'evaluate']);
     expect(cube.local.command).to.equal('node dist/main.js');
-    for (const ws of ['workspace/mnist', 'cubes/mnist/workspace']) {
-      check(DATA_CONFIG_SCHEMA.$id, parse(readFileSync(join(ROOT, ws, 'data.yaml'), 'utf8')));
-      check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(ROOT, ws, 'train.yaml'), 'utf8')));
+    for (const ws of [join(ROOT, 'workspace/mnist'), join(CUBE, 'workspace')]) {
+      check(DATA_CONFIG_SCHEMA.$id, parse(readFileSync(join(ws, 'data.yaml'), 'utf8')));
+      check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(ws, 'train.yaml'), 'utf8')));
     }
   });
 
-  it('main.js: exit 1 with one stderr line naming file and key for a bad data_config; exit 0 on success', async () => {
+  it('main.js: exit 1 with one stderr line naming file and key for a bad data_config; exit 0 on success', () => {
     const t = tempDir();
     try {
       writeFileSync(join(t.dir, 'data.yaml'), 'uri: x.npz\nhash: 12\n');
-      const bad = await execa('node', [MAIN, 'download', `--data_config=${join(t.dir, 'data.yaml')}`, `--data_dir=${join(t.dir, 'data')}`, `--log_dir=${join(t.dir, 'logs')}`], { reject: false });
-      expect(bad.exitCode).to.equal(1);
+      const bad = main(['download', `--data_config=${join(t.dir, 'data.yaml')}`, `--data_dir=${join(t.dir, 'data')}`, `--log_dir=${join(t.dir, 'logs')}`]);
+      expect(bad.status).to.equal(1);
       const errLines = bad.stderr.split('\n').filter((l) => l.includes('error:'));
       expect(errLines).to.have.length(1);
       expect(errLines[0]).to.match(/data\.yaml: key "hash": bad value; found 12; expected .*Fix: /);
@@ -79,12 +80,12 @@ describe('mnist cube: files and contract', function () {
       writeFileSync(join(t.dir, 'tiny.npz'), npz);
       writeFileSync(join(t.dir, 'data.yaml'), `uri: tiny.npz\nhash: ${createHash('sha256').update(npz).digest('hex')}\n`);
       mkdirSync(join(t.dir, 'data'), { recursive: true });
-      const ok = await execa('node', [MAIN, 'download', `--data_config=${join(t.dir, 'data.yaml')}`, `--data_dir=${join(t.dir, 'data')}`, `--log_dir=${join(t.dir, 'logs')}`], { reject: false });
-      expect(ok.exitCode, ok.stderr).to.equal(0);
+      const ok = main(['download', `--data_config=${join(t.dir, 'data.yaml')}`, `--data_dir=${join(t.dir, 'data')}`, `--log_dir=${join(t.dir, 'logs')}`]);
+      expect(ok.status, ok.stderr).to.equal(0);
       expect(readdirSync(join(t.dir, 'data'))).to.deep.equal(['tiny.npz']);
       expect(readFileSync(join(t.dir, 'logs', 'download.log'), 'utf8')).to.include('verified');
-      const unknown = await execa('node', [MAIN, 'fly'], { reject: false });
-      expect(unknown.exitCode).to.equal(1);
+      const unknown = main(['fly']);
+      expect(unknown.status).to.equal(1);
       expect(unknown.stderr).to.match(/unknown task; found fly; expected download, train, evaluate/);
     } finally {
       t.cleanup();

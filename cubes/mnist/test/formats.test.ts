@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { datasetFromNpz, validateDataFile } from '../../cubes/mnist/src/data/dataset.js';
-import { parseIdx, writeIdx, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../../cubes/mnist/src/data/idx.js';
-import { parseNpy } from '../../cubes/mnist/src/data/npy.js';
-import { readNpz, writeNpz } from '../../cubes/mnist/src/data/npz.js';
-import { writeZip } from '../../cubes/mnist/src/data/zip.js';
+import { datasetFromNpz, validateDataFile } from '../src/data/dataset.js';
+import { parseIdx, writeIdx, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../src/data/idx.js';
+import { parseNpy } from '../src/data/npy.js';
+import { readNpz, writeNpz } from '../src/data/npz.js';
+import { writeZip } from '../src/data/zip.js';
 
 function npyV1(descr: string, shape: string, body: Uint8Array): Uint8Array {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;

@@ -28,6 +28,7 @@ function whyNot(pkg: string, err: unknown): string {
   return `${pkg} failed to load: ${(e.message ?? String(err)).split('\n')[0]}`;
 }
 
+/** A specifier in a variable, so that tsc does not look for the types of the optional packages. */
 async function tryImport(pkg: string): Promise<unknown> {
   return import(pkg);
 }
@@ -63,7 +64,6 @@ export async function selectBackend(requested: 'auto' | BackendName, env: NodeJS
   }
   if (requested === 'auto' || requested === 'wasm') {
     try {
-      // A literal specifier, so a bundler includes the wasm backend (the tfjs-node ones stay optional and external).
       await import('@tensorflow/tfjs-backend-wasm');
       registerWasmTrainingKernels();
       if (await tf.setBackend('wasm')) return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', gpu: false, skipped };

@@ -4,9 +4,9 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { writeIdx } from '../../cubes/mnist/src/data/idx.js';
-import { writeNpz } from '../../cubes/mnist/src/data/npz.js';
-import { runDownload } from '../../cubes/mnist/src/download/task.js';
+import { writeIdx } from '../src/data/idx.js';
+import { writeNpz } from '../src/data/npz.js';
+import { runDownload } from '../src/download/task.js';
 import { quietLogger, tempDir } from './helpers.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -2,12 +2,12 @@ import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeNpz } from '../../cubes/mnist/src/data/npz.js';
-import { modelArtifacts, writeModel } from '../../cubes/mnist/src/model-io.js';
-import { runEvaluate } from '../../cubes/mnist/src/evaluate/task.js';
-import { selectBackend } from '../../cubes/mnist/src/train/backend.js';
-import { LocalComm } from '../../cubes/mnist/src/train/comm.js';
-import { trainReplica } from '../../cubes/mnist/src/train/loop.js';
+import { writeNpz } from '../src/data/npz.js';
+import { modelArtifacts, writeModel } from '../src/model/io.js';
+import { runEvaluate } from '../src/evaluate/task.js';
+import { selectBackend } from '../src/model/backend.js';
+import { LocalComm } from '../src/train/comm.js';
+import { trainReplica } from '../src/train/loop.js';
 import { quietLogger, tempDir, toySplit } from './helpers.js';
 
 describe('mnist cube: evaluate task', function () {

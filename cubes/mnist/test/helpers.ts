@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Logger } from '../../cubes/mnist/src/log.js';
-import type { Split } from '../../cubes/mnist/src/data/dataset.js';
+import { Logger } from '../src/log.js';
+import type { Split } from '../src/data/dataset.js';
 
 /** A Logger that records lines instead of printing them. */
 export function quietLogger(task = 'test'): Logger & { lines: string[] } {

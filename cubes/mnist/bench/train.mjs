@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 // Training throughput of the mnist cube's models on every available TensorFlow.js backend, and the ratio to
 // PyTorch CPU (same model, batch, 2 threads) when python3 with torch is installed.
-// Usage: npm run build && node test/bench/train.mjs [--seconds=S] [--models=mlp,cnn,lenet5] [--backends=tensorflow,wasm,cpu] [--cpu-cnn]
+// Usage: npm run build && node cubes/mnist/bench/train.mjs [--seconds=S] [--models=mlp,cnn,lenet5] [--backends=tensorflow,wasm,cpu] [--cpu-cnn]
 // Synthetic 28x28 data: throughput does not depend on pixel values. Not a test: nothing here is asserted.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const cube = (p) => import(join(root, 'cubes/mnist/dist', p));
+const cube = (p) => import(join(dirname(fileURLToPath(import.meta.url)), '../dist', p));
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
 const seconds = Number(args.seconds ?? 8);
 const models = (args.models ?? 'mlp,cnn,lenet5').split(',');
@@ -17,11 +16,11 @@ const backends = (args.backends ?? 'tensorflow,wasm,cpu').split(',');
 const BATCH = { mlp: [32, 128], cnn: [128], lenet5: [128] };
 
 const tf = await import('@tensorflow/tfjs');
-const { selectBackend } = await cube('train/backend.js');
+const { selectBackend } = await cube('model/backend.js');
 const { trainReplica } = await cube('train/loop.js');
 const { LocalComm } = await cube('train/comm.js');
 const { trainParallel } = await cube('train/parallel.js');
-const { createModel } = await cube('train/models.js');
+const { createModel } = await cube('model/architectures.js');
 
 function data(count) {
   const images = new Uint8Array(count * 784);
