@@ -50,7 +50,7 @@ export function innerArgv(job: JobSpec, gpus: number): string[] {
 
 /**
  * The batch script (bash, as sbatch requires): checks that what the job needs is visible on the compute node,
- * runs the site's set-up lines, then execs the inner CLI. Every word is quoted; GPUs are the ones Slurm allocated
+ * runs the site's set-up lines, exports what the run's hooks need there (RunInvocation.env), then execs the inner CLI. Every word is quoted; GPUs are the ones Slurm allocated
  * (CUDA_VISIBLE_DEVICES as Slurm set it, passed on as --gpus=device=...).
  */
 export function jobScript(job: JobSpec, s: Pick<SlurmSettings, 'gpusPerJob' | 'setup'>): string {
@@ -64,6 +64,8 @@ export function jobScript(job: JobSpec, s: Pick<SlurmSettings, 'gpusPerJob' | 's
     '  [ -e "$p" ] || { echo "mlcube: $p is not visible on compute node $(hostname): the cube, the workspace, node and the mlcube CLI must be on storage the compute nodes share (e.g. under \\$HOME or /scratch)" >&2; exit 3; }',
     'done',
     ...s.setup,
+    // Set here, not left to sbatch's --export: a site's SBATCH_EXPORT=NONE would drop them, and the job runs elsewhere.
+    ...Object.entries(job.invocation.env ?? {}).map(([k, v]) => `export ${k}=${q(v)}`),
   ];
   if (gpus > 0) {
     lines.push(`gpus=${q(`--gpus=${gpus}`)}`, 'if [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then gpus="--gpus=device=${CUDA_VISIBLE_DEVICES}"; fi');

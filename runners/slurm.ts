@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFi
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { ConfigError, InterruptedError, RuntimeUnavailableError, UsageError } from '../src/errors.js';
-import type { Availability, ChainResult, JobState, RunContext, Runner, SubmittedJob, TaskResult } from '../src/runner.js';
+import type { Availability, JobState, RunContext, Runner, SubmittedChain, SubmittedJob, TaskResult } from '../src/runner.js';
 import { slurmRunner, type SlurmSettings } from './slurm-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
@@ -86,11 +86,10 @@ export class SlurmRunner implements Runner<SlurmSettings> {
   }
 
   async run(task: ResolvedTask, ctx: RunContext<SlurmSettings>): Promise<TaskResult> {
-    const r = await this.runChain([task], ctx, { detach: false });
-    return r.runs[0] ?? { exitCode: 1, durationMs: 0 };
+    return (await this.submitChain([task], ctx)).wait(0);
   }
 
-  private async submit(tasks: ResolvedTask[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
+  private async submit(tasks: readonly ResolvedTask[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
     const inv = ctx.invocation;
     if (!inv) throw new UsageError('the slurm runner needs the command line of the run (internal: no invocation in the context)');
     const s = ctx.settings;
@@ -128,13 +127,22 @@ export class SlurmRunner implements Runner<SlurmSettings> {
     return jobs;
   }
 
-  async runChain(tasks: ResolvedTask[], ctx: RunContext<SlurmSettings>, opts: { detach: boolean }): Promise<ChainResult> {
+  /**
+   * Submits the chain (one job per task, afterok) and returns without waiting; `wait(i)` then follows job i with
+   * scontrol, streaming its output files while they grow.
+   */
+  async submitChain(tasks: readonly ResolvedTask[], ctx: RunContext<SlurmSettings>): Promise<SubmittedChain> {
     const jobs = await this.submit(tasks, ctx);
-    if (opts.detach) return { runs: [], jobs };
     const poll = ctx.settings.pollMs;
-    const runs: ChainResult['runs'] = [];
-    const cancelAll = () => cancelJobs(jobs.map((j) => j.jobId), this.env).catch(() => undefined);
-    for (const [i, job] of jobs.entries()) {
+    // Jobs before this index were followed to their end or cancelled: cancel() leaves them alone.
+    let settled = 0;
+    const cancelFrom = async (i: number) => {
+      const rest = jobs.slice(Math.max(i, settled));
+      settled = jobs.length;
+      await cancelJobs(rest.map((j) => j.jobId), this.env).catch(() => undefined);
+    };
+    const wait = async (i: number): Promise<TaskResult> => {
+      const job = jobs[i];
       let out = 0;
       let err = 0;
       let started: number | undefined;
@@ -142,14 +150,15 @@ export class SlurmRunner implements Runner<SlurmSettings> {
       let last: JobState | undefined;
       for (;;) {
         if (ctx.signal.aborted) {
-          await cancelAll();
-          throw new InterruptedError(`interrupted: cancelled Slurm job(s) ${jobs.slice(i).map((j) => j.jobId).join(', ')}`, { place: { task: job.task } });
+          const ids = jobs.slice(Math.max(i, settled)).map((j) => j.jobId);
+          await cancelFrom(i);
+          throw new InterruptedError(`interrupted: cancelled Slurm job(s) ${ids.join(', ')}`, { place: { task: job.task } });
         }
         const s = await jobState(job.jobId, this.env);
         out = pump(job.stdout, out, process.stdout);
         err = pump(job.stderr, err, process.stderr);
         if (!s) {
-          await cancelAll();
+          await cancelFrom(i);
           throw new RuntimeUnavailableError(`Slurm no longer knows job ${job.jobId} (task "${job.task}"; last state ${last?.state ?? 'unknown'})`, { suggestions: ['Raise MinJobAge in slurm.conf, or follow it with sacct where accounting runs.'] });
         }
         if (s.state !== last?.state) ctx.log.info(`task "${job.task}": job ${job.jobId} ${s.state}${s.reason && s.reason !== 'None' ? ` (${s.reason})` : ''}`);
@@ -161,17 +170,15 @@ export class SlurmRunner implements Runner<SlurmSettings> {
       await sleep(200);
       pump(job.stdout, out, process.stdout);
       pump(job.stderr, err, process.stderr);
+      settled = Math.max(settled, i + 1);
       const exitCode = jobExitCode(last!);
-      runs.push({ task: job.task, exitCode, durationMs: Date.now() - (started ?? following) });
-      if (exitCode !== 0) {
-        const rest = jobs.slice(i + 1);
-        if (rest.length) {
-          ctx.log.info(`job ${job.jobId} ended ${last!.state}: cancelling the jobs that depend on it (${rest.map((j) => j.jobId).join(', ')})`);
-          await cancelJobs(rest.map((j) => j.jobId), this.env).catch(() => undefined);
-        }
-        break;
+      const rest = jobs.slice(settled);
+      if (exitCode !== 0 && rest.length) {
+        ctx.log.info(`job ${job.jobId} ended ${last!.state}: cancelling the jobs that depend on it (${rest.map((j) => j.jobId).join(', ')})`);
+        await cancelFrom(settled);
       }
-    }
-    return { runs, jobs };
+      return { exitCode, durationMs: Date.now() - (started ?? following) };
+    };
+    return { jobs, wait, cancel: () => cancelFrom(settled) };
   }
 }

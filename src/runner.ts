@@ -99,6 +99,8 @@ export interface RunInvocation {
   params: string[];
   taskArgs: string[];
   flags: RunnerFlags;
+  /** Environment a batch job's own `mlcube run` must get (what the run's hooks need there, e.g. the signing key). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** A job a batch runner submitted for a task (printed by `run --detach`, read by `status` / `cancel`). */
@@ -109,10 +111,17 @@ export interface SubmittedJob {
   stderr: string;
 }
 
-export interface ChainResult {
-  /** Per task, in order; a task not run (cancelled after an earlier failure) is absent. */
-  runs: ({ task: string } & TaskResult)[];
+/** A chain a batch runner submitted: one job per task, sequenced by the batch system. */
+export interface SubmittedChain {
   jobs: SubmittedJob[];
+  /**
+   * Follows the job of task `i` (tasks in order) until it ends, its output streamed, and resolves with its exit code;
+   * a job that failed has the jobs after it cancelled. Ctrl-C (the context's signal) cancels the jobs not yet ended
+   * and rejects with InterruptedError.
+   */
+  wait(i: number): Promise<TaskResult>;
+  /** Cancels the jobs not yet followed to their end (the run stopped early); never throws. */
+  cancel(): Promise<void>;
 }
 
 export interface TaskResult {
@@ -128,7 +137,7 @@ export interface TaskResult {
 export interface RunnerCapabilities {
   /** The task sees host paths (no container, no /mlcube_io mounts). */
   readonly seesHostPaths: boolean;
-  /** A batch system sequences a whole chain itself (e.g. Slurm afterok): the runner has runChain, and `run --detach` works. */
+  /** A batch system sequences a whole chain itself (e.g. Slurm afterok): the runner has submitChain, and `run --detach` works. */
   readonly batch: boolean;
 }
 
@@ -154,10 +163,10 @@ export interface Runner<S extends RunnerSettings = RunnerSettings> {
   /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */
   run(task: ResolvedTask, ctx: RunContext<S>): Promise<TaskResult>;
   /**
-   * Present exactly when capabilities.batch: run the whole ordered chain at once (a batch system sequences it, e.g.
-   * Slurm afterok). `detach` submits and returns without waiting (runs is then empty). Used by `run` instead of run().
+   * Present exactly when capabilities.batch: submit the whole ordered chain at once (the batch system sequences it,
+   * e.g. Slurm afterok); `run` then follows each task's job through SubmittedChain.wait, or not at all (--detach).
    */
-  runChain?(tasks: ResolvedTask[], ctx: RunContext<S>, opts: { detach: boolean }): Promise<ChainResult>;
+  submitChain?(tasks: readonly ResolvedTask[], ctx: RunContext<S>): Promise<SubmittedChain>;
   /** Machine-readable facts about the configured image (e.g. {hash}); optional. */
   inspect?(ctx: RunContext<S>, force: boolean): Promise<Tree>;
 }

@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import type * as Lockfile from 'proper-lockfile';
 import { mkdirWithMode, writeFileAtomic } from './atomic-write.js';
 import { InterruptedError, OutputsBusyError, UsageError } from './errors.js';
@@ -67,20 +67,6 @@ type LockfileApi = Pick<typeof Lockfile, 'lock' | 'check'>;
 let lockfileModule: Promise<LockfileApi> | undefined;
 /** Loaded on first use: only commands that lock pay for it (~1 ms bundled: graceful-fs, retry, signal-exit). */
 const lockfile = () => (lockfileModule ??= import('proper-lockfile').then((m): LockfileApi => m.default));
-
-/** `p` absolute with the symlinks of its existing part resolved: two spellings of one place compare equal. */
-export function canonicalPath(p: string): string {
-  const abs = resolve(p);
-  const rest: string[] = [];
-  for (let at = abs; ; at = dirname(at)) {
-    try {
-      return join(realpathSync(at), ...rest.reverse());
-    } catch {
-      if (dirname(at) === at) return abs;
-      rest.push(basename(at));
-    }
-  }
-}
 
 /** `a` is `b` or lies inside it. */
 const within = (a: string, b: string) => a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);

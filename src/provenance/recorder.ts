@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { arch, hostname, platform as osPlatform, tmpdir, userInfo } from 'node:os';
 import { join, relative, sep } from 'node:path';
@@ -10,7 +11,6 @@ import { mkdirWithMode, writeFileAtomic } from '../atomic-write.js';
 import { ProvenanceError } from '../errors.js';
 import { digestPath, manifestLine, sha256File, treeDigest, treeManifest, type PathDigest, type TreeEntry } from './digest.js';
 import { signEnvelope } from './dsse.js';
-import { loadPrivateKey } from './keys.js';
 import { inputKey, linkInputs } from './lineage.js';
 import { appendProducers, findProducers } from './producer-index.js';
 import { finalMetrics, readMetrics } from './metrics.js';
@@ -52,8 +52,8 @@ export interface RecorderOptions {
   gpus: string;
   /** The image the tasks run in (asked after the first task ran, when it surely exists); none on the host. */
   image?: () => Promise<RunRecord['image']>;
-  /** Ed25519 private key file; none: records are written unsigned. */
-  signingKey?: string;
+  /** The Ed25519 private key (loaded: a bad key fails the run before anything is written); none: records are written unsigned. */
+  signingKey?: KeyObject;
   /** Docker: the daemon the containers run on (record.reaping.docker_host). */
   dockerHost?: string;
   log: Logger;
@@ -154,8 +154,8 @@ export async function digestCode(root: string, excluded: readonly string[]): Pro
 }
 
 /**
- * Writes run records around runner.run: `open` names the run, `begin` hashes the inputs and the cube's code and
- * writes a "running" record (while the runner prepares the task), `finish` hashes the outputs, collects metrics
+ * Writes run records around runner.run (src/hooks/provenance.ts): `open` names the run, `begin` hashes the inputs
+ * and the cube's code and writes a "running" record before the task starts, `finish` hashes the outputs, collects metrics
  * and logs, signs, and rewrites the record with its final status. Every write is atomic (temp file + rename), so
  * a record is always either the running one or the final one. Directories are 0755 and files 0644 whatever the
  * umask (README "Run records").
@@ -163,20 +163,16 @@ export async function digestCode(root: string, excluded: readonly string[]): Pro
 export class RunRecorder {
   private cubeSha?: Promise<string>;
   private code?: Promise<{ digest: Omit<CodeDigest, 'manifest'>; entries: TreeEntry[] }>;
-  private readonly key;
   private image?: Promise<RunRecord['image']>;
   private facts?: HostFacts;
   private gpuFacts?: Promise<Pick<HostFacts, 'gpus' | 'gpu_error'>>;
   private redaction?: Redaction;
 
-  constructor(private readonly opts: RecorderOptions) {
-    this.key = opts.signingKey ? loadPrivateKey(opts.signingKey) : undefined;
-  }
+  constructor(private readonly opts: RecorderOptions) {}
 
   /**
-   * The record of a task run about to start, not yet written: its id, its directory and the env the task gets,
-   * known before anything is hashed or written, so the runner can prepare the task (e.g. create its container)
-   * while `begin` writes the record.
+   * The record of a task run about to start, not yet written: its id, its directory and where the task's output and
+   * metrics go (given to the runner once `begin` has written the record).
    */
   open(task: ResolvedTask, containerPaths: (string | null)[]): ActiveRun {
     const o = this.opts;
@@ -325,8 +321,8 @@ export class RunRecorder {
     if (error) r.error = scrub(error); // a runner's message may quote a config value
     if (this.opts.image) r.image = await (this.image ??= this.opts.image().catch(() => null));
     if (!this.opts.runsOnHost && !r.image?.digest) this.opts.log.warn(`task "${r.task}": the ${r.runner} runner did not tell the image digest; the record cannot say what code ran and will not verify`);
-    if (this.key && status === 'succeeded') {
-      const env = signEnvelope(Buffer.from(canonicalize(buildStatement(r, run.manifests)), 'utf8'), this.key);
+    if (this.opts.signingKey && status === 'succeeded') {
+      const env = signEnvelope(Buffer.from(canonicalize(buildStatement(r, run.manifests)), 'utf8'), this.opts.signingKey);
       writeFileAtomic(join(run.dir, ENVELOPE_FILE), JSON.stringify(env, null, 2) + '\n');
       r.signature = { envelope: ENVELOPE_FILE, keyid: env.signatures[0].keyid };
     }

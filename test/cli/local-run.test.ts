@@ -89,6 +89,15 @@ describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic
     expect(snapshot(cube.dir)).to.deep.equal(before);
   });
 
+  it('a signing key that cannot be read is exit 2 naming it, before anything is created (no lock, output or record)', async () => {
+    const key = join(cube.dir, 'no-such.key');
+    const before = snapshot(cube.dir);
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy'], { env: { MLCUBE_SIGNING_KEY: key } });
+    expect(r.exitCode, r.stderr).to.equal(2);
+    expect(r.stderr).to.contain(`cannot read the signing key ${key} (ENOENT)`);
+    expect(snapshot(cube.dir)).to.deep.equal(before);
+  });
+
   // Each would have failed inside spawn (TypeError, ENAMETOOLONG, E2BIG) after outputs and a record existed.
   const unstartable: Array<[string, { yaml?: [string, string]; args?: string[]; env?: Record<string, string> }, RegExp]> = [
     ['a NUL byte in a parameter value (from the cube file)', { yaml: ['default: reports/report.txt', 'default: "reports/rep\\0ort.txt"'] }, /parameter "report": the path "reports\/rep\\u0000ort.txt" holds a NUL byte/],

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CLI, REPO, copyFixture, mlcube, tempDir } from '../helpers/cli.js';
+import { CLI, REPO, copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
 import { SlurmRunner } from '../../runners/slurm.js';
 import { DockerRunner } from '../../runners/docker.js';
 
@@ -42,6 +42,34 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
     expect(readFileSync(join(cube.dir, 'workspace', 'summary.txt'), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
     expect(await states([a, b])).to.deep.equal({ [a]: 'COMPLETED', [b]: 'COMPLETED' });
     console.warn(`    (two-job chain round trip ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  });
+
+  it('a two-task chain leaves two signed records, written by the jobs, the second linked to the first by lineage; both verify', async () => {
+    const keys = tempDir('mlcube-slurm-keys-');
+    try {
+      const g = await mlcube(['keys', 'generate', `--dir=${keys.dir}`, '--json']);
+      expect(g.exitCode, g.stderr).to.equal(0);
+      const { keyid } = JSON.parse(g.stdout);
+      // The key named relative to where mlcube is started (the jobs run in the workspace), and sbatch told to pass the
+      // jobs none of our environment (as a site's SBATCH_EXPORT=NONE does): the job script must carry the key itself.
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', '-Pslurm.sbatch_args=--export=NONE', `-Plocal.command=${process.execPath} task.mjs`, '--task=copy,consume'], {
+        cwd: keys.dir,
+        env: { MLCUBE_SIGNING_KEY: 'signing.key' },
+      });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      const runs = join(cube.dir, 'workspace', '.mlcube', 'runs');
+      const records = readdirSync(runs, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => readJson(join(runs, d.name, 'record.json'))).sort((a, b) => a.started_at.localeCompare(b.started_at));
+      expect(records.map((x) => [x.task, x.status, x.runner, x.signature?.keyid])).to.deep.equal([['copy', 'succeeded', 'local', keyid], ['consume', 'succeeded', 'local', keyid]]);
+      const [copy, consume] = records;
+      expect(consume.lineage).to.deep.equal([{ input: 'out_dir', run_id: copy.run_id, task: 'copy', output: 'out_dir', sha256: copy.parameters.find((p: any) => p.name === 'out_dir').digest.sha256 }]);
+      for (const x of records) {
+        const v = await mlcube(['provenance', 'verify', x.run_id, `--workspace=${join(cube.dir, 'workspace')}`, `--public-key=${join(keys.dir, 'signing.pub')}`]);
+        expect(v.exitCode, v.stderr).to.equal(0);
+        expect(v.stdout).to.contain(`run ${x.run_id}: verified`);
+      }
+    } finally {
+      keys.cleanup();
+    }
   });
 
   it('a failing first task: its exit code comes back and the dependent job is cancelled, not run', async () => {

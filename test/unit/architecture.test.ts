@@ -40,8 +40,8 @@ describe('architecture rules (design.md §2)', () => {
     expect(dockerClients.map((f) => relative(REPO, f))).to.deep.equal(['runners/docker.ts']);
   });
 
-  it('the core (config, params) imports no runner and no process-spawning library', () => {
-    const core = src.filter((f) => /src\/(config|params)\//.test(f));
+  it('the core (config, params, plan) imports no runner and no process-spawning library', () => {
+    const core = src.filter((f) => /src\/(config|params|plan)\//.test(f));
     const offenders = core.filter((f) => importsOf(f).some((i) => i.includes('runners/') || i === 'execa' || i === 'dockerode' || i === 'node:child_process'));
     expect(offenders.map((f) => relative(REPO, f))).to.deep.equal([]);
   });

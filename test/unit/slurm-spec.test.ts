@@ -65,6 +65,15 @@ describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', ()
     expect(s.trim().split('\n').at(-1)).to.match(/^exec \/shared\/node\/bin\/node .* "\$gpus"$/);
   });
 
+  it("the job script exports what the run's hooks need on the node (quoted, after the set-up lines, before the exec); none: no export", () => {
+    const env = { MLCUBE_SIGNING_KEY: "/home/me/my keys/it's.key" };
+    const lines = jobScript(job({ invocation: { ...job().invocation, env } }), cfg({ setup: ['module load apptainer'] })).trim().split('\n');
+    expect(lines.at(-3)).to.equal('module load apptainer');
+    expect(lines.at(-2)).to.match(/^export MLCUBE_SIGNING_KEY=('\/home\/me\/my keys\/it'\\''s\.key'|"\/home\/me\/my keys\/it's\.key")$/);
+    expect(lines.at(-1)).to.match(/^exec /);
+    expect(jobScript(job(), cfg())).to.not.contain('export ');
+  });
+
   it('parses sbatch --parsable and scontrol show job -o; exit codes of finished jobs', () => {
     expect(parseJobId('1234\n')).to.equal('1234');
     expect(parseJobId('1234;cluster\n')).to.equal('1234');

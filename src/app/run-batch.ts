@@ -1,0 +1,50 @@
+import { throughHooks, type RunHook, type TaskOutcome } from '../hooks/hook.js';
+import { outputPaths } from '../params/resolve.js';
+import { planTask, type PlanInput } from '../plan/plan.js';
+import type { RunPlan } from '../plan/run-plan.js';
+import type { Runner, SubmittedJob } from '../runner.js';
+import type { AppEnv } from './context.js';
+import { createOutputDirs, runContext, syncWorkspace, taskFailed, throwIfAborted } from './run-steps.js';
+
+export interface BatchOptions {
+  signal: AbortSignal;
+  /** Submit and return without following the jobs. */
+  detach: boolean;
+  onSubmitted?: (jobs: SubmittedJob[]) => void;
+}
+
+/**
+ * A batch runner's chain (e.g. Slurm afterok): submitted at once, then each task passes through the hooks with
+ * next() = following its job to its exit code. Not locked here: each job's own `mlcube run` claims its task's paths
+ * (holding them here would deadlock it), and records its task where it runs. Each outcome is pushed onto `results`.
+ */
+export async function runBatch(plan: RunPlan, input: PlanInput, runner: Runner, hooks: readonly RunHook[], opts: BatchOptions, app: AppEnv, results: TaskOutcome[]): Promise<void> {
+  if (!runner.submitChain) throw new Error(`internal: the ${runner.name} runner is a batch runner without submitChain`);
+  await syncWorkspace(plan.syncs, app);
+  // Planned again after the sync (what it copied exists now); every output exists before submission.
+  const pending = new Map<string, string>([...plan.syncs.map((c): [string, string] => [c.to, 'workspace sync']), ...plan.tasks.flatMap((t) => outputPaths(t).map((p): [string, string] => [p, t.name]))]);
+  const tasks = plan.tasks.map((t) => planTask(input, plan.settings, t.name, pending));
+  throwIfAborted(opts.signal, tasks[0].name);
+  tasks.forEach(createOutputDirs);
+  const jobEnv: Record<string, string> = Object.assign({}, ...hooks.map((h) => h.jobEnv?.(plan) ?? {}));
+  const ctx = runContext(plan, app, opts.signal, jobEnv);
+  const chain = await runner.submitChain(tasks, ctx);
+  opts.onSubmitted?.(chain.jobs);
+  if (opts.detach) return;
+  let followed = false;
+  try {
+    for (const [i, task] of tasks.entries()) {
+      const outcome = await throughHooks(hooks, task, { plan, runner, run: ctx, batch: true }, async () => {
+        const r = await chain.wait(i);
+        return { task: task.name, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.usage ? { usage: r.usage } : {}) };
+      });
+      results.push(outcome);
+      if (outcome.exitCode !== 0) throw taskFailed(plan, task.name, outcome.exitCode);
+      app.log.info(`task "${task.name}" succeeded in ${(outcome.durationMs / 1000).toFixed(1)} s`);
+    }
+    followed = true;
+  } finally {
+    // A hook that failed, or a task that did: the jobs not yet ended must not run on unwatched.
+    if (!followed) await chain.cancel();
+  }
+}

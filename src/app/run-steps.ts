@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { InterruptedError, TaskFailedError } from '../errors.js';
+import { realFs } from '../params/fs-probe.js';
+import type { ResolvedTask } from '../params/resolve.js';
+import type { SyncCopy } from '../params/sync.js';
+import type { RunPlan } from '../plan/run-plan.js';
+import type { RunContext } from '../runner.js';
+import type { AppEnv } from './context.js';
+
+/** What the runner is given for the tasks of a plan; `jobEnv`: what a batch job's own `mlcube run` must get. */
+export function runContext(plan: RunPlan, app: AppEnv, signal: AbortSignal, jobEnv?: Record<string, string>): RunContext {
+  return {
+    config: plan.config,
+    settings: plan.settings,
+    root: plan.cube.root,
+    workspace: plan.workspace,
+    log: app.log,
+    signal,
+    env: app.env,
+    invocation: { ...plan.invocation, ...(jobEnv && Object.keys(jobEnv).length ? { env: jobEnv } : {}) },
+  };
+}
+
+/**
+ * Python's workspace sync, once the claim is held: a copy another run made meanwhile is not made again. Async:
+ * a large copy must not stall the event loop that keeps the locks fresh.
+ */
+export async function syncWorkspace(syncs: readonly SyncCopy[], app: AppEnv): Promise<void> {
+  for (const c of syncs) {
+    if (realFs.kind(c.to) !== 'missing') continue;
+    app.log.info(`copying ${c.from} to ${c.to} (input missing in the workspace)`);
+    await cp(c.from, c.to, { recursive: true, errorOnExist: true, force: false });
+  }
+}
+
+/** A Ctrl-C that came before `task` started (even before the run had begun): nothing more is started. */
+export function throwIfAborted(signal: AbortSignal, task: string): void {
+  if (!signal.aborted) return;
+  throw new InterruptedError(`interrupted (${String(signal.reason)}) before the task started: it was not started`, { place: { task } });
+}
+
+export function taskFailed(plan: RunPlan, t: string, exitCode: number): TaskFailedError {
+  const names = plan.tasks.map((x) => x.name);
+  const rest = names.slice(names.indexOf(t) + 1);
+  return new TaskFailedError(`task failed with exit code ${exitCode} on the ${plan.runner.name} runner${rest.length ? `; not run: ${rest.join(', ')}` : ''}`, exitCode, {
+    place: { task: t },
+    suggestions: ['Read the task output above; re-run just this task with --task=' + t + ' once fixed.'],
+  });
+}
+
+/** Output directories (and parents of output files) exist before the task starts, owned by the invoking user. */
+export function createOutputDirs(task: ResolvedTask): void {
+  for (const p of task.params) {
+    if (p.io !== 'output') continue;
+    mkdirSync(p.type === 'directory' ? p.hostPath : dirname(p.hostPath), { recursive: true });
+  }
+}
