@@ -97,7 +97,7 @@ function table(rows: string[][]): string {
 /**
  * The run directory and workspace of what the user passed: a run directory (or its record.json / envelope) inside
  * `<workspace>/.mlcube/runs/`, whose workspace is the one checked, or a run id (exact, or a unique prefix of a run
- * directory's name) in --workspace. Runs are found by directory, not by record, so a broken record still verifies
+ * directory's name) in the workspace --mlcube/--workspace name (as for `run`). Runs are found by directory, not by record, so a broken record still verifies
  * (and fails) instead of being "not found".
  */
 export function verifyTargetOf(target: string, opts: WhereGiven & { cube?: string }, app: AppEnv): VerifyTarget {

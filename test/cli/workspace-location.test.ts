@@ -131,3 +131,27 @@ describe('nothing found: the message names the path searched and how the workspa
     expect(r.stdout).to.contain(`no runs recorded in ${join(ws, '.mlcube', 'runs')} (--workspace=ws)`);
   });
 });
+
+describe('provenance verify of a run directory: the workspace is the directory\'s; one named on the command line must be it', () => {
+  it('with no flag from anywhere it verifies; a --mlcube whose workspace is another is exit 2 naming both', async () => {
+    const cube = copyFixture('basic');
+    const other = copyFixture('basic');
+    const keys = tempDir('mlcube-keys-');
+    try {
+      expect((await mlcube(['keys', 'generate', `--dir=${keys.dir}`])).exitCode).to.equal(0);
+      const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', '--json'], { env });
+      ok(r);
+      const dir = join(cube.dir, 'workspace', '.mlcube', 'runs', JSON.parse(r.stdout).tasks[0].runId);
+      ok(await mlcube(['provenance', 'verify', dir], { cwd: other.dir, env }));
+      ok(await mlcube(['provenance', 'verify', dir, `--mlcube=${cube.dir}`], { cwd: other.dir, env }));
+      const wrong = await mlcube(['provenance', 'verify', dir, `--mlcube=${other.dir}`], { env });
+      expect(wrong.exitCode).to.equal(2);
+      expect(wrong.stderr).to.contain(`the run directory ${dir} is in the workspace ${join(cube.dir, 'workspace')}, not in ${join(other.dir, 'workspace')} (the workspace of cube ${other.dir})`);
+    } finally {
+      cube.cleanup();
+      other.cleanup();
+      keys.cleanup();
+    }
+  });
+});
