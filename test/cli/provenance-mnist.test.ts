@@ -7,8 +7,8 @@ import { mlcube, REPO, tempDir } from '../helpers/cli.js';
 
 /**
  * The README's main job in a copy of the repository's layout: `npm start` there writes its records into the copy, not
- * into this checkout (whose `npm start` results, if any, stay as they are). The cube's inputs are copied, its built
- * code and `dist/` linked.
+ * into this checkout (whose `npm start` results, if any, stay as they are). The cube file and its workspace's files
+ * are copied; everything else of the cube (built code, node_modules) and the root's `dist/` and package.json are linked.
  */
 function mainJobCopy(): { dir: string; cube: string; cleanup: () => void } {
   const t = tempDir('mlcube-main-job-');
