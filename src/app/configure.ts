@@ -7,6 +7,7 @@ import type { AppEnv } from './context.js';
 
 export interface PlatformOptions {
   mlcube?: string;
+  workspace?: string;
   platform: string;
   params?: string[];
   signal: AbortSignal;
@@ -14,7 +15,7 @@ export interface PlatformOptions {
 
 /** Builds the resolved config and a probed runner for the platform (shared by configure and inspect). */
 export async function openRunner(opts: PlatformOptions, app: AppEnv): Promise<{ runner: Runner; ctx: RunContext }> {
-  const built = buildConfig({ mlcube: opts.mlcube, platform: opts.platform, params: opts.params, cwd: app.cwd, env: app.env, home: app.home, resolve: true }, RUNNERS);
+  const built = buildConfig({ mlcube: opts.mlcube, workspace: opts.workspace, platform: opts.platform, params: opts.params, cwd: app.cwd, env: app.env, home: app.home, resolve: true }, RUNNERS);
   for (const w of built.warnings) app.log.warn(w);
   const settings = built.runner!.settings(built.config);
   const runner = await built.runner!.create(settings);

@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { jobControl } from '../../runners/index.js';
 import { UsageError } from '../errors.js';
 import type { AppEnv } from './context.js';
 import { RECORDS_DIR } from '../params/isolation.js';
+import { existingWorkspace, type WhereGiven } from '../config/workspace-location.js';
 
-export interface JobsOptions {
-  /** Job ids as printed by `run --detach`; when empty, the last run submitted from `workspace`. */
+export interface JobsOptions extends WhereGiven {
+  /** Job ids as printed by `run --detach`; when empty, the last run submitted from the workspace (--mlcube/--workspace). */
   ids: string[];
-  workspace?: string;
 }
 
 export interface JobStatus {
@@ -24,9 +24,9 @@ export interface JobStatus {
 /** Job ids to act on: given ones, or those of the workspace's last slurm run (<ws>/.mlcube/slurm/last-run.json). */
 function jobsToActOn(opts: JobsOptions, app: AppEnv): { jobId: string; task?: string }[] {
   if (opts.ids.length) return opts.ids.flatMap((s) => s.split(',')).filter(Boolean).map((jobId) => ({ jobId }));
-  if (!opts.workspace) throw new UsageError('no job ids given', { suggestions: ['Pass the ids printed by `mlcube run --platform=slurm --detach`, or --workspace=W to use that workspace\'s last run.'] });
-  const file = join(resolve(app.cwd, opts.workspace), RECORDS_DIR, 'slurm', 'last-run.json');
-  if (!existsSync(file)) throw new UsageError(`no Slurm run recorded in ${file}`, { suggestions: ['Pass job ids, or the workspace a `--platform=slurm` run used.'] });
+  const where = existingWorkspace(opts, app, 'or pass --workspace=<workspace>, or the job ids printed by `mlcube run --platform=slurm --detach`');
+  const file = join(where.dir, RECORDS_DIR, 'slurm', 'last-run.json');
+  if (!existsSync(file)) throw new UsageError(`no job ids given and no Slurm run recorded in ${file} (${where.origin})`, { suggestions: ['Pass the ids printed by `mlcube run --platform=slurm --detach`, or the --workspace (or --mlcube) a `--platform=slurm` run used.'] });
   return (JSON.parse(readFileSync(file, 'utf8')).jobs as { jobId: string; task: string }[]).map((j) => ({ jobId: j.jobId, task: j.task }));
 }
 

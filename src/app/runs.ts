@@ -9,8 +9,7 @@ import { signatureState, verifyRun, type VerifyResult, type VerifyTarget } from 
 import { lineageGraph, toDot, type LineageGraph } from '../provenance/lineage.js';
 import { reapKilledRuns } from './reap.js';
 import { RECORDS_DIR } from '../params/isolation.js';
-
-const ws = (w: string | undefined, app: AppEnv) => resolve(app.cwd, w ?? '.');
+import { existingWorkspace, locateWorkspace, type WhereGiven, type WorkspaceLocation } from '../config/workspace-location.js';
 
 export interface RunSummary {
   run_id: string;
@@ -27,14 +26,15 @@ export interface RunSummary {
 }
 
 /** `mlcube runs list`: every run of a workspace; what killed runs left is cleaned up first and they read killed. */
-export async function listRuns(workspace: string | undefined, app: AppEnv): Promise<RunSummary[]> {
-  const w = ws(workspace, app);
+export async function listRuns(given: WhereGiven, app: AppEnv): Promise<{ where: WorkspaceLocation; runs: RunSummary[] }> {
+  const where = existingWorkspace(given, app);
+  const w = where.dir;
   const checked = loadRunsChecked(w);
   const reaped = await reapKilledRuns(w, app, checked.runs);
   const runs = checked.runs.map((r) => reaped.get(r.run_id) ?? r);
   const { skipped } = checked;
   if (skipped.length) app.log.warn(`${skipped.length} run director${skipped.length > 1 ? 'ies' : 'y'} in ${runsDir(w)} hold no valid ${RECORD_SCHEMA} record and are not listed (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); \`mlcube provenance verify\` says why`);
-  return runs.map((r) => ({
+  const rows = runs.map((r) => ({
     run_id: r.run_id,
     task: r.task,
     status: shownStatus(r),
@@ -45,26 +45,29 @@ export async function listRuns(workspace: string | undefined, app: AppEnv): Prom
     consumed: [...new Set(r.lineage.map((l) => l.run_id))],
     metrics: r.metrics.final,
   }));
+  return { where, runs: rows };
 }
 
 /** The table of runs; with none, where they were looked for (a workspace given wrongly is the usual reason). */
-export function renderRuns(rows: RunSummary[], workspace: string | undefined, app: AppEnv): string {
-  if (!rows.length) return `no runs recorded in ${runsDir(ws(workspace, app))} (pass the --workspace the runs used)`;
+export function renderRuns({ where, runs: rows }: Awaited<ReturnType<typeof listRuns>>): string {
+  if (!rows.length) return `no runs recorded in ${runsDir(where.dir)} (${where.origin}); pass the --workspace the runs used, or the --mlcube whose workspace they used`;
   return table([['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED'], ...rows.map((r) => [r.run_id, r.task, r.status, String(r.exit_code ?? '-'), r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1), r.signature, r.consumed.join(',') || '-'])]);
 }
 
 /** `mlcube runs show`: the whole record (status as shown), after cleaning up after killed runs. */
-export async function showRun(id: string, workspace: string | undefined, app: AppEnv): Promise<RunRecord & { shown_status: string }> {
-  const w = ws(workspace, app);
-  const found = findRun(w, id);
+export async function showRun(id: string, given: WhereGiven, app: AppEnv): Promise<RunRecord & { shown_status: string }> {
+  const where = existingWorkspace(given, app);
+  const w = where.dir;
+  const found = findRun(w, id, where.origin);
   const r = (await reapKilledRuns(w, app, [found])).get(found.run_id) ?? found;
   return { ...r, shown_status: shownStatus(r) };
 }
 
 /** `mlcube runs compare`: parameters and final metrics of several runs side by side. */
-export function compareRuns(ids: string[], workspace: string | undefined, app: AppEnv): { runs: string[]; rows: { key: string; values: (string | number | null)[] }[] } {
+export function compareRuns(ids: string[], given: WhereGiven, app: AppEnv): { runs: string[]; rows: { key: string; values: (string | number | null)[] }[] } {
   if (ids.length < 1) throw new UsageError('runs compare needs at least one run id', { suggestions: ['e.g. `mlcube runs compare RUN1 RUN2 --workspace=W` (ids from `mlcube runs list`).'] });
-  const runs = ids.map((id) => findRun(ws(workspace, app), id));
+  const where = existingWorkspace(given, app);
+  const runs = ids.map((id) => findRun(where.dir, id, where.origin));
   const keys: string[] = [];
   const add = (k: string) => keys.includes(k) || keys.push(k);
   const cell = (r: RunRecord, k: string): string | number | null => {
@@ -94,10 +97,10 @@ function table(rows: string[][]): string {
 /**
  * The run directory and workspace of what the user passed: a run directory (or its record.json / envelope) inside
  * `<workspace>/.mlcube/runs/`, whose workspace is the one checked, or a run id (exact, or a unique prefix of a run
- * directory's name) in --workspace. Runs are found by directory, not by record, so a broken record still verifies
+ * directory's name) in the workspace --mlcube/--workspace name (as for `run`). Runs are found by directory, not by record, so a broken record still verifies
  * (and fails) instead of being "not found".
  */
-export function verifyTargetOf(target: string, opts: { workspace?: string; cube?: string }, app: AppEnv): VerifyTarget {
+export function verifyTargetOf(target: string, opts: WhereGiven & { cube?: string }, app: AppEnv): VerifyTarget {
   const asPath = isAbsolute(target) ? target : resolve(app.cwd, target);
   const cubeRoot = opts.cube ? resolve(app.cwd, opts.cube) : undefined;
   const st = statSync(asPath, { throwIfNoEntry: false });
@@ -108,25 +111,28 @@ export function verifyTargetOf(target: string, opts: { workspace?: string; cube?
       throw new UsageError(`${asPath} is not a run directory (<workspace>/.mlcube/runs/<run id>, or its record.json)`, { suggestions: ['Pass a run directory, or a run id with --workspace=W (ids from `mlcube runs list`).'] });
     }
     const workspace = dirname(dirname(runs));
-    if (opts.workspace && resolve(app.cwd, opts.workspace) !== workspace) {
-      throw new UsageError(`the run directory ${dir} is in the workspace ${workspace}, not in --workspace=${opts.workspace}`, { suggestions: ['Drop --workspace: the files checked are those of the workspace the run directory is in.'] });
+    // A workspace the command line names must be the run directory's (the default one, never named, is not checked).
+    const named = opts.workspace || opts.mlcube !== undefined ? locateWorkspace(opts, app, { cube: 'if-needed' }) : undefined;
+    if (named && named.dir !== workspace) {
+      throw new UsageError(`the run directory ${dir} is in the workspace ${workspace}, not in ${named.dir} (${named.origin})`, { suggestions: ['Drop --workspace and --mlcube: the files checked are those of the workspace the run directory is in.'] });
     }
     return { dir, workspace, cubeRoot };
   }
-  const workspace = ws(opts.workspace, app);
+  const where = existingWorkspace(opts, app);
+  const workspace = where.dir;
   const dir = runsDir(workspace);
   const names = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
   const hits = names.includes(target) ? [target] : target === 'latest' ? loadRuns(workspace).slice(-1).map((r) => r.run_id) : names.filter((n) => n.startsWith(target) || n.endsWith(target));
   if (hits.length !== 1) {
-    throw new UsageError(hits.length ? `run id "${target}" is ambiguous in ${dir} (${hits.join(', ')})` : `no run "${target}" in ${dir} (${names.length} run(s) there)`, {
-      suggestions: [names.length ? 'List them with `mlcube runs list --workspace=...` and pass a full id.' : 'Pass the --workspace the run used, or the run directory itself.'],
+    throw new UsageError(hits.length ? `run id "${target}" is ambiguous in ${dir} (${hits.join(', ')})` : `no run "${target}" in ${dir} (${where.origin}; ${names.length} run(s) there)`, {
+      suggestions: [names.length ? 'List them with `mlcube runs list` (same --mlcube/--workspace) and pass a full id.' : 'Pass the --workspace (or --mlcube) the run used, or the run directory itself.'],
     });
   }
   return { dir: join(dir, hits[0]), workspace, cubeRoot };
 }
 
 /** `mlcube provenance verify <run|dir>`: throws ProvenanceError listing every problem. */
-export async function verifyProvenance(target: string, opts: { workspace?: string; publicKey?: string; cube?: string }, app: AppEnv): Promise<VerifyResult> {
+export async function verifyProvenance(target: string, opts: WhereGiven & { publicKey?: string; cube?: string }, app: AppEnv): Promise<VerifyResult> {
   const where = verifyTargetOf(target, opts, app);
   await reapKilledRuns(where.workspace, app); // a killed run is verified as what it is: killed
   const key = trustedPublicKey(opts.publicKey, app.env, app.home);
@@ -141,10 +147,12 @@ export async function verifyProvenance(target: string, opts: { workspace?: strin
 }
 
 /** `mlcube provenance export`: the lineage graph of a workspace (or around given runs). */
-export function exportLineage(opts: { workspace?: string; runs?: string[]; maxDepth?: number; format: 'json' | 'dot' }, app: AppEnv): string {
-  const w = ws(opts.workspace, app);
+export function exportLineage(opts: WhereGiven & { runs?: string[]; maxDepth?: number; format: 'json' | 'dot' }, app: AppEnv): string {
+  const where = existingWorkspace(opts, app);
+  const w = where.dir;
   const runs = loadRuns(w);
-  const roots = (opts.runs ?? []).map((id) => findRun(w, id).run_id);
+  if (!runs.length) app.log.warn(`no runs recorded in ${runsDir(w)} (${where.origin}): the graph is empty; pass the --workspace the runs used, or the --mlcube whose workspace they used`);
+  const roots = (opts.runs ?? []).map((id) => findRun(w, id, where.origin).run_id);
   const g: LineageGraph = lineageGraph(runs, roots, opts.maxDepth ?? Infinity);
   return opts.format === 'dot' ? toDot(g) : JSON.stringify(g, null, 2);
 }

@@ -6,11 +6,20 @@ import { realAppEnv, type AppEnv } from '../app/context.js';
 import { splitTaskOverrides } from './run-argv.js';
 import { writeMlcubeError } from './error-report.js';
 
+/**
+ * Where the cube and its workspace are: one definition for every command (src/config/workspace-location.ts
+ * resolves them the same way everywhere).
+ */
+export const whereFlags = {
+  mlcube: Flags.string({ description: 'Cube directory (holding mlcube.yaml) or the cube YAML file itself. Default: current directory.' }),
+  workspace: Flags.string({ description: 'Workspace directory (relative to the current directory): the files of relative parameter paths and the run records (.mlcube/). Default: <cube root>/workspace.' }),
+};
+
 /** Flags shared by the cube commands (names and spellings of the Python MLCube CLI). */
 export const cubeFlags = {
-  mlcube: Flags.string({ description: 'Cube directory (holding mlcube.yaml) or the cube YAML file itself. Default: current directory.' }),
+  mlcube: whereFlags.mlcube,
   platform: Flags.string({ description: 'Platform name: a runner (docker, singularity, local) or a platform from the system settings file.', default: 'docker' }),
-  workspace: Flags.string({ description: 'Workspace directory; relative parameter paths resolve against it. Default: <cube root>/workspace.' }),
+  workspace: whereFlags.workspace,
   P: Flags.string({ char: 'P', charAliases: ['p'], multiple: true, multipleNonGreedy: true, description: 'Configuration override KEY.PATH=VALUE (e.g. -Pdocker.image=name:tag); repeatable. Unknown keys are errors.' }),
 };
 

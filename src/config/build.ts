@@ -1,9 +1,9 @@
 import { homedir } from 'node:os';
-import { resolve as resolvePath } from 'node:path';
 import { statSync } from 'node:fs';
 import { ConfigError, UsageError, type ErrorPlace } from '../errors.js';
 import type { ConfigProbe, RunnerDescription, RunnerFlags } from '../runner.js';
-import { locateCube, type CubeLocation } from './locate.js';
+import type { CubeLocation } from './locate.js';
+import { locateWorkspace } from './workspace-location.js';
 import { readYamlFile, type YamlSource } from './yaml-source.js';
 import { assertSchema, loadSchema } from './schemas.js';
 import { loadSettings, platformConfig, settingsPath, type SystemSettings } from './settings.js';
@@ -49,7 +49,6 @@ export interface EffectiveConfig {
   explicitParams: Set<string>;
 }
 
-export const DEFAULT_WORKSPACE = '${runtime.root}/workspace';
 
 const realProbe: ConfigProbe = {
   isFile: (p) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false,
@@ -58,14 +57,15 @@ const realProbe: ConfigProbe = {
 
 /** The Python MLCube's config pipeline (reference §2.3), with validation and helpful errors added. */
 export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescription[], probe: ConfigProbe = realProbe): EffectiveConfig {
-  const location = locateCube(opts.mlcube, opts.cwd);
+  const where = locateWorkspace({ mlcube: opts.mlcube, workspace: opts.workspace }, { cwd: opts.cwd, home: opts.home ?? homedir() });
+  const location = where.cube!;
   const source = readYamlFile(location.file);
   const cube = source.value;
   checkCubeShape(cube, source);
   assertSchema('mlcube.schema.json', cube, (p, atKey) => source.place(p, atKey), 'the cube file');
 
   const settings = loadSettings(settingsPath(opts.env, opts.home ?? homedir()));
-  const workspace = workspaceValue(opts.workspace, opts.cwd, opts.home ?? homedir());
+  const workspace = where.value;
   const overrides = parseParamOverrides(opts.params ?? []);
   const P = overridesTree(overrides);
 
@@ -162,15 +162,6 @@ function checkCubeShape(cube: unknown, source: YamlSource): asserts cube is Tree
       suggestions: ['Rewrite as `tasks: {train: {parameters: {inputs: {...}, outputs: {...}}}}` (see README, "Cube author\'s guide").'],
     });
   }
-}
-
-function workspaceValue(ws: string | undefined, cwd: string, home: string): string {
-  if (ws === undefined || ws === '') return DEFAULT_WORKSPACE;
-  if (ws.startsWith('storage:')) {
-    throw new UsageError(`--workspace=${ws}: storage: workspaces are not supported`, { suggestions: ['Pass a directory path.'] });
-  }
-  const expanded = ws === '~' || ws.startsWith('~/') ? home + ws.slice(1) : ws;
-  return resolvePath(cwd, expanded);
 }
 
 function mergeFlags(P: Tree, spec: RunnerDescription, flags: RunnerFlags): void {

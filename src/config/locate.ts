@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { realFs, type FsProbe } from '../params/fs-probe.js';
 
 export interface CubeLocation {
   /** Absolute cube root (directory holding the cube file). */
@@ -9,17 +9,20 @@ export interface CubeLocation {
   file: string;
 }
 
-/** --mlcube semantics of the Python MLCube: a file is the config itself, anything else is the root. */
-export function locateCube(mlcube: string | undefined, cwd: string): CubeLocation {
+/**
+ * --mlcube semantics of the Python MLCube: a file is the config itself, anything else is the root (default: the
+ * current directory). `alsoSuggest` adds a fix the command offers besides --mlcube (e.g. --workspace).
+ */
+export function locateCube(mlcube: string | undefined, cwd: string, probe: Pick<FsProbe, 'kind'> = realFs, alsoSuggest?: string): CubeLocation {
   const target = resolve(cwd, mlcube ?? '.');
-  const st = statSync(target, { throwIfNoEntry: false });
-  if (st?.isFile()) return { root: dirname(target), file: target };
+  const kind = probe.kind(target);
+  if (kind === 'file') return { root: dirname(target), file: target };
   const file = join(target, 'mlcube.yaml');
-  if (!statSync(file, { throwIfNoEntry: false })?.isFile()) {
-    throw new ConfigError(st ? `no mlcube.yaml in directory ${target}` : `path does not exist: ${target}`, {
-      place: { file },
-      suggestions: ['Pass --mlcube=<cube directory> or --mlcube=<path/to/mlcube.yaml>, or run from the cube directory.'],
-    });
-  }
-  return { root: target, file };
+  if (kind === 'directory' && probe.kind(file) === 'file') return { root: target, file };
+  const given = mlcube === undefined ? 'the current directory; no --mlcube given' : `--mlcube=${mlcube}`;
+  const detail =
+    kind === 'missing' ? `${target} does not exist (${given})` : kind === 'directory' ? `no mlcube.yaml in ${target} (${given})` : `${target} is no cube directory or file: ${kind} (${given})`;
+  throw new ConfigError(detail, {
+    suggestions: [`Pass --mlcube=<cube directory> or --mlcube=<path/to/mlcube.yaml>, or run from the cube directory${alsoSuggest ? `; ${alsoSuggest}` : ''}.`],
+  });
 }

@@ -136,8 +136,8 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** A run by id or unique id prefix (or `latest`). */
-export function findRun(workspace: string, id: string): RunRecord {
+/** A run by id or unique id prefix (or `latest`); `origin` says in errors how the workspace was chosen. */
+export function findRun(workspace: string, id: string, origin: string): RunRecord {
   const runs = loadRuns(workspace);
   if (id === 'latest' && runs.length) return runs[runs.length - 1];
   const exact = runs.find((r) => r.run_id === id);
@@ -145,7 +145,7 @@ export function findRun(workspace: string, id: string): RunRecord {
   const hits = runs.filter((r) => r.run_id.startsWith(id) || r.run_id.endsWith(id));
   if (hits.length === 1) return hits[0];
   throw new UsageError(
-    hits.length ? `run id "${id}" is ambiguous in ${runsDir(workspace)} (${hits.map((r) => r.run_id).join(', ')})` : `no run "${id}" in ${runsDir(workspace)} (${runs.length} run(s) there)`,
-    { suggestions: [runs.length ? 'List them with `mlcube runs list --workspace=...` and pass a full id.' : 'Pass the --workspace the run used.'] },
+    hits.length ? `run id "${id}" is ambiguous in ${runsDir(workspace)} (${hits.map((r) => r.run_id).join(', ')})` : `no run "${id}" in ${runsDir(workspace)} (${origin}; ${runs.length} run(s) there)`,
+    { suggestions: [runs.length ? 'List them with `mlcube runs list` (same --mlcube/--workspace) and pass a full id.' : 'Pass the --workspace (or --mlcube) the run used.'] },
   );
 }

@@ -1,44 +1,76 @@
 import { expect } from 'chai';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { mlcube, REPO, tempDir } from '../helpers/cli.js';
 
-describe('provenance of the MNIST chain: download -> train -> evaluate gives three linked, verifiable records', function () {
-  it('records, links by digest, verifies each run and renders the chain as DOT', async () => {
-    const ws = tempDir('mlcube-mnist-prov-');
+/**
+ * The README's main job in a copy of the repository's layout: `npm start` there writes its records into the copy, not
+ * into this checkout (whose `npm start` results, if any, stay as they are). The cube file and its workspace's files
+ * are copied; everything else of the cube (built code, node_modules) and the root's `dist/` and package.json are linked.
+ */
+function mainJobCopy(): { dir: string; cube: string; cleanup: () => void } {
+  const t = tempDir('mlcube-main-job-');
+  const cube = join(t.dir, 'cubes', 'mnist');
+  mkdirSync(join(cube, 'workspace'), { recursive: true });
+  for (const e of readdirSync(join(REPO, 'cubes', 'mnist'))) if (e !== 'workspace' && e !== 'mlcube.yaml') symlinkSync(join(REPO, 'cubes', 'mnist', e), join(cube, e));
+  copyFileSync(join(REPO, 'cubes', 'mnist', 'mlcube.yaml'), join(cube, 'mlcube.yaml'));
+  // The workspace's own files (inputs, the built offline data set), not what an earlier run put there.
+  for (const e of readdirSync(join(REPO, 'cubes', 'mnist', 'workspace'))) {
+    if (statSync(join(REPO, 'cubes', 'mnist', 'workspace', e)).isFile()) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', e), join(cube, 'workspace', e));
+  }
+  // A one-epoch MLP keeps the suite fast; the command line, the chain and the records are those of the default cnn.
+  writeFileSync(join(cube, 'workspace', 'train.yaml'), 'model: mlp\noptimizer: adam\nlearning_rate: 0.001\ntrain_epochs: 1\nbatch_size: 64\nvalidation_split: 0.05\nseed: 42\n');
+  for (const e of ['dist', 'package.json']) symlinkSync(join(REPO, e), join(t.dir, e));
+  return { dir: t.dir, cube, cleanup: t.cleanup };
+}
+
+describe('the main job (npm start: MNIST download -> train -> evaluate) gives three linked, verifiable records in the cube\'s workspace', function () {
+  it('`mlcube runs list --mlcube=cubes/mnist` lists the three runs of `npm start`; each verifies; the chain renders as DOT', async () => {
+    const repo = mainJobCopy();
     const keys = tempDir('mlcube-keys-');
     try {
-      for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'workspace', 'mnist', f), join(ws.dir, f));
-      // A one-epoch MLP keeps the suite fast; the chain and the records are the same as for the default cnn.
-      writeFileSync(join(ws.dir, 'train.yaml'), 'model: mlp\noptimizer: adam\nlearning_rate: 0.001\ntrain_epochs: 1\nbatch_size: 64\nvalidation_split: 0.05\nseed: 42\n');
       expect((await mlcube(['keys', 'generate', `--dir=${keys.dir}`])).exitCode).to.equal(0);
-      const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
-      const r = await mlcube(['run', '--mlcube=cubes/mnist', '--platform=local', '--task=download,train,evaluate', `--workspace=${ws.dir}`, '--json'], { env });
-      expect(r.exitCode, r.stderr).to.equal(0);
-      const ids: string[] = JSON.parse(r.stdout).tasks.map((t: { runId: string }) => t.runId);
-      expect(ids).to.have.length(3);
-      for (const id of ids) {
-        const v = await mlcube(['provenance', 'verify', id, `--workspace=${ws.dir}`], { env });
-        expect(v.exitCode, `${id}: ${v.stdout}${v.stderr}`).to.equal(0);
-      }
-      const runs = JSON.parse((await mlcube(['runs', 'list', `--workspace=${ws.dir}`, '--json'])).stdout).runs;
+      const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key'), MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-test-no-settings.yaml') };
+      const start = await execa('npm', ['start', '--silent'], { cwd: repo.dir, env, reject: false });
+      expect(start.exitCode, start.stderr).to.equal(0);
+
+      const table = await mlcube(['runs', 'list', '--mlcube=cubes/mnist'], { cwd: repo.dir });
+      expect(table.exitCode, table.stderr).to.equal(0);
+      const rows = table.stdout.trim().split('\n').slice(1);
+      expect(rows.map((l) => l.split(/\s+/).slice(1, 3))).to.deep.equal([['download', 'succeeded'], ['train', 'succeeded'], ['evaluate', 'succeeded']]);
+      // The same runs from elsewhere, by the cube's absolute path.
+      const list = await mlcube(['runs', 'list', `--mlcube=${repo.cube}`, '--json'], { cwd: tmpdir() });
+      const { workspace, runs } = JSON.parse(list.stdout);
+      expect(workspace).to.equal(join(repo.cube, 'workspace'));
       expect(runs.map((x: { task: string }) => x.task)).to.deep.equal(['download', 'train', 'evaluate']);
       expect(runs.find((x: { task: string }) => x.task === 'evaluate').consumed).to.have.length(2);
+      const ids: string[] = runs.map((x: { run_id: string }) => x.run_id);
+
+      const where = `--mlcube=${repo.cube}`;
+      for (const id of ids) {
+        const v = await mlcube(['provenance', 'verify', id, where], { env });
+        expect(v.exitCode, `${id}: ${v.stdout}${v.stderr}`).to.equal(0);
+        expect(v.stdout).to.contain(`workspace ${join(repo.cube, 'workspace')}`);
+      }
       const byTask = Object.fromEntries(runs.map((x: { task: string; run_id: string }) => [x.task, x.run_id]));
-      const dot = (await mlcube(['provenance', 'export', `--workspace=${ws.dir}`, '--format=dot'])).stdout;
+      const dot = (await mlcube(['provenance', 'export', where, '--format=dot'])).stdout;
       expect(dot).to.match(/^digraph/);
       expect(dot).to.contain(`"run:${byTask.train}" -> "run:${byTask.download}"`);
       expect(dot).to.contain(`"run:${byTask.evaluate}" -> "run:${byTask.train}"`);
-      const graph = JSON.parse((await mlcube(['provenance', 'export', `--workspace=${ws.dir}`])).stdout);
+      const graph = JSON.parse((await mlcube(['provenance', 'export', where])).stdout);
       const kinds = new Set(graph.nodes.filter((n: { node: string }) => n.node === 'artifact').map((n: { kind: string }) => n.kind));
       expect([...kinds].sort()).to.deep.equal(['code', 'config', 'dataset', 'metrics', 'model']);
       const model = graph.nodes.find((n: { node: string; paths?: string[] }) => n.node === 'artifact' && n.paths?.includes('model'));
       expect(graph.edges).to.deep.include({ from: model.id, to: `run:${byTask.train}`, relation: 'wasGeneratedBy', parameter: 'model_dir' });
       expect(graph.edges).to.deep.include({ from: `run:${byTask.evaluate}`, to: model.id, relation: 'used', parameter: 'model_dir' });
-      const compare = JSON.parse((await mlcube(['runs', 'compare', ...ids, `--workspace=${ws.dir}`, '--json'])).stdout);
+      const compare = JSON.parse((await mlcube(['runs', 'compare', ...ids, where, '--json'])).stdout);
       expect(JSON.stringify(compare)).to.match(/accuracy/);
+      const shown = JSON.parse((await mlcube(['runs', 'show', 'latest', '--mlcube=cubes/mnist'], { cwd: repo.dir })).stdout);
+      expect(shown.run_id).to.equal(byTask.evaluate);
     } finally {
-      ws.cleanup();
+      repo.cleanup();
       keys.cleanup();
     }
   });

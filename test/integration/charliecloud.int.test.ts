@@ -270,13 +270,13 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
   });
 
   it('the MNIST cube: download -> train through charliecloud (image converted from the cube\'s Docker image, one tiny epoch)', async function () {
-    if (!existsSync(join(REPO, 'cubes', 'mnist', 'dist', 'main.js')) || !existsSync(join(REPO, 'cubes', 'mnist', 'node_modules')) || !existsSync(join(REPO, 'workspace', 'mnist', 'mnist-offline.npz'))) {
-      console.warn('    skip: the MNIST cube is not built (cubes/mnist/dist/main.js, cubes/mnist/node_modules, workspace/mnist/mnist-offline.npz); run npm ci');
+    if (!existsSync(join(REPO, 'cubes', 'mnist', 'dist', 'main.js')) || !existsSync(join(REPO, 'cubes', 'mnist', 'node_modules')) || !existsSync(join(REPO, 'cubes', 'mnist', 'workspace', 'mnist-offline.npz'))) {
+      console.warn('    skip: the MNIST cube is not built (cubes/mnist/dist/main.js, cubes/mnist/node_modules, cubes/mnist/workspace/mnist-offline.npz); run npm ci');
       return this.skip();
     }
     const ws = tempDir('mlcube-ch-mnist-');
     try {
-      for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'workspace', 'mnist', f), join(ws.dir, f));
+      for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', f), join(ws.dir, f));
       writeFileSync(join(ws.dir, 'train.yaml'), 'model: mlp\noptimizer: adam\nlearning_rate: 0.001\ntrain_epochs: 1\nbatch_size: 64\nvalidation_split: 0.05\nseed: 42\n');
       const b = await mlcube(['configure', '--mlcube=cubes/mnist', '--platform=docker', `-Pdocker.image=${MNIST_TAG}`, '-Pdocker.build_args.BASE=mlcube/node-base:20']);
       expect(b.exitCode, b.stderr).to.equal(0);

@@ -13,7 +13,7 @@ describe('MNIST cube on the docker runner: download -> train -> evaluate in cont
   before(async function () {
     await requireDockerBaseImage(this, 'needs a Docker daemon');
     ws = tempDir('mlcube-mnist-docker-');
-    for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'workspace', 'mnist', f), join(ws.dir, f));
+    for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', f), join(ws.dir, f));
     // A quick model keeps CI short; the quick-start default (cnn) is what `npm start` runs on the host.
     writeFileSync(join(ws.dir, 'train.yaml'), 'model: mlp\noptimizer: adam\nlearning_rate: 0.001\ntrain_epochs: 1\nbatch_size: 64\nvalidation_split: 0.05\nseed: 42\n');
   });

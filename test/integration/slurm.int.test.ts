@@ -133,13 +133,13 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
 
   it('the MNIST cube: download -> train chain through Slurm (local inner runner, one tiny epoch)', async function () {
     const mnist = join(REPO, 'cubes', 'mnist');
-    if (!existsSync(join(mnist, 'dist', 'main.js')) || !existsSync(join(REPO, 'workspace', 'mnist', 'mnist-offline.npz'))) {
-      console.warn('    skip: the MNIST cube is not built (cubes/mnist/dist/main.js, workspace/mnist/mnist-offline.npz); run npm run build');
+    if (!existsSync(join(mnist, 'dist', 'main.js')) || !existsSync(join(REPO, 'cubes', 'mnist', 'workspace', 'mnist-offline.npz'))) {
+      console.warn('    skip: the MNIST cube is not built (cubes/mnist/dist/main.js, cubes/mnist/workspace/mnist-offline.npz); run npm run build');
       return this.skip();
     }
     const ws = tempDir('mlcube-slurm-mnist-');
     try {
-      for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'workspace', 'mnist', f), join(ws.dir, f));
+      for (const f of ['data.yaml', 'mnist-offline.npz']) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', f), join(ws.dir, f));
       writeFileSync(join(ws.dir, 'train.yaml'), 'model: mlp\ntrain_epochs: 1\nbatch_size: 128\nseed: 1\nworkers: 1\n');
       mkdirSync(join(ws.dir, 'logs'), { recursive: true });
       const r = await mlcube(['run', `--mlcube=${mnist}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.5', '--task=download,train', `--workspace=${ws.dir}`]);

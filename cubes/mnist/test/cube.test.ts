@@ -23,10 +23,10 @@ describe('mnist cube: files and contract', function () {
   this.timeout(60000);
 
   it('the quick-start data set is reproduced byte for byte by its generator, with the pinned sha256', () => {
-    const pinned = (parse(readFileSync(join(ROOT, 'workspace/mnist/data.yaml'), 'utf8')) as { hash: string; uri: string });
+    const pinned = (parse(readFileSync(join(CUBE, 'workspace', 'data.yaml'), 'utf8')) as { hash: string; uri: string });
     const { npz, trainCount, testCount } = buildOfflineSet();
     expect(createHash('sha256').update(npz).digest('hex')).to.equal(pinned.hash);
-    expect(readFileSync(join(ROOT, 'workspace/mnist', pinned.uri)).equals(npz)).to.equal(true);
+    expect(readFileSync(join(CUBE, 'workspace', pinned.uri)).equals(npz)).to.equal(true);
     expect([trainCount, testCount]).to.deep.equal([10000 - 10 * TEST_PER_CLASS, 10 * TEST_PER_CLASS]);
   });
 

@@ -10,6 +10,7 @@ export default class Inspect extends BaseCommand {
   static flags = {
     mlcube: cubeFlags.mlcube,
     platform: cubeFlags.platform,
+    workspace: cubeFlags.workspace,
     P: cubeFlags.P,
     force: Flags.boolean({ description: 'Configure the cube first when its image does not exist.' }),
     format: Flags.string({ options: ['json', 'yaml'], default: 'json', description: 'Output format.' }),
@@ -18,7 +19,7 @@ export default class Inspect extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Inspect);
-    const info = await withInterrupt((signal) => inspectCube({ mlcube: flags.mlcube, platform: flags.platform, params: flags.P, force: flags.force, signal }, this.app()));
+    const info = await withInterrupt((signal) => inspectCube({ mlcube: flags.mlcube, workspace: flags.workspace, platform: flags.platform, params: flags.P, force: flags.force, signal }, this.app()));
     const text = flags.format === 'yaml' ? toYaml(info) : JSON.stringify(info) + '\n';
     const file = flags['output-file'];
     if (!file) return this.out(text);

@@ -1,19 +1,19 @@
 import * as Flags from '@oclif/core/flags';
-import { BaseCommand } from '../../base-command.js';
+import { BaseCommand, whereFlags } from '../../base-command.js';
 import { exportLineage } from '../../../app/runs.js';
 
 export default class ProvenanceExport extends BaseCommand {
   static summary = 'The lineage graph of the recorded runs (which run consumed which run\'s outputs), as JSON or Graphviz DOT.';
   static strict = false;
   static flags = {
-    workspace: Flags.string({ description: 'Workspace of the runs (default: current directory).' }),
+    ...whereFlags,
     format: Flags.string({ options: ['json', 'dot'], default: 'json', description: 'Output format.' }),
     'max-depth': Flags.integer({ min: 0, description: 'Hops back from the given runs (default: unlimited).' }),
   };
-  static examples = ['mlcube provenance export --workspace=workspace/mnist --format=dot | dot -Tsvg > lineage.svg', 'mlcube provenance export RUN_ID --max-depth=1'];
+  static examples = ['mlcube provenance export --mlcube=cubes/mnist --format=dot | dot -Tsvg > lineage.svg', 'mlcube provenance export RUN_ID --max-depth=1'];
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(ProvenanceExport);
-    this.out(exportLineage({ workspace: flags.workspace, runs: argv as string[], maxDepth: flags['max-depth'], format: flags.format as 'json' | 'dot' }, this.app()));
+    this.out(exportLineage({ mlcube: flags.mlcube, workspace: flags.workspace, runs: argv as string[], maxDepth: flags['max-depth'], format: flags.format as 'json' | 'dot' }, this.app()));
   }
 }

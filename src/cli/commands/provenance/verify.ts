@@ -1,13 +1,13 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BaseCommand } from '../../base-command.js';
+import { BaseCommand, whereFlags } from '../../base-command.js';
 import { verifyProvenance } from '../../../app/runs.js';
 
 export default class ProvenanceVerify extends BaseCommand {
   static summary = 'Verify a run: its signature by the trusted key, and every recorded digest against the files of the workspace the run is in. Exits 5 listing every problem.';
-  static args = { run: Args.string({ required: true, description: 'A run directory (<workspace>/.mlcube/runs/<id>, or its record.json), or a run id in --workspace.' }) };
+  static args = { run: Args.string({ required: true, description: 'A run directory (<workspace>/.mlcube/runs/<id>, or its record.json), or a run id in the workspace (--mlcube / --workspace).' }) };
   static flags = {
-    workspace: Flags.string({ description: 'Workspace of the run, when a run id is given (default: current directory).' }),
+    ...whereFlags,
     cube: Flags.string({ description: 'Cube directory to check the cube file and code against (default: where the record says).' }),
     'public-key': Flags.string({ description: 'Public key (PEM) to trust; default $MLCUBE_PUBLIC_KEY, else the public half of your own signing key.' }),
     json: Flags.boolean({ description: 'Print the result as JSON (on success).' }),
@@ -15,7 +15,7 @@ export default class ProvenanceVerify extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ProvenanceVerify);
-    const r = await verifyProvenance(args.run, { workspace: flags.workspace, publicKey: flags['public-key'], cube: flags.cube }, this.app());
+    const r = await verifyProvenance(args.run, { mlcube: flags.mlcube, workspace: flags.workspace, publicKey: flags['public-key'], cube: flags.cube }, this.app());
     const key = r.trusted_key!;
     this.out(flags.json ? JSON.stringify(r, null, 2) : [`run ${r.run_id}: verified (workspace ${r.workspace}; signed by key ${key.keyid}, trusted from ${key.source})`, ...r.notes.map((n) => `  note: ${n}`)].join('\n'));
   }

@@ -1,16 +1,16 @@
 import * as Flags from '@oclif/core/flags';
-import { BaseCommand } from '../../base-command.js';
+import { BaseCommand, whereFlags } from '../../base-command.js';
 import { compareRuns, renderCompare } from '../../../app/runs.js';
 
 export default class RunsCompare extends BaseCommand {
   static summary = 'Parameters and final metrics of several runs side by side.';
   static strict = false;
-  static flags = { workspace: Flags.string({ description: 'Workspace of the runs (default: current directory).' }), json: Flags.boolean({ description: 'Print JSON.' }) };
-  static examples = ['mlcube runs compare 20250101T120000Z-train-a1b2c3 20250102T090000Z-train-d4e5f6 --workspace=workspace/mnist'];
+  static flags = { ...whereFlags, json: Flags.boolean({ description: 'Print JSON.' }) };
+  static examples = ['mlcube runs compare 20250101T120000Z-train-a1b2c3 20250102T090000Z-train-d4e5f6 --mlcube=cubes/mnist'];
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(RunsCompare);
-    const c = compareRuns(argv as string[], flags.workspace, this.app());
+    const c = compareRuns(argv as string[], { mlcube: flags.mlcube, workspace: flags.workspace }, this.app());
     this.out(flags.json ? JSON.stringify(c, null, 2) : renderCompare(c));
   }
 }
