@@ -16,7 +16,7 @@ export async function main(entryUrl: string, args: string[]): Promise<void> {
   since('CLI loaded');
   let config: Config;
   try {
-    config = await withCodeUnitCollation(() => Config.load(entryUrl));
+    config = await Config.load(entryUrl);
   } catch (e) {
     return handle(e as Error);
   }
@@ -32,22 +32,3 @@ export async function reportUnexpected(e: Error): Promise<void> {
   await handle(e);
 }
 
-/**
- * oclif sorts its command table with String#localeCompare, whose first call initialises ICU collation: ~10 ms,
- * a tenth of the start-up budget of `mlcube run`. Our command ids are ASCII and sort the same by code unit (a
- * unit test checks), so compare by code unit while oclif loads, and only then.
- */
-export async function withCodeUnitCollation<T>(work: () => Promise<T>): Promise<T> {
-  const localeCompare = Object.getOwnPropertyDescriptor(String.prototype, 'localeCompare')!;
-  Object.defineProperty(String.prototype, 'localeCompare', {
-    ...localeCompare,
-    value(this: string, that: string) {
-      return this < that ? -1 : this > that ? 1 : 0;
-    },
-  });
-  try {
-    return await work();
-  } finally {
-    Object.defineProperty(String.prototype, 'localeCompare', localeCompare);
-  }
-}

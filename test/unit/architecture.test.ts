@@ -110,16 +110,4 @@ describe('start-up speed measures (issue #2)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-
-  it('command ids sort the same by code unit as by localeCompare, so oclif may load without ICU collation', async () => {
-    const { COMMANDS } = await import('../../src/cli/commands/index.js');
-    const { withCodeUnitCollation } = await import('../../src/cli/main.js');
-    const ids = Object.keys(COMMANDS).sort().reverse();
-    const byLocale = [...ids].sort((a, b) => a.localeCompare(b));
-    const byCodeUnit = await withCodeUnitCollation(async () => [...ids].sort((a, b) => a.localeCompare(b)));
-    expect(byCodeUnit).to.deep.equal(byLocale);
-    expect('a'.localeCompare('B')).to.be.below(0); // restored: locale order again (code units would put B first)
-    await withCodeUnitCollation(async () => { throw new Error('boom'); }).catch(() => undefined);
-    expect('a'.localeCompare('B')).to.be.below(0);
-  });
 });
