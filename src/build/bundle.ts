@@ -139,50 +139,19 @@ const sourceEdits: Plugin = {
   },
 };
 
-/**
- * `debug` (oclif's logger and docker-modem use it) loads tty and supports-color and reads its settings from the
- * environment when loaded: ~3-4 ms of every start. It logs nothing unless DEBUG names a namespace, so without
- * DEBUG a disabled stand-in takes its place; with DEBUG set, the real one is loaded. The stand-in covers what those
- * two importers use (call, .enabled, .extend); the build fails if another package starts importing debug.
- */
-const DEBUG_IMPORTERS = [/[\\/]@oclif[\\/]core[\\/]lib[\\/]logger\.js$/, /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/];
-const debugWhenEnabled: Plugin = {
-  name: 'debug-when-enabled',
-  setup(b) {
-    b.onResolve({ filter: /^debug$/ }, async (args) => {
-      if (args.pluginData === 'debug-real') return undefined;
-      if (!DEBUG_IMPORTERS.some((i) => i.test(args.importer))) {
-        return { errors: [{ text: `${args.importer} imports debug: check that the stand-in in src/build/bundle.ts covers its use, then add it to DEBUG_IMPORTERS` }] };
-      }
-      const real = await b.resolve('debug', { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'debug-real' });
-      if (real.errors.length) return { errors: real.errors };
-      return { path: real.path, namespace: 'debug-when-enabled' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'debug-when-enabled' }, (args) => ({
-      contents: `if (process.env.DEBUG) module.exports = require(${JSON.stringify(args.path)});
-else {
-  const disabled = (namespace) => Object.assign(function () {}, { namespace, enabled: false, extend: (sub, delimiter) => disabled(namespace + (delimiter === undefined ? ':' : delimiter) + sub), destroy: () => false });
-  module.exports = Object.assign(disabled, { enabled: () => false });
-}`,
-      resolveDir: dirname(args.path),
-      loader: 'js',
-    }));
-  },
-};
-
 for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundle]]) {
-  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl, plugins: [dockerVendor, debugWhenEnabled, sourceEdits] });
+  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl, plugins: [dockerVendor, sourceEdits] });
 }
 await build({
   ...common,
   // Getters: each package is evaluated when first used (tar by image builds only).
   stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
   outfile: dockerBundle,
-  plugins: [lazyFunctionModules, debugWhenEnabled, sourceEdits],
+  plugins: [lazyFunctionModules, sourceEdits],
 });
 if (lazyModulePaths.size !== LAZY_FUNCTION_MODULES.length) throw new Error(`dockerode no longer imports ${LAZY_FUNCTION_MODULES.map((l) => l.specifier).join(', ')} as expected: review LAZY_FUNCTION_MODULES in src/build/bundle.ts`);
 for (const [bundle, entry] of lazyModulePaths) {
-  await build({ ...common, entryPoints: [entry], outfile: join(dist, bundle), plugins: [debugWhenEnabled, sourceEdits] });
+  await build({ ...common, entryPoints: [entry], outfile: join(dist, bundle), plugins: [sourceEdits] });
 }
 // dockerode's session.js reads `${__dirname}/proto/auth.proto`; bundled, __dirname is dist/.
 cpSync(join(dirname(lazyModulePaths.get('vendor-docker-session.cjs')!), 'proto'), join(dist, 'proto'), { recursive: true });
