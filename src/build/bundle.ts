@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -97,61 +97,19 @@ const lazyFunctionModules: Plugin = {
   },
 };
 
-/**
- * Exact, checked edits of dependency sources as they are bundled (the build fails if a dependency changed so that
- * an edit no longer applies: review it then):
- * - docker-modem logs every request with `debug('Sending: %s', util.inspect(options, {showHidden: true, depth: null}))`,
- *   and the inspection runs even when that debug log is off: a few ms per request, ~5 requests per task;
- * - fdir (oclif's glob) probes `require.resolve("picomatch")` at load, a search through node_modules at every
- *   start (~2 ms), for a package that is bundled anyway;
- * - docker-modem loads `https` (and with it `tls`) when it is loaded, ~4 ms of every docker run, though a unix
- *   socket never uses it: a proxy loads it on first use (it only serves as a prototype and for `.request`);
- * - dockerode's util.js loads tar-fs (with tar-stream, readable-stream, bl), zlib and @balena/dockerignore when it is
- *   loaded, ~2-3 ms of every docker run, for the build context of `buildImage` only (the one function using them):
- *   each is required on first call instead.
- */
-const SOURCE_EDITS = [
-  { file: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, find: "debug('Sending: %s', util.inspect(", replace: "if (debug.enabled) debug('Sending: %s', util.inspect(" },
-  { file: /[\\/]fdir[\\/]dist[\\/]index\.cjs$/, find: 'require.resolve("picomatch");', replace: '' },
-  {
-    file: /[\\/]dockerode[\\/]lib[\\/]util\.js$/,
-    find: "var DockerIgnore = require('@balena/dockerignore');\nvar fs = require('fs');\nvar path = require('path');\nvar tar = require('tar-fs');\nvar zlib = require('zlib');",
-    replace:
-      "var DockerIgnore = function () { return require('@balena/dockerignore').apply(this, arguments); };\nvar fs = require('fs');\nvar path = require('path');\n" +
-      "var tar = { pack: function () { return require('tar-fs').pack.apply(this, arguments); } };\nvar zlib = { createGzip: function () { return require('zlib').createGzip.apply(this, arguments); } };",
-  },
-  {
-    file: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/,
-    find: "var nativeHttps = require('https'),",
-    replace: "var nativeHttps = new Proxy({}, { get: function (_, key) { return require('https')[key]; } }),",
-  },
-];
-const sourceEdits: Plugin = {
-  name: 'source-edits',
-  setup(b) {
-    for (const edit of SOURCE_EDITS) {
-      b.onLoad({ filter: edit.file }, (args) => {
-        const source = readFileSync(args.path, 'utf8');
-        if (source.split(edit.find).length !== 2) throw new Error(`${args.path}: expected exactly one \`${edit.find}\` (the dependency changed: review SOURCE_EDITS in src/build/bundle.ts)`);
-        return { contents: source.replace(edit.find, edit.replace), loader: 'js' };
-      });
-    }
-  },
-};
-
 for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundle]]) {
-  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl, plugins: [dockerVendor, sourceEdits] });
+  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl, plugins: [dockerVendor] });
 }
 await build({
   ...common,
   // Getters: each package is evaluated when first used (tar by image builds only).
   stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
   outfile: dockerBundle,
-  plugins: [lazyFunctionModules, sourceEdits],
+  plugins: [lazyFunctionModules],
 });
 if (lazyModulePaths.size !== LAZY_FUNCTION_MODULES.length) throw new Error(`dockerode no longer imports ${LAZY_FUNCTION_MODULES.map((l) => l.specifier).join(', ')} as expected: review LAZY_FUNCTION_MODULES in src/build/bundle.ts`);
 for (const [bundle, entry] of lazyModulePaths) {
-  await build({ ...common, entryPoints: [entry], outfile: join(dist, bundle), plugins: [sourceEdits] });
+  await build({ ...common, entryPoints: [entry], outfile: join(dist, bundle) });
 }
 // dockerode's session.js reads `${__dirname}/proto/auth.proto`; bundled, __dirname is dist/.
 cpSync(join(dirname(lazyModulePaths.get('vendor-docker-session.cjs')!), 'proto'), join(dist, 'proto'), { recursive: true });
