@@ -12,8 +12,7 @@ import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
  * - dist/run.cjs: `mlcube run` without oclif, for its plain command lines (src/cli/run-main.ts; runners are
  *   evaluated lazily inside it);
  * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...);
- * - dist/vendor-docker.cjs: dockerode and tar, loaded only by the Docker runner (ssh2 and gRPC are bundles of their
- *   own, dist/vendor-docker-{ssh,session}.cjs, loaded on first use);
+ * - dist/vendor-docker.cjs: dockerode and tar, loaded only by the Docker runner;
  * - dist/mlcube.cjs: the launcher (CommonJS: Node starts a CommonJS main ~5 ms sooner), started by dist/mlcube,
  *   the `mlcube` bin (a copy of src/cli/mlcube.sh), which starts one of the two;
  * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
@@ -67,36 +66,6 @@ module.exports = requireWithCodeCache(require('node:path').join(__dirname, 'vend
   },
 };
 
-/**
- * dockerode loads ssh2 (for ssh:// hosts) and gRPC + protobuf (for BuildKit sessions) when it is loaded: ~40 ms
- * of every `mlcube run --platform=docker`. Both are reached through one exported function each: each is a bundle
- * of its own (dist/vendor-docker-<name>.cjs, ~1.1 MB together), behind a function that loads it on first call, so
- * only the runs that use them pay, and the others do not even read them.
- */
-const LAZY_FUNCTION_MODULES = [
-  { importer: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh', bundle: 'vendor-docker-ssh.cjs' },
-  { importer: /[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './session', bundle: 'vendor-docker-session.cjs' },
-];
-/** The modules behind LAZY_FUNCTION_MODULES, found while bundling dockerode: bundled afterwards. */
-const lazyModulePaths = new Map<string, string>();
-const lazyFunctionModules: Plugin = {
-  name: 'lazy-function-modules',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/(ssh|session)$/ }, async (args) => {
-      const lazy = args.pluginData === 'lazy-real' ? undefined : LAZY_FUNCTION_MODULES.find((l) => l.specifier === args.path && l.importer.test(args.importer));
-      if (!lazy) return undefined;
-      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'lazy-real' });
-      if (real.errors.length) return { errors: real.errors };
-      lazyModulePaths.set(lazy.bundle, real.path);
-      return { path: lazy.bundle, namespace: 'lazy-function' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'lazy-function' }, (args) => ({
-      contents: `module.exports = function () { return require(require('node:path').join(__dirname, ${JSON.stringify(args.path)})).apply(this, arguments); };`,
-      loader: 'js',
-    }));
-  },
-};
-
 for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundle]]) {
   await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl, plugins: [dockerVendor] });
 }
@@ -105,14 +74,9 @@ await build({
   // Getters: each package is evaluated when first used (tar by image builds only).
   stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
   outfile: dockerBundle,
-  plugins: [lazyFunctionModules],
 });
-if (lazyModulePaths.size !== LAZY_FUNCTION_MODULES.length) throw new Error(`dockerode no longer imports ${LAZY_FUNCTION_MODULES.map((l) => l.specifier).join(', ')} as expected: review LAZY_FUNCTION_MODULES in src/build/bundle.ts`);
-for (const [bundle, entry] of lazyModulePaths) {
-  await build({ ...common, entryPoints: [entry], outfile: join(dist, bundle) });
-}
 // dockerode's session.js reads `${__dirname}/proto/auth.proto`; bundled, __dirname is dist/.
-cpSync(join(dirname(lazyModulePaths.get('vendor-docker-session.cjs')!), 'proto'), join(dist, 'proto'), { recursive: true });
+cpSync(join(PACKAGE_ROOT, 'node_modules', 'dockerode', 'lib', 'proto'), join(dist, 'proto'), { recursive: true });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
 copyFileSync(join(PACKAGE_ROOT, 'src', 'cli', 'mlcube.sh'), bin);

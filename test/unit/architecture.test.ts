@@ -76,21 +76,6 @@ describe('start-up speed measures (issue #2)', () => {
     }
   });
 
-  it('a BuildKit session (the gRPC bundle, loaded on first use) finds its protocol file beside the bundle', async () => {
-    const { createRequire } = await import('node:module');
-    const { Duplex } = await import('node:stream');
-    const withSession = createRequire(import.meta.url)(join(REPO, 'dist', 'vendor-docker-session.cjs')) as (docker: unknown, auth: unknown, handler: (err: Error | null, id: string | null, done: () => void) => void) => void;
-    const socket = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
-    const sessionId = await new Promise<string | null>((resolve, reject) => {
-      try {
-        withSession({ modem: { dial: (_opts: unknown, cb: (err: null, s: unknown) => void) => cb(null, socket) } }, null, (err, id, done) => (err ? reject(err) : (done(), resolve(id))));
-      } catch (e) {
-        reject(e); // ENOENT: dist/proto/auth.proto missing
-      }
-    });
-    expect(sessionId).to.match(/^[0-9a-f-]{36}$/);
-  });
-
   it('under other V8 flags (the build\'s cache is rejected) the first start records a cache of its own that the next start uses', async () => {
     const { execa } = await import('execa');
     const { mkdtempSync, writeFileSync, readdirSync, rmSync } = await import('node:fs');
