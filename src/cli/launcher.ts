@@ -1,9 +1,8 @@
 // The `mlcube` executable's JavaScript (built to dist/mlcube.cjs, started by the bin dist/mlcube, src/cli/mlcube.sh):
-// starts one of two bundles through its V8 code cache (see src/code-cache.ts): dist/run.cjs for the plain
-// `mlcube run` command lines (no oclif: src/cli/run-argv.ts), dist/cli.cjs, the CLI through oclif, for the rest.
+// starts one of two bundles: dist/run.cjs for the plain `mlcube run` command lines (no oclif: src/cli/run-argv.ts),
+// dist/cli.cjs, the CLI through oclif, for the rest.
 import { installSignalLatch } from './signal-latch.js';
-import { fileURLToPath } from 'node:url';
-import { requireWithCodeCache } from '../code-cache.js';
+import module, { createRequire } from 'node:module';
 import { restoreExtraCaCerts } from '../tls-trust.js';
 import { parseRunArgv, takeLogLevel, type RunCommandLine } from './run-argv.js';
 import { since } from './since.js';
@@ -15,6 +14,10 @@ interface CliBundle {
 interface RunBundle {
   runWithoutOclif(commandLine: RunCommandLine): Promise<void>;
 }
+
+// Node's own compile cache, where this Node.js has it (22.1+; 20 has none), before the bundles load.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+const require = createRequire(import.meta.url);
 
 const argv = takeLogLevel(process.argv.slice(2));
 // First of all, before the CLI bundles load (~10-40 ms): a Ctrl-C from now on stops the run (with or without
@@ -31,14 +34,14 @@ if (major < 20 || (major === 20 && minor < 5)) process.emitWarning(`mlcube needs
 function loadCli(): CliBundle {
   const userSetting = process.env.OCLIF_DISABLE_ENGINE_WARNING;
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
-  const cli = requireWithCodeCache(fileURLToPath(new URL('./cli.cjs', import.meta.url))) as CliBundle;
+  const cli = require('./cli.cjs') as CliBundle;
   if (userSetting === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING; // not handed down to tasks
   return cli;
 }
 
 const run = argv[0] === 'run' ? parseRunArgv(argv.slice(1)) : undefined;
 if (run) {
-  const bundle = requireWithCodeCache(fileURLToPath(new URL('./run.cjs', import.meta.url))) as RunBundle;
+  const bundle = require('./run.cjs') as RunBundle;
   since('CLI loaded (run, without oclif)');
   bundle.runWithoutOclif(run).catch((e: Error) => loadCli().reportUnexpected(e));
 } else {

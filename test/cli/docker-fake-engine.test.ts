@@ -239,17 +239,6 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
   });
 
-  it('the CLI and Docker bundles are evaluated once, from their code caches, never again through Node\'s own loader', async () => {
-    // NODE_DEBUG=module logs each file Node's CommonJS loader loads; ours are run by src/code-cache.ts instead.
-    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '--task=copy'], {
-      env: { DOCKER_HOST: `unix://${engine.socketPath}`, MLCUBE_RECORD: 'off', NODE_DEBUG: 'module' },
-    });
-    expect(r.exitCode, r.stderr.slice(-2000)).to.equal(0);
-    expect(r.stderr).to.match(/load ".*[\\/]dist[\\/]mlcube\.cjs"/); // the launcher: the log is there
-    expect(r.stderr).to.not.match(/load ".*[\\/]dist[\\/](run|cli|vendor-docker)\.cjs"/);
-    expect(r.stdout).to.contain('hello from the fake engine');
-  });
-
   it('an image the Engine lacks is built from the Dockerfile (build_strategy auto) before anything is created, then the container', async () => {
     engine.imagePresent = false;
     const r = await run(['--task=copy']);

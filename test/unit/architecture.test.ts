@@ -67,32 +67,3 @@ describe('build output', () => {
     expect(onDisk).to.deep.equal(JSON.parse(JSON.stringify(await computeOclifManifest(REPO))));
   });
 });
-
-describe('start-up speed measures (issue #2)', () => {
-  it('V8 accepts the code caches the build recorded for the run, CLI and Docker bundles (a rejected one costs the full compile at every start)', async () => {
-    const { compileWithCodeCache } = await import('../../src/code-cache.js');
-    for (const bundle of ['run.cjs', 'cli.cjs', 'vendor-docker.cjs']) {
-      expect(compileWithCodeCache(join(REPO, 'dist', bundle)).cacheUsed, bundle).to.equal(true);
-    }
-  });
-
-  it('under other V8 flags (the build\'s cache is rejected) the first start records a cache of its own that the next start uses', async () => {
-    const { execa } = await import('execa');
-    const { mkdtempSync, writeFileSync, readdirSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'mlcube-code-cache-'));
-    try {
-      const env = { XDG_CACHE_HOME: dir, MLCUBE_WRITE_CODE_CACHE: '' };
-      const flags = ['--max-old-space-size=3000'];
-      const probe = join(dir, 'probe.mjs');
-      writeFileSync(probe, `import { compileWithCodeCache } from ${JSON.stringify(join(REPO, 'dist', 'src', 'code-cache.js'))};\nconsole.log(compileWithCodeCache(${JSON.stringify(join(REPO, 'dist', 'cli.cjs'))}).cacheUsed);\n`);
-      expect((await execa('node', [...flags, probe], { env })).stdout).to.equal('false');
-      const first = await execa('node', [...flags, join(REPO, 'dist', 'mlcube.cjs'), '--version'], { env });
-      expect(first.exitCode).to.equal(0);
-      expect(readdirSync(join(dir, 'mlcube', 'code-cache'))).to.have.length(1);
-      expect((await execa('node', [...flags, probe], { env })).stdout).to.equal('true');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
