@@ -1,6 +1,6 @@
-import { chmodSync, copyFileSync, cpSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
 
@@ -9,7 +9,6 @@ import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
  * - dist/run.cjs: `mlcube run` without oclif, for its plain command lines (src/cli/run-main.ts; runners are
  *   evaluated lazily inside it);
  * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...);
- * - dist/vendor-docker.cjs: dockerode and tar, loaded only by the Docker runner;
  * - dist/mlcube.cjs: the launcher (CommonJS: Node starts a CommonJS main ~5 ms sooner), started by dist/mlcube,
  *   the `mlcube` bin (a copy of src/cli/mlcube.sh), which starts one of the two;
  * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
@@ -17,11 +16,10 @@ import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
 const dist = join(PACKAGE_ROOT, 'dist');
 const cliBundle = join(dist, 'cli.cjs');
 const runBundle = join(dist, 'run.cjs');
-const dockerBundle = join(dist, 'vendor-docker.cjs');
 const launcher = join(dist, 'mlcube.cjs');
 const bin = join(dist, 'mlcube');
 // Left by earlier layouts of this build (an ES module split bundle).
-for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js', 'run.cjs.v8-cache', 'cli.cjs.v8-cache', 'vendor-docker.cjs.v8-cache', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs']) rmSync(join(dist, old), { recursive: true, force: true });
+for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js', 'run.cjs.v8-cache', 'cli.cjs.v8-cache', 'vendor-docker.cjs.v8-cache', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs', 'vendor-docker.cjs', 'proto']) rmSync(join(dist, old), { recursive: true, force: true });
 
 // Sources are ES modules using import.meta.url to find the package: give them the bundle's own URL.
 const importMetaUrl: BuildOptions = {
@@ -34,8 +32,9 @@ const common: BuildOptions = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // Loaded at run time only where used (tfjs by the cube, typescript/ts-node by oclif for .ts commands).
-  external: ['@tensorflow/*', 'typescript', 'ts-node', 'cpu-features', '*.node'],
+  // Loaded from node_modules, only where used: dockerode and tar by the Docker runner (runners/docker.ts is
+  // imported when a docker run starts), tfjs by the cube, typescript/ts-node by oclif for .ts commands.
+  external: ['dockerode', 'tar', '@tensorflow/*', 'typescript', 'ts-node'],
   // A third less source to read at every start; names are kept (readable stacks), and a source map is beside it.
   minifyWhitespace: true,
   minifySyntax: true,
@@ -43,33 +42,13 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** The CLI bundle reaches dockerode and tar through the vendor bundle. */
-const dockerVendor: Plugin = {
-  name: 'docker-vendor',
-  setup(b) {
-    b.onResolve({ filter: /^(dockerode|tar)$/ }, (args) => ({ path: args.path, namespace: 'docker-vendor' }));
-    b.onLoad({ filter: /.*/, namespace: 'docker-vendor' }, (args) => ({
-      contents: `module.exports = require(require('node:path').join(__dirname, 'vendor-docker.cjs'))[${JSON.stringify(args.path)}];`,
-      loader: 'js',
-    }));
-  },
-};
-
 for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundle]]) {
-  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl, plugins: [dockerVendor] });
+  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl });
 }
-await build({
-  ...common,
-  // Getters: each package is evaluated when first used (tar by image builds only).
-  stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
-  outfile: dockerBundle,
-});
-// dockerode's session.js reads `${__dirname}/proto/auth.proto`; bundled, __dirname is dist/.
-cpSync(join(PACKAGE_ROOT, 'node_modules', 'dockerode', 'lib', 'proto'), join(dist, 'proto'), { recursive: true });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
 copyFileSync(join(PACKAGE_ROOT, 'src', 'cli', 'mlcube.sh'), bin);
 chmodSync(bin, 0o755);
 writeFileSync(join(PACKAGE_ROOT, OCLIF_MANIFEST), `${JSON.stringify(await computeOclifManifest(PACKAGE_ROOT), null, 2)}\n`);
 
-process.stderr.write(`bundled ${runBundle}, ${cliBundle}, ${dockerBundle}; bin ${bin}; ${OCLIF_MANIFEST}\n`);
+process.stderr.write(`bundled ${runBundle}, ${cliBundle}; bin ${bin}; ${OCLIF_MANIFEST}\n`);
