@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { PACKAGE_ROOT } from '../package-root.js';
@@ -9,17 +9,15 @@ import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
  * - dist/run.cjs: `mlcube run` without oclif, for its plain command lines (src/cli/run-main.ts; runners are
  *   evaluated lazily inside it);
  * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...);
- * - dist/mlcube.cjs: the launcher (CommonJS: Node starts a CommonJS main ~5 ms sooner), started by dist/mlcube,
- *   the `mlcube` bin (a copy of src/cli/mlcube.sh), which starts one of the two;
+ * - dist/mlcube.cjs: the `mlcube` bin (package.json "bin"), a Node.js script that starts one of the two;
  * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
  */
 const dist = join(PACKAGE_ROOT, 'dist');
 const cliBundle = join(dist, 'cli.cjs');
 const runBundle = join(dist, 'run.cjs');
 const launcher = join(dist, 'mlcube.cjs');
-const bin = join(dist, 'mlcube');
 // Left by earlier layouts of this build (an ES module split bundle).
-for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js', 'run.cjs.v8-cache', 'cli.cjs.v8-cache', 'vendor-docker.cjs.v8-cache', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs', 'vendor-docker.cjs', 'proto']) rmSync(join(dist, old), { recursive: true, force: true });
+for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js', 'run.cjs.v8-cache', 'cli.cjs.v8-cache', 'vendor-docker.cjs.v8-cache', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs', 'vendor-docker.cjs', 'proto', 'mlcube']) rmSync(join(dist, old), { recursive: true, force: true });
 
 // Sources are ES modules using import.meta.url to find the package: give them the bundle's own URL.
 const importMetaUrl: BuildOptions = {
@@ -47,8 +45,6 @@ for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundl
 }
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
-copyFileSync(join(PACKAGE_ROOT, 'src', 'cli', 'mlcube.sh'), bin);
-chmodSync(bin, 0o755);
 writeFileSync(join(PACKAGE_ROOT, OCLIF_MANIFEST), `${JSON.stringify(await computeOclifManifest(PACKAGE_ROOT), null, 2)}\n`);
 
-process.stderr.write(`bundled ${runBundle}, ${cliBundle}; bin ${bin}; ${OCLIF_MANIFEST}\n`);
+process.stderr.write(`bundled ${runBundle}, ${cliBundle}; bin ${launcher}; ${OCLIF_MANIFEST}\n`);

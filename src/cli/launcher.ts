@@ -1,9 +1,7 @@
-// The `mlcube` executable's JavaScript (built to dist/mlcube.cjs, started by the bin dist/mlcube, src/cli/mlcube.sh):
-// starts one of two bundles: dist/run.cjs for the plain `mlcube run` command lines (no oclif: src/cli/run-argv.ts),
+// The `mlcube` command (built to dist/mlcube.cjs, the package's bin): starts one of two bundles: dist/run.cjs for the plain `mlcube run` command lines (no oclif: src/cli/run-argv.ts),
 // dist/cli.cjs, the CLI through oclif, for the rest.
 import { installSignalLatch } from './signal-latch.js';
 import module, { createRequire } from 'node:module';
-import { restoreExtraCaCerts } from '../tls-trust.js';
 import { parseRunArgv, takeLogLevel, type RunCommandLine } from './run-argv.js';
 import { since } from './since.js';
 
@@ -23,9 +21,6 @@ const argv = takeLogLevel(process.argv.slice(2));
 // First of all, before the CLI bundles load (~10-40 ms): a Ctrl-C from now on stops the run (with or without
 // oclif) cleanly; one that came even earlier, while Node.js started, ended the process before anything started.
 if (argv[0] === 'run') installSignalLatch();
-
-// Before anything reads the environment or starts a process (see src/cli/mlcube.sh).
-restoreExtraCaCerts();
 
 // oclif checks Node against its own `engines` at load (semver, ~5 ms); ours (>= 20) is stricter, checked here.
 const [major, minor] = process.versions.node.split('.').map(Number);
