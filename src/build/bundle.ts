@@ -6,18 +6,16 @@ import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
 
 /**
  * Build step: bundles the CLI into CommonJS files:
- * - dist/run.cjs: `mlcube run` without oclif, for its plain command lines (src/cli/run-main.ts; runners are
- *   evaluated lazily inside it);
- * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...);
- * - dist/mlcube.cjs: the `mlcube` bin (package.json "bin"), a Node.js script that starts one of the two;
+ * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...; runners are evaluated
+ *   when a command uses one);
+ * - dist/mlcube.cjs: the `mlcube` bin (package.json "bin"), a Node.js script that starts it;
  * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
  */
 const dist = join(PACKAGE_ROOT, 'dist');
 const cliBundle = join(dist, 'cli.cjs');
-const runBundle = join(dist, 'run.cjs');
 const launcher = join(dist, 'mlcube.cjs');
 // Left by earlier layouts of this build (an ES module split bundle).
-for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js', 'run.cjs.v8-cache', 'cli.cjs.v8-cache', 'vendor-docker.cjs.v8-cache', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs', 'vendor-docker.cjs', 'proto', 'mlcube']) rmSync(join(dist, old), { recursive: true, force: true });
+for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js', 'run.cjs.v8-cache', 'cli.cjs.v8-cache', 'vendor-docker.cjs.v8-cache', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs', 'vendor-docker.cjs', 'proto', 'mlcube', 'run.cjs', 'run.cjs.map']) rmSync(join(dist, old), { recursive: true, force: true });
 
 // Sources are ES modules using import.meta.url to find the package: give them the bundle's own URL.
 const importMetaUrl: BuildOptions = {
@@ -40,11 +38,9 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
-for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundle]]) {
-  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl });
-}
+await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'main.ts')], outfile: cliBundle, ...importMetaUrl });
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(launcher, 0o755);
 writeFileSync(join(PACKAGE_ROOT, OCLIF_MANIFEST), `${JSON.stringify(await computeOclifManifest(PACKAGE_ROOT), null, 2)}\n`);
 
-process.stderr.write(`bundled ${runBundle}, ${cliBundle}; bin ${launcher}; ${OCLIF_MANIFEST}\n`);
+process.stderr.write(`bundled ${cliBundle}; bin ${launcher}; ${OCLIF_MANIFEST}\n`);

@@ -1,18 +1,15 @@
 import { Config } from '@oclif/core/config';
 import { execute } from '@oclif/core/execute';
 import { handle } from '@oclif/core/handle';
-import { takeLogLevel } from './run-argv.js';
 import { since } from './since.js';
 
 export { COMMANDS } from './commands/index.js';
 
 /**
- * The CLI through oclif, bundled into dist/cli.cjs and started by the launcher (dist/mlcube.cjs,
- * src/cli/launcher.ts) for every command line but the plain `run`s (dist/run.cjs, src/cli/run-main.ts).
- * `entryUrl` is the launcher's URL: oclif finds package.json above it.
+ * The CLI through oclif, bundled into dist/cli.cjs and started by the bin (dist/mlcube.cjs, src/cli/launcher.ts),
+ * which has taken --log-level out of `argv`. `entryUrl` is the bin's URL: oclif finds package.json above it.
  */
-export async function main(entryUrl: string, args: string[]): Promise<void> {
-  const argv = takeLogLevel(args);
+export async function main(entryUrl: string, argv: string[]): Promise<void> {
   since('CLI loaded');
   let config: Config;
   try {
@@ -25,10 +22,3 @@ export async function main(entryUrl: string, args: string[]): Promise<void> {
   await execute({ loadOptions: config, args: argv.length ? argv : ['--help'] });
   since('command done');
 }
-
-/** An error that is not an MlcubeError, from `run` without oclif: reported by oclif, as on this path. */
-export async function reportUnexpected(e: Error): Promise<void> {
-  if (process.env.MLCUBE_LOG_LEVEL === 'debug') process.stderr.write(`${e.stack}\n`);
-  await handle(e);
-}
-

@@ -1,7 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, cubeFlags } from '../base-command.js';
-import { executeRun } from '../run-execute.js';
-import type { RunCommandLine } from '../run-argv.js';
+import { executeRun, type RunCommandLine } from '../run-execute.js';
 
 export default class Run extends BaseCommand {
   static summary = 'Run MLCube task(s).';
@@ -26,7 +25,7 @@ export default class Run extends BaseCommand {
     await executeRun(await this.commandLine(), this.app(), (text) => this.out(text));
   }
 
-  /** The command line parsed by oclif (the same shape as parseRunArgv's, which a unit test compares). */
+  /** The command line parsed by oclif. */
   async commandLine(): Promise<RunCommandLine> {
     const split = this.splitTaskOverrides(Object.keys(Run.flags).flatMap((f) => [f, ...((Run.flags as any)[f].aliases ?? [])]));
     const { flags, argv } = await this.parse(Run, split.argv);
