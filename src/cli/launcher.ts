@@ -11,12 +11,10 @@ const argv = takeLogLevel(process.argv.slice(2));
 // earlier, while Node.js started, ended the process before anything started.
 if (argv[0] === 'run') installSignalLatch();
 
-// oclif checks Node against its own `engines` at load (semver, ~5 ms); ours (>= 20) is stricter, checked here.
+// package.json's `engines` is checked by npm at install only (and oclif's own check is in the package index,
+// which the CLI does not load: it imports oclif by sub-path).
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 5)) process.emitWarning(`mlcube needs Node.js >= 20.5; this is ${process.versions.node}`);
 
-const userSetting = process.env.OCLIF_DISABLE_ENGINE_WARNING;
-process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
 const cli = createRequire(import.meta.url)('./cli.cjs') as { main(entryUrl: string, argv: string[]): Promise<void> };
-if (userSetting === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING; // not handed down to tasks
 void cli.main(import.meta.url, argv);
