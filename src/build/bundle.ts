@@ -5,17 +5,19 @@ import { PACKAGE_ROOT } from '../package-root.js';
 import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
 
 /**
- * Build step: bundles the CLI into CommonJS files:
- * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...; runners are evaluated
- *   when a command uses one);
- * - dist/mlcube.cjs: the `mlcube` bin (package.json "bin"), a Node.js script that starts it;
- * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
+ * Build step:
+ * - dist/cli.cjs: the CLI, one CommonJS bundle of every command (our code, oclif, yaml, execa...; a runner's
+ *   module is evaluated when a command uses it; dockerode and tar stay in node_modules, loaded by the Docker runner);
+ * - dist/mlcube.cjs: the `mlcube` bin (package.json "bin"), a Node.js script that loads it (src/cli/launcher.ts);
+ * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start.
  */
 const dist = join(PACKAGE_ROOT, 'dist');
 const cliBundle = join(dist, 'cli.cjs');
-const launcher = join(dist, 'mlcube.cjs');
-// Left by earlier layouts of this build (an ES module split bundle).
-for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js', 'run.cjs.v8-cache', 'cli.cjs.v8-cache', 'vendor-docker.cjs.v8-cache', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs', 'vendor-docker.cjs', 'proto', 'mlcube', 'run.cjs', 'run.cjs.map']) rmSync(join(dist, old), { recursive: true, force: true });
+const bin = join(dist, 'mlcube.cjs');
+// What earlier layouts of this step wrote into dist/ (code caches, a run-only bundle, vendor bundles, a shell bin):
+// gone, so that a package made from an old checkout carries none of it.
+const STALE = ['chunks', 'mlcube.mjs', 'validators.generated.js', 'mlcube', 'proto', 'run.cjs', 'vendor-docker.cjs', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs'];
+for (const old of STALE.flatMap((f) => [f, `${f}.map`, `${f}.v8-cache`]).concat(['cli.cjs.v8-cache', 'mlcube.cjs.v8-cache'])) rmSync(join(dist, old), { recursive: true, force: true });
 
 // Sources are ES modules using import.meta.url to find the package: give them the bundle's own URL.
 const importMetaUrl: BuildOptions = {
@@ -29,8 +31,8 @@ const common: BuildOptions = {
   format: 'cjs',
   target: 'node20',
   // Loaded from node_modules, only where used: dockerode and tar by the Docker runner (runners/docker.ts is
-  // imported when a docker run starts), tfjs by the cube, typescript/ts-node by oclif for .ts commands.
-  external: ['dockerode', 'tar', '@tensorflow/*', 'typescript', 'ts-node'],
+  // imported when a docker run starts), typescript/ts-node by oclif for .ts commands (never here).
+  external: ['dockerode', 'tar', 'typescript', 'ts-node'],
   // A third less source to read at every start; names are kept (readable stacks), and a source map is beside it.
   minifyWhitespace: true,
   minifySyntax: true,
@@ -39,8 +41,8 @@ const common: BuildOptions = {
 };
 
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'main.ts')], outfile: cliBundle, ...importMetaUrl });
-await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
-chmodSync(launcher, 0o755);
+await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: bin, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
+chmodSync(bin, 0o755);
 writeFileSync(join(PACKAGE_ROOT, OCLIF_MANIFEST), `${JSON.stringify(await computeOclifManifest(PACKAGE_ROOT), null, 2)}\n`);
 
-process.stderr.write(`bundled ${cliBundle}; bin ${launcher}; ${OCLIF_MANIFEST}\n`);
+process.stderr.write(`bundled ${cliBundle}; bin ${bin}; ${OCLIF_MANIFEST}\n`);

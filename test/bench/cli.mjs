@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchArgs, interleave, ms, pairedDelta, report, repo, time } from './compare.mjs';
+import { benchArgs, interleave, load, ms, pairedDelta, report, repo, time } from './compare.mjs';
 
 const { rounds, builds } = benchArgs(31);
 const corpusMnist = resolve(repo, '..', 'shared', 'mlcube-corpus', 'mlcube_examples', 'mnist');
@@ -51,18 +51,22 @@ function measure(label, env) {
     commands[`run${i}`] = () => time(b.bin, ['run', `--mlcube=${cube}`, `--workspace=${join(root, `ws${i}`)}`, '--platform=local', '--task=noop'], { cwd: tmpdir(), env });
   });
   const s = interleave(commands, rounds);
-  console.log(`\n[${label}]`);
-  report("node -e 0 (this machine's Node.js start)", s.node);
-  const bare = report('bare task: node noop.mjs noop --out=...', s.bare);
-  const py = python ? report('Python MLCube: python3 -m mlcube show_config', s.python) : undefined;
+  console.log(`\n[${label}] (load average ${load()} at the end)`);
+  report("node -e 0 (this machine's Node.js start)", s, 'node');
+  const bare = report('bare task: node noop.mjs noop --out=...', s, 'bare');
+  const py = python ? report('Python MLCube: python3 -m mlcube show_config', s, 'python') : undefined;
   const showTarget = py ? py / 2 : 0.15;
+  const paired = (m, a, b) => ms(pairedDelta(s[m][a], s[m][b]));
   builds.forEach((b, i) => {
     console.log(`build ${i}: ${b.label}`);
-    const show = report(`  show_config --mlcube=${existsSync(corpusMnist) ? '<corpus>/mnist' : 'cubes/mnist'}`, s[`show${i}`]);
-    const run = report('  run --platform=local --task=noop', s[`run${i}`]);
+    const show = report(`  show_config --mlcube=${existsSync(corpusMnist) ? '<corpus>/mnist' : 'cubes/mnist'}`, s, `show${i}`);
+    const run = report('  run --platform=local --task=noop', s, `run${i}`);
     const over = run - bare;
     console.log(`  show_config ${show.toFixed(3)} s (target <= ${showTarget.toFixed(3)} s${py ? ', half the Python MLCube' : ''}): ${show <= showTarget ? 'met' : 'NOT met'}`);
-    console.log(`  run over the bare task ${ms(over)} (paired per round ${ms(pairedDelta(s[`run${i}`], s.bare))}; target <= +150 ms): ${over <= 0.15 ? 'met' : 'NOT met'}`);
-    if (i > 0) console.log(`  build 0 - build ${i}, paired per round: show_config ${ms(pairedDelta(s.show0, s[`show${i}`]))}, run ${ms(pairedDelta(s.run0, s[`run${i}`]))}`);
+    console.log(`  run over the bare task ${ms(over)} (paired per round: wall ${paired('wall', `run${i}`, 'bare')}, cpu ${paired('cpu', `run${i}`, 'bare')}; target <= +150 ms wall): ${over <= 0.15 ? 'met' : 'NOT met'}`);
+    // Paired per round, against build 0 and (for a chain of builds, one change each) against the build before.
+    for (const j of new Set([0, i - 1])) {
+      if (j >= 0 && j !== i) console.log(`  build ${j} - build ${i}, paired per round: show_config wall ${paired('wall', `show${j}`, `show${i}`)} cpu ${paired('cpu', `show${j}`, `show${i}`)}; run wall ${paired('wall', `run${j}`, `run${i}`)} cpu ${paired('cpu', `run${j}`, `run${i}`)}`);
+    }
   });
 }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchArgs, interleave, ms, pairedDelta, report, repo, time } from './compare.mjs';
+import { benchArgs, interleave, load, ms, pairedDelta, report, repo, time } from './compare.mjs';
 
 // 61 rounds: a 31-round median of this ratio moves by a few hundredths from run to run on a shared 2-core VM.
 const { rounds, builds } = benchArgs(61);
@@ -57,16 +57,20 @@ try {
     commands[`ours${i}`] = () => time(b.bin, ['run', `--mlcube=${cube}`, `--workspace=${join(root, `ws${i}`)}`, '--platform=docker', '--task=noop'], { env });
   });
   const s = interleave(commands, rounds);
-  const bare = report('docker run --rm (bare)', s.bare);
-  const floor = report('floor: node + dockerode, nothing else', s.floor);
+  console.log(`(load average ${load()} at the end; cpu: the client process only, the container's is the daemon's)`);
+  const bare = report('docker run --rm (bare)', s, 'bare');
+  const floor = report('floor: node + dockerode, nothing else', s, 'floor');
   console.log(`  (${(floor / bare).toFixed(3)}x the bare docker run)`);
   builds.forEach((b, i) => {
     console.log(`build ${i}: ${b.label}`);
-    const ours = report('  mlcube run --platform=docker', s[`ours${i}`]);
-    const ratios = s[`ours${i}`].map((o, k) => o / s.bare[k]).sort((x, y) => x - y);
+    const ours = report('  mlcube run --platform=docker', s, `ours${i}`);
+    const ratios = s.wall[`ours${i}`].map((o, k) => o / s.wall.bare[k]).sort((x, y) => x - y);
     const q = (f) => ratios[Math.floor(f * (ratios.length - 1))].toFixed(3);
     console.log(`  ratio mlcube/bare (medians) ${(ours / bare).toFixed(3)} (target <= 1.40): ${ours / bare <= 1.4 ? 'met' : 'NOT met'}; added ${ms(ours - bare)}; per-round ratios median ${q(0.5)}, quartiles ${q(0.25)}-${q(0.75)}`);
-    if (i > 0) console.log(`  build 0 - build ${i}, paired per round: ${ms(pairedDelta(s.ours0, s[`ours${i}`]))}`);
+    // Paired per round, against build 0 and (for a chain of builds, one change each) against the build before.
+    for (const j of new Set([0, i - 1])) {
+      if (j >= 0 && j !== i) console.log(`  build ${j} - build ${i}, paired per round: wall ${ms(pairedDelta(s.wall[`ours${j}`], s.wall[`ours${i}`]))}, cpu ${ms(pairedDelta(s.cpu[`ours${j}`], s.cpu[`ours${i}`]))}`);
+    }
   });
 } finally {
   rmSync(root, { recursive: true, force: true });
