@@ -3,22 +3,8 @@ import * as Flags from '@oclif/core/flags';
 import { isMlcubeError } from '../errors.js';
 import { createLogger, isLevel, type Logger } from '../log.js';
 import { realAppEnv, type AppEnv } from '../app/context.js';
+import { splitTaskOverrides } from './run-argv.js';
 import { writeMlcubeError } from './error-report.js';
-
-/**
- * Splits argv into what the flag parser gets and task-parameter overrides: `--name=value` whose name is no flag
- * of the command is a task override (the Python MLCube silently ignores that form, medperf#489).
- */
-export function splitTaskOverrides(args: readonly string[], flagNames: readonly string[]): { argv: string[]; overrides: string[] } {
-  const argv: string[] = [];
-  const overrides: string[] = [];
-  for (const a of args) {
-    const m = /^--([^=]+)=/.exec(a);
-    if (m && !flagNames.includes(m[1])) overrides.push(a);
-    else argv.push(a);
-  }
-  return { argv, overrides };
-}
 
 /** Flags shared by the cube commands (names and spellings of the Python MLCube CLI). */
 export const cubeFlags = {

@@ -6,8 +6,9 @@ import { since } from './since.js';
 export { COMMANDS } from './commands/index.js';
 
 /**
- * The CLI through oclif, bundled into dist/cli.cjs and started by the bin (dist/mlcube.cjs, src/cli/launcher.ts),
- * which has taken --log-level out of `argv`. `entryUrl` is the bin's URL: oclif finds package.json above it.
+ * The CLI through oclif, bundled into dist/cli.cjs and started by the bin (dist/mlcube.cjs, src/cli/launcher.ts,
+ * which has taken --log-level out of `argv`) for every command line but the plain `run`s (dist/run.cjs,
+ * src/cli/run-main.ts). `entryUrl` is the bin's URL: oclif finds package.json above it.
  */
 export async function main(entryUrl: string, argv: string[]): Promise<void> {
   since('CLI loaded');
@@ -21,4 +22,10 @@ export async function main(entryUrl: string, argv: string[]): Promise<void> {
   // `mlcube` alone prints usage and exits 0, as the Python CLI does.
   await execute({ loadOptions: config, args: argv.length ? argv : ['--help'] });
   since('command done');
+}
+
+/** An error that is not an MlcubeError, from `run` without oclif: reported by oclif, as on this path. */
+export async function reportUnexpected(e: Error): Promise<void> {
+  if (process.env.MLCUBE_LOG_LEVEL === 'debug') process.stderr.write(`${e.stack}\n`);
+  await handle(e);
 }

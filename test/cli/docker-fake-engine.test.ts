@@ -249,7 +249,7 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     for (const args of [['show_config', `--mlcube=${cube.dir}`, '--platform=docker'], ['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy']]) {
       const r = await mlcube(args, { env });
       expect(r.exitCode, r.stderr.slice(-2000)).to.equal(0);
-      expect(r.stderr, args[0]).to.match(/load ".*[\\/]dist[\\/]cli\.cjs"/); // the log is there
+      expect(r.stderr, args[0]).to.match(/load ".*[\\/]dist[\\/](cli|run)\.cjs"/); // the log is there
       expect(r.stderr, args[0]).to.not.match(loadsDockerode);
     }
   });

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, cubeFlags } from '../base-command.js';
-import { executeRun, type RunCommandLine } from '../run-execute.js';
+import { executeRun } from '../run-execute.js';
+import type { RunCommandLine } from '../run-argv.js';
 
 export default class Run extends BaseCommand {
   static summary = 'Run MLCube task(s).';
@@ -25,7 +26,7 @@ export default class Run extends BaseCommand {
     await executeRun(await this.commandLine(), this.app(), (text) => this.out(text));
   }
 
-  /** The command line parsed by oclif. */
+  /** The command line parsed by oclif (the same shape as parseRunArgv's, which a unit test compares). */
   async commandLine(): Promise<RunCommandLine> {
     const split = this.splitTaskOverrides(Object.keys(Run.flags).flatMap((f) => [f, ...((Run.flags as any)[f].aliases ?? [])]));
     const { flags, argv } = await this.parse(Run, split.argv);
