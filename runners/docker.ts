@@ -9,7 +9,6 @@ import type { Availability, RunContext, Runner, TaskResult, TaskUsage } from '..
 import { dockerRunner, type DockerSettings } from './docker-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
-import { trustedCaWithExtra } from '../src/tls-trust.js';
 import { cgroupCandidates, CGROUP_FILES, cgroupSample, containerName, containerPlan, LABEL_PREFIX, statsSample, type HostUser, type StatsSample } from './docker-spec.js';
 import { buildImage, buildSource, configureAction, imageExists, needsConfigure, pullImage } from './docker-image.js';
 
@@ -348,14 +347,11 @@ function isNoSuchImage(e: unknown): boolean {
  * dockerode for the daemon the docker CLI would use (DOCKER_HOST, else /var/run/docker.sock). On a unix socket,
  * requests go through an agent with an empty TLS server name: Node otherwise derives one for every request, and
  * its IP-address check compiles a large regular expression (~8 ms of each run) for a name a socket never uses.
- * Over https, the CAs Node.js would trust by default (src/tls-trust.ts).
  */
 export function localDocker(): Docker {
   const docker = new Docker();
-  const modem = docker.modem as unknown as { socketPath?: unknown; agent?: Agent; protocol?: string; ca?: unknown };
+  const modem = docker.modem as unknown as { socketPath?: unknown; agent?: Agent };
   if (modem.socketPath && !modem.agent) modem.agent = new Agent({ servername: '' } as ConstructorParameters<typeof Agent>[0]);
-  // A daemon over https without DOCKER_CERT_PATH is checked against the default CAs, NODE_EXTRA_CA_CERTS included.
-  if (modem.protocol === 'https' && !modem.ca) modem.ca = trustedCaWithExtra();
   return docker;
 }
 

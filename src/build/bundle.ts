@@ -1,34 +1,26 @@
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, type BuildOptions } from 'esbuild';
 import { PACKAGE_ROOT } from '../package-root.js';
-import { WRITE_CODE_CACHE_ENV } from '../code-cache.js';
 import { computeOclifManifest, OCLIF_MANIFEST } from '../cli/oclif-manifest.js';
 
 /**
- * Build step: bundles the CLI into CommonJS files run through V8 code caches (src/code-cache.ts):
- * - dist/run.cjs: `mlcube run` without oclif, for its plain command lines (src/cli/run-main.ts; runners are
- *   evaluated lazily inside it);
+ * Build step (a runner's module is evaluated when a command uses it; dockerode and tar stay in node_modules, loaded
+ * by the Docker runner):
  * - dist/cli.cjs: the CLI through oclif, every command (our code, oclif, yaml, execa...);
- * - dist/vendor-docker.cjs: dockerode and tar, loaded only by the Docker runner (ssh2 and gRPC are bundles of their
- *   own, dist/vendor-docker-{ssh,session}.cjs, loaded on first use);
- * - dist/mlcube.cjs: the launcher (CommonJS: Node starts a CommonJS main ~5 ms sooner), started by dist/mlcube,
- *   the `mlcube` bin (a copy of src/cli/mlcube.sh), which starts one of the two;
- * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start;
- * then records each bundle's code cache by running representative work once.
+ * - dist/run.cjs: `mlcube run` without oclif, for its plain command lines (src/cli/run-main.ts);
+ * - dist/mlcube.cjs: the `mlcube` bin (package.json "bin"), a Node.js script that loads one of the two
+ *   (src/cli/launcher.ts);
+ * - oclif.manifest.json: the command table, so oclif does not load and describe every command at each start.
  */
 const dist = join(PACKAGE_ROOT, 'dist');
 const cliBundle = join(dist, 'cli.cjs');
 const runBundle = join(dist, 'run.cjs');
-const dockerBundle = join(dist, 'vendor-docker.cjs');
-const launcher = join(dist, 'mlcube.cjs');
-const bin = join(dist, 'mlcube');
-const codeCacheModule = join(PACKAGE_ROOT, 'src', 'code-cache.ts');
-for (const f of [cliBundle, runBundle, dockerBundle]) rmSync(`${f}.v8-cache`, { force: true });
-// Left by earlier layouts of this build (an ES module split bundle).
-for (const old of ['chunks', 'mlcube.mjs', 'mlcube.cjs.v8-cache', 'validators.generated.js']) rmSync(join(dist, old), { recursive: true, force: true });
+const bin = join(dist, 'mlcube.cjs');
+// What earlier layouts of this step wrote into dist/ (code caches, vendor bundles, a shell bin): gone, so that a
+// package made from an old checkout carries none of it.
+const STALE = ['chunks', 'mlcube.mjs', 'validators.generated.js', 'mlcube', 'proto', 'vendor-docker.cjs', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs'];
+for (const old of STALE.flatMap((f) => [f, `${f}.map`, `${f}.v8-cache`]).concat(['cli.cjs.v8-cache', 'run.cjs.v8-cache', 'mlcube.cjs.v8-cache'])) rmSync(join(dist, old), { recursive: true, force: true });
 
 // Sources are ES modules using import.meta.url to find the package: give them the bundle's own URL.
 const importMetaUrl: BuildOptions = {
@@ -41,11 +33,9 @@ const common: BuildOptions = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // Loaded at run time only where used (tfjs by the cube, typescript/ts-node by oclif for .ts commands).
-  external: ['@tensorflow/*', 'typescript', 'ts-node', 'cpu-features', '*.node'],
-  // import() in a node:vm script needs --experimental-vm-modules on Node 20: turn the few left in dependencies
-  // (oclif's loaders for .mjs/.ts commands and config files, not used here) into require().
-  supported: { 'dynamic-import': false },
+  // Loaded from node_modules, only where used: dockerode and tar by the Docker runner (runners/docker.ts is
+  // imported when a docker run starts), typescript/ts-node by oclif for .ts commands (never here).
+  external: ['dockerode', 'tar', 'typescript', 'ts-node'],
   // A third less source to read at every start; names are kept (readable stacks), and a source map is beside it.
   minifyWhitespace: true,
   minifySyntax: true,
@@ -53,170 +43,11 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** The CLI bundle reaches dockerode and tar through the separately cached vendor bundle. */
-const dockerVendor: Plugin = {
-  name: 'docker-vendor',
-  setup(b) {
-    b.onResolve({ filter: /^(dockerode|tar)$/ }, (args) => ({ path: args.path, namespace: 'docker-vendor' }));
-    b.onLoad({ filter: /.*/, namespace: 'docker-vendor' }, (args) => ({
-      contents: `import { requireWithCodeCache } from ${JSON.stringify(codeCacheModule)};
-module.exports = requireWithCodeCache(require('node:path').join(__dirname, 'vendor-docker.cjs'))[${JSON.stringify(args.path)}];`,
-      resolveDir: PACKAGE_ROOT,
-      loader: 'js',
-    }));
-  },
-};
-
-/**
- * dockerode loads ssh2 (for ssh:// hosts) and gRPC + protobuf (for BuildKit sessions) when it is loaded: ~40 ms
- * of every `mlcube run --platform=docker`. Both are reached through one exported function each: each is a bundle
- * of its own (dist/vendor-docker-<name>.cjs, ~1.1 MB together), behind a function that loads it on first call, so
- * only the runs that use them pay, and the others do not even read them.
- */
-const LAZY_FUNCTION_MODULES = [
-  { importer: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh', bundle: 'vendor-docker-ssh.cjs' },
-  { importer: /[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './session', bundle: 'vendor-docker-session.cjs' },
-];
-/** The modules behind LAZY_FUNCTION_MODULES, found while bundling dockerode: bundled afterwards. */
-const lazyModulePaths = new Map<string, string>();
-const lazyFunctionModules: Plugin = {
-  name: 'lazy-function-modules',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/(ssh|session)$/ }, async (args) => {
-      const lazy = args.pluginData === 'lazy-real' ? undefined : LAZY_FUNCTION_MODULES.find((l) => l.specifier === args.path && l.importer.test(args.importer));
-      if (!lazy) return undefined;
-      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'lazy-real' });
-      if (real.errors.length) return { errors: real.errors };
-      lazyModulePaths.set(lazy.bundle, real.path);
-      return { path: lazy.bundle, namespace: 'lazy-function' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'lazy-function' }, (args) => ({
-      contents: `module.exports = function () { return require(require('node:path').join(__dirname, ${JSON.stringify(args.path)})).apply(this, arguments); };`,
-      loader: 'js',
-    }));
-  },
-};
-
-/**
- * Exact, checked edits of dependency sources as they are bundled (the build fails if a dependency changed so that
- * an edit no longer applies: review it then):
- * - docker-modem logs every request with `debug('Sending: %s', util.inspect(options, {showHidden: true, depth: null}))`,
- *   and the inspection runs even when that debug log is off: a few ms per request, ~5 requests per task;
- * - fdir (oclif's glob) probes `require.resolve("picomatch")` at load, a search through node_modules at every
- *   start (~2 ms), for a package that is bundled anyway;
- * - docker-modem loads `https` (and with it `tls`) when it is loaded, ~4 ms of every docker run, though a unix
- *   socket never uses it: a proxy loads it on first use (it only serves as a prototype and for `.request`);
- * - dockerode's util.js loads tar-fs (with tar-stream, readable-stream, bl), zlib and @balena/dockerignore when it is
- *   loaded, ~2-3 ms of every docker run, for the build context of `buildImage` only (the one function using them):
- *   each is required on first call instead.
- */
-const SOURCE_EDITS = [
-  { file: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, find: "debug('Sending: %s', util.inspect(", replace: "if (debug.enabled) debug('Sending: %s', util.inspect(" },
-  { file: /[\\/]fdir[\\/]dist[\\/]index\.cjs$/, find: 'require.resolve("picomatch");', replace: '' },
-  {
-    file: /[\\/]dockerode[\\/]lib[\\/]util\.js$/,
-    find: "var DockerIgnore = require('@balena/dockerignore');\nvar fs = require('fs');\nvar path = require('path');\nvar tar = require('tar-fs');\nvar zlib = require('zlib');",
-    replace:
-      "var DockerIgnore = function () { return require('@balena/dockerignore').apply(this, arguments); };\nvar fs = require('fs');\nvar path = require('path');\n" +
-      "var tar = { pack: function () { return require('tar-fs').pack.apply(this, arguments); } };\nvar zlib = { createGzip: function () { return require('zlib').createGzip.apply(this, arguments); } };",
-  },
-  {
-    file: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/,
-    find: "var nativeHttps = require('https'),",
-    replace: "var nativeHttps = new Proxy({}, { get: function (_, key) { return require('https')[key]; } }),",
-  },
-];
-const sourceEdits: Plugin = {
-  name: 'source-edits',
-  setup(b) {
-    for (const edit of SOURCE_EDITS) {
-      b.onLoad({ filter: edit.file }, (args) => {
-        const source = readFileSync(args.path, 'utf8');
-        if (source.split(edit.find).length !== 2) throw new Error(`${args.path}: expected exactly one \`${edit.find}\` (the dependency changed: review SOURCE_EDITS in src/build/bundle.ts)`);
-        return { contents: source.replace(edit.find, edit.replace), loader: 'js' };
-      });
-    }
-  },
-};
-
-/**
- * `debug` (oclif's logger and docker-modem use it) loads tty and supports-color and reads its settings from the
- * environment when loaded: ~3-4 ms of every start. It logs nothing unless DEBUG names a namespace, so without
- * DEBUG a disabled stand-in takes its place; with DEBUG set, the real one is loaded. The stand-in covers what those
- * two importers use (call, .enabled, .extend); the build fails if another package starts importing debug.
- */
-const DEBUG_IMPORTERS = [/[\\/]@oclif[\\/]core[\\/]lib[\\/]logger\.js$/, /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/];
-const debugWhenEnabled: Plugin = {
-  name: 'debug-when-enabled',
-  setup(b) {
-    b.onResolve({ filter: /^debug$/ }, async (args) => {
-      if (args.pluginData === 'debug-real') return undefined;
-      if (!DEBUG_IMPORTERS.some((i) => i.test(args.importer))) {
-        return { errors: [{ text: `${args.importer} imports debug: check that the stand-in in src/build/bundle.ts covers its use, then add it to DEBUG_IMPORTERS` }] };
-      }
-      const real = await b.resolve('debug', { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'debug-real' });
-      if (real.errors.length) return { errors: real.errors };
-      return { path: real.path, namespace: 'debug-when-enabled' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'debug-when-enabled' }, (args) => ({
-      contents: `if (process.env.DEBUG) module.exports = require(${JSON.stringify(args.path)});
-else {
-  const disabled = (namespace) => Object.assign(function () {}, { namespace, enabled: false, extend: (sub, delimiter) => disabled(namespace + (delimiter === undefined ? ':' : delimiter) + sub), destroy: () => false });
-  module.exports = Object.assign(disabled, { enabled: () => false });
-}`,
-      resolveDir: dirname(args.path),
-      loader: 'js',
-    }));
-  },
-};
-
 for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundle]]) {
-  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl, plugins: [dockerVendor, debugWhenEnabled, sourceEdits] });
+  await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl });
 }
-await build({
-  ...common,
-  // Getters: each package is evaluated when first used (tar by image builds only).
-  stdin: { contents: "module.exports = { get dockerode() { return require('dockerode'); }, get tar() { return require('tar'); } };", resolveDir: PACKAGE_ROOT, loader: 'js' },
-  outfile: dockerBundle,
-  plugins: [lazyFunctionModules, debugWhenEnabled, sourceEdits],
-});
-if (lazyModulePaths.size !== LAZY_FUNCTION_MODULES.length) throw new Error(`dockerode no longer imports ${LAZY_FUNCTION_MODULES.map((l) => l.specifier).join(', ')} as expected: review LAZY_FUNCTION_MODULES in src/build/bundle.ts`);
-for (const [bundle, entry] of lazyModulePaths) {
-  await build({ ...common, entryPoints: [entry], outfile: join(dist, bundle), plugins: [debugWhenEnabled, sourceEdits] });
-}
-// dockerode's session.js reads `${__dirname}/proto/auth.proto`; bundled, __dirname is dist/.
-cpSync(join(dirname(lazyModulePaths.get('vendor-docker-session.cjs')!), 'proto'), join(dist, 'proto'), { recursive: true });
-await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: launcher, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
-chmodSync(launcher, 0o755);
-copyFileSync(join(PACKAGE_ROOT, 'src', 'cli', 'mlcube.sh'), bin);
+await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: bin, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });
 chmodSync(bin, 0o755);
 writeFileSync(join(PACKAGE_ROOT, OCLIF_MANIFEST), `${JSON.stringify(await computeOclifManifest(PACKAGE_ROOT), null, 2)}\n`);
 
-function recordCodeCache(args: string[], cwd: string): void {
-  const r = spawnSync(process.execPath, args, {
-    cwd,
-    // No NODE_OPTIONS: V8 flags are part of what a code cache must match, and users start mlcube without any.
-    env: { ...process.env, NODE_OPTIONS: '', [WRITE_CODE_CACHE_ENV]: '1', MLCUBE_SYSTEM_SETTINGS: join(cwd, 'settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`code cache run \`node ${args.join(' ')}\` failed (${r.status}): ${r.stderr}`);
-}
-
-// Representative work: the config pipeline, local runner and run record for the run bundle; oclif and show_config
-// for the CLI; a Docker client for the vendor.
-const scratch = mkdtempSync(join(tmpdir(), 'mlcube-code-cache-'));
-try {
-  writeFileSync(join(scratch, 'noop.mjs'), '');
-  writeFileSync(join(scratch, 'mlcube.yaml'), 'name: noop\nlocal:\n  command: node noop.mjs\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n');
-  mkdirSync(join(scratch, 'workspace'));
-  recordCodeCache([launcher, 'run', `--mlcube=${scratch}`, '--platform=local', '--task=noop'], scratch);
-  recordCodeCache([launcher, 'show_config', `--mlcube=${scratch}`, '--platform=local'], scratch);
-  const loadVendor = `const { requireWithCodeCache } = await import(${JSON.stringify(join(dist, 'src', 'code-cache.js'))});
-const { dockerode: Docker } = requireWithCodeCache(${JSON.stringify(dockerBundle)});
-new Docker({ socketPath: '/nonexistent/docker.sock' }).getContainer('x');`;
-  recordCodeCache(['--input-type=module', '-e', loadVendor], scratch);
-} finally {
-  rmSync(scratch, { recursive: true, force: true });
-}
-process.stderr.write(`bundled ${runBundle}, ${cliBundle}, ${dockerBundle} with code caches; bin ${bin}; ${OCLIF_MANIFEST}\n`);
+process.stderr.write(`bundled ${runBundle}, ${cliBundle}; bin ${bin}; ${OCLIF_MANIFEST}\n`);

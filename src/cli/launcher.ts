@@ -1,10 +1,7 @@
-// The `mlcube` executable's JavaScript (built to dist/mlcube.cjs, started by the bin dist/mlcube, src/cli/mlcube.sh):
-// starts one of two bundles through its V8 code cache (see src/code-cache.ts): dist/run.cjs for the plain
-// `mlcube run` command lines (no oclif: src/cli/run-argv.ts), dist/cli.cjs, the CLI through oclif, for the rest.
+// The `mlcube` command (built to dist/mlcube.cjs, the package's bin): starts one of two bundles: dist/run.cjs for
+// the plain `mlcube run` command lines (no oclif: src/cli/run-argv.ts), dist/cli.cjs, the CLI through oclif, for the rest.
+import module, { createRequire } from 'node:module';
 import { installSignalLatch } from './signal-latch.js';
-import { fileURLToPath } from 'node:url';
-import { requireWithCodeCache } from '../code-cache.js';
-import { restoreExtraCaCerts } from '../tls-trust.js';
 import { parseRunArgv, takeLogLevel, type RunCommandLine } from './run-argv.js';
 import { since } from './since.js';
 
@@ -16,29 +13,24 @@ interface RunBundle {
   runWithoutOclif(commandLine: RunCommandLine): Promise<void>;
 }
 
+// Node's own compile cache, where this Node.js has it (22.1+; 20 has none), before the bundles load.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+const require = createRequire(import.meta.url);
+
 const argv = takeLogLevel(process.argv.slice(2));
-// First of all, before the CLI bundles load (~10-40 ms): a Ctrl-C from now on stops the run (with or without
-// oclif) cleanly; one that came even earlier, while Node.js started, ended the process before anything started.
+// First of all, before the CLI bundles load: a Ctrl-C from now on stops the run (with or without oclif) cleanly;
+// one that came even earlier, while Node.js started, ended the process before anything started.
 if (argv[0] === 'run') installSignalLatch();
 
-// Before anything reads the environment or starts a process (see src/cli/mlcube.sh).
-restoreExtraCaCerts();
-
-// oclif checks Node against its own `engines` at load (semver, ~5 ms); ours (>= 20) is stricter, checked here.
+// package.json's `engines` is checked by npm at install only (and oclif's own check is in the package index,
+// which the CLI does not load: it imports oclif by sub-path).
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 5)) process.emitWarning(`mlcube needs Node.js >= 20.5; this is ${process.versions.node}`);
 
-function loadCli(): CliBundle {
-  const userSetting = process.env.OCLIF_DISABLE_ENGINE_WARNING;
-  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
-  const cli = requireWithCodeCache(fileURLToPath(new URL('./cli.cjs', import.meta.url))) as CliBundle;
-  if (userSetting === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING; // not handed down to tasks
-  return cli;
-}
-
+const loadCli = () => require('./cli.cjs') as CliBundle;
 const run = argv[0] === 'run' ? parseRunArgv(argv.slice(1)) : undefined;
 if (run) {
-  const bundle = requireWithCodeCache(fileURLToPath(new URL('./run.cjs', import.meta.url))) as RunBundle;
+  const bundle = require('./run.cjs') as RunBundle;
   since('CLI loaded (run, without oclif)');
   bundle.runWithoutOclif(run).catch((e: Error) => loadCli().reportUnexpected(e));
 } else {

@@ -7,7 +7,7 @@ import { since } from './since.js';
 import type { RunCommandLine } from './run-argv.js';
 
 /**
- * `mlcube run` without oclif (bundled into dist/run.cjs, started by the launcher for the command lines
+ * `mlcube run` without oclif (bundled into dist/run.cjs, started by the bin for the command lines
  * parseRunArgv takes): as the oclif command runs it (src/cli/commands/run.ts, BaseCommand), MlcubeErrors reported
  * alike. Any other error is rethrown, for the launcher to report through oclif.
  */

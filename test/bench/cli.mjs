@@ -1,78 +1,72 @@
 #!/usr/bin/env node
-// CLI speed benchmark (issue #2): median wall time of `show_config` on the corpus MNIST cube, and the overhead
-// of `mlcube run` of a no-op local task over running the same task directly, both through the `mlcube` bin
-// (dist/mlcube) as users run it. Usage: node test/bench/cli.mjs [runs]
-// The commands are interleaved (one of each per round), so a drift of this shared machine hits them alike.
+// CLI start-up benchmark (issues #2, #14): median wall time of `show_config` on the corpus MNIST cube, and the
+// overhead of `mlcube run` of a no-op local task over running the same task directly, each through the `mlcube`
+// command as npm installs it (package.json "bin"). With --against=<another built checkout> (repeatable), each build
+// runs in every round, interleaved, and the differences are paired per round.
+// Usage: node test/bench/cli.mjs [--rounds=31] [--against=<dir>]...
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { benchArgs, interleave, load, ms, pairedDelta, report, repo, time } from './compare.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// The command as installed (package.json bin), and the JavaScript it starts.
-const bin = join(repo, 'dist', 'mlcube');
-const cli = join(repo, 'dist', 'mlcube.cjs');
-const runs = Number(process.argv[2] ?? 21);
+const { rounds, builds } = benchArgs(31);
 const corpusMnist = resolve(repo, '..', 'shared', 'mlcube-corpus', 'mlcube_examples', 'mnist');
-const env = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-bench-settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
-
-function time(cmd, args, cwd, extraEnv = {}) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return s;
-}
-
-function report(label, samples) {
-  const xs = [...samples].sort((a, b) => a - b);
-  const median = xs[Math.floor(xs.length / 2)];
-  const p90 = xs[Math.floor(xs.length * 0.9)];
-  console.log(`${label.padEnd(44)} median ${median.toFixed(3)} s   p90 ${p90.toFixed(3)} s   (n=${xs.length})`);
-  return median;
-}
-
-if (!existsSync(bin)) throw new Error('build first: npm run build');
-console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
 const target = existsSync(corpusMnist) ? corpusMnist : join(repo, 'cubes', 'mnist');
-const cube = mkdtempSync(join(tmpdir(), 'mlcube-bench-'));
+// The Python MLCube, where installed: the show_config target is then half its time (else 0.15 s).
+const python = spawnSync('python3', ['-c', 'import mlcube'], { stdio: 'ignore' }).status === 0;
+const baseEnv = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-bench-settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
+
+console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${rounds} interleaved rounds`);
+builds.forEach((b, i) => console.log(`build ${i}: ${b.label}  (${b.bin})`));
+const root = mkdtempSync(join(tmpdir(), 'mlcube-bench-'));
+const cube = join(root, 'cube');
 try {
+  mkdirSync(cube);
   writeFileSync(join(cube, 'noop.mjs'), '// no-op task\n');
   writeFileSync(join(cube, 'mlcube.yaml'), 'name: noop\nlocal:\n  command: node noop.mjs\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n');
   mkdirSync(join(cube, 'workspace'));
-  measure('as this environment is');
-  if (env.NODE_EXTRA_CA_CERTS) {
-    // Node.js 20 parses that file at every process start, before any JavaScript runs (nodejs/node#40524): the
-    // bare task pays it, and so does `node dist/mlcube.cjs`; the bin starts mlcube's own Node without it.
-    console.log(`\nNODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS} is set here; the same without it:`);
+  // One workspace per build, outside the cube (whose code the record digests): each run adds a record.
+  builds.forEach((_, i) => mkdirSync(join(root, `ws${i}`)));
+  measure('as this environment is', baseEnv);
+  if (baseEnv.NODE_EXTRA_CA_CERTS) {
+    // Node.js 20 parses that file at every process start, before any JavaScript runs (nodejs/node#40524).
+    console.log(`\nNODE_EXTRA_CA_CERTS=${baseEnv.NODE_EXTRA_CA_CERTS} is set here; the same without it:`);
+    const env = { ...baseEnv };
     delete env.NODE_EXTRA_CA_CERTS;
-    measure('without NODE_EXTRA_CA_CERTS');
+    measure('without NODE_EXTRA_CA_CERTS', env);
   }
 } finally {
-  rmSync(cube, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
 }
 
-function measure(label) {
+function measure(label, env) {
   const commands = {
-    node: () => time('node', ['-e', '0'], cube),
-    show: () => time(bin, ['show_config', `--mlcube=${target}`], tmpdir()),
-    bare: () => time('node', ['noop.mjs', 'noop', `--out=${join(cube, 'workspace', 'out')}`], cube),
-    run: () => time(bin, ['run', `--mlcube=${cube}`, '--platform=local', '--task=noop'], tmpdir()),
-    runNoRecord: () => time(bin, ['run', `--mlcube=${cube}`, '--platform=local', '--task=noop'], tmpdir(), { MLCUBE_RECORD: 'off' }),
-    runNode: () => time('node', [cli, 'run', `--mlcube=${cube}`, '--platform=local', '--task=noop'], tmpdir()),
+    node: () => time('node', ['-e', '0'], { cwd: cube, env }),
+    bare: () => time('node', ['noop.mjs', 'noop', `--out=${join(cube, 'workspace', 'out')}`], { cwd: cube, env }),
   };
-  for (const f of Object.values(commands)) f(); // warm the file cache
-  const samples = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
-  for (let i = 0; i < runs; i++) for (const [k, f] of Object.entries(commands)) samples[k].push(f());
-  report("node -e 0 (this machine's Node.js start)", samples.node);
-  const show = report(`show_config --mlcube=${existsSync(corpusMnist) ? '<corpus>/mnist' : 'cubes/mnist'}`, samples.show);
-  const bare = report('bare task: node noop.mjs noop --out=...', samples.bare);
-  const run = report('mlcube run --platform=local --task=noop', samples.run);
-  const runNoRecord = report('  same, run record off (MLCUBE_RECORD=off)', samples.runNoRecord);
-  report('  same, as node dist/mlcube.cjs (not the bin)', samples.runNode);
-  const overhead = run - bare;
-  console.log(`[${label}] show_config median ${show.toFixed(3)} s (target < 0.250 s): ${show < 0.25 ? 'met' : 'NOT met'}`);
-  console.log(`[${label}] run overhead over the bare task ${overhead.toFixed(3)} s (target < 0.150 s): ${overhead < 0.15 ? 'met' : 'NOT met'}`);
-  console.log(`[${label}]   of which the run record (digests, record, lineage, signature if a key is configured): ${(run - runNoRecord).toFixed(3)} s`);
+  if (python) commands.python = () => time('python3', ['-m', 'mlcube', 'show_config', `--mlcube=${target}`], { cwd: tmpdir(), env });
+  builds.forEach((b, i) => {
+    commands[`show${i}`] = () => time(b.bin, ['show_config', `--mlcube=${target}`], { cwd: tmpdir(), env });
+    commands[`run${i}`] = () => time(b.bin, ['run', `--mlcube=${cube}`, `--workspace=${join(root, `ws${i}`)}`, '--platform=local', '--task=noop'], { cwd: tmpdir(), env });
+  });
+  const s = interleave(commands, rounds);
+  console.log(`\n[${label}] (load average ${load()} at the end)`);
+  report("node -e 0 (this machine's Node.js start)", s, 'node');
+  const bare = report('bare task: node noop.mjs noop --out=...', s, 'bare');
+  const py = python ? report('Python MLCube: python3 -m mlcube show_config', s, 'python') : undefined;
+  const showTarget = py ? py / 2 : 0.15;
+  const paired = (m, a, b) => ms(pairedDelta(s[m][a], s[m][b]));
+  builds.forEach((b, i) => {
+    console.log(`build ${i}: ${b.label}`);
+    const show = report(`  show_config --mlcube=${existsSync(corpusMnist) ? '<corpus>/mnist' : 'cubes/mnist'}`, s, `show${i}`);
+    const run = report('  run --platform=local --task=noop', s, `run${i}`);
+    const over = run - bare;
+    console.log(`  show_config ${show.toFixed(3)} s (target <= ${showTarget.toFixed(3)} s${py ? ', half the Python MLCube' : ''}): ${show <= showTarget ? 'met' : 'NOT met'}`);
+    console.log(`  run over the bare task ${ms(over)} (paired per round: wall ${paired('wall', `run${i}`, 'bare')}, cpu ${paired('cpu', `run${i}`, 'bare')}; target <= +150 ms wall): ${over <= 0.15 ? 'met' : 'NOT met'}`);
+    // Paired per round, against build 0 and (for a chain of builds, one change each) against the build before.
+    for (const j of new Set([0, i - 1])) {
+      if (j >= 0 && j !== i) console.log(`  build ${j} - build ${i}, paired per round: show_config wall ${paired('wall', `show${j}`, `show${i}`)} cpu ${paired('cpu', `show${j}`, `show${i}`)}; run wall ${paired('wall', `run${j}`, `run${i}`)} cpu ${paired('cpu', `run${j}`, `run${i}`)}`);
+    }
+  });
 }

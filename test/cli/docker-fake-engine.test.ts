@@ -238,15 +238,19 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
   });
 
-  it('the CLI and Docker bundles are evaluated once, from their code caches, never again through Node\'s own loader', async () => {
-    // NODE_DEBUG=module logs each file Node's CommonJS loader loads; ours are run by src/code-cache.ts instead.
-    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '--task=copy'], {
-      env: { DOCKER_HOST: `unix://${engine.socketPath}`, MLCUBE_RECORD: 'off', NODE_DEBUG: 'module' },
-    });
-    expect(r.exitCode, r.stderr.slice(-2000)).to.equal(0);
-    expect(r.stderr).to.match(/load ".*[\\/]dist[\\/]mlcube\.cjs"/); // the launcher: the log is there
-    expect(r.stderr).to.not.match(/load ".*[\\/]dist[\\/](run|cli|vendor-docker)\.cjs"/);
-    expect(r.stdout).to.contain('hello from the fake engine');
+  it('dockerode is loaded by a docker run only: show_config and a local run of the same cube never load it', async () => {
+    // NODE_DEBUG=module logs each file Node's CommonJS loader loads; dockerode is required from node_modules.
+    const env = { DOCKER_HOST: `unix://${engine.socketPath}`, MLCUBE_RECORD: 'off', NODE_DEBUG: 'module' };
+    const loadsDockerode = /load ".*[\\/]node_modules[\\/]dockerode[\\/]/;
+    const docker = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '--task=copy'], { env });
+    expect(docker.exitCode, docker.stderr.slice(-2000)).to.equal(0);
+    expect(docker.stderr).to.match(loadsDockerode);
+    for (const args of [['show_config', `--mlcube=${cube.dir}`, '--platform=docker'], ['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy']]) {
+      const r = await mlcube(args, { env });
+      expect(r.exitCode, r.stderr.slice(-2000)).to.equal(0);
+      expect(r.stderr, args[0]).to.match(/load ".*[\\/]dist[\\/](cli|run)\.cjs"/); // the log is there
+      expect(r.stderr, args[0]).to.not.match(loadsDockerode);
+    }
   });
 
   it('an image the Engine lacks is built from the Dockerfile (build_strategy auto) before anything is created, then the container', async () => {

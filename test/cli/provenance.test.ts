@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { BIN, copyFixture, FIXTURES, mlcube, readJson, tempDir } from '../helpers/cli.js';
+import { CLI, copyFixture, FIXTURES, mlcube, readJson, tempDir } from '../helpers/cli.js';
 import { expectReportRecord } from '../helpers/record-checks.js';
 import { checkSchema } from '../../src/config/schemas.js';
 
@@ -148,7 +148,7 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     try {
       const c = join(wide.dir, 'cube');
       cpSync(join(FIXTURES, 'cubes', 'basic'), c, { recursive: true });
-      const r = await execa('sh', ['-c', `umask 000 && exec "$0" "$@"`, BIN, 'run', `--mlcube=${c}`, '--platform=local', '--task=copy', '--json'], {
+      const r = await execa('sh', ['-c', `umask 000 && exec "$0" "$@"`, CLI, 'run', `--mlcube=${c}`, '--platform=local', '--task=copy', '--json'], {
         env: { ...env, MLCUBE_SYSTEM_SETTINGS: join(wide.dir, 'none.yaml') },
         reject: false,
       });

@@ -6,10 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Repository root (dist/test/helpers -> ../../..). */
 export const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
-/** The launcher's JavaScript, for `node CLI ...` where a test needs the node process itself (signals, setpriv). */
+/** The `mlcube` command as installed (package.json bin, a Node.js script); `node CLI ...` where a test needs the node process itself (signals, setpriv). */
 export const CLI = join(REPO, 'dist', 'mlcube.cjs');
-/** The `mlcube` command as installed (package.json bin: a shell script that starts node on CLI). */
-export const BIN = join(REPO, 'dist', 'mlcube');
 export const CORPUS = resolve(REPO, '..', 'shared', 'mlcube-corpus');
 export const FIXTURES = join(REPO, 'test', 'fixtures');
 
@@ -21,7 +19,7 @@ export interface CliResult {
 
 /** Runs the compiled CLI as a user would; settings isolated in `env.MLCUBE_SYSTEM_SETTINGS` unless given. */
 export async function mlcube(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
-  const r: Result = await execa(BIN, args, {
+  const r: Result = await execa(CLI, args, {
     ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     cwd: opts.cwd ?? REPO,
     env: { MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-test-no-settings.yaml'), ...opts.env },

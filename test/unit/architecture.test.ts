@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { REPO } from '../helpers/cli.js';
 
 function tsFiles(dir: string): string[] {
@@ -30,14 +30,24 @@ describe('architecture rules (design.md §2)', () => {
     expect(offenders.map((f) => relative(REPO, f))).to.deep.equal([]);
   });
 
-  it('TLS clients go through src/tls-trust.ts (the bin starts Node without NODE_EXTRA_CA_CERTS; see src/cli/mlcube.sh)', () => {
-    const all = [...src, ...tsFiles(join(REPO, 'runners'))];
-    const tlsUsers = all.filter((f) => importsOf(f).some((i) => /^(node:)?(https|tls|http2)$|^undici$/.test(i)) || /\bfetch\(/.test(readFileSync(f, 'utf8')));
-    const unguarded = tlsUsers.filter((f) => !f.endsWith('tls-trust.ts') && !importsOf(f).some((i) => i.endsWith('/tls-trust.js')));
-    expect(unguarded.map((f) => relative(REPO, f))).to.deep.equal([]);
-    // dockerode speaks https to a tcp:// daemon: its clients are made by localDocker() (runners/docker.ts), which adds the CAs.
-    const dockerClients = all.filter((f) => !relative(REPO, f).startsWith('src/build/') && /\bnew Docker\(/.test(readFileSync(f, 'utf8')));
-    expect(dockerClients.map((f) => relative(REPO, f))).to.deep.equal(['runners/docker.ts']);
+  it('no runner client loads at start: dockerode and tar are outside what the CLI entry points import statically (the Docker runner imports them)', () => {
+    // Static value imports, followed from the entry points through our own modules; import() and `import type` are not followed.
+    const valueImports = (f: string) => [...readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s(?!type\s)[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]);
+    const loaded = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const i of valueImports(file)) {
+        if (i.startsWith('.')) visit(join(dirname(file), i.replace(/\.js$/, '.ts')));
+        else packages.add(i);
+      }
+    };
+    for (const entry of ['launcher.ts', 'main.ts', 'run-main.ts']) visit(join(REPO, 'src', 'cli', entry));
+    expect([...loaded].map((f) => relative(REPO, f))).to.include.members(['runners/index.ts', 'runners/docker-config.ts', 'src/cli/commands/run.ts']);
+    expect([...packages].filter((p) => p === 'dockerode' || p === 'tar')).to.deep.equal([]);
+    // The control: the Docker runner's module does import dockerode (so the walk above can find it).
+    expect(valueImports(join(REPO, 'runners', 'docker.ts'))).to.include('dockerode');
   });
 
   it('the core (config, params, plan) imports no runner and no process-spawning library', () => {
@@ -60,66 +70,16 @@ describe('build output', () => {
     expect(mod.metric_row_schema_json({ name: '', value: 1 })).to.equal(false);
   });
 
+  it('the bin (package.json "bin") is a Node.js script, as npm\'s shims for Windows need (they read its #! line)', () => {
+    const bin = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).bin.mlcube;
+    expect(readFileSync(join(REPO, bin), 'utf8').split('\n')[0]).to.equal('#!/usr/bin/env node');
+    expect(statSync(join(REPO, bin)).mode & 0o111, 'executable').to.not.equal(0);
+  });
+
   it('oclif.manifest.json describes the commands of the built CLI (oclif trusts it for flags, help and the command list)', async () => {
     const { computeOclifManifest, OCLIF_MANIFEST } = await import('../../src/cli/oclif-manifest.js');
     const onDisk = JSON.parse(readFileSync(join(REPO, OCLIF_MANIFEST), 'utf8'));
     expect(Object.keys(onDisk.commands)).to.include.members(['run', 'show_config', 'configure']);
     expect(onDisk).to.deep.equal(JSON.parse(JSON.stringify(await computeOclifManifest(REPO))));
-  });
-});
-
-describe('start-up speed measures (issue #2)', () => {
-  it('V8 accepts the code caches the build recorded for the run, CLI and Docker bundles (a rejected one costs the full compile at every start)', async () => {
-    const { compileWithCodeCache } = await import('../../src/code-cache.js');
-    for (const bundle of ['run.cjs', 'cli.cjs', 'vendor-docker.cjs']) {
-      expect(compileWithCodeCache(join(REPO, 'dist', bundle)).cacheUsed, bundle).to.equal(true);
-    }
-  });
-
-  it('a BuildKit session (the gRPC bundle, loaded on first use) finds its protocol file beside the bundle', async () => {
-    const { createRequire } = await import('node:module');
-    const { Duplex } = await import('node:stream');
-    const withSession = createRequire(import.meta.url)(join(REPO, 'dist', 'vendor-docker-session.cjs')) as (docker: unknown, auth: unknown, handler: (err: Error | null, id: string | null, done: () => void) => void) => void;
-    const socket = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
-    const sessionId = await new Promise<string | null>((resolve, reject) => {
-      try {
-        withSession({ modem: { dial: (_opts: unknown, cb: (err: null, s: unknown) => void) => cb(null, socket) } }, null, (err, id, done) => (err ? reject(err) : (done(), resolve(id))));
-      } catch (e) {
-        reject(e); // ENOENT: dist/proto/auth.proto missing
-      }
-    });
-    expect(sessionId).to.match(/^[0-9a-f-]{36}$/);
-  });
-
-  it('under other V8 flags (the build\'s cache is rejected) the first start records a cache of its own that the next start uses', async () => {
-    const { execa } = await import('execa');
-    const { mkdtempSync, writeFileSync, readdirSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'mlcube-code-cache-'));
-    try {
-      const env = { XDG_CACHE_HOME: dir, MLCUBE_WRITE_CODE_CACHE: '' };
-      const flags = ['--max-old-space-size=3000'];
-      const probe = join(dir, 'probe.mjs');
-      writeFileSync(probe, `import { compileWithCodeCache } from ${JSON.stringify(join(REPO, 'dist', 'src', 'code-cache.js'))};\nconsole.log(compileWithCodeCache(${JSON.stringify(join(REPO, 'dist', 'cli.cjs'))}).cacheUsed);\n`);
-      expect((await execa('node', [...flags, probe], { env })).stdout).to.equal('false');
-      const first = await execa('node', [...flags, join(REPO, 'dist', 'mlcube.cjs'), '--version'], { env });
-      expect(first.exitCode).to.equal(0);
-      expect(readdirSync(join(dir, 'mlcube', 'code-cache'))).to.have.length(1);
-      expect((await execa('node', [...flags, probe], { env })).stdout).to.equal('true');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('command ids sort the same by code unit as by localeCompare, so oclif may load without ICU collation', async () => {
-    const { COMMANDS } = await import('../../src/cli/commands/index.js');
-    const { withCodeUnitCollation } = await import('../../src/cli/main.js');
-    const ids = Object.keys(COMMANDS).sort().reverse();
-    const byLocale = [...ids].sort((a, b) => a.localeCompare(b));
-    const byCodeUnit = await withCodeUnitCollation(async () => [...ids].sort((a, b) => a.localeCompare(b)));
-    expect(byCodeUnit).to.deep.equal(byLocale);
-    expect('a'.localeCompare('B')).to.be.below(0); // restored: locale order again (code units would put B first)
-    await withCodeUnitCollation(async () => { throw new Error('boom'); }).catch(() => undefined);
-    expect('a'.localeCompare('B')).to.be.below(0);
   });
 });
