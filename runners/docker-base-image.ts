@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import * as tar from 'tar';
 import { execa } from 'execa';
-import { ImageError } from '../src/errors.js';
+import { ImageError, type CaughtError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { follow, streamError } from './docker-image.js';
 import { localDocker } from './docker.js';
@@ -26,10 +26,11 @@ export async function buildNodeBaseImage(tag: string, log: Logger, docker: Docke
   const rootfs = tar.create({ cwd: '/', follow: true, portable: true }, files.map((f) => f.replace(/^\//, ''))) as unknown as NodeJS.ReadableStream;
   const [repo, version] = tag.includes(':') ? [tag.slice(0, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)] : [tag, 'latest'];
   try {
-    const stream = (await docker.importImage(rootfs as any, { repo, tag: version, changes: ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'ENV HOME=/tmp', 'WORKDIR /tmp', `CMD ["${process.execPath}"]`] } as any)) as unknown as NodeJS.ReadableStream;
+    const stream = (await docker.importImage(rootfs, { repo, tag: version, changes: ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'ENV HOME=/tmp', 'WORKDIR /tmp', `CMD ["${process.execPath}"]`] })) as unknown as NodeJS.ReadableStream;
     const failure = streamError(await follow(docker, stream, () => undefined));
     if (failure) throw new Error(failure);
-  } catch (e: any) {
+  } catch (caught) {
+    const e = caught as CaughtError;
     throw new ImageError(`importing the base image ${tag} failed: ${e.json?.message ?? e.message}`, { suggestions: ['Check that the Docker daemon runs (mlcube doctor) and that ldd is installed.'] });
   }
   const info = await docker.getImage(tag).inspect();

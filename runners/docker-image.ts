@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import dockerignoreModule from '@balena/dockerignore';
-import { ImageError } from '../src/errors.js';
+import { ImageError, type CaughtError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import type { DockerSettings } from './docker-config.js';
 
@@ -92,7 +92,8 @@ export async function imageExists(docker: Docker, image: string): Promise<boolea
   try {
     await docker.getImage(image).inspect();
     return true;
-  } catch (e: any) {
+  } catch (caught) {
+    const e = caught as CaughtError;
     if (e.statusCode === 404) return false;
     throw e;
   }
@@ -114,8 +115,9 @@ export async function pullImage(docker: Docker, image: string, log: Logger, buil
         log.info(`pull ${image}: ${done}/${layers.size} layers done`);
       }
     });
-  } catch (e: any) {
-    throw pullError(image, e.json?.message ?? e.message, buildable);
+  } catch (caught) {
+    const e = caught as CaughtError;
+    throw pullError(image, e.json?.message ?? e.message ?? String(caught), buildable);
   }
   const failure = streamError(events);
   if (failure) throw pullError(image, failure, buildable);
@@ -137,7 +139,7 @@ export async function buildImage(docker: Docker, image: string, source: BuildSou
   const tail: string[] = [];
   let events: ProgressEvent[];
   try {
-    const stream = await docker.buildImage((await contextStream(source)) as any, { t: image, dockerfile: relative(source.context, source.dockerfile), buildargs, rm: true, forcerm: true });
+    const stream = await docker.buildImage(await contextStream(source), { t: image, dockerfile: relative(source.context, source.dockerfile), buildargs, rm: true, forcerm: true });
     events = await follow(docker, stream, (e) => {
       if (e.stream) {
         process.stderr.write(e.stream);
@@ -145,8 +147,9 @@ export async function buildImage(docker: Docker, image: string, source: BuildSou
         tail.splice(0, Math.max(0, tail.length - 20));
       }
     });
-  } catch (e: any) {
-    throw buildError(image, e.json?.message ?? e.message, tail);
+  } catch (caught) {
+    const e = caught as CaughtError;
+    throw buildError(image, e.json?.message ?? e.message ?? String(caught), tail);
   }
   const failure = streamError(events);
   if (failure) throw buildError(image, failure, tail);

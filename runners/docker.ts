@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import Docker from 'dockerode';
-import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError } from '../src/errors.js';
+import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError, type CaughtError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult, TaskUsage } from '../src/runner.js';
 import { dockerRunner, type DockerSettings } from './docker-config.js';
@@ -52,7 +52,8 @@ export class DockerRunner implements Runner<DockerSettings> {
       }
       const v = await this.docker.version();
       return { available: true, version: `Docker Engine ${v.Version} (API ${v.ApiVersion})`, detail: `via ${where}` };
-    } catch (e: any) {
+    } catch (caught) {
+      const e = caught as CaughtError;
       const code = e.code ?? e.errno;
       if (code === 'EACCES') return { available: false, reason: `permission denied on ${where}`, remedy: 'Add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or point DOCKER_HOST at a daemon you may use.' };
       if (code === 'ENOENT' || code === 'ECONNREFUSED') return { available: false, reason: `no Docker daemon answers at ${where} (${code})`, remedy: 'Start the daemon (sudo systemctl start docker, or run dockerd), or set DOCKER_HOST to the daemon\'s socket.' };
@@ -301,7 +302,8 @@ function usageMeter(container: Docker.Container): { stop(): Promise<TaskUsage> }
           if (s.cpuNs !== undefined) cpuNs = Math.max(cpuNs ?? 0, s.cpuNs);
           if (s.memoryBytes !== undefined) memoryBytes = Math.max(memoryBytes ?? 0, s.memoryBytes);
         }
-      } catch (e: any) {
+      } catch (caught) {
+        const e = caught as CaughtError;
         error = e.message ?? String(e);
         return;
       }

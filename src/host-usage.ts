@@ -37,7 +37,7 @@ export function processTree(root: number, proc = '/proc'): number[] {
   const out = [root];
   if (existsSync(`${proc}/${root}/task/${root}/children`)) {
     for (let i = 0; i < out.length; i++) {
-      let tids: string[] = [];
+      let tids: string[];
       try {
         tids = readdirSync(`${proc}/${out[i]}/task`);
       } catch {
@@ -50,7 +50,7 @@ export function processTree(root: number, proc = '/proc'): number[] {
   }
   // No CONFIG_PROC_CHILDREN (e.g. some VM kernels): every process's ppid, then a walk down from the root.
   const kids = new Map<number, number[]>();
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync(proc);
   } catch {

@@ -44,7 +44,7 @@ export abstract class BaseCommand extends Command {
     process.stdout.write(text.endsWith('\n') ? text : text + '\n');
   }
 
-  protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<any> {
+  protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (isMlcubeError(err)) {
       writeMlcubeError(err);
       process.exitCode = err.exitCode;

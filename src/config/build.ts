@@ -5,7 +5,7 @@ import type { ConfigProbe, RunnerDescription, RunnerFlags } from '../runner.js';
 import type { CubeLocation } from './locate.js';
 import { locateWorkspace } from './workspace-location.js';
 import { readYamlFile, type YamlSource } from './yaml-source.js';
-import { assertSchema, loadSchema } from './schemas.js';
+import { assertSchema, loadSchema, type JsonSchema } from './schemas.js';
 import { loadSettings, platformConfig, settingsPath, type SystemSettings } from './settings.js';
 import { parseParamOverrides, overridesTree, parseTaskArgs, type ParamOverride } from './overrides.js';
 import { isTree, merge, type Tree } from './tree.js';
@@ -181,7 +181,7 @@ function mergeFlags(P: Tree, spec: RunnerDescription, flags: RunnerFlags): void 
 
 function checkOverridesMatch(overrides: readonly ParamOverride[], cube: Tree, platformCfg: Tree, spec: RunnerDescription | undefined): void {
   const tree = { ...cube, runner: platformCfg, runtime: { root: '', workspace: '' } };
-  const sub: Record<string, Record<string, any>> = spec ? { runner: runnerSchema(spec) } : {};
+  const sub: Record<string, JsonSchema> = spec ? { runner: runnerSchema(spec) } : {};
   for (const o of overrides) {
     if (pathIsKnown(tree, loadSchema('mlcube.schema.json'), o.key, sub)) continue;
     throw new UsageError(`-P ${o.raw}: key "${o.key.join('.')}" matches nothing in the cube, the platform or the schema`, {

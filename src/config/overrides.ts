@@ -25,7 +25,7 @@ export function parseParamOverrides(items: readonly string[]): ParamOverride[] {
       throw new UsageError(`-P "${raw}": the key "__proto__" is not allowed`, { suggestions: ['Name a real key of the cube or the platform, e.g. -Pdocker.image=name:tag.'] });
     }
     const text = raw.slice(eq + 1);
-    let value: unknown = text;
+    let value: unknown;
     try {
       value = text === '' ? '' : parseYamlScalar(text, { version: '1.1' });
     } catch {

@@ -9,7 +9,7 @@ export function runnerSchema(runner: Pick<RunnerDescription, 'schema'>): JsonSch
 /** Default platform configuration of a runner, derived from its schema (same order show_config prints). */
 export function runnerDefaults(runner: Pick<RunnerDescription, 'schema'>): Tree {
   const out: Tree = {};
-  for (const [key, prop] of Object.entries<any>(runnerSchema(runner).properties ?? {})) {
+  for (const [key, prop] of Object.entries<JsonSchema>(runnerSchema(runner).properties ?? {})) {
     if ('default' in prop) out[key] = structuredClone(prop.default);
   }
   return out;

@@ -10,6 +10,8 @@ export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schemas');
 export const SCHEMA_FILES = ['mlcube.schema.json', 'settings.schema.json', 'metric-row.schema.json', 'run-record.schema.json', 'dsse-envelope.schema.json'] as const;
 
 export type SchemaName = (typeof SCHEMA_FILES)[number] | RunnerSchemaName;
+// JSON Schema documents as read from schemas/: untyped JSON that ajv compiles and the config layer walks.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a schema's keywords are open-ended JSON
 export type JsonSchema = Record<string, any>;
 
 export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true } as const;

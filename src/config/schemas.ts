@@ -3,7 +3,7 @@ import type { ValidateFunction, ErrorObject } from 'ajv';
 // a CLI start neither loads nor runs the ajv compiler, and the bundle carries them with its code cache.
 import precompiled from '#validators';
 import { ConfigError, type ErrorPlace } from '../errors.js';
-import { validatorExportName, type SchemaName } from './schema-files.js';
+import { validatorExportName, type JsonSchema, type SchemaName } from './schema-files.js';
 
 export { loadSchema, SCHEMA_FILES, SCHEMA_DIR, type SchemaName, type JsonSchema } from './schema-files.js';
 
@@ -55,8 +55,8 @@ function describeValue(v: unknown): string {
 }
 
 function valueAt(root: unknown, path: string[]): unknown {
-  let cur: any = root;
-  for (const p of path) cur = cur?.[p];
+  let cur = root;
+  for (const p of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
   return cur;
 }
 
@@ -81,16 +81,16 @@ function simplify(errors: ErrorObject[], root: unknown): SchemaProblem[] {
     const messages = new Set<string>();
     for (const e of errs) {
       if (e.keyword === 'anyOf') continue;
-      if (e.keyword === 'enum') messages.add(`must be one of ${(e.params as any).allowedValues.map((x: unknown) => JSON.stringify(x)).join(', ')}`);
+      if (e.keyword === 'enum') messages.add(`must be one of ${(e.params.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`);
       else if (e.keyword === 'additionalProperties') {
-        const extra = (e.params as any).additionalProperty;
+        const extra = String(e.params.additionalProperty);
         out.push({ path: [...path, extra], message: `is not a known key here (allowed: ${allowedKeys(e)})`, atKey: true });
         covered.push(p + '/' + extra);
         continue;
       } else if (e.keyword === 'required') {
-        messages.add(`is missing the required key "${(e.params as any).missingProperty}"`);
+        messages.add(`is missing the required key "${e.params.missingProperty}"`);
         continue;
-      } else if (e.keyword === 'type') messages.add(`must be ${String((e.params as any).type).replace(/,/g, ' or ')}`);
+      } else if (e.keyword === 'type') messages.add(`must be ${String(e.params.type).replace(/,/g, ' or ')}`);
       else messages.add(e.message ?? e.keyword);
     }
     const foundNote = errs.every((e) => e.keyword === 'required') ? '' : ` (found ${found})`;
@@ -101,6 +101,6 @@ function simplify(errors: ErrorObject[], root: unknown): SchemaProblem[] {
 }
 
 function allowedKeys(e: ErrorObject): string {
-  const props = (e.parentSchema as any)?.properties;
+  const props = (e.parentSchema as JsonSchema | undefined)?.properties;
   return props ? Object.keys(props).join(', ') : 'none';
 }

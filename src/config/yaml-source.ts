@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, isNode, visit, type Document, type Node } from 'yaml';
-import { ConfigError, type ErrorPlace } from '../errors.js';
+import { ConfigError, type ErrorPlace, type CaughtError } from '../errors.js';
 
 export type Path = readonly (string | number)[];
 
@@ -21,7 +21,7 @@ export class YamlSource {
     let best: Node | undefined = isNode(node) ? (node as Node) : undefined;
     for (const seg of path) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => (isNode(p.key) ? (p.key as any).value : p.key) === seg);
+        const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
         if (!pair) break;
         keyNode = pair.key;
         node = pair.value;
@@ -116,7 +116,8 @@ export function readYamlFile(file: string): YamlSource {
     } finally {
       closeSync(fd);
     }
-  } catch (e: any) {
+  } catch (caught) {
+    const e = caught as CaughtError;
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`cannot read file (${e.code ?? e.message})`, {
       place: { file },

@@ -1,3 +1,4 @@
+import type { CaughtError } from '../errors.js';
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 
@@ -21,7 +22,8 @@ export const realFs: FsProbe = {
     try {
       const st = statSync(path);
       return st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
-    } catch (e: any) {
+    } catch (caught) {
+      const e = caught as CaughtError;
       if (e.code === 'ELOOP') return 'loop';
       if (e.code === 'ENOTDIR') return 'not-a-directory';
       if (e.code === 'ENAMETOOLONG') return 'name-too-long';

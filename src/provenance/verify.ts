@@ -82,14 +82,16 @@ function checkSignature(dir: string, record: RunRecord, manifests: Manifests, ke
   const sig = checkEnvelope(env, key.key);
   problems.push(...sig);
   if (sig.length) return;
-  let st: any;
+  // The signed payload, untrusted JSON of any shape: every field below is read optionally and compared.
+  let st: { _type?: unknown; predicateType?: unknown; predicate?: { runDetails?: { byproducts?: unknown } } } | null;
   try {
     st = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
   } catch {
     return void problems.push('statement: the signed payload is not JSON');
   }
   if (st?._type !== STATEMENT_TYPE || st?.predicateType !== SLSA_PROVENANCE_V1) return void problems.push('statement: not an in-toto v1 Statement with a SLSA provenance v1 predicate');
-  const signedRecord = st.predicate?.runDetails?.byproducts?.find?.((b: any) => b?.name === 'record.json')?.digest?.sha256;
+  const byproducts = st?.predicate?.runDetails?.byproducts;
+  const signedRecord = Array.isArray(byproducts) ? (byproducts as { name?: unknown; digest?: { sha256?: unknown } }[]).find((b) => b?.name === 'record.json')?.digest?.sha256 : undefined;
   if (signedRecord !== recordDigest(record)) problems.push(`record: record.json differs from the record the statement signed (record digest ${short(recordDigest(record))}, signed ${short(typeof signedRecord === 'string' ? signedRecord : undefined)})`);
   else if (canonicalize(st) !== canonicalize(buildStatement(record, manifests))) problems.push('statement: the signed statement does not match the record');
 }

@@ -308,7 +308,7 @@ describe('provenance: parseManifest property tests (seeded)', () => {
       try {
         got = parseManifest(text);
       } catch (e) {
-        if (!(e instanceof ManifestError)) throw new Error(`case ${i}: ${JSON.stringify(text)} threw ${e}`);
+        if (!(e instanceof ManifestError)) throw new Error(`case ${i}: ${JSON.stringify(text)} threw ${e}`, { cause: e });
         rejected++;
         i++;
         continue;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/cli.js';
 import { appendProducers, findProducers, PRODUCERS_FILE } from '../../src/provenance/producer-index.js';

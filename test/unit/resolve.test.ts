@@ -72,7 +72,7 @@ describe('parameter resolution (host paths, types, checks)', () => {
       expect.fail('should throw');
     } catch (e) {
       expect(e).to.be.instanceOf(ParameterError);
-      expect((e as ParameterError).render()).to.match(/input \/ws\/d\/x.bin does not exist\n  fix: It is an output of task "make": run it first, e.g. mlcube run --task=make,use/);
+      expect((e as ParameterError).render()).to.match(/input \/ws\/d\/x.bin does not exist\n {2}fix: It is an output of task "make": run it first, e.g. mlcube run --task=make,use/);
     }
   });
 

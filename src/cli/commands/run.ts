@@ -28,7 +28,7 @@ export default class Run extends BaseCommand {
 
   /** The command line parsed by oclif (the same shape as parseRunArgv's, which a unit test compares). */
   async commandLine(): Promise<RunCommandLine> {
-    const split = this.splitTaskOverrides(Object.keys(Run.flags).flatMap((f) => [f, ...((Run.flags as any)[f].aliases ?? [])]));
+    const split = this.splitTaskOverrides(Object.keys(Run.flags).flatMap((f) => [f, ...((Run.flags as Record<string, { aliases?: string[] }>)[f].aliases ?? [])]));
     const { flags, argv } = await this.parse(Run, split.argv);
     return {
       mlcube: flags.mlcube,

@@ -13,7 +13,7 @@ export default class ShowConfig extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const split = this.splitTaskOverrides(Object.keys(ShowConfig.flags).flatMap((f) => [f, ...((ShowConfig.flags as any)[f].aliases ?? [])]));
+    const split = this.splitTaskOverrides(Object.keys(ShowConfig.flags).flatMap((f) => [f, ...((ShowConfig.flags as Record<string, { aliases?: string[] }>)[f].aliases ?? [])]));
     const { flags, argv } = await this.parse(ShowConfig, split.argv);
     const taskArgs = [...(argv as string[]), ...split.overrides];
     const cfg = showConfig({ mlcube: flags.mlcube, platform: flags.platform, workspace: flags.workspace, params: flags.P, taskArgs, resolve: flags.resolve }, this.app());

@@ -55,7 +55,7 @@ export function readZip(buf: Uint8Array, file: string): Map<string, Uint8Array> 
         let q = e + 4;
         if (usize === 0xffffffff) { usize = Number(view.getBigUint64(q, true)); q += 8; }
         if (csize === 0xffffffff) { csize = Number(view.getBigUint64(q, true)); q += 8; }
-        if (local === 0xffffffff) { local = Number(view.getBigUint64(q, true)); q += 8; }
+        if (local === 0xffffffff) local = Number(view.getBigUint64(q, true));
       }
       e += 4 + size;
     }
