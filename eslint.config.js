@@ -6,7 +6,20 @@ import globals from 'globals';
 const runnerImports = ['**/runners/*', '!**/runners/index.js'];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'cubes/mnist/dist/', 'cubes/mnist/dist-test/', 'cubes/mnist/image/', 'cubes/mnist/node_modules/', 'workspace/', 'cubes/*/workspace/', 'test/fixtures/', '**/*.generated.*'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'cubes/mnist/dist/',
+      'cubes/mnist/dist-test/',
+      'cubes/mnist/image/',
+      'cubes/mnist/node_modules/',
+      'workspace/',
+      'cubes/*/workspace/',
+      'test/fixtures/',
+      '**/*.generated.*',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,7 +33,15 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: runnerImports, message: 'src/ reaches runners only through runners/index.js (the registry).' }, { group: ['@oclif/*'], message: 'Only src/cli imports oclif.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: runnerImports, message: 'src/ reaches runners only through runners/index.js (the registry).' },
+            { group: ['@oclif/*'], message: 'Only src/cli imports oclif.' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -44,7 +65,10 @@ export default tseslint.config(
         'error',
         {
           paths: ['execa', 'dockerode', 'node:child_process', 'child_process'].map((name) => ({ name, message: 'The pure core (config, params, plan) starts no process.' })),
-          patterns: [{ group: ['**/runners/**'], message: 'The pure core imports no runner.' }, { group: ['@oclif/*'], message: 'Only src/cli imports oclif.' }],
+          patterns: [
+            { group: ['**/runners/**'], message: 'The pure core imports no runner.' },
+            { group: ['@oclif/*'], message: 'Only src/cli imports oclif.' },
+          ],
         },
       ],
     },

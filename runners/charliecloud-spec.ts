@@ -53,9 +53,14 @@ export function sourceOf(source: string | null | undefined, root: string): Image
   const text = (source ?? '').trim();
   const m = /^(docker|ch-image|tar):(.+)$/.exec(text);
   if (!m) {
-    throw new ConfigError(text ? `charliecloud.source is "${text}", which is not docker:IMAGE, ch-image:REF or tar:FILE` : 'charliecloud.source is not set and the cube has no docker image to convert', {
-      suggestions: ['Set the image source, e.g. -Pcharliecloud.source=docker:me/cube:1.0 (local Docker daemon), ch-image:me/cube (ch-image storage) or tar:image.tar.gz; or add `docker: {image: ...}` to mlcube.yaml.'],
-    });
+    throw new ConfigError(
+      text ? `charliecloud.source is "${text}", which is not docker:IMAGE, ch-image:REF or tar:FILE` : 'charliecloud.source is not set and the cube has no docker image to convert',
+      {
+        suggestions: [
+          'Set the image source, e.g. -Pcharliecloud.source=docker:me/cube:1.0 (local Docker daemon), ch-image:me/cube (ch-image storage) or tar:image.tar.gz; or add `docker: {image: ...}` to mlcube.yaml.',
+        ],
+      },
+    );
   }
   const kind = m[1] as SourceKind;
   const ref = kind === 'tar' && !isAbsolute(m[2]) ? resolve(root, m[2]) : m[2];
@@ -93,7 +98,10 @@ export interface BuildStep {
  * The conversion, as commands (pure): source -> directory (ch-convert), [ch-fromhost --nvidia], [directory -> SquashFS].
  * Mount points, metadata and renames are done by the runner between these steps.
  */
-export function buildSteps(s: Pick<CharliecloudSettings, 'source' | 'chConvert' | 'nvidia' | 'format'>, partial: { dir: string; squash: string }): { convert: BuildStep; nvidia?: BuildStep; squash?: BuildStep } {
+export function buildSteps(
+  s: Pick<CharliecloudSettings, 'source' | 'chConvert' | 'nvidia' | 'format'>,
+  partial: { dir: string; squash: string },
+): { convert: BuildStep; nvidia?: BuildStep; squash?: BuildStep } {
   const src = s.source;
   const chConvert = s.chConvert;
   const convert = { what: `convert ${src.text} to a directory`, argv: [...chConvert, '-i', src.kind, '-o', 'dir', src.ref, partial.dir] };
@@ -153,15 +161,22 @@ export function bindPlan(task: ResolvedTask, s: Pick<CharliecloudSettings, 'moun
   checkExtraBinds(task.name, 'charliecloud.run_args', extraBindSources(opts, { '-b': 'bind', '--bind': 'bind' }, { '--home': task.isolation.home }), task.isolation, host.cwd);
   if (plan.covers.length && host.uid === 0) {
     const c = plan.covers[0];
-    throw new ParameterError(`the mount of this parameter contains the workspace's run records (${c.host}), and mlcube runs as root: ch-run then gives the task every capability in its namespaces, so it could unmount the directory laid over them`, {
-      place: { task: task.name, parameter: c.parameter },
-      suggestions: ['Run mlcube as a non-root user, or point the parameter at a directory that does not contain the workspace\'s .mlcube (e.g. an output file under a subdirectory: report=reports/report.txt), or use --platform=docker.'],
-    });
+    throw new ParameterError(
+      `the mount of this parameter contains the workspace's run records (${c.host}), and mlcube runs as root: ch-run then gives the task every capability in its namespaces, so it could unmount the directory laid over them`,
+      {
+        place: { task: task.name, parameter: c.parameter },
+        suggestions: [
+          "Run mlcube as a non-root user, or point the parameter at a directory that does not contain the workspace's .mlcube (e.g. an output file under a subdirectory: report=reports/report.txt), or use --platform=docker.",
+        ],
+      },
+    );
   }
   const warnings = [...plan.warnings];
   const ro = plan.mounts.filter((m) => m.opts === 'ro' && !m.implicit);
   if (ro.length) {
-    warnings.push(`read-only inputs are NOT enforced by Charliecloud (ch-run 0.31 binds are always writable): ${ro.map((m) => `${m.host} (${m.container})`).join(', ')} ${ro.length === 1 ? 'is' : 'are'} mounted read-write; use --platform=docker or singularity where that matters`);
+    warnings.push(
+      `read-only inputs are NOT enforced by Charliecloud (ch-run 0.31 binds are always writable): ${ro.map((m) => `${m.host} (${m.container})`).join(', ')} ${ro.length === 1 ? 'is' : 'are'} mounted read-write; use --platform=docker or singularity where that matters`,
+    );
   }
   const scratch: ScratchLayout = { dirs: [], files: [] };
   const binds: { host: string; container: string }[] = [];
@@ -193,7 +208,15 @@ const setEnv = (k: string, v: string) => `--set-env=${k}=${v}`;
  * the image entrypoint and the task name, as in the other runners. With `metricsDir` (the run is recorded) it is
  * bound at /mlcube_metrics and MLCUBE_METRICS_FILE names the file there; a host MLCUBE_METRICS_FILE is never passed.
  */
-export function runPlan(task: ResolvedTask, s: CharliecloudSettings, image: string, meta: ImageMeta | undefined, hostEnv: Record<string, string | undefined>, metricsDir: string | undefined, host: ContainerHost): RunPlan {
+export function runPlan(
+  task: ResolvedTask,
+  s: CharliecloudSettings,
+  image: string,
+  meta: ImageMeta | undefined,
+  hostEnv: Record<string, string | undefined>,
+  metricsDir: string | undefined,
+  host: ContainerHost,
+): RunPlan {
   const plan = bindPlan(task, s, host);
   const warnings = [...plan.warnings];
   const notes: string[] = [];
@@ -220,7 +243,9 @@ export function runPlan(task: ResolvedTask, s: CharliecloudSettings, image: stri
   if (gpus.kind !== 'none') {
     notes.push(
       `GPUs ${describeGpus(gpus)}: ch-run shares the host's /dev (no device isolation), CUDA_VISIBLE_DEVICES=${env.get('CUDA_VISIBLE_DEVICES') ?? '(host value)'}; ` +
-        (meta?.nvidia ? 'the image holds the host NVIDIA libraries (ch-fromhost --nvidia)' : 'the image needs the host NVIDIA libraries: set charliecloud.nvidia: true and rebuild (-Pcharliecloud.rebuild=true), or run ch-fromhost --nvidia on it'),
+        (meta?.nvidia
+          ? 'the image holds the host NVIDIA libraries (ch-fromhost --nvidia)'
+          : 'the image needs the host NVIDIA libraries: set charliecloud.nvidia: true and rebuild (-Pcharliecloud.rebuild=true), or run ch-fromhost --nvidia on it'),
     );
   }
 
@@ -230,10 +255,15 @@ export function runPlan(task: ResolvedTask, s: CharliecloudSettings, image: stri
   } else {
     const entry = s.entrypoint ?? meta?.entrypoint ?? [];
     if (entry.length === 0) {
-      throw new ImageError(`the image ${image} has no entrypoint to receive "${task.name} --param=..." (${meta ? `its Docker image ${meta.source} has no ENTRYPOINT` : `no ${basename(metaPath(image))} beside it records one`})`, {
-        place: { task: task.name },
-        suggestions: ['Name the program that takes <task> --param=... : -Pcharliecloud.entrypoint="node /cube/main.js" (or `entrypoint:` in the cube\'s charliecloud section), or convert the image from Docker again (-Pcharliecloud.rebuild=true) so its ENTRYPOINT is recorded.'],
-      });
+      throw new ImageError(
+        `the image ${image} has no entrypoint to receive "${task.name} --param=..." (${meta ? `its Docker image ${meta.source} has no ENTRYPOINT` : `no ${basename(metaPath(image))} beside it records one`})`,
+        {
+          place: { task: task.name },
+          suggestions: [
+            'Name the program that takes <task> --param=... : -Pcharliecloud.entrypoint="node /cube/main.js" (or `entrypoint:` in the cube\'s charliecloud section), or convert the image from Docker again (-Pcharliecloud.rebuild=true) so its ENTRYPOINT is recorded.',
+          ],
+        },
+      );
     }
     command = [...entry, task.name, ...plan.args];
   }

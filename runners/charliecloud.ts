@@ -66,7 +66,8 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
       return {
         available: false,
         reason: `${exe} is not on PATH${exe.includes('/') ? '' : ` (${path || 'PATH is empty'})`}`,
-        remedy: 'Install Charliecloud (Debian/Ubuntu: apt-get install charliecloud; Spack: spack install charliecloud; on a cluster: module load charliecloud), or name it: -Pcharliecloud.ch_run=/path/to/ch-run.',
+        remedy:
+          'Install Charliecloud (Debian/Ubuntu: apt-get install charliecloud; Spack: spack install charliecloud; on a cluster: module load charliecloud), or name it: -Pcharliecloud.ch_run=/path/to/ch-run.',
       };
     }
     const r = await execa(exe, [...this.chRun.slice(1), '--version'], { reject: false, timeout: 30_000, env: this.toolEnv(), extendEnv: false, stdin: 'ignore' });
@@ -74,7 +75,11 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
     if (r.exitCode !== 0 || !version) {
       return {
         available: false,
-        reason: `${this.chRun.join(' ')} --version failed (exit ${r.exitCode ?? r.signal}: ${String(r.stderr || r.stdout).trim().split('\n')[0] ?? ''})`,
+        reason: `${this.chRun.join(' ')} --version failed (exit ${r.exitCode ?? r.signal}: ${
+          String(r.stderr || r.stdout)
+            .trim()
+            .split('\n')[0] ?? ''
+        })`,
         remedy: 'Check the Charliecloud installation (ch-run --version should print its version), or name another: -Pcharliecloud.ch_run=/path/to/ch-run.',
       };
     }
@@ -101,13 +106,17 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
     const path = this.env.PATH ?? '';
     if (!which(this.chConvert[0], path)) {
       throw new RuntimeUnavailableError(`cannot convert ${src.text}: ${this.chConvert[0]} is not on PATH`, {
-        suggestions: ['Install Charliecloud where configure runs (apt-get install charliecloud), name it with -Pcharliecloud.ch_convert=/path/to/ch-convert, or convert on another machine and put the image into image_dir.'],
+        suggestions: [
+          'Install Charliecloud where configure runs (apt-get install charliecloud), name it with -Pcharliecloud.ch_convert=/path/to/ch-convert, or convert on another machine and put the image into image_dir.',
+        ],
       });
     }
     let meta: ImageMeta = { source: src.text, format: s.format, mount_points: MOUNT_POINTS, metrics_mount: true, nvidia: s.nvidia };
     if (src.kind === 'docker') meta = { ...meta, ...(await this.dockerMeta(src.ref)) };
     else if (src.kind === 'tar' && !existsSync(src.ref)) {
-      throw new ImageError(`cannot convert ${src.text}: ${src.ref} does not exist`, { suggestions: ['Point charliecloud.source at an existing image tarball (tar:FILE, relative to the cube root), e.g. one made with ch-convert or docker export.'] });
+      throw new ImageError(`cannot convert ${src.text}: ${src.ref} does not exist`, {
+        suggestions: ['Point charliecloud.source at an existing image tarball (tar:FILE, relative to the cube root), e.g. one made with ch-convert or docker export.'],
+      });
     }
 
     mkdirSync(dirname(image), { recursive: true });
@@ -155,7 +164,15 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
 
   private async step(step: BuildStep, ctx: RunContext<CharliecloudSettings>, image: string): Promise<void> {
     ctx.log.info(`${step.what}: ${step.argv.join(' ')}`);
-    const r = await execa(step.argv[0], step.argv.slice(1), { cwd: ctx.root, env: this.toolEnv(), extendEnv: false, stdio: ['ignore', 2, 2], reject: false, cancelSignal: ctx.signal, forceKillAfterDelay: 5000 });
+    const r = await execa(step.argv[0], step.argv.slice(1), {
+      cwd: ctx.root,
+      env: this.toolEnv(),
+      extendEnv: false,
+      stdio: ['ignore', 2, 2],
+      reject: false,
+      cancelSignal: ctx.signal,
+      forceKillAfterDelay: 5000,
+    });
     if (ctx.signal.aborted) throw new InterruptedError(`the conversion of ${image} was interrupted; nothing was kept`);
     if (r.exitCode !== 0) {
       throw new ImageError(`${basename(step.argv[0])} failed (exit ${exitCodeOf(r)}) trying to ${step.what} for ${image}`, {
@@ -179,7 +196,11 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
     if (r.exitCode !== 0) {
       const msg = String(r.stderr).trim().split('\n')[0] ?? '';
       throw new ImageError(`docker image ${ref} is not in the local Docker daemon (${msg})`, {
-        suggestions: [/No such image/i.test(msg) ? 'Build or load it first: mlcube configure --platform=docker (builds the cube\'s Dockerfile or pulls), or docker load -i image.tar.' : 'Check that the Docker daemon is running and that you may use it (docker info).'],
+        suggestions: [
+          /No such image/i.test(msg)
+            ? "Build or load it first: mlcube configure --platform=docker (builds the cube's Dockerfile or pulls), or docker load -i image.tar."
+            : 'Check that the Docker daemon is running and that you may use it (docker info).',
+        ],
       });
     }
     const info = JSON.parse(String(r.stdout)) as { Id?: string; Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[] | null } };
@@ -231,7 +252,8 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
     const io = ctx.taskIo;
     // A SquashFS image is read-only: it has /mlcube_metrics only when converted by a version that made it.
     const metricsDir = io && (isDir || meta?.metrics_mount === true) ? io.metricsDir : undefined;
-    if (io && metricsDir === undefined) ctx.log.warn(`the SquashFS image ${image} has no /mlcube_metrics mount point: the task's metrics cannot be collected (convert it again: -Pcharliecloud.rebuild=true)`);
+    if (io && metricsDir === undefined)
+      ctx.log.warn(`the SquashFS image ${image} has no /mlcube_metrics mount point: the task's metrics cannot be collected (convert it again: -Pcharliecloud.rebuild=true)`);
     const scratch = makeScratch();
     try {
       return await this.runIn(task, ctx, image, meta, isDir, metricsDir, scratch);
@@ -245,7 +267,15 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
     bindPlan(task, s, { scratch: '/preflight', uid: process.getuid?.() ?? -1, cwd: root });
   }
 
-  private async runIn(task: ResolvedTask, ctx: RunContext<CharliecloudSettings>, image: string, meta: ImageMeta | undefined, isDir: boolean, metricsDir: string | undefined, scratch: string): Promise<TaskResult> {
+  private async runIn(
+    task: ResolvedTask,
+    ctx: RunContext<CharliecloudSettings>,
+    image: string,
+    meta: ImageMeta | undefined,
+    isDir: boolean,
+    metricsDir: string | undefined,
+    scratch: string,
+  ): Promise<TaskResult> {
     const io = ctx.taskIo;
     const plan = runPlan(task, ctx.settings, image, meta, this.env, metricsDir, { scratch, uid: process.getuid?.() ?? -1, cwd: ctx.root });
     for (const w of plan.warnings) ctx.log.warn(w);
@@ -256,7 +286,10 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
     const missing = plan.mountPoints.filter((m) => (isDir ? !existsSync(join(image, m)) : m.startsWith('/mlcube_io') && Number(m.replace('/mlcube_io', '')) >= (meta?.mount_points ?? MOUNT_POINTS)));
     if (missing.length && isDir) {
       try {
-        this.ensureMountPoints(image, missing.map((m) => m.slice(1)));
+        this.ensureMountPoints(
+          image,
+          missing.map((m) => m.slice(1)),
+        );
         ctx.log.info(`created mount point(s) ${missing.join(' ')} in ${image}`);
       } catch (caught) {
         const e = caught as CaughtError;
@@ -273,16 +306,25 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
     }
 
     const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
-    ctx.log.info(`running task "${task.name}" with ${basename(plan.argv[0])}: ${plan.argv.slice(plan.argv.indexOf('--') + 1).join(' ')} (image ${image}, workdir ${plan.cwd}, GPUs ${describeGpus(plan.gpus)}, binds ${plan.mounts.join(' ')}${hidden})`);
+    ctx.log.info(
+      `running task "${task.name}" with ${basename(plan.argv[0])}: ${plan.argv.slice(plan.argv.indexOf('--') + 1).join(' ')} (image ${image}, workdir ${plan.cwd}, GPUs ${describeGpus(plan.gpus)}, binds ${plan.mounts.join(' ')}${hidden})`,
+    );
     ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
     const started = Date.now();
     // ch-run execs the task in place on this host: measured like a local task.
     // Keep only the tail of stderr (the task's own output is streamed as it comes), to recognise ch-run's own errors.
     let tail = '';
-    const { result: r, pid, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: this.toolEnv(), signal: ctx.signal, io, stderr: ['inherit', 'pipe'], onStderr: (d) => (tail = (tail + d.toString()).slice(-4096)) });
+    const {
+      result: r,
+      pid,
+      usage,
+    } = await runHostProcess(plan.argv, { cwd: ctx.root, env: this.toolEnv(), signal: ctx.signal, io, stderr: ['inherit', 'pipe'], onStderr: (d) => (tail = (tail + d.toString()).slice(-4096)) });
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ch-run process (pid ${pid}) was stopped`, { place: { task: task.name } });
     if (r.failed && r.exitCode === undefined && !r.signal) {
-      throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, { place: { task: task.name }, suggestions: ['Check charliecloud.ch_run and PATH; `mlcube doctor` shows what was found.'] });
+      throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, {
+        place: { task: task.name },
+        suggestions: ['Check charliecloud.ch_run and PATH; `mlcube doctor` shows what was found.'],
+      });
     }
     const chError = r.exitCode !== 0 ? CH_ERROR.exec(tail) : null;
     if (chError) {

@@ -23,10 +23,17 @@ export async function nodeRootfsFiles(nodePath = process.execPath): Promise<stri
 export async function buildNodeBaseImage(tag: string, log: Logger, docker: Docker = localDocker()): Promise<string> {
   const files = await nodeRootfsFiles();
   log.info(`importing ${files.length} files (${files.join(', ')}) as ${tag}`);
-  const rootfs = tar.create({ cwd: '/', follow: true, portable: true }, files.map((f) => f.replace(/^\//, ''))) as unknown as NodeJS.ReadableStream;
+  const rootfs = tar.create(
+    { cwd: '/', follow: true, portable: true },
+    files.map((f) => f.replace(/^\//, '')),
+  ) as unknown as NodeJS.ReadableStream;
   const [repo, version] = tag.includes(':') ? [tag.slice(0, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)] : [tag, 'latest'];
   try {
-    const stream = (await docker.importImage(rootfs, { repo, tag: version, changes: ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'ENV HOME=/tmp', 'WORKDIR /tmp', `CMD ["${process.execPath}"]`] })) as unknown as NodeJS.ReadableStream;
+    const stream = (await docker.importImage(rootfs, {
+      repo,
+      tag: version,
+      changes: ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'ENV HOME=/tmp', 'WORKDIR /tmp', `CMD ["${process.execPath}"]`],
+    })) as unknown as NodeJS.ReadableStream;
     const failure = streamError(await follow(docker, stream, () => undefined));
     if (failure) throw new Error(failure);
   } catch (caught) {

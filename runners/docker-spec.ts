@@ -129,10 +129,15 @@ export function containerPlan(task: ResolvedTask, s: DockerSettings, host: HostU
   const extra = s.extraArgs;
   if (extra.privileged && plan.covers.length) {
     const c = plan.covers[0];
-    throw new ParameterError(`${s.extraArgsKey} has --privileged, and the mount of this parameter contains the workspace's run records (${c.host}): a privileged container may unmount what hides them`, {
-      place: { task: task.name, parameter: c.parameter },
-      suggestions: ['Drop --privileged from docker.cpu_args/gpu_args, or point the parameter at a directory that does not contain the workspace\'s .mlcube (e.g. an output file under a subdirectory: report=reports/report.txt).'],
-    });
+    throw new ParameterError(
+      `${s.extraArgsKey} has --privileged, and the mount of this parameter contains the workspace's run records (${c.host}): a privileged container may unmount what hides them`,
+      {
+        place: { task: task.name, parameter: c.parameter },
+        suggestions: [
+          "Drop --privileged from docker.cpu_args/gpu_args, or point the parameter at a directory that does not contain the workspace's .mlcube (e.g. an output file under a subdirectory: report=reports/report.txt).",
+        ],
+      },
+    );
   }
   const warnings = [...plan.warnings];
   if (extra.ignored.length) warnings.push(`ignored docker-run options in ${s.extraArgsKey}: ${extra.ignored.join(' ')} (not supported through the Engine API)`);
@@ -194,7 +199,11 @@ export function containerPlan(task: ResolvedTask, s: DockerSettings, host: HostU
 
 /** A readable container name: mlcube-<cube>-<task>-<random>. */
 export function containerName(cube: string, task: string): string {
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9_.-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'x';
   return `mlcube-${clean(basename(cube))}-${clean(task)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
@@ -225,7 +234,10 @@ export function statsSample(stats: Tree | undefined): StatsSample | undefined {
 /** Where a container's cgroup files may be on this host: v2 then v1, the daemon's systemd then cgroupfs layouts. */
 export function cgroupCandidates(id: string, root = '/sys/fs/cgroup'): { version: 1 | 2; memory: string; cpu: string }[] {
   const rels = [`system.slice/docker-${id}.scope`, `docker/${id}`];
-  return [...rels.map((r) => ({ version: 2 as const, memory: `${root}/${r}`, cpu: `${root}/${r}` })), ...rels.map((r) => ({ version: 1 as const, memory: `${root}/memory/${r}`, cpu: `${root}/cpuacct/${r}` }))];
+  return [
+    ...rels.map((r) => ({ version: 2 as const, memory: `${root}/${r}`, cpu: `${root}/${r}` })),
+    ...rels.map((r) => ({ version: 1 as const, memory: `${root}/memory/${r}`, cpu: `${root}/cpuacct/${r}` })),
+  ];
 }
 
 /** The files read for a sample, per cgroup version (memory dir, cpu dir). */

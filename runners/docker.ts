@@ -55,8 +55,18 @@ export class DockerRunner implements Runner<DockerSettings> {
     } catch (caught) {
       const e = caught as CaughtError;
       const code = e.code ?? e.errno;
-      if (code === 'EACCES') return { available: false, reason: `permission denied on ${where}`, remedy: 'Add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or point DOCKER_HOST at a daemon you may use.' };
-      if (code === 'ENOENT' || code === 'ECONNREFUSED') return { available: false, reason: `no Docker daemon answers at ${where} (${code})`, remedy: 'Start the daemon (sudo systemctl start docker, or run dockerd), or set DOCKER_HOST to the daemon\'s socket.' };
+      if (code === 'EACCES')
+        return {
+          available: false,
+          reason: `permission denied on ${where}`,
+          remedy: 'Add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or point DOCKER_HOST at a daemon you may use.',
+        };
+      if (code === 'ENOENT' || code === 'ECONNREFUSED')
+        return {
+          available: false,
+          reason: `no Docker daemon answers at ${where} (${code})`,
+          remedy: "Start the daemon (sudo systemctl start docker, or run dockerd), or set DOCKER_HOST to the daemon's socket.",
+        };
       return { available: false, reason: `the Docker daemon at ${where} did not answer: ${e.message}`, remedy: 'Check that dockerd is running and DOCKER_HOST is right.' };
     }
   }
@@ -113,7 +123,12 @@ export class DockerRunner implements Runner<DockerSettings> {
     const s = ctx.settings;
     const io = ctx.taskIo;
     // The run id and workspace let a later mlcube find the container if this one is killed (src/provenance/reaper.ts).
-    const labels = { [`${LABEL_PREFIX}.cube`]: ctx.root, [`${LABEL_PREFIX}.pid`]: String(process.pid), [`${LABEL_PREFIX}.workspace`]: ctx.workspace, ...(ctx.runId ? { [RUN_ID_LABEL]: ctx.runId } : {}) };
+    const labels = {
+      [`${LABEL_PREFIX}.cube`]: ctx.root,
+      [`${LABEL_PREFIX}.pid`]: String(process.pid),
+      [`${LABEL_PREFIX}.workspace`]: ctx.workspace,
+      ...(ctx.runId ? { [RUN_ID_LABEL]: ctx.runId } : {}),
+    };
     const plan = containerPlan(task, s, this.host, labels, io?.metricsDir);
     // A cover's target must exist before the start, or the daemon would create it (as root) inside the bind.
     for (const c of plan.covers) mkdirSync(c.host, { recursive: true });
@@ -122,10 +137,15 @@ export class DockerRunner implements Runner<DockerSettings> {
     for (const w of plan.warnings) ctx.log.warn(w);
     const name = containerName(String(ctx.config.name ?? 'cube'), task.name);
     const hidden = plan.covers.length ? `, hidden ${plan.covers.map((c) => c.container).join(' ')}` : '';
-    ctx.log.info(`running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${s.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')}${hidden})`);
+    ctx.log.info(
+      `running task "${task.name}" in container ${name}: ${[...((plan.options.Entrypoint as string[] | undefined) ?? ['<image entrypoint>']), ...(plan.options.Cmd ?? [])].join(' ')} (image ${s.image}, user ${plan.options.User ?? 'from image'}, GPUs ${describeGpus(plan.gpus)}, mounts ${plan.options.HostConfig?.Binds?.join(' ')}${hidden})`,
+    );
     const started = Date.now();
     const step = (what: string) => ctx.log.debug(`docker ${what} at +${Date.now() - started} ms (${performance.now().toFixed(0)} ms since mlcube started)`);
-    const notStarted = () => new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: container ${name} was not started${s.keepContainer ? ' (kept: keep_container)' : ', and removed'}`, { place: { task: task.name } });
+    const notStarted = () =>
+      new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: container ${name} was not started${s.keepContainer ? ' (kept: keep_container)' : ', and removed'}`, {
+        place: { task: task.name },
+      });
     if (ctx.signal.aborted) throw new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: no container was created`, { place: { task: task.name } });
     step('ready to create');
     const container = await this.createContainer(ctx, { ...plan.options, name });
@@ -168,15 +188,18 @@ export class DockerRunner implements Runner<DockerSettings> {
       // Let the last output through, but never hang on a stream that does not end (timer unref'd: no exit delay).
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
       if (ctx.signal.aborted) {
-        const took = stopAsked === undefined ? '' : ` in ${((Date.now() - stopAsked) / 1000).toFixed(1)} s (${result.StatusCode === 137 ? `SIGTERM, then SIGKILL after ${STOP_GRACE_S} s` : 'SIGTERM'})`;
-        throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped${took}${s.keepContainer ? ' (kept: keep_container)' : ' and removed'}`, { place: { task: task.name } });
+        const took =
+          stopAsked === undefined ? '' : ` in ${((Date.now() - stopAsked) / 1000).toFixed(1)} s (${result.StatusCode === 137 ? `SIGTERM, then SIGKILL after ${STOP_GRACE_S} s` : 'SIGTERM'})`;
+        throw new InterruptedError(`task "${task.name}" was interrupted; container ${name} was stopped${took}${s.keepContainer ? ' (kept: keep_container)' : ' and removed'}`, {
+          place: { task: task.name },
+        });
       }
       // 137 = SIGKILL: the only case where the Engine may have killed it for memory.
       const info = result.StatusCode === 137 ? await container.inspect() : undefined;
       if (info?.State?.OOMKilled) {
         throw new TaskFailedError(`container ${name} was killed for running out of memory (limit ${s.memory?.spec ?? 'none set'})`, result.StatusCode || 137, {
           place: { task: task.name },
-          suggestions: ['Raise the limit (--memory=8g) or reduce the task\'s memory use (e.g. a smaller batch size).'],
+          suggestions: ["Raise the limit (--memory=8g) or reduce the task's memory use (e.g. a smaller batch size)."],
         });
       }
       if (s.keepContainer) ctx.log.info(`kept container ${name} (keep_container: true)`);

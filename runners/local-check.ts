@@ -20,16 +20,32 @@ export function checkHostCommand(task: ResolvedTask, argv: readonly string[], en
     throw new ConfigError(detail, { place, suggestions: [fix] });
   };
   for (const [i, a] of argv.entries()) {
-    if (a.includes('\0')) fail(`argument ${i} of the task's command line holds a NUL byte: ${JSON.stringify(a.slice(0, 80))}`, `Remove the NUL (\\0) from ${i === 0 ? what : 'the parameter value or command'}.`);
-    if (Buffer.byteLength(a) > MAX_ARG_BYTES) fail(`argument ${i} of the task's command line is ${Buffer.byteLength(a)} bytes; one argument may be at most ${MAX_ARG_BYTES} (Linux MAX_ARG_STRLEN)`, 'Pass large values through a file parameter instead of the command line.');
+    if (a.includes('\0'))
+      fail(`argument ${i} of the task's command line holds a NUL byte: ${JSON.stringify(a.slice(0, 80))}`, `Remove the NUL (\\0) from ${i === 0 ? what : 'the parameter value or command'}.`);
+    if (Buffer.byteLength(a) > MAX_ARG_BYTES)
+      fail(
+        `argument ${i} of the task's command line is ${Buffer.byteLength(a)} bytes; one argument may be at most ${MAX_ARG_BYTES} (Linux MAX_ARG_STRLEN)`,
+        'Pass large values through a file parameter instead of the command line.',
+      );
   }
   const envBytes = Object.entries(env).reduce((n, [k, v]) => (v === undefined ? n : n + Buffer.byteLength(k) + Buffer.byteLength(v) + 2), 0);
   const total = argv.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) + envBytes;
-  if (total > MAX_ARGV_ENV_BYTES) fail(`the task's command line and environment take ${total} bytes; at most ${MAX_ARGV_ENV_BYTES} fit (Linux ARG_MAX)`, 'Shorten the command line or the environment (env_args), or pass values through files.');
-  for (const [k, v] of Object.entries(env)) if (k.includes('\0') || k.includes('=') || v?.includes('\0')) fail(`the environment variable ${JSON.stringify(k.slice(0, 40))} cannot be passed (a NUL byte, or "=" in its name)`, 'Fix the name or value in env_args.');
+  if (total > MAX_ARGV_ENV_BYTES)
+    fail(
+      `the task's command line and environment take ${total} bytes; at most ${MAX_ARGV_ENV_BYTES} fit (Linux ARG_MAX)`,
+      'Shorten the command line or the environment (env_args), or pass values through files.',
+    );
+  for (const [k, v] of Object.entries(env))
+    if (k.includes('\0') || k.includes('=') || v?.includes('\0'))
+      fail(`the environment variable ${JSON.stringify(k.slice(0, 40))} cannot be passed (a NUL byte, or "=" in its name)`, 'Fix the name or value in env_args.');
   if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) fail(`the working directory ${cwd} does not exist`, 'Fix local.workdir (relative to the cube root).');
   const exe = argv[0] ?? '';
-  if (Buffer.byteLength(exe) > 255 && !exe.includes('/')) fail(`the executable name ${JSON.stringify(exe.slice(0, 60))}... is ${Buffer.byteLength(exe)} bytes, longer than a file name may be (255)`, `Check ${what}: the first word must name a program.`);
+  if (Buffer.byteLength(exe) > 255 && !exe.includes('/'))
+    fail(`the executable name ${JSON.stringify(exe.slice(0, 60))}... is ${Buffer.byteLength(exe)} bytes, longer than a file name may be (255)`, `Check ${what}: the first word must name a program.`);
   const found = exe.includes('/') ? which(isAbsolute(exe) ? exe : resolve(cwd, exe)) : which(exe, env.PATH ?? '');
-  if (!found) fail(`cannot start "${exe}": ${exe.includes('/') ? `no executable file at ${isAbsolute(exe) ? exe : resolve(cwd, exe)}` : 'not found on PATH'}`, `Check ${what}: "${exe}" must be an executable on PATH or a path relative to ${cwd}.`);
+  if (!found)
+    fail(
+      `cannot start "${exe}": ${exe.includes('/') ? `no executable file at ${isAbsolute(exe) ? exe : resolve(cwd, exe)}` : 'not found on PATH'}`,
+      `Check ${what}: "${exe}" must be an executable on PATH or a path relative to ${cwd}.`,
+    );
 }

@@ -57,7 +57,8 @@ export class LocalRunner implements Runner<LocalSettings> {
   async configure(): Promise<void> {}
 
   async check(tasks: readonly ResolvedTask[], ctx: RunContext<LocalSettings>): Promise<void> {
-    for (const task of tasks) checkHostCommand(task, localArgv(task, ctx.settings), localEnv(task, ctx), ctx.settings.workdir, task.entrypoint ? `the entrypoint of task "${task.name}"` : 'local.command');
+    for (const task of tasks)
+      checkHostCommand(task, localArgv(task, ctx.settings), localEnv(task, ctx), ctx.settings.workdir, task.entrypoint ? `the entrypoint of task "${task.name}"` : 'local.command');
   }
 
   async run(task: ResolvedTask, ctx: RunContext<LocalSettings>): Promise<TaskResult> {

@@ -36,7 +36,9 @@ export function parseVersion(text: string): RuntimeVersion | undefined {
 export function clientArgv(executable: string): string[] {
   const words = splitCommand(executable, 'singularity.singularity');
   if (words.length === 0) {
-    throw new ConfigError('singularity.singularity (the executable) is empty', { suggestions: ['Set it to singularity, apptainer, "sudo singularity" or an absolute path, e.g. -Psingularity.singularity=apptainer.'] });
+    throw new ConfigError('singularity.singularity (the executable) is empty', {
+      suggestions: ['Set it to singularity, apptainer, "sudo singularity" or an absolute path, e.g. -Psingularity.singularity=apptainer.'],
+    });
   }
   return words;
 }

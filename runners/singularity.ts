@@ -61,12 +61,19 @@ export class SingularityRunner implements Runner<SingularitySettings> {
         this.chosen = exe;
         return { available: true, version: `${v.flavor === 'unknown' ? exe : v.flavor} ${v.version}`, detail: `executable: ${exe}${bin.includes('/') ? '' : ` (${which(bin, this.env.PATH ?? '')})`}` };
       }
-      tried.push(`${exe} --version (exit ${r.exitCode ?? r.signal}: ${String(r.stderr || r.stdout).trim().split('\n')[0] ?? ''})`);
+      tried.push(
+        `${exe} --version (exit ${r.exitCode ?? r.signal}: ${
+          String(r.stderr || r.stdout)
+            .trim()
+            .split('\n')[0] ?? ''
+        })`,
+      );
     }
     return {
       available: false,
       reason: `no working Singularity/Apptainer client: tried ${tried.join('; ')}`,
-      remedy: 'Load it on the cluster (e.g. `module load apptainer`), install Apptainer (https://apptainer.org/docs/admin/main/installation.html), or name the executable: -Psingularity.singularity="sudo singularity" or /path/to/apptainer.',
+      remedy:
+        'Load it on the cluster (e.g. `module load apptainer`), install Apptainer (https://apptainer.org/docs/admin/main/installation.html), or name the executable: -Psingularity.singularity="sudo singularity" or /path/to/apptainer.',
     };
   }
 
@@ -146,7 +153,10 @@ export class SingularityRunner implements Runner<SingularitySettings> {
       const { result: r, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: clientEnv(this.env), signal: ctx.signal, io });
       if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ${plan.argv[0]} process was stopped`, { place: { task: task.name } });
       if (r.failed && r.exitCode === undefined && !r.signal) {
-        throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, { place: { task: task.name }, suggestions: ['Check singularity.singularity (the executable) and PATH; `mlcube doctor` shows what was found.'] });
+        throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, {
+          place: { task: task.name },
+          suggestions: ['Check singularity.singularity (the executable) and PATH; `mlcube doctor` shows what was found.'],
+        });
       }
       return { exitCode: exitCodeOf(r), durationMs: Date.now() - started, ...(usage ? { usage } : {}) };
     } finally {

@@ -92,7 +92,14 @@ export function jobName(cube: string, task: string): string {
 
 /** `sbatch --parsable ...` (script on stdin). The cluster sequences the chain: afterok + kill-on-invalid-dep. */
 export function sbatchArgv(job: SubmitSpec, s: SlurmSettings): string[] {
-  const argv = ['sbatch', '--parsable', `--job-name=${jobName(job.cube, job.task)}`, `--chdir=${job.workspace}`, `--output=${join(job.logDir, `${job.task}-%j.out`)}`, `--error=${join(job.logDir, `${job.task}-%j.err`)}`];
+  const argv = [
+    'sbatch',
+    '--parsable',
+    `--job-name=${jobName(job.cube, job.task)}`,
+    `--chdir=${job.workspace}`,
+    `--output=${join(job.logDir, `${job.task}-%j.out`)}`,
+    `--error=${join(job.logDir, `${job.task}-%j.err`)}`,
+  ];
   if (s.partition) argv.push(`--partition=${s.partition}`);
   if (s.account) argv.push(`--account=${s.account}`);
   if (s.time) argv.push(`--time=${s.time}`);

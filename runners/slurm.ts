@@ -72,11 +72,23 @@ export class SlurmRunner implements Runner<SlurmSettings> {
   async probe(): Promise<Availability> {
     const v = await execa('sbatch', ['--version'], { reject: false, env: this.env, extendEnv: false });
     if (v.exitCode !== 0) {
-      return { available: false, reason: `sbatch is not usable (${v.exitCode === undefined ? 'not on PATH' : String(v.stderr).trim()})`, remedy: 'Run on a Slurm login node (or `module load slurm`); Debian/Ubuntu: apt-get install slurm-client, with SLURM_CONF pointing at the cluster\'s slurm.conf.' };
+      return {
+        available: false,
+        reason: `sbatch is not usable (${v.exitCode === undefined ? 'not on PATH' : String(v.stderr).trim()})`,
+        remedy: "Run on a Slurm login node (or `module load slurm`); Debian/Ubuntu: apt-get install slurm-client, with SLURM_CONF pointing at the cluster's slurm.conf.",
+      };
     }
     const ping = await execa('scontrol', ['ping'], { reject: false, env: this.env, extendEnv: false, timeout: 20_000 });
     if (ping.exitCode !== 0 || !/UP/.test(String(ping.stdout))) {
-      return { available: false, reason: `no Slurm controller answers (scontrol ping: ${String(ping.stdout || ping.stderr).trim().split('\n')[0]})`, remedy: 'Check SLURM_CONF / the cluster configuration and that slurmctld runs (scontrol ping).' };
+      return {
+        available: false,
+        reason: `no Slurm controller answers (scontrol ping: ${
+          String(ping.stdout || ping.stderr)
+            .trim()
+            .split('\n')[0]
+        })`,
+        remedy: 'Check SLURM_CONF / the cluster configuration and that slurmctld runs (scontrol ping).',
+      };
     }
     return { available: true, version: String(v.stdout).trim(), detail: String(ping.stdout).trim().split('\n')[0] };
   }
@@ -97,7 +109,9 @@ export class SlurmRunner implements Runner<SlurmSettings> {
     const logDir = s.logDir;
     const check = sharedPathProblems({ 'the cube file': inv.mlcubeFile, 'the workspace': ctx.workspace, 'slurm.node': node, 'the mlcube CLI': this.cli, 'slurm.log_dir': logDir });
     if (check.errors.length) {
-      throw new ConfigError(`${check.errors.join('; ')}: Slurm jobs run on other machines and need absolute paths on shared storage`, { suggestions: ['Use absolute paths on a file system the compute nodes mount (e.g. -Pslurm.node=/shared/node/bin/node, --workspace=/scratch/$USER/ws).'] });
+      throw new ConfigError(`${check.errors.join('; ')}: Slurm jobs run on other machines and need absolute paths on shared storage`, {
+        suggestions: ['Use absolute paths on a file system the compute nodes mount (e.g. -Pslurm.node=/shared/node/bin/node, --workspace=/scratch/$USER/ws).'],
+      });
     }
     if (check.warnings.length) ctx.log.warn(`${check.warnings.join('; ')} (fine on a single-node cluster)`);
     const cube = String(ctx.config.name ?? basename(ctx.root));
@@ -105,7 +119,10 @@ export class SlurmRunner implements Runner<SlurmSettings> {
     const jobs: SubmittedJob[] = [];
     try {
       for (const t of tasks) {
-        const script = jobScript({ task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: s.inner, invocation: inv, params: t.params.map((p) => p.name) }, s);
+        const script = jobScript(
+          { task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: s.inner, invocation: inv, params: t.params.map((p) => p.name) },
+          s,
+        );
         const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after: jobs.at(-1)?.jobId }, s);
         ctx.log.debug(`${argv.join(' ')} <<'EOF'\n${script}EOF`);
         const r = await execa(argv[0], argv.slice(1), { input: script, reject: false, env: this.env, extendEnv: false });
@@ -120,7 +137,10 @@ export class SlurmRunner implements Runner<SlurmSettings> {
         ctx.log.info(`task "${t.name}": submitted Slurm job ${id}${jobs.length > 1 ? ` (after ${jobs[jobs.length - 2].jobId} succeeds)` : ''}`);
       }
     } catch (e) {
-      await cancelJobs(jobs.map((j) => j.jobId), this.env).catch(() => undefined);
+      await cancelJobs(
+        jobs.map((j) => j.jobId),
+        this.env,
+      ).catch(() => undefined);
       throw e;
     }
     writeFileSync(join(logDir, 'last-run.json'), JSON.stringify({ cube: inv.mlcubeFile, workspace: ctx.workspace, jobs }, null, 2) + '\n');
@@ -139,7 +159,10 @@ export class SlurmRunner implements Runner<SlurmSettings> {
     const cancelFrom = async (i: number) => {
       const rest = jobs.slice(Math.max(i, settled));
       settled = jobs.length;
-      await cancelJobs(rest.map((j) => j.jobId), this.env).catch(() => undefined);
+      await cancelJobs(
+        rest.map((j) => j.jobId),
+        this.env,
+      ).catch(() => undefined);
     };
     const wait = async (i: number): Promise<TaskResult> => {
       const job = jobs[i];
@@ -159,7 +182,9 @@ export class SlurmRunner implements Runner<SlurmSettings> {
         err = pump(job.stderr, err, process.stderr);
         if (!s) {
           await cancelFrom(i);
-          throw new RuntimeUnavailableError(`Slurm no longer knows job ${job.jobId} (task "${job.task}"; last state ${last?.state ?? 'unknown'})`, { suggestions: ['Raise MinJobAge in slurm.conf, or follow it with sacct where accounting runs.'] });
+          throw new RuntimeUnavailableError(`Slurm no longer knows job ${job.jobId} (task "${job.task}"; last state ${last?.state ?? 'unknown'})`, {
+            suggestions: ['Raise MinJobAge in slurm.conf, or follow it with sacct where accounting runs.'],
+          });
         }
         if (s.state !== last?.state) ctx.log.info(`task "${job.task}": job ${job.jobId} ${s.state}${s.reason && s.reason !== 'None' ? ` (${s.reason})` : ''}`);
         if (s.state === 'RUNNING' && started === undefined) started = Date.now();

@@ -4,9 +4,7 @@ import type { GpuRequest } from './params/gpus.js';
 import type { Logger } from './log.js';
 
 /** What a runner's probe found: usable (with a version) or not (with why and how to fix it). Never throws. */
-export type Availability =
-  | { available: true; version: string; detail?: string }
-  | { available: false; reason: string; remedy: string };
+export type Availability = { available: true; version: string; detail?: string } | { available: false; reason: string; remedy: string };
 
 /** CLI flags of `run` that a runner maps into its configuration section (Python CliParser.parse_extra_arg). */
 export interface RunnerFlags {

@@ -6,7 +6,13 @@ import { delimiter, join, isAbsolute } from 'node:path';
  * this user may not look into (EACCES, e.g. /root/... when run as another user) is skipped, as a shell would.
  */
 export function which(exe: string, pathVar = process.env.PATH ?? ''): string | undefined {
-  const candidates = isAbsolute(exe) || exe.includes('/') ? [exe] : pathVar.split(delimiter).filter(Boolean).map((d) => join(d, exe));
+  const candidates =
+    isAbsolute(exe) || exe.includes('/')
+      ? [exe]
+      : pathVar
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, exe));
   for (const c of candidates) {
     try {
       if (!statSync(c, { throwIfNoEntry: false })?.isFile()) continue;

@@ -140,7 +140,10 @@ async function guarded<T>(workspace: string, work: () => T | Promise<T>, signal?
     try {
       mkdirWithMode(dir);
       // Held for milliseconds: a compromise (this process stalled 10 s inside `work`) is noticed by no one.
-      release = await lf.lock(file, lockOptions(file, () => undefined));
+      release = await lf.lock(
+        file,
+        lockOptions(file, () => undefined),
+      );
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw notWritable(dir, e);
@@ -171,7 +174,12 @@ async function liveClaims(dir: string, clean: boolean, log: Logger): Promise<Cla
       continue;
     }
     if (!CLAIM_FILE.test(name)) continue;
-    if (!(await lf.check(file, lockOptions(file, () => undefined)))) {
+    if (
+      !(await lf.check(
+        file,
+        lockOptions(file, () => undefined),
+      ))
+    ) {
       if (clean) await removeDead(file, log);
       continue;
     }
@@ -193,7 +201,10 @@ async function removeDead(file: string, log: Logger): Promise<void> {
   const lf = await lockfile();
   let release: () => Promise<void>;
   try {
-    release = await lf.lock(file, lockOptions(file, () => undefined));
+    release = await lf.lock(
+      file,
+      lockOptions(file, () => undefined),
+    );
   } catch {
     return; // alive after all, or someone else is removing it
   }
@@ -252,7 +263,9 @@ const stamp = () => new Date().toISOString().replace(/[-:.]/g, '');
  */
 export async function claimPaths(opts: ClaimOptions): Promise<HeldClaim> {
   const dir = locksDir(opts.workspace);
-  const id = `${stamp()}-${process.pid}-${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}`;
+  const id = `${stamp()}-${process.pid}-${Math.floor(Math.random() * 0x1000000)
+    .toString(16)
+    .padStart(6, '0')}`;
   const file = join(dir, `run-${id}.json`);
   const claim: Claim = {
     schema: CLAIM_SCHEMA,

@@ -23,10 +23,17 @@ export interface JobStatus {
 
 /** Job ids to act on: given ones, or those of the workspace's last slurm run (<ws>/.mlcube/slurm/last-run.json). */
 function jobsToActOn(opts: JobsOptions, app: AppEnv): { jobId: string; task?: string }[] {
-  if (opts.ids.length) return opts.ids.flatMap((s) => s.split(',')).filter(Boolean).map((jobId) => ({ jobId }));
+  if (opts.ids.length)
+    return opts.ids
+      .flatMap((s) => s.split(','))
+      .filter(Boolean)
+      .map((jobId) => ({ jobId }));
   const where = existingWorkspace(opts, app, 'or pass --workspace=<workspace>, or the job ids printed by `mlcube run --platform=slurm --detach`');
   const file = join(where.dir, RECORDS_DIR, 'slurm', 'last-run.json');
-  if (!existsSync(file)) throw new UsageError(`no job ids given and no Slurm run recorded in ${file} (${where.origin})`, { suggestions: ['Pass the ids printed by `mlcube run --platform=slurm --detach`, or the --workspace (or --mlcube) a `--platform=slurm` run used.'] });
+  if (!existsSync(file))
+    throw new UsageError(`no job ids given and no Slurm run recorded in ${file} (${where.origin})`, {
+      suggestions: ['Pass the ids printed by `mlcube run --platform=slurm --detach`, or the --workspace (or --mlcube) a `--platform=slurm` run used.'],
+    });
   return (JSON.parse(readFileSync(file, 'utf8')).jobs as { jobId: string; task: string }[]).map((j) => ({ jobId: j.jobId, task: j.task }));
 }
 
@@ -36,7 +43,9 @@ export async function jobStatus(opts: JobsOptions, app: AppEnv): Promise<JobStat
   return Promise.all(
     jobsToActOn(opts, app).map(async (j) => {
       const s = await jobState(j.jobId, app.env);
-      return s ? { jobId: j.jobId, task: j.task, state: s.state, reason: s.reason, exitCode: s.exitCode, stdout: s.stdout, stderr: s.stderr } : { jobId: j.jobId, task: j.task, state: 'UNKNOWN', reason: 'Slurm no longer knows this job (older than MinJobAge)' };
+      return s
+        ? { jobId: j.jobId, task: j.task, state: s.state, reason: s.reason, exitCode: s.exitCode, stdout: s.stdout, stderr: s.stderr }
+        : { jobId: j.jobId, task: j.task, state: 'UNKNOWN', reason: 'Slurm no longer knows this job (older than MinJobAge)' };
     }),
   );
 }
@@ -51,5 +60,7 @@ export async function cancelRun(opts: JobsOptions, app: AppEnv): Promise<string[
 }
 
 export function renderStatus(rows: JobStatus[]): string {
-  return rows.map((r) => `${r.jobId.padEnd(8)} ${(r.task ?? '').padEnd(12)} ${r.state.padEnd(11)} exit=${r.exitCode ?? '-'}${r.reason && r.reason !== 'None' ? ` (${r.reason})` : ''}`).join('\n') + '\n';
+  return (
+    rows.map((r) => `${r.jobId.padEnd(8)} ${(r.task ?? '').padEnd(12)} ${r.state.padEnd(11)} exit=${r.exitCode ?? '-'}${r.reason && r.reason !== 'None' ? ` (${r.reason})` : ''}`).join('\n') + '\n'
+  );
 }

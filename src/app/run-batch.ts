@@ -22,7 +22,10 @@ export async function runBatch(plan: RunPlan, input: PlanInput, runner: Runner, 
   if (!runner.submitChain) throw new Error(`internal: the ${runner.name} runner is a batch runner without submitChain`);
   await syncWorkspace(plan.syncs, app);
   // Planned again after the sync (what it copied exists now); every output exists before submission.
-  const pending = new Map<string, string>([...plan.syncs.map((c): [string, string] => [c.to, 'workspace sync']), ...plan.tasks.flatMap((t) => outputPaths(t).map((p): [string, string] => [p, t.name]))]);
+  const pending = new Map<string, string>([
+    ...plan.syncs.map((c): [string, string] => [c.to, 'workspace sync']),
+    ...plan.tasks.flatMap((t) => outputPaths(t).map((p): [string, string] => [p, t.name])),
+  ]);
   const tasks = plan.tasks.map((t) => planTask(input, plan.settings, t.name, pending));
   throwIfAborted(opts.signal, tasks[0].name);
   tasks.forEach(createOutputDirs);

@@ -50,7 +50,10 @@ export interface RunExtras {
  * first failure with the task's exit code.
  */
 export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras = {}): Promise<TaskRun[]> {
-  const scope = (opts.tasks ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const scope = (opts.tasks ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const built = buildConfig(
     {
       mlcube: opts.mlcube,

@@ -33,7 +33,10 @@ export async function listRuns(given: WhereGiven, app: AppEnv): Promise<{ where:
   const reaped = await reapKilledRuns(w, app, checked.runs);
   const runs = checked.runs.map((r) => reaped.get(r.run_id) ?? r);
   const { skipped } = checked;
-  if (skipped.length) app.log.warn(`${skipped.length} run director${skipped.length > 1 ? 'ies' : 'y'} in ${runsDir(w)} hold no valid ${RECORD_SCHEMA} record and are not listed (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); \`mlcube provenance verify\` says why`);
+  if (skipped.length)
+    app.log.warn(
+      `${skipped.length} run director${skipped.length > 1 ? 'ies' : 'y'} in ${runsDir(w)} hold no valid ${RECORD_SCHEMA} record and are not listed (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); \`mlcube provenance verify\` says why`,
+    );
   const rows = runs.map((r) => ({
     run_id: r.run_id,
     task: r.task,
@@ -51,7 +54,10 @@ export async function listRuns(given: WhereGiven, app: AppEnv): Promise<{ where:
 /** The table of runs; with none, where they were looked for (a workspace given wrongly is the usual reason). */
 export function renderRuns({ where, runs: rows }: Awaited<ReturnType<typeof listRuns>>): string {
   if (!rows.length) return `no runs recorded in ${runsDir(where.dir)} (${where.origin}); pass the --workspace the runs used, or the --mlcube whose workspace they used`;
-  return table([['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED'], ...rows.map((r) => [r.run_id, r.task, r.status, String(r.exit_code ?? '-'), r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1), r.signature, r.consumed.join(',') || '-'])]);
+  return table([
+    ['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED'],
+    ...rows.map((r) => [r.run_id, r.task, r.status, String(r.exit_code ?? '-'), r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1), r.signature, r.consumed.join(',') || '-']),
+  ]);
 }
 
 /** `mlcube runs show`: the whole record (status as shown), after cleaning up after killed runs. */
@@ -91,7 +97,14 @@ export function renderCompare(c: ReturnType<typeof compareRuns>): string {
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**
@@ -108,24 +121,40 @@ export function verifyTargetOf(target: string, opts: WhereGiven & { cube?: strin
     const dir = st.isDirectory() ? asPath : [RECORD_FILE, ENVELOPE_FILE].includes(basename(asPath)) ? dirname(asPath) : undefined;
     const runs = dir ? dirname(dir) : undefined;
     if (!dir || !runs || basename(runs) !== 'runs' || basename(dirname(runs)) !== RECORDS_DIR) {
-      throw new UsageError(`${asPath} is not a run directory (<workspace>/.mlcube/runs/<run id>, or its record.json)`, { suggestions: ['Pass a run directory, or a run id with --workspace=W (ids from `mlcube runs list`).'] });
+      throw new UsageError(`${asPath} is not a run directory (<workspace>/.mlcube/runs/<run id>, or its record.json)`, {
+        suggestions: ['Pass a run directory, or a run id with --workspace=W (ids from `mlcube runs list`).'],
+      });
     }
     const workspace = dirname(dirname(runs));
     // A workspace the command line names must be the run directory's (the default one, never named, is not checked).
     const named = opts.workspace || opts.mlcube !== undefined ? locateWorkspace(opts, app, { cube: 'if-needed' }) : undefined;
     if (named && named.dir !== workspace) {
-      throw new UsageError(`the run directory ${dir} is in the workspace ${workspace}, not in ${named.dir} (${named.origin})`, { suggestions: ['Drop --workspace and --mlcube: the files checked are those of the workspace the run directory is in.'] });
+      throw new UsageError(`the run directory ${dir} is in the workspace ${workspace}, not in ${named.dir} (${named.origin})`, {
+        suggestions: ['Drop --workspace and --mlcube: the files checked are those of the workspace the run directory is in.'],
+      });
     }
     return { dir, workspace, cubeRoot };
   }
   const where = existingWorkspace(opts, app);
   const workspace = where.dir;
   const dir = runsDir(workspace);
-  const names = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
-  const hits = names.includes(target) ? [target] : target === 'latest' ? loadRuns(workspace).slice(-1).map((r) => r.run_id) : names.filter((n) => n.startsWith(target) || n.endsWith(target));
+  const names = existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+    : [];
+  const hits = names.includes(target)
+    ? [target]
+    : target === 'latest'
+      ? loadRuns(workspace)
+          .slice(-1)
+          .map((r) => r.run_id)
+      : names.filter((n) => n.startsWith(target) || n.endsWith(target));
   if (hits.length !== 1) {
     throw new UsageError(hits.length ? `run id "${target}" is ambiguous in ${dir} (${hits.join(', ')})` : `no run "${target}" in ${dir} (${where.origin}; ${names.length} run(s) there)`, {
-      suggestions: [names.length ? 'List them with `mlcube runs list` (same --mlcube/--workspace) and pass a full id.' : 'Pass the --workspace (or --mlcube) the run used, or the run directory itself.'],
+      suggestions: [
+        names.length ? 'List them with `mlcube runs list` (same --mlcube/--workspace) and pass a full id.' : 'Pass the --workspace (or --mlcube) the run used, or the run directory itself.',
+      ],
     });
   }
   return { dir: join(dir, hits[0]), workspace, cubeRoot };
@@ -139,9 +168,12 @@ export async function verifyProvenance(target: string, opts: WhereGiven & { publ
   const result = await verifyRun(where, key);
   if (!result.ok) {
     const anchor = result.trusted_key ? `trusted key ${result.trusted_key.keyid.slice(0, 16)} from ${result.trusted_key.source}` : 'no trusted key';
-    throw new ProvenanceError(`run ${result.run_id} in ${where.workspace} does not verify (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}; ${anchor}):\n  ${result.problems.join('\n  ')}`, {
-      suggestions: ['Re-run the task(s) to produce fresh, signed outputs, or restore the files listed.'],
-    });
+    throw new ProvenanceError(
+      `run ${result.run_id} in ${where.workspace} does not verify (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}; ${anchor}):\n  ${result.problems.join('\n  ')}`,
+      {
+        suggestions: ['Re-run the task(s) to produce fresh, signed outputs, or restore the files listed.'],
+      },
+    );
   }
   return result;
 }

@@ -85,7 +85,8 @@ export class SettingsAdmin {
   }
 
   private mustNotExist(name: string): void {
-    if (name in this.platforms()) throw new UsageError(`platform "${name}" already exists in ${this.file}`, { suggestions: [`Remove it first (mlcube config --remove-platform ${name}) or pick another name.`] });
+    if (name in this.platforms())
+      throw new UsageError(`platform "${name}" already exists in ${this.file}`, { suggestions: [`Remove it first (mlcube config --remove-platform ${name}) or pick another name.`] });
   }
 
   private save(): void {

@@ -20,7 +20,8 @@ const bin = join(dist, 'mlcube.cjs');
 // What earlier layouts of this step wrote into dist/ (code caches, vendor bundles, a shell bin): gone, so that a
 // package made from an old checkout carries none of it.
 const STALE = ['chunks', 'mlcube.mjs', 'validators.generated.js', 'mlcube', 'proto', 'vendor-docker.cjs', 'vendor-docker-ssh.cjs', 'vendor-docker-session.cjs'];
-for (const old of STALE.flatMap((f) => [f, `${f}.map`, `${f}.v8-cache`]).concat(['cli.cjs.v8-cache', 'run.cjs.v8-cache', 'mlcube.cjs.v8-cache'])) rmSync(join(dist, old), { recursive: true, force: true });
+for (const old of STALE.flatMap((f) => [f, `${f}.map`, `${f}.v8-cache`]).concat(['cli.cjs.v8-cache', 'run.cjs.v8-cache', 'mlcube.cjs.v8-cache']))
+  rmSync(join(dist, old), { recursive: true, force: true });
 
 // Sources are ES modules using import.meta.url to find the package: give them the bundle's own URL.
 const importMetaUrl: BuildOptions = {
@@ -43,7 +44,10 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
-for (const [entry, outfile] of [['main.ts', cliBundle], ['run-main.ts', runBundle]]) {
+for (const [entry, outfile] of [
+  ['main.ts', cliBundle],
+  ['run-main.ts', runBundle],
+]) {
   await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', entry)], outfile, ...importMetaUrl });
 }
 await build({ ...common, entryPoints: [join(PACKAGE_ROOT, 'src', 'cli', 'launcher.ts')], outfile: bin, ...importMetaUrl, banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner!.js}` } });

@@ -12,7 +12,9 @@ import { writeMlcubeError } from './error-report.js';
  */
 export const whereFlags = {
   mlcube: Flags.string({ description: 'Cube directory (holding mlcube.yaml) or the cube YAML file itself. Default: current directory.' }),
-  workspace: Flags.string({ description: 'Workspace directory (relative to the current directory): the files of relative parameter paths and the run records (.mlcube/). Default: <cube root>/workspace.' }),
+  workspace: Flags.string({
+    description: 'Workspace directory (relative to the current directory): the files of relative parameter paths and the run records (.mlcube/). Default: <cube root>/workspace.',
+  }),
 };
 
 /** Flags shared by the cube commands (names and spellings of the Python MLCube CLI). */
@@ -20,7 +22,13 @@ export const cubeFlags = {
   mlcube: whereFlags.mlcube,
   platform: Flags.string({ description: 'Platform name: a runner (docker, singularity, local) or a platform from the system settings file.', default: 'docker' }),
   workspace: whereFlags.workspace,
-  P: Flags.string({ char: 'P', charAliases: ['p'], multiple: true, multipleNonGreedy: true, description: 'Configuration override KEY.PATH=VALUE (e.g. -Pdocker.image=name:tag); repeatable. Unknown keys are errors.' }),
+  P: Flags.string({
+    char: 'P',
+    charAliases: ['p'],
+    multiple: true,
+    multipleNonGreedy: true,
+    description: 'Configuration override KEY.PATH=VALUE (e.g. -Pdocker.image=name:tag); repeatable. Unknown keys are errors.',
+  }),
 };
 
 /**

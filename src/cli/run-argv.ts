@@ -65,10 +65,7 @@ export function splitTaskOverrides(args: readonly string[], flagNames: readonly 
 const P_ALIAS = 'P-lowercase';
 
 /** util.parseArgs's tokens, as used here. */
-type ArgToken =
-  | { kind: 'positional'; value: string }
-  | { kind: 'option-terminator' }
-  | { kind: 'option'; name: string; rawName: string; value: string | undefined };
+type ArgToken = { kind: 'positional'; value: string } | { kind: 'option-terminator' } | { kind: 'option'; name: string; rawName: string; value: string | undefined };
 
 /**
  * `mlcube run`'s arguments parsed without loading oclif, which costs `mlcube run` 20-35 ms, the largest part of

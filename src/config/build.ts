@@ -49,7 +49,6 @@ export interface EffectiveConfig {
   explicitParams: Set<string>;
 }
 
-
 const realProbe: ConfigProbe = {
   isFile: (p) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false,
   which: (exe) => which(exe),
@@ -104,9 +103,12 @@ export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescript
   const known = parameterNames(tasks, opts.overrideScope);
   for (const name of taskArgs.keys()) {
     if (!known.includes(name)) {
-      throw new UsageError(`task override "${name}=..." matches no parameter of ${opts.overrideScope ? `task(s) ${opts.overrideScope.join(', ')}` : 'any task'} (parameters: ${known.join(', ') || 'none'})`, {
-        suggestions: ['Use one of the listed parameter names, e.g. data_dir=/path; for other settings use -Pkey.path=value.'],
-      });
+      throw new UsageError(
+        `task override "${name}=..." matches no parameter of ${opts.overrideScope ? `task(s) ${opts.overrideScope.join(', ')}` : 'any task'} (parameters: ${known.join(', ') || 'none'})`,
+        {
+          suggestions: ['Use one of the listed parameter names, e.g. data_dir=/path; for other settings use -Pkey.path=value.'],
+        },
+      );
     }
   }
   const normalized = normalizeTasks(tasks, taskArgs);
@@ -185,7 +187,9 @@ function checkOverridesMatch(overrides: readonly ParamOverride[], cube: Tree, pl
   for (const o of overrides) {
     if (pathIsKnown(tree, loadSchema('mlcube.schema.json'), o.key, sub)) continue;
     throw new UsageError(`-P ${o.raw}: key "${o.key.join('.')}" matches nothing in the cube, the platform or the schema`, {
-      suggestions: [`Keys at that level: ${keysNear(tree, loadSchema('mlcube.schema.json'), o.key, sub).join(', ') || '(none)'}. Fix the spelling (e.g. -Ptasks.<task>.parameters.inputs.<param>.opts=ro).`],
+      suggestions: [
+        `Keys at that level: ${keysNear(tree, loadSchema('mlcube.schema.json'), o.key, sub).join(', ') || '(none)'}. Fix the spelling (e.g. -Ptasks.<task>.parameters.inputs.<param>.opts=ro).`,
+      ],
     });
   }
 }

@@ -76,7 +76,10 @@ function simplify(errors: ErrorObject[], root: unknown): SchemaProblem[] {
     const deeper = covered.some((c) => c.startsWith(p + '/'));
     const errs = byPath.get(p)!.filter((e) => !deeper || !['anyOf', 'type', 'oneOf'].includes(e.keyword));
     if (errs.length === 0) continue;
-    const path = p.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const path = p
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const found = describeValue(valueAt(root, path));
     const messages = new Set<string>();
     for (const e of errs) {

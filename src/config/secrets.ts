@@ -171,13 +171,7 @@ function getAt(tree: unknown, path: readonly string[]): unknown {
  * the text as written. Values that are already marks are left alone. Where a value is not found verbatim (quoting
  * split it) the string is rewritten from its words (`rewrite`), or, before resolving, left for the pass after it.
  */
-function markArgs(
-  s: string,
-  spec: (typeof ARG_STRINGS)[string],
-  mark: (o: Origin) => string,
-  textOf: (s: string) => string,
-  rewrite: boolean,
-): string {
+function markArgs(s: string, spec: (typeof ARG_STRINGS)[string], mark: (o: Origin) => string, textOf: (s: string) => string, rewrite: boolean): string {
   let words: string[];
   try {
     words = splitCommand(s, 'option string');

@@ -29,7 +29,12 @@ export interface WorkspaceLocation {
  * current directory). `cube: 'if-needed'` (commands that only read a workspace) locates no cube when --workspace
  * alone is given; `orElse` is the other fix such a command offers when there is no cube.
  */
-export function locateWorkspace(given: WhereGiven, at: { cwd: string; home: string }, opts: { cube: 'required' | 'if-needed'; orElse?: string } = { cube: 'required' }, probe: Pick<FsProbe, 'kind'> = realFs): WorkspaceLocation {
+export function locateWorkspace(
+  given: WhereGiven,
+  at: { cwd: string; home: string },
+  opts: { cube: 'required' | 'if-needed'; orElse?: string } = { cube: 'required' },
+  probe: Pick<FsProbe, 'kind'> = realFs,
+): WorkspaceLocation {
   const ws = given.workspace === '' ? undefined : given.workspace;
   const readsOnly = opts.cube === 'if-needed';
   const orElse = readsOnly ? (opts.orElse ?? 'or pass --workspace=<workspace>') : undefined;
@@ -51,6 +56,10 @@ export function existingWorkspace(given: WhereGiven, at: { cwd: string; home: st
   const kind = probe.kind(loc.dir);
   if (kind === 'directory') return loc;
   throw new UsageError(`workspace ${loc.dir} ${kind === 'missing' ? 'does not exist' : `is not a directory (${kind})`} (${loc.origin})`, {
-    suggestions: [loc.value === DEFAULT_WORKSPACE ? `Pass the --workspace its runs used (\`mlcube run\` uses <cube root>/workspace unless given --workspace), or run the cube first.` : 'Pass the --workspace the run used, or --mlcube=<cube> for that cube\'s own workspace.'],
+    suggestions: [
+      loc.value === DEFAULT_WORKSPACE
+        ? `Pass the --workspace its runs used (\`mlcube run\` uses <cube root>/workspace unless given --workspace), or run the cube first.`
+        : "Pass the --workspace the run used, or --mlcube=<cube> for that cube's own workspace.",
+    ],
   });
 }

@@ -85,15 +85,24 @@ function checkStructure(doc: Document, lines: LineCounter, file: string): void {
   visit(doc, {
     Alias(_key, node, path) {
       const target = node.resolve(doc);
-      if (!target) problem = new ConfigError(`alias *${node.source} names no anchor defined before it`, { place: at(node), suggestions: [`Define &${node.source} on a value above this line, or write the value out.`] });
-      else if (path.includes(target as never)) problem = new ConfigError(`alias *${node.source} refers to a value that contains it (an infinite value)`, { place: at(node), suggestions: ['Point the alias at a value outside the one it sits in.'] });
+      if (!target)
+        problem = new ConfigError(`alias *${node.source} names no anchor defined before it`, {
+          place: at(node),
+          suggestions: [`Define &${node.source} on a value above this line, or write the value out.`],
+        });
+      else if (path.includes(target as never))
+        problem = new ConfigError(`alias *${node.source} refers to a value that contains it (an infinite value)`, {
+          place: at(node),
+          suggestions: ['Point the alias at a value outside the one it sits in.'],
+        });
       return problem ? visit.BREAK : undefined;
     },
     Pair(_key, pair) {
       const key = isAlias(pair.key) ? (pair.key.resolve(doc) ?? pair.key) : pair.key;
       const complex = isNode(key) && ((!isScalar(key) && !isAlias(key)) || (isScalar(key) && typeof key.value === 'object' && key.value !== null));
       if (complex) problem = new ConfigError('a mapping key is itself a mapping, a list or binary data', { place: at(pair.key as Node), suggestions: ['Use a plain word or string as the key.'] });
-      else if ((isScalar(key) ? key.value : key) === '__proto__') problem = new ConfigError('the key "__proto__" is not allowed', { place: at(key as Node), suggestions: ['Rename the key: "__proto__" cannot be held by a configuration mapping.'] });
+      else if ((isScalar(key) ? key.value : key) === '__proto__')
+        problem = new ConfigError('the key "__proto__" is not allowed', { place: at(key as Node), suggestions: ['Rename the key: "__proto__" cannot be held by a configuration mapping.'] });
       return problem ? visit.BREAK : undefined;
     },
   });

@@ -1,11 +1,7 @@
 import { ConfigError } from '../errors.js';
 
 /** A GPU request, as the Python MLCube's DeviceSpecs (PR mlcube#351). */
-export type GpuRequest =
-  | { kind: 'none' }
-  | { kind: 'all' }
-  | { kind: 'count'; count: number }
-  | { kind: 'devices'; devices: string[] };
+export type GpuRequest = { kind: 'none' } | { kind: 'all' } | { kind: 'count'; count: number } | { kind: 'devices'; devices: string[] };
 
 /** '', '0', negative -> none; 'all'; 'N'; 'device=i|uuid[,...]'. Anything else (e.g. '0,1') is an error. */
 export function parseGpuSpec(spec: string | null | undefined, source = '--gpus'): GpuRequest {

@@ -38,7 +38,10 @@ export function isolationOf(workspace: string, home: string, env: Record<string,
   const realHome = fs.realTarget(home);
   const secrets = new Map<string, string>();
   const add = (path: string, what: string) => secrets.has(path) || secrets.set(path, what);
-  for (const [name, what] of [['.mlcube', 'your mlcube keys and settings'], ['.ssh', 'your SSH keys']]) {
+  for (const [name, what] of [
+    ['.mlcube', 'your mlcube keys and settings'],
+    ['.ssh', 'your SSH keys'],
+  ]) {
     for (const h of [home, realHome]) add(join(h, name), what);
     add(fs.realTarget(join(home, name)), what);
   }

@@ -80,7 +80,12 @@ export function planMounts(task: MountTask, globalInputMode?: 'ro' | 'rw' | ''):
       // An absent (optional) input file is absent in the container too: binding its directory instead would show the rest.
       if (p.missing) continue;
       const opts = globalInputMode || p.opts || 'ro';
-      files.push({ k, real: p.realPath, parameter: p.name, mount: { host: p.hostPath, container: `${container}/${basename(p.hostPath)}`, opts, kind: 'file', ...(globalInputMode || p.opts ? {} : { implicit: true as const }) } });
+      files.push({
+        k,
+        real: p.realPath,
+        parameter: p.name,
+        mount: { host: p.hostPath, container: `${container}/${basename(p.hostPath)}`, opts, kind: 'file', ...(globalInputMode || p.opts ? {} : { implicit: true as const }) },
+      });
       continue;
     }
     let opt = p.opts;

@@ -66,7 +66,10 @@ export function taskNames(cfg: Tree): string[] {
 /** --task=a,b: empty means the only task (error when there are several), unknown names list what exists. */
 export function selectTasks(cfg: Tree, spec: string | undefined): string[] {
   const all = taskNames(cfg);
-  const wanted = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = (spec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (wanted.length === 0) {
     if (all.length === 1) return all;
     throw new UsageError(`no --task given and the cube has ${all.length} tasks (${all.join(', ')})`, {
@@ -112,7 +115,12 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
     if (path.includes('\0')) throw new ParameterError(`the path ${JSON.stringify(value)} holds a NUL byte`, { place, suggestions: ['Remove the NUL (\\0) character from the value.'] });
     const kind = ctx.fs.kind(path);
     if (kind === 'loop' || kind === 'not-a-directory' || kind === 'name-too-long' || kind === 'inaccessible') {
-      const why = { loop: 'it goes through a symbolic link loop', 'not-a-directory': 'it goes through a file where a directory is needed', 'name-too-long': 'a name along it is too long for the file system (over 255 bytes) or the path is', inaccessible: 'a directory along it may not be searched by this user (permission denied)' }[kind];
+      const why = {
+        loop: 'it goes through a symbolic link loop',
+        'not-a-directory': 'it goes through a file where a directory is needed',
+        'name-too-long': 'a name along it is too long for the file system (over 255 bytes) or the path is',
+        inaccessible: 'a directory along it may not be searched by this user (permission denied)',
+      }[kind];
       throw new ParameterError(`path ${path} cannot be resolved: ${why}`, { place, suggestions: ['Fix the path (or the permissions / link along it), or point the parameter elsewhere.'] });
     }
     const optional = p.io === 'input' && (value === 'null' || p.spec.optional === true);
@@ -176,14 +184,18 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
       if (why) {
         throw new ParameterError(`output ${value} resolves to ${realPath}, which ${why}: mlcube lets no task write there`, {
           place,
-          suggestions: [`Write it inside the workspace (e.g. ${p.name}=${p.name}${type === 'directory' ? '/' : `/${basename(path) || p.name}`}) or in a directory of your own outside the system directories, named on the command line.`],
+          suggestions: [
+            `Write it inside the workspace (e.g. ${p.name}=${p.name}${type === 'directory' ? '/' : `/${basename(path) || p.name}`}) or in a directory of your own outside the system directories, named on the command line.`,
+          ],
         });
       }
       if (!within(path, ctx.workspace)) {
         if (!ctx.explicit?.has(paramKey(taskName, p.io, p.name))) {
           throw new ParameterError(`output ${value} is ${path}, outside the workspace ${ctx.workspace}, and comes from the cube file: a cube's own defaults may only write inside the workspace`, {
             place,
-            suggestions: [`If that is where you want it, say so on the command line: ${p.name}=${path} (or -Ptasks.${taskName}.parameters.outputs.${p.name}.default=${path}); otherwise fix the cube's default to a path relative to the workspace.`],
+            suggestions: [
+              `If that is where you want it, say so on the command line: ${p.name}=${path} (or -Ptasks.${taskName}.parameters.outputs.${p.name}.default=${path}); otherwise fix the cube's default to a path relative to the workspace.`,
+            ],
           });
         }
         outside = 'explicit';

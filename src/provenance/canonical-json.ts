@@ -20,7 +20,9 @@ export function canonicalize(value: unknown): string {
       const v = value as { toJSON?: () => unknown };
       if (typeof v.toJSON === 'function') return canonicalize(v.toJSON());
       if (Array.isArray(value)) return `[${value.map((x) => canonicalize(x === undefined ? null : x)).join(',')}]`;
-      const keys = Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+      const keys = Object.keys(value as object)
+        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+        .sort();
       return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalize((value as Record<string, unknown>)[k])}`).join(',')}}`;
     }
     default:

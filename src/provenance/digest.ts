@@ -88,7 +88,7 @@ function yielder(): () => Promise<void> | undefined {
 /** Reads until `buffer` is full or EOF; returns the bytes read. */
 function readFull(fd: number, buffer: Buffer): number {
   let n = 0;
-  for (let r; n < buffer.length && (r = readSync(fd, buffer, n, buffer.length - n, null)) > 0; ) n += r;
+  for (let r; n < buffer.length && (r = readSync(fd, buffer, n, buffer.length - n, null)) > 0;) n += r;
   return n;
 }
 

@@ -25,7 +25,8 @@ export function signEnvelope(body: Buffer, key: KeyObject, payloadType = IN_TOTO
 
 /** Problems with an envelope under `key` (empty: a signature by that key verifies). */
 export function checkEnvelope(env: Envelope, key: KeyObject): string[] {
-  if (!env || typeof env.payload !== 'string' || typeof env.payloadType !== 'string' || !Array.isArray(env.signatures)) return ['the envelope is not a DSSE envelope (payloadType, payload, signatures)'];
+  if (!env || typeof env.payload !== 'string' || typeof env.payloadType !== 'string' || !Array.isArray(env.signatures))
+    return ['the envelope is not a DSSE envelope (payloadType, payload, signatures)'];
   if (env.signatures.length === 0) return ['the envelope holds no signature'];
   const id = keyId(key);
   const body = Buffer.from(env.payload, 'base64');

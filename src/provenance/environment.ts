@@ -43,7 +43,15 @@ export function parseNvidiaSmi(text: string): { gpus: GpuFact[]; error?: string 
     const mib = Number(fields[2]);
     gpus.push({ name: fields[0], driver: fields[1], ...(fields[2] !== '' && Number.isFinite(mib) ? { memory_mib: mib } : {}) });
   }
-  return bad.length ? { gpus, error: `unexpected nvidia-smi output: ${bad.slice(0, 3).map((l) => JSON.stringify(l.slice(0, 200))).join('; ')}` } : { gpus };
+  return bad.length
+    ? {
+        gpus,
+        error: `unexpected nvidia-smi output: ${bad
+          .slice(0, 3)
+          .map((l) => JSON.stringify(l.slice(0, 200)))
+          .join('; ')}`,
+      }
+    : { gpus };
 }
 
 interface SmiRun {

@@ -18,7 +18,10 @@ export const defaultKeyDir = (home: string) => join(home, '.mlcube', 'keys');
 /** Key id: sha256 (hex) of the public key's DER (SPKI) bytes. */
 export function keyId(key: KeyObject): string {
   const pub = key.type === 'private' ? nodeCrypto().createPublicKey(key) : key;
-  return nodeCrypto().createHash('sha256').update(pub.export({ format: 'der', type: 'spki' })).digest('hex');
+  return nodeCrypto()
+    .createHash('sha256')
+    .update(pub.export({ format: 'der', type: 'spki' }))
+    .digest('hex');
 }
 
 /** Makes an Ed25519 key pair in `dir`; the private key is created with mode 0600 and never printed. */
@@ -26,7 +29,9 @@ export function generateKeys(dir: string, force = false): { privateKey: string; 
   const privateKey = join(dir, PRIVATE_KEY_FILE);
   const publicKey = join(dir, PUBLIC_KEY_FILE);
   if (!force && (existsSync(privateKey) || existsSync(publicKey))) {
-    throw new UsageError(`a key pair already exists in ${dir}`, { suggestions: ['Pass --force to replace it (runs signed with the old key then need the old public key to verify), or choose another --dir.'] });
+    throw new UsageError(`a key pair already exists in ${dir}`, {
+      suggestions: ['Pass --force to replace it (runs signed with the old key then need the old public key to verify), or choose another --dir.'],
+    });
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pair = nodeCrypto().generateKeyPairSync('ed25519');
@@ -70,9 +75,12 @@ export function trustedPublicKey(explicit: string | undefined, env: Record<strin
     try {
       key = nodeCrypto().createPublicKey(readFileSync(path));
     } catch (e) {
-      throw new UsageError(`cannot read the public key ${path} (${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'})`, { suggestions: ['Pass the signing.pub made by `mlcube keys generate`, as the signer handed it to you, with --public-key.'] });
+      throw new UsageError(`cannot read the public key ${path} (${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'})`, {
+        suggestions: ['Pass the signing.pub made by `mlcube keys generate`, as the signer handed it to you, with --public-key.'],
+      });
     }
-    if (key.asymmetricKeyType !== 'ed25519') throw new UsageError(`the public key ${path} is ${key.asymmetricKeyType}, not ed25519`, { suggestions: ['Pass the signing.pub made by `mlcube keys generate`.'] });
+    if (key.asymmetricKeyType !== 'ed25519')
+      throw new UsageError(`the public key ${path} is ${key.asymmetricKeyType}, not ed25519`, { suggestions: ['Pass the signing.pub made by `mlcube keys generate`.'] });
     return { key, source: explicit ? `--public-key ${path}` : `${PUBLIC_KEY_ENV}=${path}` };
   }
   const priv = signingKeyPath(env, home);

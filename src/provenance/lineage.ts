@@ -109,7 +109,13 @@ export function lineageGraph(runs: readonly RunRecord[], roots: readonly string[
       if (p.io === 'input') edges.push({ from: runId(r.run_id), to: id, relation: 'used', parameter: p.name });
       else if (r.status === 'succeeded') edges.push({ from: id, to: runId(r.run_id), relation: 'wasGeneratedBy', parameter: p.name });
     }
-    if (r.cube.code) edges.push({ from: runId(r.run_id), to: artifact({ kind: 'code', type: 'directory', algorithm: r.cube.code.algorithm, sha256: r.cube.code.sha256 }, `cube:${r.cube.name ?? r.cube.root}`), relation: 'used', parameter: 'code' });
+    if (r.cube.code)
+      edges.push({
+        from: runId(r.run_id),
+        to: artifact({ kind: 'code', type: 'directory', algorithm: r.cube.code.algorithm, sha256: r.cube.code.sha256 }, `cube:${r.cube.name ?? r.cube.root}`),
+        relation: 'used',
+        parameter: 'code',
+      });
     if (r.image?.digest) {
       const [alg, hex] = r.image.digest.split(':', 2);
       edges.push({ from: runId(r.run_id), to: artifact({ kind: 'code', type: 'image', algorithm: alg, sha256: hex }, r.image.reference ?? r.image.digest), relation: 'used', parameter: 'image' });
@@ -129,7 +135,8 @@ export function toDot(g: LineageGraph): string {
     if (n.node === 'run') lines.push(`  ${q(n.id)} [shape=box, label=${q(`${n.task}\n${n.run_id}\n${n.status}`)}];`);
     else lines.push(`  ${q(n.id)} [shape=ellipse, label=${q(`${n.kind}: ${n.paths.join(', ')}\n${n.algorithm}:${n.sha256.slice(0, 12)}`)}];`);
   }
-  for (const e of g.edges) lines.push(`  ${q(e.from)} -> ${q(e.to)} [label=${q(e.parameter ? `${e.relation} (${e.parameter})` : e.relation)}${e.relation === 'wasInformedBy' ? ', style=dashed' : ''}];`);
+  for (const e of g.edges)
+    lines.push(`  ${q(e.from)} -> ${q(e.to)} [label=${q(e.parameter ? `${e.relation} (${e.parameter})` : e.relation)}${e.relation === 'wasInformedBy' ? ', style=dashed' : ''}];`);
   lines.push('}');
   return lines.join('\n') + '\n';
 }

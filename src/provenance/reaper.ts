@@ -168,12 +168,17 @@ async function stopTaskGroup(r: RunRecord, pgid: number, start: number | null, a
   const leaderStart = act.startTicks(pgid);
   if (leaderStart !== null) {
     // The leader is there: a reused pid cannot lead our group while any of it lives, so a mismatch means it ended.
-    if (start === null || leaderStart !== start) return start === null ? leftAlone(pgid, 'its start time was not recorded', log) : `process group ${pgid} had already ended (pid ${pgid} is now another process)`;
+    if (start === null || leaderStart !== start)
+      return start === null ? leftAlone(pgid, 'its start time was not recorded', log) : `process group ${pgid} had already ended (pid ${pgid} is now another process)`;
   } else {
     if (!members.every((pid) => act.hasRunId(pid, r.run_id))) return leftAlone(pgid, `its leader is gone and not every member's environment holds MLCUBE_RUN_ID=${r.run_id}`, log);
   }
   const how = await act.stopGroup(pgid, REAP_GRACE_MS);
-  return how === 'gone' ? `process group ${pgid} had already ended` : how === 'terminated' ? `stopped process group ${pgid} (SIGTERM)` : `killed process group ${pgid} (SIGKILL ${REAP_GRACE_MS / 1000} s after SIGTERM)`;
+  return how === 'gone'
+    ? `process group ${pgid} had already ended`
+    : how === 'terminated'
+      ? `stopped process group ${pgid} (SIGTERM)`
+      : `killed process group ${pgid} (SIGKILL ${REAP_GRACE_MS / 1000} s after SIGTERM)`;
 }
 
 function leftAlone(pgid: number, why: string, log: Logger): string {

@@ -70,8 +70,6 @@ export interface CodeDigest {
   excluded: string[];
 }
 
-
-
 export interface HostFacts {
   hostname: string;
   platform: string;

@@ -79,7 +79,10 @@ export interface RunOutcome {
 }
 
 /** Six hex digits telling apart runs of one task started in the same second (not a secret: no need for crypto). */
-const randomSuffix = () => Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0');
+const randomSuffix = () =>
+  Math.floor(Math.random() * 0x1000000)
+    .toString(16)
+    .padStart(6, '0');
 
 /**
  * A run directory of its own: made exclusively (not mkdir -p), so two runs of one task started in the same second
@@ -101,7 +104,11 @@ function newRunDir(workspace: string, prefix: string): { runId: string; dir: str
   }
 }
 
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** Digest fields of a parameter from what is on disk now. */
 function recordDigest(p: RecordedParam, d: PathDigest): Pick<RecordedParam, 'found' | 'digest'> {
@@ -283,7 +290,9 @@ export class RunRecorder {
     try {
       writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n', 0o644, false);
     } catch (e) {
-      this.opts.log.warn(`could not write the task's process group ${p.pgid} into ${join(run.dir, RECORD_FILE)}: ${(e as Error).message} (if this mlcube is killed, stop the task with kill -TERM -${p.pgid})`);
+      this.opts.log.warn(
+        `could not write the task's process group ${p.pgid} into ${join(run.dir, RECORD_FILE)}: ${(e as Error).message} (if this mlcube is killed, stop the task with kill -TERM -${p.pgid})`,
+      );
     }
   }
 
@@ -302,7 +311,13 @@ export class RunRecorder {
       await digestParams(run, 'output', paths);
     } catch (e) {
       // The outputs could not be digested: the record says so (failed, unsigned) instead of staying "running".
-      Object.assign(r, { status: 'failed', exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at), error: this.redacted().scrub((e as Error).message) });
+      Object.assign(r, {
+        status: 'failed',
+        exit_code: exitCode,
+        ended_at: ended.toISOString(),
+        duration_ms: ended.getTime() - Date.parse(r.started_at),
+        error: this.redacted().scrub((e as Error).message),
+      });
       writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
       unmarkLive(this.opts.workspace, r.run_id);
       rmSync(run.taskIo.metricsDir, { recursive: true, force: true });
@@ -320,7 +335,8 @@ export class RunRecorder {
     Object.assign(r, { status, exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at) });
     if (error) r.error = scrub(error); // a runner's message may quote a config value
     if (this.opts.image) r.image = await (this.image ??= this.opts.image().catch(() => null));
-    if (!this.opts.runsOnHost && !r.image?.digest) this.opts.log.warn(`task "${r.task}": the ${r.runner} runner did not tell the image digest; the record cannot say what code ran and will not verify`);
+    if (!this.opts.runsOnHost && !r.image?.digest)
+      this.opts.log.warn(`task "${r.task}": the ${r.runner} runner did not tell the image digest; the record cannot say what code ran and will not verify`);
     if (this.opts.signingKey && status === 'succeeded') {
       const env = signEnvelope(Buffer.from(canonicalize(buildStatement(r, run.manifests)), 'utf8'), this.opts.signingKey);
       writeFileAtomic(join(run.dir, ENVELOPE_FILE), JSON.stringify(env, null, 2) + '\n');
@@ -351,7 +367,10 @@ function taskLogs(run: ActiveRun, hostPaths: readonly string[], since: number): 
   const out: RunRecord['logs'] = [];
   for (const [i, p] of run.record.parameters.entries()) {
     if (p.io !== 'output' || !p.digest) continue;
-    const files = p.digest.algorithm === 'sha256' ? [{ path: '', sha256: p.digest.sha256 }] : (run.manifests.get(manifestKey(p)) ?? []).filter((e) => e.type === 'file').map((e) => ({ path: e.path, sha256: e.sha256! }));
+    const files =
+      p.digest.algorithm === 'sha256'
+        ? [{ path: '', sha256: p.digest.sha256 }]
+        : (run.manifests.get(manifestKey(p)) ?? []).filter((e) => e.type === 'file').map((e) => ({ path: e.path, sha256: e.sha256! }));
     for (const f of files) {
       const abs = f.path ? join(hostPaths[i], f.path) : hostPaths[i];
       if (!abs.endsWith('.log')) continue;

@@ -42,7 +42,8 @@ export function buildStatement(record: RunRecord, manifests: Manifests): Record<
     .filter((p) => p.io === 'input' && p.digest)
     .map((p) => ({ name: p.name, uri: p.base === 'absolute' ? `file://${p.path}` : `workspace:${p.path}`, digest: digestSet(p), annotations: { kind: p.kind } }));
   deps.push({ name: 'mlcube.yaml', uri: `cube:${record.cube.file}`, digest: { sha256: record.cube.sha256 } });
-  if (record.cube.code) deps.push({ name: 'code', uri: 'cube:.', digest: { [record.cube.code.algorithm]: record.cube.code.sha256 }, annotations: { kind: 'code', excluded: record.cube.code.excluded } });
+  if (record.cube.code)
+    deps.push({ name: 'code', uri: 'cube:.', digest: { [record.cube.code.algorithm]: record.cube.code.sha256 }, annotations: { kind: 'code', excluded: record.cube.code.excluded } });
   if (record.image?.digest) {
     const [alg, hex] = record.image.digest.split(':', 2);
     deps.push({ name: 'image', uri: record.image.reference ?? undefined, digest: { [alg]: hex }, annotations: { kind: record.image.kind } });

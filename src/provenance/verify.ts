@@ -54,7 +54,13 @@ function readEnvelope(dir: string, problems: string[]): Envelope | undefined {
     return void problems.push(`signature: the envelope ${f} is not JSON`);
   }
   const bad = checkSchema('dsse-envelope.schema.json', value);
-  if (bad.length) return void problems.push(`signature: the envelope ${f} is not a DSSE envelope (${bad.slice(0, 3).map((p) => `/${p.path.join('/')} ${p.message}`).join('; ')})`);
+  if (bad.length)
+    return void problems.push(
+      `signature: the envelope ${f} is not a DSSE envelope (${bad
+        .slice(0, 3)
+        .map((p) => `/${p.path.join('/')} ${p.message}`)
+        .join('; ')})`,
+    );
   return value as Envelope;
 }
 
@@ -92,7 +98,10 @@ function checkSignature(dir: string, record: RunRecord, manifests: Manifests, ke
   if (st?._type !== STATEMENT_TYPE || st?.predicateType !== SLSA_PROVENANCE_V1) return void problems.push('statement: not an in-toto v1 Statement with a SLSA provenance v1 predicate');
   const byproducts = st?.predicate?.runDetails?.byproducts;
   const signedRecord = Array.isArray(byproducts) ? (byproducts as { name?: unknown; digest?: { sha256?: unknown } }[]).find((b) => b?.name === 'record.json')?.digest?.sha256 : undefined;
-  if (signedRecord !== recordDigest(record)) problems.push(`record: record.json differs from the record the statement signed (record digest ${short(recordDigest(record))}, signed ${short(typeof signedRecord === 'string' ? signedRecord : undefined)})`);
+  if (signedRecord !== recordDigest(record))
+    problems.push(
+      `record: record.json differs from the record the statement signed (record digest ${short(recordDigest(record))}, signed ${short(typeof signedRecord === 'string' ? signedRecord : undefined)})`,
+    );
   else if (canonicalize(st) !== canonicalize(buildStatement(record, manifests))) problems.push('statement: the signed statement does not match the record');
 }
 
@@ -111,7 +120,10 @@ function laterOutputs(dir: string, record: RunRecord, key: TrustedKey | undefine
   const runs = dirname(dir);
   let names: string[];
   try {
-    names = readdirSync(runs, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    names = readdirSync(runs, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch {
     return m;
   }
@@ -196,14 +208,15 @@ function checkCapturedOutput(dir: string, record: RunRecord, problems: string[])
     if (!c) continue;
     const read = readRegularFile(join(dir, c.file));
     if (!read.ok) problems.push(`${stream}: the saved task output ${c.file} ${read.why}`);
-    else if (read.data.length !== c.bytes || sha256Hex(read.data) !== c.sha256) problems.push(`${stream}: the saved task output ${c.file} was altered (sha256 ${short(sha256Hex(read.data))}, recorded ${short(c.sha256)})`);
+    else if (read.data.length !== c.bytes || sha256Hex(read.data) !== c.sha256)
+      problems.push(`${stream}: the saved task output ${c.file} was altered (sha256 ${short(sha256Hex(read.data))}, recorded ${short(c.sha256)})`);
   }
 }
 
 /** The cube file and, for host runs, the cube's code, against the cube root now. */
 async function checkCube(record: RunRecord, root: string | null, code: TreeEntry[] | undefined, problems: string[]): Promise<void> {
   if (!record.runs_on_host && !record.image?.digest) problems.push(`image: the run used the ${record.runner} runner but the record names no image digest, so what ran cannot be told`);
-  if (record.runs_on_host && !record.cube.code) problems.push('cube code: the task ran on the host but the record holds no digest of the cube\'s code');
+  if (record.runs_on_host && !record.cube.code) problems.push("cube code: the task ran on the host but the record holds no digest of the cube's code");
   if (!root) return void problems.push('cube: the cube root is unknown (pass --cube=DIR)');
   if (!isSafeRelative(record.cube.file)) return void problems.push(`cube file: the recorded path "${record.cube.file}" climbs out of the cube root`);
   const file = join(root, ...record.cube.file.split('/'));

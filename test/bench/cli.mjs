@@ -63,10 +63,15 @@ function measure(label, env) {
     const run = report('  run --platform=local --task=noop', s, `run${i}`);
     const over = run - bare;
     console.log(`  show_config ${show.toFixed(3)} s (target <= ${showTarget.toFixed(3)} s${py ? ', half the Python MLCube' : ''}): ${show <= showTarget ? 'met' : 'NOT met'}`);
-    console.log(`  run over the bare task ${ms(over)} (paired per round: wall ${paired('wall', `run${i}`, 'bare')}, cpu ${paired('cpu', `run${i}`, 'bare')}; target <= +150 ms wall): ${over <= 0.15 ? 'met' : 'NOT met'}`);
+    console.log(
+      `  run over the bare task ${ms(over)} (paired per round: wall ${paired('wall', `run${i}`, 'bare')}, cpu ${paired('cpu', `run${i}`, 'bare')}; target <= +150 ms wall): ${over <= 0.15 ? 'met' : 'NOT met'}`,
+    );
     // Paired per round, against build 0 and (for a chain of builds, one change each) against the build before.
     for (const j of new Set([0, i - 1])) {
-      if (j >= 0 && j !== i) console.log(`  build ${j} - build ${i}, paired per round: show_config wall ${paired('wall', `show${j}`, `show${i}`)} cpu ${paired('cpu', `show${j}`, `show${i}`)}; run wall ${paired('wall', `run${j}`, `run${i}`)} cpu ${paired('cpu', `run${j}`, `run${i}`)}`);
+      if (j >= 0 && j !== i)
+        console.log(
+          `  build ${j} - build ${i}, paired per round: show_config wall ${paired('wall', `show${j}`, `show${i}`)} cpu ${paired('cpu', `show${j}`, `show${i}`)}; run wall ${paired('wall', `run${j}`, `run${i}`)} cpu ${paired('cpu', `run${j}`, `run${i}`)}`,
+        );
     }
   });
 }

@@ -40,7 +40,10 @@ try {
   mkdirSync(cube);
   writeFileSync(join(cube, 'noop.mjs'), '// no-op task\n');
   writeFileSync(join(cube, 'Dockerfile'), 'FROM mlcube/node-base:20\nCOPY noop.mjs /noop.mjs\nENTRYPOINT ["node", "/noop.mjs"]\n');
-  writeFileSync(join(cube, 'mlcube.yaml'), `name: noop\ndocker:\n  image: ${image}\n  build_strategy: auto\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n`);
+  writeFileSync(
+    join(cube, 'mlcube.yaml'),
+    `name: noop\ndocker:\n  image: ${image}\n  build_strategy: auto\ntasks:\n  noop:\n    parameters:\n      outputs:\n        out: {type: directory, default: out/}\n`,
+  );
   mkdirSync(join(cube, 'workspace', 'out'), { recursive: true });
   // One workspace per build, outside the cube (whose code the record digests): each run adds a record.
   builds.forEach((_, i) => mkdirSync(join(root, `ws${i}`, 'out'), { recursive: true }));
@@ -66,10 +69,13 @@ try {
     const ours = report('  mlcube run --platform=docker', s, `ours${i}`);
     const ratios = s.wall[`ours${i}`].map((o, k) => o / s.wall.bare[k]).sort((x, y) => x - y);
     const q = (f) => ratios[Math.floor(f * (ratios.length - 1))].toFixed(3);
-    console.log(`  ratio mlcube/bare (medians) ${(ours / bare).toFixed(3)} (target <= 1.40): ${ours / bare <= 1.4 ? 'met' : 'NOT met'}; added ${ms(ours - bare)}; per-round ratios median ${q(0.5)}, quartiles ${q(0.25)}-${q(0.75)}`);
+    console.log(
+      `  ratio mlcube/bare (medians) ${(ours / bare).toFixed(3)} (target <= 1.40): ${ours / bare <= 1.4 ? 'met' : 'NOT met'}; added ${ms(ours - bare)}; per-round ratios median ${q(0.5)}, quartiles ${q(0.25)}-${q(0.75)}`,
+    );
     // Paired per round, against build 0 and (for a chain of builds, one change each) against the build before.
     for (const j of new Set([0, i - 1])) {
-      if (j >= 0 && j !== i) console.log(`  build ${j} - build ${i}, paired per round: wall ${ms(pairedDelta(s.wall[`ours${j}`], s.wall[`ours${i}`]))}, cpu ${ms(pairedDelta(s.cpu[`ours${j}`], s.cpu[`ours${i}`]))}`);
+      if (j >= 0 && j !== i)
+        console.log(`  build ${j} - build ${i}, paired per round: wall ${ms(pairedDelta(s.wall[`ours${j}`], s.wall[`ours${i}`]))}, cpu ${ms(pairedDelta(s.cpu[`ours${j}`], s.cpu[`ours${i}`]))}`);
     }
   });
 } finally {

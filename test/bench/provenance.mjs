@@ -20,8 +20,19 @@ try {
   for (let i = 0; i < 16; i++) writeSync(fd, block);
   closeSync(fd);
   const GiB = 1 << 30;
-  const best = async (fn) => { let b = Infinity; for (let i = 0; i < 3; i++) { const t = performance.now(); await fn(); b = Math.min(b, performance.now() - t); } return b / 1000; };
-  const tSum = await best(() => { const r = spawnSync('sha256sum', [big]); if (r.status !== 0) throw new Error('sha256sum failed'); });
+  const best = async (fn) => {
+    let b = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await fn();
+      b = Math.min(b, performance.now() - t);
+    }
+    return b / 1000;
+  };
+  const tSum = await best(() => {
+    const r = spawnSync('sha256sum', [big]);
+    if (r.status !== 0) throw new Error('sha256sum failed');
+  });
   const tOurs = await best(() => sha256File(big));
   const mbs = (t) => (GiB / t / 1e6).toFixed(0);
   console.log(`sha256sum       ${tSum.toFixed(3)} s  ${mbs(tSum)} MB/s`);
@@ -33,8 +44,17 @@ try {
   const cli = join(repo, 'dist', 'mlcube.cjs');
   const base = { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(tmp, 'none.yaml'), MLCUBE_LOG_LEVEL: 'warning' };
   spawnSync('node', [cli, 'keys', 'generate', `--dir=${join(tmp, 'keys')}`], { env: base });
-  const time = (env) => { const t = process.hrtime.bigint(); const r = spawnSync('node', [cli, 'run', `--mlcube=${cube}`, '--platform=local', '--task=copy'], { env }); if (r.status !== 0) throw new Error(String(r.stderr)); return Number(process.hrtime.bigint() - t) / 1e6; };
-  const median = (env) => { time(env); const xs = Array.from({ length: runs }, () => time(env)).sort((a, b) => a - b); return xs[Math.floor(xs.length / 2)]; };
+  const time = (env) => {
+    const t = process.hrtime.bigint();
+    const r = spawnSync('node', [cli, 'run', `--mlcube=${cube}`, '--platform=local', '--task=copy'], { env });
+    if (r.status !== 0) throw new Error(String(r.stderr));
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  };
+  const median = (env) => {
+    time(env);
+    const xs = Array.from({ length: runs }, () => time(env)).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)];
+  };
   const off = median({ ...base, MLCUBE_RECORD: 'off' });
   const on = median({ ...base, MLCUBE_SIGNING_KEY: join(tmp, 'keys', 'signing.key') });
   console.log(`trivial task, no record      median ${off.toFixed(1)} ms (n=${runs})`);

@@ -125,8 +125,7 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
   let cube: { dir: string; cleanup: () => void };
   let sock: { dir: string; cleanup: () => void };
   let engine: FakeEngine;
-  const run = (args: string[]) =>
-    mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', ...args], { env: { DOCKER_HOST: `unix://${engine.socketPath}`, MLCUBE_RECORD: 'off' } });
+  const run = (args: string[]) => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', ...args], { env: { DOCKER_HOST: `unix://${engine.socketPath}`, MLCUBE_RECORD: 'off' } });
 
   beforeEach(async () => {
     cube = copyFixture('basic');
@@ -148,7 +147,14 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     expect(r.stderr).to.contain('a line on stderr');
     // No /_ping: run's pre-flight on a unix socket is a bare connect.
     // The pre-flight asks once whether the image is there (a missing one is pulled or built before anything is created).
-    expect(engine.paths()).to.deep.equal(['GET /images/mlcube-test/basic:0.0.1/json', 'POST /containers/create', 'POST /containers/c0ffee/attach', 'POST /containers/c0ffee/wait', 'POST /containers/c0ffee/start', 'DELETE /containers/c0ffee']);
+    expect(engine.paths()).to.deep.equal([
+      'GET /images/mlcube-test/basic:0.0.1/json',
+      'POST /containers/create',
+      'POST /containers/c0ffee/attach',
+      'POST /containers/c0ffee/wait',
+      'POST /containers/c0ffee/start',
+      'DELETE /containers/c0ffee',
+    ]);
     const create = engine.calls.find((c) => c.path.startsWith('/containers/create'))!;
     expect(create.path).to.match(/name=mlcube-basic-copy-/);
     const body = create.body;
@@ -245,7 +251,10 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     const docker = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '--task=copy'], { env });
     expect(docker.exitCode, docker.stderr.slice(-2000)).to.equal(0);
     expect(docker.stderr).to.match(loadsDockerode);
-    for (const args of [['show_config', `--mlcube=${cube.dir}`, '--platform=docker'], ['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy']]) {
+    for (const args of [
+      ['show_config', `--mlcube=${cube.dir}`, '--platform=docker'],
+      ['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy'],
+    ]) {
       const r = await mlcube(args, { env });
       expect(r.exitCode, r.stderr.slice(-2000)).to.equal(0);
       expect(r.stderr, args[0]).to.match(/load ".*[\\/]dist[\\/](cli|run)\.cjs"/); // the log is there

@@ -9,7 +9,10 @@ import { DockerRunner } from '../../runners/docker.js';
 function documentedCodes(): string[] {
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
   const table = readme.slice(readme.indexOf('## Exit codes'), readme.indexOf('\n## ', readme.indexOf('## Exit codes') + 5));
-  return [...table.matchAll(/^\| (\S[^|]*?) \|/gm)].map((m) => m[1]).filter((c) => c !== 'code' && !/^-+$/.test(c)).map((c) => (c.includes("task's own") ? 'task' : c));
+  return [...table.matchAll(/^\| (\S[^|]*?) \|/gm)]
+    .map((m) => m[1])
+    .filter((c) => c !== 'code' && !/^-+$/.test(c))
+    .map((c) => (c.includes("task's own") ? 'task' : c));
 }
 
 interface Walk {
@@ -29,7 +32,12 @@ const WALKS: Record<string, Walk> = {
   '0': { run: (c) => local(c, ['--task=copy']), exitCode: 0 },
   task: { run: (c) => local(c, ['--task=fail']), exitCode: 7, stderr: /MLCUBE_TASK_FAILED: task "fail": task failed with exit code 7/ },
   '2': { run: (c) => local(c, ['--task=nope']), exitCode: 2, stderr: /MLCUBE_/, unchanged: true },
-  '3': { run: (c) => mlcube(['run', `--mlcube=${c}`, '--platform=docker', '--task=copy'], { env: { DOCKER_HOST: `unix://${c}/no-daemon.sock` } }), exitCode: 3, stderr: /MLCUBE_RUNTIME_MISSING: .*no Docker daemon answers/, unchanged: true },
+  '3': {
+    run: (c) => mlcube(['run', `--mlcube=${c}`, '--platform=docker', '--task=copy'], { env: { DOCKER_HOST: `unix://${c}/no-daemon.sock` } }),
+    exitCode: 3,
+    stderr: /MLCUBE_RUNTIME_MISSING: .*no Docker daemon answers/,
+    unchanged: true,
+  },
   '4': {
     run: (c) => mlcube(['run', `--mlcube=${c}`, '--platform=singularity', '--task=copy'], { env: { PATH: fakeBin('singularity'), FAKE_RUNTIME_LOG: '/dev/null', FAKE_RUNTIME_BUILD_EXIT: '255' } }),
     exitCode: 4,

@@ -15,7 +15,12 @@ describe('interrupts and kills on the local runner (fixture cube test/fixtures/c
   let ws: string;
   const env = { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/settings.yaml' };
   const start = (task: string) => execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=local', `--task=${task}`], { reject: false, env });
-  const runDirs = () => (existsSync(join(ws, '.mlcube', 'runs')) ? readdirSync(join(ws, '.mlcube', 'runs'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
+  const runDirs = () =>
+    existsSync(join(ws, '.mlcube', 'runs'))
+      ? readdirSync(join(ws, '.mlcube', 'runs'), { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+      : [];
   const recordOf = (id: string) => readJson(join(ws, '.mlcube', 'runs', id, 'record.json'));
   beforeEach(() => {
     cube = copyFixture('basic');
@@ -138,7 +143,7 @@ describe('interrupts and kills on the local runner (fixture cube test/fixtures/c
     });
   }
 
-  it('a signal that comes before the run has its AbortController (the launcher\'s latch) aborts it at once', async () => {
+  it("a signal that comes before the run has its AbortController (the launcher's latch) aborts it at once", async () => {
     // In one process: SIGINT to itself before withInterrupt is called, as a Ctrl-C while the CLI bundle loads.
     const script = `
       import { installSignalLatch } from ${JSON.stringify(join(REPO, 'dist', 'src', 'cli', 'signal-latch.js'))};

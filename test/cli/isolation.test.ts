@@ -99,7 +99,12 @@ describe('isolation: outputs in system or home locations, outside the workspace,
     const r = await run('singularity', ['--task=copy', `in_dir=${home.dir}`], { PATH: `${join(BIN, 'singularity')}:${NODE_DIR}`, FAKE_RUNTIME_LOG: log });
     expect(r.exitCode, r.stderr).to.equal(2);
     expect(r.stderr).to.contain(`task "copy", parameter "in_dir": the container would be given directory ${home.dir}, but it is your home directory`);
-    const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).argv[0]) : [];
+    const calls = existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).argv[0])
+      : [];
     expect(calls).to.deep.equal([]); // refused by the run's plan: not even probed, never built nor run
     expect(existsSync(join(cube.dir, 'workspace', 'out'))).to.equal(false);
   });

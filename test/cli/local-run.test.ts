@@ -14,12 +14,7 @@ describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic
     expect(r.exitCode, r.stderr).to.equal(0);
     const ws = join(cube.dir, 'workspace');
     const report = readJson(join(ws, 'reports', 'report.txt'));
-    expect(report.args).to.deep.equal([
-      `--in_dir=${ws}/input`,
-      `--cfg=${ws}/input/cfg.yaml`,
-      `--out_dir=${ws}/out`,
-      `--report=${ws}/reports/report.txt`,
-    ]);
+    expect(report.args).to.deep.equal([`--in_dir=${ws}/input`, `--cfg=${ws}/input/cfg.yaml`, `--out_dir=${ws}/out`, `--report=${ws}/reports/report.txt`]);
     expect(report.cwd).to.equal(cube.dir);
     expect(report.greeting).to.equal('hello basic');
     expect(readFileSync(join(ws, 'out', 'a.txt'), 'utf8')).to.equal('alpha\n');
@@ -31,7 +26,10 @@ describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(readFileSync(join(cube.dir, 'workspace', 'summary.txt'), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
     const summary = JSON.parse(r.stdout);
-    expect(summary.tasks.map((t: any) => [t.task, t.exitCode])).to.deep.equal([['copy', 0], ['consume', 0]]);
+    expect(summary.tasks.map((t: any) => [t.task, t.exitCode])).to.deep.equal([
+      ['copy', 0],
+      ['consume', 0],
+    ]);
   });
 
   it('applies overrides in both forms (name=value and --name=value) and -P, relative to the workspace', async () => {
@@ -100,12 +98,27 @@ describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic
 
   // Each would have failed inside spawn (TypeError, ENAMETOOLONG, E2BIG) after outputs and a record existed.
   const unstartable: Array<[string, { yaml?: [string, string]; args?: string[]; env?: Record<string, string> }, RegExp]> = [
-    ['a NUL byte in a parameter value (from the cube file)', { yaml: ['default: reports/report.txt', 'default: "reports/rep\\0ort.txt"'] }, /parameter "report": the path "reports\/rep\\u0000ort.txt" holds a NUL byte/],
+    [
+      'a NUL byte in a parameter value (from the cube file)',
+      { yaml: ['default: reports/report.txt', 'default: "reports/rep\\0ort.txt"'] },
+      /parameter "report": the path "reports\/rep\\u0000ort.txt" holds a NUL byte/,
+    ],
     ['a NUL byte in the command (from the cube file)', { yaml: ['command: node task.mjs', 'command: "node task\\0.mjs"'] }, /argument 1 of the task's command line holds a NUL byte/],
     ['a 300-character program name', { args: [`-Plocal.command=${'x'.repeat(300)} task.mjs`] }, /is 300 bytes, longer than a file name may be \(255\)/],
     ['a path name over 255 bytes', { args: [`report=${'r'.repeat(300)}.txt`] }, /path .* cannot be resolved: a name along it is too long/],
-    ['an argument over 128 KiB (from the cube file)', { yaml: ['command: node task.mjs', `command: node task.mjs ${'a'.repeat(140 * 1024)}`] }, /argument 2 of the task's command line is \d+ bytes; one argument may be at most 131072/],
-    ['argv + environment over ARG_MAX', { yaml: ['command: node task.mjs\n  env_args:\n', `command: node task.mjs\n  env_args:\n${Array.from({ length: 22 }, (_, i) => `    BIG${i}: \${oc.env:BIG}\n`).join('')}`], env: { BIG: 'b'.repeat(100 * 1024) } }, /take \d+ bytes; at most \d+ fit \(Linux ARG_MAX\)/],
+    [
+      'an argument over 128 KiB (from the cube file)',
+      { yaml: ['command: node task.mjs', `command: node task.mjs ${'a'.repeat(140 * 1024)}`] },
+      /argument 2 of the task's command line is \d+ bytes; one argument may be at most 131072/,
+    ],
+    [
+      'argv + environment over ARG_MAX',
+      {
+        yaml: ['command: node task.mjs\n  env_args:\n', `command: node task.mjs\n  env_args:\n${Array.from({ length: 22 }, (_, i) => `    BIG${i}: \${oc.env:BIG}\n`).join('')}`],
+        env: { BIG: 'b'.repeat(100 * 1024) },
+      },
+      /take \d+ bytes; at most \d+ fit \(Linux ARG_MAX\)/,
+    ],
     ['a working directory that does not exist', { args: ['-Plocal.workdir=nowhere'] }, /the working directory .*nowhere does not exist/],
   ];
   for (const [what, how, message] of unstartable) {

@@ -169,7 +169,10 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
 
   it('a manifest with a line removed, or replaced by a symlink, fails', async () => {
     const manifests = join(runDir(ids.copy), 'manifests');
-    const out = join(manifests, readdirSync(manifests).find((f) => f.startsWith('output-out_dir'))!);
+    const out = join(
+      manifests,
+      readdirSync(manifests).find((f) => f.startsWith('output-out_dir'))!,
+    );
     const lines = readFileSync(out, 'utf8').split('\n');
     writeFileSync(out, lines.slice(1).join('\n'));
     const v = await verify(runDir(ids.copy));

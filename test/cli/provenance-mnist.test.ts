@@ -26,7 +26,7 @@ function mainJobCopy(): { dir: string; cube: string; cleanup: () => void } {
   return { dir: t.dir, cube, cleanup: t.cleanup };
 }
 
-describe('the main job (npm start: MNIST download -> train -> evaluate) gives three linked, verifiable records in the cube\'s workspace', function () {
+describe("the main job (npm start: MNIST download -> train -> evaluate) gives three linked, verifiable records in the cube's workspace", function () {
   it('`mlcube runs list --mlcube=cubes/mnist` lists the three runs of `npm start`; each verifies; the chain renders as DOT', async () => {
     const repo = mainJobCopy();
     const keys = tempDir('mlcube-keys-');
@@ -39,7 +39,11 @@ describe('the main job (npm start: MNIST download -> train -> evaluate) gives th
       const table = await mlcube(['runs', 'list', '--mlcube=cubes/mnist'], { cwd: repo.dir });
       expect(table.exitCode, table.stderr).to.equal(0);
       const rows = table.stdout.trim().split('\n').slice(1);
-      expect(rows.map((l) => l.split(/\s+/).slice(1, 3))).to.deep.equal([['download', 'succeeded'], ['train', 'succeeded'], ['evaluate', 'succeeded']]);
+      expect(rows.map((l) => l.split(/\s+/).slice(1, 3))).to.deep.equal([
+        ['download', 'succeeded'],
+        ['train', 'succeeded'],
+        ['evaluate', 'succeeded'],
+      ]);
       // The same runs from elsewhere, by the cube's absolute path.
       const list = await mlcube(['runs', 'list', `--mlcube=${repo.cube}`, '--json'], { cwd: tmpdir() });
       const { workspace, runs } = JSON.parse(list.stdout);

@@ -55,7 +55,10 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
       expect(v.stdout).to.contain('verified');
     }
     const list = await mlcube(['runs', 'list', `--workspace=${ws}`, '--json']);
-    expect(JSON.parse(list.stdout).runs.map((r: any) => [r.task, r.status, r.signed])).to.deep.equal([['copy', 'succeeded', true], ['consume', 'succeeded', true]]);
+    expect(JSON.parse(list.stdout).runs.map((r: any) => [r.task, r.status, r.signed])).to.deep.equal([
+      ['copy', 'succeeded', true],
+      ['consume', 'succeeded', true],
+    ]);
     const dot = await mlcube(['provenance', 'export', `--workspace=${ws}`, '--format=dot']);
     expect(dot.stdout).to.contain(`"run:${ids[1]}" -> "run:${ids[0]}"`);
   });

@@ -65,7 +65,10 @@ describe('mlcube run without oclif (src/cli/run-argv.ts)', () => {
 
   it('knows the same flags as the oclif command (names, kinds, -P, default, options)', () => {
     const flags = Run.flags as Record<string, { type: string; multiple?: boolean; char?: string; charAliases?: string[]; default?: unknown; options?: string[] }>;
-    const kinds = (type: string, multiple: boolean) => Object.keys(flags).filter((f) => flags[f].type === type && Boolean(flags[f].multiple) === multiple).sort();
+    const kinds = (type: string, multiple: boolean) =>
+      Object.keys(flags)
+        .filter((f) => flags[f].type === type && Boolean(flags[f].multiple) === multiple)
+        .sort();
     expect(kinds('option', false)).to.deep.equal([...RUN_FLAGS.strings].sort());
     expect(kinds('boolean', false)).to.deep.equal([...RUN_FLAGS.booleans].sort());
     expect(kinds('option', true)).to.deep.equal([RUN_FLAGS.params]);

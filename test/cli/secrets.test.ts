@@ -8,8 +8,7 @@ import { checkSchema } from '../../src/config/schemas.js';
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
 /** Every file under dir, recursively. */
-const filesUnder = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+const filesUnder = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
 
 describe('run records keep no secret values (fixture cube basic, local runner)', () => {
   // Three sources: env_args (set with -P), ${oc.env:API_TOKEN} in a task entrypoint, -e in docker cpu_args.

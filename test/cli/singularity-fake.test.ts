@@ -18,7 +18,13 @@ interface Call {
 describe('singularity runner with fake runtimes on PATH (CLI)', () => {
   let cube: { dir: string; cleanup: () => void };
   let log: string;
-  const calls = (): Call[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : []);
+  const calls = (): Call[] =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+      : [];
   const env = (bins: string[], extra: Record<string, string> = {}) => ({ PATH: [...bins.map((b) => join(BIN, b)), NODE_DIR].join(':'), FAKE_RUNTIME_LOG: log, ...extra });
   const run = (args: string[], bins = ['singularity'], extra: Record<string, string> = {}) => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=singularity', ...args], { env: env(bins, extra) });
   const sif = () => join(cube.dir, 'workspace', '.image', 'mlcubetestbasic001.sif');
@@ -46,9 +52,30 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
     expect(exec.argv).to.deep.equal([
       // --contain: Singularity would bind the host's $HOME, current directory and /tmp; the input file cfg.yaml is
       // bound by itself, read-only, over its (writable) input directory.
-      'run', '--contain', '--env', 'MLCUBE_TASK=copy', '--env', 'MLCUBE_GPUS=none', '--env', 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl',
-      '--bind', `${ws}/input:/mlcube_io0`, '--bind', `${ws}/out:/mlcube_io1`, '--bind', `${ws}/reports:/mlcube_io2`, '--bind', `${ws}/input/cfg.yaml:/mlcube_io0/cfg.yaml:ro`, '--bind', metricsBind,
-      sif(), 'copy', '--in_dir=/mlcube_io0', '--cfg=/mlcube_io0/cfg.yaml', '--out_dir=/mlcube_io1', '--report=/mlcube_io2/report.txt',
+      'run',
+      '--contain',
+      '--env',
+      'MLCUBE_TASK=copy',
+      '--env',
+      'MLCUBE_GPUS=none',
+      '--env',
+      'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl',
+      '--bind',
+      `${ws}/input:/mlcube_io0`,
+      '--bind',
+      `${ws}/out:/mlcube_io1`,
+      '--bind',
+      `${ws}/reports:/mlcube_io2`,
+      '--bind',
+      `${ws}/input/cfg.yaml:/mlcube_io0/cfg.yaml:ro`,
+      '--bind',
+      metricsBind,
+      sif(),
+      'copy',
+      '--in_dir=/mlcube_io0',
+      '--cfg=/mlcube_io0/cfg.yaml',
+      '--out_dir=/mlcube_io1',
+      '--report=/mlcube_io2/report.txt',
     ]);
     rmSync(log);
     const again = await run(['--task=copy']);
@@ -71,13 +98,27 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
   });
 
   it('configure: empty build_args means no --fakeroot; rebuild=true rebuilds an existing SIF; docker-daemon:// and docker-archive: sources', async () => {
-    const c1 = await mlcube(['configure', `--mlcube=${cube.dir}`, '--platform=singularity', '-Psingularity.build_args=', '-Psingularity.build_file=docker-daemon://mlcube-test/basic:0.0.1', '-Psingularity.image=b.sif'], { env: env(['singularity']) });
+    const c1 = await mlcube(
+      ['configure', `--mlcube=${cube.dir}`, '--platform=singularity', '-Psingularity.build_args=', '-Psingularity.build_file=docker-daemon://mlcube-test/basic:0.0.1', '-Psingularity.image=b.sif'],
+      { env: env(['singularity']) },
+    );
     expect(c1.exitCode, c1.stderr).to.equal(0);
     const b1 = calls().find((c) => c.argv[0] === 'build')!;
     expect(b1.argv).to.have.length(3);
     expect(b1.argv[2]).to.equal('docker-daemon://mlcube-test/basic:0.0.1');
     rmSync(log);
-    const c2 = await mlcube(['configure', `--mlcube=${cube.dir}`, '--platform=singularity', '-Psingularity.build_args=', '-Psingularity.build_file=docker-archive:basic.tar', '-Psingularity.image=b.sif', '-Psingularity.rebuild=true'], { env: env(['singularity']) });
+    const c2 = await mlcube(
+      [
+        'configure',
+        `--mlcube=${cube.dir}`,
+        '--platform=singularity',
+        '-Psingularity.build_args=',
+        '-Psingularity.build_file=docker-archive:basic.tar',
+        '-Psingularity.image=b.sif',
+        '-Psingularity.rebuild=true',
+      ],
+      { env: env(['singularity']) },
+    );
     expect(c2.exitCode, c2.stderr).to.equal(0);
     const b2 = calls().find((c) => c.argv[0] === 'build')!;
     expect(b2.argv[2]).to.equal(`docker-archive:${cube.dir}/basic.tar`);
@@ -105,7 +146,9 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
     expect(r.stderr).to.contain('exit code 7');
     const exec = calls().find((c) => c.argv[0] === 'run')!;
     // The task's only input is a file: bound by itself (its directory is not shown).
-    expect(exec.argv).to.include('--nv').and.include(`${join(cube.dir, 'workspace', 'input', 'cfg.yaml')}:/mlcube_io0/cfg.yaml:ro`);
+    expect(exec.argv)
+      .to.include('--nv')
+      .and.include(`${join(cube.dir, 'workspace', 'input', 'cfg.yaml')}:/mlcube_io0/cfg.yaml:ro`);
     const c = await run(['--task=custom']);
     expect(c.exitCode, c.stderr).to.equal(0);
     const ex = calls().find((x) => x.argv[0] === 'exec')!;
@@ -117,14 +160,24 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
     expect(d.stdout).to.match(/ok\s+singularity\s+apptainer 1\.3\.0/);
     const r = await run(['--task=copy'], ['apptainer']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(calls().filter((c) => c.argv[0] === 'run').map((c) => c.exe)).to.deep.equal(['apptainer']);
+    expect(
+      calls()
+        .filter((c) => c.argv[0] === 'run')
+        .map((c) => c.exe),
+    ).to.deep.equal(['apptainer']);
   });
 
   it('a custom executable (sudo singularity) is split into words, never given to a shell', async () => {
     const r = await run(['--task=copy', '-Psingularity.singularity=sudo singularity'], ['sudo', 'singularity']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    const viaSudo = calls().filter((c) => c.exe === 'sudo').map((c) => c.argv.slice(0, 2));
-    expect(viaSudo).to.deep.equal([['singularity', '--version'], ['singularity', 'build'], ['singularity', 'run']]);
+    const viaSudo = calls()
+      .filter((c) => c.exe === 'sudo')
+      .map((c) => c.argv.slice(0, 2));
+    expect(viaSudo).to.deep.equal([
+      ['singularity', '--version'],
+      ['singularity', 'build'],
+      ['singularity', 'run'],
+    ]);
   });
 
   it('no runtime at all: exit 3 naming what was tried and how to get one', async () => {
@@ -136,7 +189,10 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
   it('Ctrl-C stops the runtime process (SIGTERM) and exits 130', async function () {
     mkdirSync(join(cube.dir, 'workspace', '.image'), { recursive: true });
     writeFileSync(sif(), 'prebuilt');
-    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=singularity', '--task=sleep'], { env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/s.yaml', ...env(['singularity'], { FAKE_RUNTIME_SLEEP: '1' }) }, reject: false });
+    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=singularity', '--task=sleep'], {
+      env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/s.yaml', ...env(['singularity'], { FAKE_RUNTIME_SLEEP: '1' }) },
+      reject: false,
+    });
     for (let i = 0; i < 100 && !existsSync(`${log}.pid`); i++) await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(`${log}.pid`), 'the fake runtime never started').to.equal(true);
     child.kill('SIGINT');

@@ -86,7 +86,10 @@ describe('runners with a TaskIo: captured output, metrics file, usage', () => {
       expect(r.exitCode).to.equal(0);
       expect(io.stdout.text()).to.equal('fake singularity run\n');
       expect(io.stderr.text()).to.equal('fake singularity run on stderr\n');
-      const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const calls = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const run = calls.find((c) => c.argv[0] === 'run');
       expect(run.metrics_env, 'the host path is not passed into the container').to.equal(null);
       expect(run.argv.join(' ')).to.contain('--env MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl');

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { copyFixture, mlcube, tempDir } from '../helpers/cli.js';
 import { verifyRun } from '../../src/provenance/verify.js';
 
-
 const parses = (b: Buffer): { ok: boolean; value?: unknown } => {
   try {
     return { ok: true, value: JSON.parse(b.toString('utf8')) };

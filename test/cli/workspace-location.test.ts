@@ -20,7 +20,11 @@ const noSlurmRun = (r: CliResult, ws: string) => {
 };
 
 const ROWS: Row[] = [
-  { name: 'runs list', args: () => ['runs', 'list', '--json'], check: (r, ws) => (ok(r), expect(json(r).workspace).to.equal(ws), expect(json(r).runs.map((x: any) => x.task)).to.deep.equal(['copy', 'consume'])) },
+  {
+    name: 'runs list',
+    args: () => ['runs', 'list', '--json'],
+    check: (r, ws) => (ok(r), expect(json(r).workspace).to.equal(ws), expect(json(r).runs.map((x: any) => x.task)).to.deep.equal(['copy', 'consume'])),
+  },
   { name: 'runs show', args: () => ['runs', 'show', 'latest'], check: (r, _ws, ids) => (ok(r), expect(json(r).run_id).to.equal(ids[1])) },
   { name: 'runs compare', args: (ids) => ['runs', 'compare', ...ids, '--json'], check: (r, _ws, ids) => (ok(r), expect(json(r).runs).to.deep.equal(ids)) },
   { name: 'provenance verify', args: (ids) => ['provenance', 'verify', ids[0], '--json'], check: (r, ws, ids) => (ok(r), expect([json(r).run_id, json(r).workspace]).to.deep.equal([ids[0], ws])) },
@@ -28,7 +32,11 @@ const ROWS: Row[] = [
   { name: 'status', args: () => ['status'], check: (r, ws) => noSlurmRun(r, ws) },
   { name: 'cancel', args: () => ['cancel'], check: (r, ws) => noSlurmRun(r, ws) },
   { name: 'describe', args: () => ['describe'], check: (r, ws) => (ok(r), expect(r.stdout).to.contain(`  workspace = ${ws}\n`)) },
-  { name: 'show_config', args: () => ['show_config', '--platform=local', '--resolve', '--json'], check: (r, ws) => (ok(r), expect([json(r).runtime.workspace, json(r).workspace]).to.deep.equal([ws, ws])) },
+  {
+    name: 'show_config',
+    args: () => ['show_config', '--platform=local', '--resolve', '--json'],
+    check: (r, ws) => (ok(r), expect([json(r).runtime.workspace, json(r).workspace]).to.deep.equal([ws, ws])),
+  },
   { name: 'configure', args: () => ['configure', '--platform=singularity'], check: (r, ws) => (ok(r), expect(existsSync(join(ws, '.image', 'mlcubetestbasic001.sif'))).to.equal(true)) },
   { name: 'inspect', args: () => ['inspect', '--platform=singularity', '--force'], check: (r, ws) => (ok(r), expect(json(r).image).to.equal(join(ws, '.image', 'mlcubetestbasic001.sif'))) },
 ];
@@ -45,8 +53,13 @@ describe('one workspace resolution: every command finds the workspace `run` used
 
   // Each command runs in `cwd` with `where`; the cube is given relative to that directory.
   const variants: { name: string; cwd: (cube: string, other: string) => string; where: (cube: string, other: string) => string[]; ws: (cube: string, other: string) => string }[] = [
-    { name: '--mlcube from another directory (the cube\'s own workspace)', cwd: (_c, o) => o, where: (c, o) => [`--mlcube=${relative(o, c)}`], ws: (c) => join(c, 'workspace') },
-    { name: '--mlcube and a relative --workspace from another directory', cwd: (_c, o) => o, where: (c, o) => [`--mlcube=${relative(o, c)}`, '--workspace=custom-ws'], ws: (_c, o) => join(o, 'custom-ws') },
+    { name: "--mlcube from another directory (the cube's own workspace)", cwd: (_c, o) => o, where: (c, o) => [`--mlcube=${relative(o, c)}`], ws: (c) => join(c, 'workspace') },
+    {
+      name: '--mlcube and a relative --workspace from another directory',
+      cwd: (_c, o) => o,
+      where: (c, o) => [`--mlcube=${relative(o, c)}`, '--workspace=custom-ws'],
+      ws: (_c, o) => join(o, 'custom-ws'),
+    },
     { name: 'no flag, in the cube directory', cwd: (c) => c, where: () => [], ws: (c) => join(c, 'workspace') },
   ];
   for (const v of variants) {
@@ -132,7 +145,7 @@ describe('nothing found: the message names the path searched and how the workspa
   });
 });
 
-describe('provenance verify of a run directory: the workspace is the directory\'s; one named on the command line must be it', () => {
+describe("provenance verify of a run directory: the workspace is the directory's; one named on the command line must be it", () => {
   it('with no flag from anywhere it verifies; a --mlcube whose workspace is another is exit 2 naming both', async () => {
     const cube = copyFixture('basic');
     const other = copyFixture('basic');

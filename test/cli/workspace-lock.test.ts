@@ -33,8 +33,7 @@ describe('workspace lock: concurrent `mlcube run`s of one workspace (README "Con
   let env: Record<string, string>;
   let cube: { dir: string; cleanup: () => void };
   let ws: string;
-  const run = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> =>
-    mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', ...args], { env: { ...env, ...extra } });
+  const run = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', ...args], { env: { ...env, ...extra } });
   /** `mlcube run` as its own node process (signals go to mlcube itself, not to a shell). */
   const start = (args: string[]) =>
     execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=local', ...args], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/settings.yaml', ...env } });
@@ -72,7 +71,10 @@ describe('workspace lock: concurrent `mlcube run`s of one workspace (README "Con
       expect(r.exitCode, `run ${n} ${args.join(' ')}: ${r.stderr}`).to.equal(0);
       expectedRecords += args[0].split(',').length;
     });
-    expect(results.some((r) => /waiting for run \S+ \(pid \d+ on [^,]+, tasks copy/.test(r.stderr)), 'some run said whom it waits for').to.equal(true);
+    expect(
+      results.some((r) => /waiting for run \S+ \(pid \d+ on [^,]+, tasks copy/.test(r.stderr)),
+      'some run said whom it waits for',
+    ).to.equal(true);
 
     const runs = loadRuns(ws);
     expect(runs.map((r) => r.status)).to.deep.equal(runs.map(() => 'succeeded')); // none left running
@@ -94,7 +96,9 @@ describe('workspace lock: concurrent `mlcube run`s of one workspace (README "Con
     for (const r of runs) expect(index, r.run_id).to.contain(`"run_id":"${r.run_id}"`);
     expect(locksLeft()).to.deep.equal([]);
     if (process.env.MLCUBE_LOCK_FIGURES) {
-      process.stderr.write(`stress: ${ROUNDS} x 8 = ${results.length} runs, ${results.filter((r) => r.exitCode === 75).length} --no-wait refused, ${results.filter((r) => r.stderr.includes('waiting for')).length} waited, ${runs.length} records, wall ${wallMs} ms\n`);
+      process.stderr.write(
+        `stress: ${ROUNDS} x 8 = ${results.length} runs, ${results.filter((r) => r.exitCode === 75).length} --no-wait refused, ${results.filter((r) => r.stderr.includes('waiting for')).length} waited, ${runs.length} records, wall ${wallMs} ms\n`,
+      );
     }
   });
 
@@ -114,7 +118,7 @@ describe('workspace lock: concurrent `mlcube run`s of one workspace (README "Con
     if (process.env.MLCUBE_LOCK_FIGURES) process.stderr.write(`disjoint pair overlapped ${together} ms; same-output pair ${overlapMs(span(rc), span(rd))} ms\n`);
   });
 
-  it("a run reading an input waits while another run writes inside it (containment, read/write)", async () => {
+  it('a run reading an input waits while another run writes inside it (containment, read/write)', async () => {
     expect((await run(['--task=copy'])).exitCode).to.equal(0);
     const writer = run(['--task=nap', 'marker=out/nap.json']);
     await waitFor('the nap task to start', contentOf(join(ws, 'out', 'nap.json')));

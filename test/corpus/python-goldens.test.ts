@@ -53,7 +53,9 @@ function corpusYamlFiles(dir: string): string[] {
 }
 
 describe('corpus conformance against the Python MLCube (test/fixtures/python-goldens)', function () {
-  const files = readdirSync(GOLDENS).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(GOLDENS)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   // The corpus is shared material beside the clone (../shared), not part of it: a user's clone has none.
   before(function () {
     if (!existsSync(CORPUS)) {

@@ -11,7 +11,10 @@ import { checkSchema } from '../../src/config/schemas.js';
 export function expectReportRecord(runDir: string, opts: { usageMethod: RegExp }): any {
   const rec = JSON.parse(readFileSync(join(runDir, 'record.json'), 'utf8'));
   expect(checkSchema('run-record.schema.json', rec)).to.deep.equal([]);
-  for (const [stream, text] of [['stdout', 'report: stdout line\n'], ['stderr', 'report: stderr line\n']] as const) {
+  for (const [stream, text] of [
+    ['stdout', 'report: stdout line\n'],
+    ['stderr', 'report: stderr line\n'],
+  ] as const) {
     const c = rec.output[stream];
     const saved = readFileSync(join(runDir, c.file));
     expect(saved.toString()).to.contain(text);

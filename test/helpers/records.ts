@@ -46,7 +46,17 @@ export function fileParam(name: string, io: 'input' | 'output', sha256: string, 
 }
 
 export function dirParam(name: string, io: 'input' | 'output', entries: TreeEntry[], path = name): RecordedParam & { entriesList: TreeEntry[] } {
-  const p: RecordedParam = { name, io, type: 'directory', path, base: 'workspace', container_path: null, found: 'directory', digest: { algorithm: 'mlcube-tree-v1', sha256: treeDigest(entries), entries: entries.length, manifest: manifestFileOf({ io, name }) }, kind: 'dataset' };
+  const p: RecordedParam = {
+    name,
+    io,
+    type: 'directory',
+    path,
+    base: 'workspace',
+    container_path: null,
+    found: 'directory',
+    digest: { algorithm: 'mlcube-tree-v1', sha256: treeDigest(entries), entries: entries.length, manifest: manifestFileOf({ io, name }) },
+    kind: 'dataset',
+  };
   return Object.assign(p, { entriesList: entries });
 }
 

@@ -36,7 +36,14 @@ export function testTaskIo(): TaskIo & { stdout: Collect; stderr: Collect; clean
  * description), as `mlcube run` makes them (without the run record), so a test can call runner.run directly with a
  * TaskIo. Output directories are created as run does.
  */
-export async function taskContext<S extends RunnerSettings>(o: { cube: string; runner: RunnerDescription<S>; task: string; params?: string[]; env?: Record<string, string | undefined>; taskIo?: TaskIo }): Promise<{ runner: Runner<S>; task: ResolvedTask; ctx: RunContext<S> }> {
+export async function taskContext<S extends RunnerSettings>(o: {
+  cube: string;
+  runner: RunnerDescription<S>;
+  task: string;
+  params?: string[];
+  env?: Record<string, string | undefined>;
+  taskIo?: TaskIo;
+}): Promise<{ runner: Runner<S>; task: ResolvedTask; ctx: RunContext<S> }> {
   const env = o.env ?? process.env;
   const built = buildConfig({ mlcube: o.cube, cwd: o.cube, env, home: homedir(), platform: o.runner.name, params: o.params, resolve: true }, RUNNERS);
   if (built.runner !== o.runner) throw new Error(`platform ${o.runner.name} runs on the ${built.runner?.name} runner`);
@@ -45,6 +52,15 @@ export async function taskContext<S extends RunnerSettings>(o: { cube: string; r
   for (const p of task.params) if (p.io === 'output') mkdirSync(p.type === 'directory' ? p.hostPath : dirname(p.hostPath), { recursive: true });
   const settings = o.runner.settings(built.config);
   const runner = await o.runner.create(settings);
-  const ctx: RunContext<S> = { config: built.config, settings, root: built.location.root, workspace, log: createLogger('warning'), signal: new AbortController().signal, env, ...(o.taskIo ? { taskIo: o.taskIo } : {}) };
+  const ctx: RunContext<S> = {
+    config: built.config,
+    settings,
+    root: built.location.root,
+    workspace,
+    log: createLogger('warning'),
+    signal: new AbortController().signal,
+    env,
+    ...(o.taskIo ? { taskIo: o.taskIo } : {}),
+  };
   return { runner, task, ctx };
 }

@@ -108,14 +108,28 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
   it('the host environment does not leak into the task; env_args, pass_env, PATH, HOME and MLCUBE_* do get there', async () => {
     // A task whose entrypoint (a script in a bound input) dumps its environment; the cube's own charliecloud: section.
     mkdirSync(join(cube.dir, 'workspace', 'tools'));
-    writeFileSync(join(cube.dir, 'workspace', 'tools', 'env.mjs'), "import { writeFileSync } from 'node:fs';\nconst out = process.argv.find((a) => a.startsWith('--out_dir=')).slice(10);\nwriteFileSync(out + '/env.json', JSON.stringify(process.env));\n");
-    appendFileSync(join(cube.dir, 'mlcube.yaml'), '  env:\n    entrypoint: node /mlcube_io0/env.mjs\n    parameters:\n      inputs:\n        tools: tools/\n      outputs:\n        out_dir: env/\ncharliecloud:\n  env_args:\n    GREETING: hello ${name}\n');
+    writeFileSync(
+      join(cube.dir, 'workspace', 'tools', 'env.mjs'),
+      "import { writeFileSync } from 'node:fs';\nconst out = process.argv.find((a) => a.startsWith('--out_dir=')).slice(10);\nwriteFileSync(out + '/env.json', JSON.stringify(process.env));\n",
+    );
+    appendFileSync(
+      join(cube.dir, 'mlcube.yaml'),
+      '  env:\n    entrypoint: node /mlcube_io0/env.mjs\n    parameters:\n      inputs:\n        tools: tools/\n      outputs:\n        out_dir: env/\ncharliecloud:\n  env_args:\n    GREETING: hello ${name}\n',
+    );
     const r = await run(['--task=env', '-Pcharliecloud.pass_env=[MLCUBE_TEST_PASSED]'], { MLCUBE_TEST_LEAK: 'secret', MLCUBE_TEST_PASSED: 'yes', CUDA_VISIBLE_DEVICES: '5' });
     expect(r.exitCode, r.stderr).to.equal(0);
     const env = readJson(join(cube.dir, 'workspace', 'env', 'env.json'));
     expect(env).to.not.have.property('MLCUBE_TEST_LEAK');
     expect(env).to.not.have.property('MLCUBE_SYSTEM_SETTINGS');
-    expect(env).to.include({ GREETING: 'hello basic', MLCUBE_TEST_PASSED: 'yes', CUDA_VISIBLE_DEVICES: '5', MLCUBE_TASK: 'env', MLCUBE_GPUS: 'none', PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' });
+    expect(env).to.include({
+      GREETING: 'hello basic',
+      MLCUBE_TEST_PASSED: 'yes',
+      CUDA_VISIBLE_DEVICES: '5',
+      MLCUBE_TASK: 'env',
+      MLCUBE_GPUS: 'none',
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      HOME: '/tmp',
+    });
   });
 
   it('propagates the exit code of a failing task and runs no further task', async () => {
@@ -131,7 +145,7 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
     expect(readJson(join(cube.dir, 'workspace', 'custom', 'argv.json'))).to.deep.equal(['--flag', '--out_dir=/mlcube_io0']);
   });
 
-  it('as root, a mount that would show the workspace\'s .mlcube is refused (exit 2, nothing created): ch-run gives root the capabilities to unmount a cover', async function () {
+  it("as root, a mount that would show the workspace's .mlcube is refused (exit 2, nothing created): ch-run gives root the capabilities to unmount a cover", async function () {
     if (!ROOT) return this.skip();
     const r = await run(['--task=snoop']);
     expect(r.exitCode).to.equal(2);
@@ -146,7 +160,7 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
     const home = tempDir('mlcube-ch-home-');
     try {
       const asUser = (args: string[]) => {
-        const env = { HOME: home.dir, USER: ROOT ? 'nobody' : process.env.USER ?? 'user', MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' };
+        const env = { HOME: home.dir, USER: ROOT ? 'nobody' : (process.env.USER ?? 'user'), MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' };
         return ROOT
           ? execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'node', CLI, ...args], { reject: false })
           : execa('node', [CLI, ...args], { reject: false, env });
@@ -177,7 +191,10 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
       expect(readFileSync(join(ws, '.mlcube', 'runs', id, 'provenance.dsse.json'), 'utf8')).to.equal(envelope);
       const v = await asUser(['provenance', 'verify', join(ws, '.mlcube', 'runs', id)]);
       expect(v.exitCode, String(v.stderr)).to.equal(0);
-      expect(scratch().filter((n) => !before.includes(n)), 'the scratch directory is removed').to.deep.equal([]);
+      expect(
+        scratch().filter((n) => !before.includes(n)),
+        'the scratch directory is removed',
+      ).to.deep.equal([]);
     } finally {
       if (ROOT) chownTree(home.dir, 0, 0);
       home.cleanup();
@@ -191,7 +208,10 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
   });
 
   it('Ctrl-C stops the ch-run process and exits 130', async () => {
-    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=charliecloud', ...P(), '--task=sleep'], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' } });
+    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=charliecloud', ...P(), '--task=sleep'], {
+      reject: false,
+      env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' },
+    });
     const marker = join(cube.dir, 'workspace', 'sleep', 'marker.txt');
     for (let i = 0; i < 300 && !(existsSync(marker) && readFileSync(marker, 'utf8')); i++) await new Promise((r) => setTimeout(r, 100));
     const pid = Number(readFileSync(marker, 'utf8'));
@@ -206,7 +226,7 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
     expect(readFileSync(marker, 'utf8')).to.not.equal('finished');
   });
 
-  it('image_format squash: one SquashFS file, run through ch-run\'s SquashFUSE', async () => {
+  it("image_format squash: one SquashFS file, run through ch-run's SquashFUSE", async () => {
     const started = Date.now();
     const r = await run(['--task=copy', '-Pcharliecloud.image_format=squash']);
     expect(r.exitCode, r.stderr).to.equal(0);
@@ -269,8 +289,12 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
     expect(readFileSync(summaryOf(join(cube.dir, 'workspace')), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
   });
 
-  it('the MNIST cube: download -> train through charliecloud (image converted from the cube\'s Docker image, one tiny epoch)', async function () {
-    if (!existsSync(join(REPO, 'cubes', 'mnist', 'dist', 'main.js')) || !existsSync(join(REPO, 'cubes', 'mnist', 'node_modules')) || !existsSync(join(REPO, 'cubes', 'mnist', 'workspace', 'mnist-offline.npz'))) {
+  it("the MNIST cube: download -> train through charliecloud (image converted from the cube's Docker image, one tiny epoch)", async function () {
+    if (
+      !existsSync(join(REPO, 'cubes', 'mnist', 'dist', 'main.js')) ||
+      !existsSync(join(REPO, 'cubes', 'mnist', 'node_modules')) ||
+      !existsSync(join(REPO, 'cubes', 'mnist', 'workspace', 'mnist-offline.npz'))
+    ) {
       console.warn('    skip: the MNIST cube is not built (cubes/mnist/dist/main.js, cubes/mnist/node_modules, cubes/mnist/workspace/mnist-offline.npz); run npm ci');
       return this.skip();
     }
@@ -281,7 +305,15 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
       const b = await mlcube(['configure', '--mlcube=cubes/mnist', '--platform=docker', `-Pdocker.image=${MNIST_TAG}`, '-Pdocker.build_args.BASE=mlcube/node-base:20']);
       expect(b.exitCode, b.stderr).to.equal(0);
       const started = Date.now();
-      const r = await mlcube(['run', '--mlcube=cubes/mnist', '--platform=charliecloud', `--workspace=${ws.dir}`, '--task=download,train', `-Pdocker.image=${MNIST_TAG}`, `-Pcharliecloud.image_dir=${images.dir}`]);
+      const r = await mlcube([
+        'run',
+        '--mlcube=cubes/mnist',
+        '--platform=charliecloud',
+        `--workspace=${ws.dir}`,
+        '--task=download,train',
+        `-Pdocker.image=${MNIST_TAG}`,
+        `-Pcharliecloud.image_dir=${images.dir}`,
+      ]);
       expect(r.exitCode, r.stderr).to.equal(0);
       console.warn(`    (MNIST conversion + download + train ${((Date.now() - started) / 1000).toFixed(1)} s)`);
       expect(r.stderr).to.contain('--data_config=/mlcube_io0/data.yaml');

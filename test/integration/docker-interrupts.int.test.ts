@@ -20,10 +20,16 @@ describe('interrupts and kills on the docker runner against a real dockerd (inte
   let cube: { dir: string; cleanup: () => void };
   let ws: string;
   const env = { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' };
-  const start = (task: string, extra: string[] = []) => execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`, `--task=${task}`, ...extra], { reject: false, env });
+  const start = (task: string, extra: string[] = []) =>
+    execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`, `--task=${task}`, ...extra], { reject: false, env });
   const containersOf = (label: string) => docker.listContainers({ all: true, filters: { label: [label] } });
   const ofCube = () => containersOf(`org.mlcommons.mlcube.cube=${cube.dir}`);
-  const runIds = () => (existsSync(join(ws, '.mlcube', 'runs')) ? readdirSync(join(ws, '.mlcube', 'runs'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
+  const runIds = () =>
+    existsSync(join(ws, '.mlcube', 'runs'))
+      ? readdirSync(join(ws, '.mlcube', 'runs'), { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+      : [];
   const marker = () => join(ws, 'sleep', 'marker.txt');
   const taskStarted = () => existsSync(marker()) && readFileSync(marker(), 'utf8') !== '';
 
@@ -39,11 +45,18 @@ describe('interrupts and kills on the docker runner against a real dockerd (inte
     ws = join(cube.dir, 'workspace');
   });
   afterEach(async () => {
-    for (const c of await ofCube()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const c of await ofCube())
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     cube.cleanup();
   });
   after(async () => {
-    await docker.getImage(TAG).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(TAG)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   /** Ctrl-C once the task runs: exit code, seconds from the signal to mlcube's exit, stderr. */
@@ -91,7 +104,10 @@ describe('interrupts and kills on the docker runner against a real dockerd (inte
     child.kill('SIGKILL');
     await child;
     await sleep(300);
-    expect((await containersOf(label)).map((x) => x.State), 'what issue #13 saw: left running').to.deep.equal(['running']);
+    expect(
+      (await containersOf(label)).map((x) => x.State),
+      'what issue #13 saw: left running',
+    ).to.deep.equal(['running']);
 
     const list = await mlcube(['runs', 'list', `--workspace=${ws}`, '--json']);
     expect(list.exitCode, list.stderr).to.equal(0);

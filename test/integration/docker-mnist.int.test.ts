@@ -20,13 +20,22 @@ describe('MNIST cube on the docker runner: download -> train -> evaluate in cont
 
   after(async () => {
     ws?.cleanup();
-    await new Docker().getImage(TAG).remove({ force: true }).catch(() => undefined);
+    await new Docker()
+      .getImage(TAG)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
-  it('builds the image from the cube\'s dist/ and node_modules on the registry-free base and runs the three tasks', async () => {
+  it("builds the image from the cube's dist/ and node_modules on the registry-free base and runs the three tasks", async () => {
     const r = await mlcube([
-      'run', '--mlcube=cubes/mnist', '--platform=docker', `--workspace=${ws.dir}`, '--task=download,train,evaluate',
-      `-Pdocker.image=${TAG}`, '-Pdocker.build_args.BASE=mlcube/node-base:20', '--json',
+      'run',
+      '--mlcube=cubes/mnist',
+      '--platform=docker',
+      `--workspace=${ws.dir}`,
+      '--task=download,train,evaluate',
+      `-Pdocker.image=${TAG}`,
+      '-Pdocker.build_args.BASE=mlcube/node-base:20',
+      '--json',
     ]);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stderr).to.contain(`building image ${TAG}`);
@@ -39,16 +48,21 @@ describe('MNIST cube on the docker runner: download -> train -> evaluate in cont
     expect(readFileSync(join(ws.dir, 'logs', 'train.log'), 'utf8')).to.contain('backend wasm');
   });
 
-  it('the image carries the cube\'s production node_modules, without its dev dependencies and sources', async () => {
-    const probe = "const r = require('node:module').createRequire('/cube/dist/main.js'); const at = (p) => { try { return r.resolve(p); } catch { return null; } };"
-      + " console.log('found', JSON.stringify({ tfjs: at('@tensorflow/tfjs'), wasm: at('@tensorflow/tfjs-backend-wasm'), mnist: at('mnist/package.json'), src: require('node:fs').existsSync('/cube/src') }));";
+  it("the image carries the cube's production node_modules, without its dev dependencies and sources", async () => {
+    const probe =
+      "const r = require('node:module').createRequire('/cube/dist/main.js'); const at = (p) => { try { return r.resolve(p); } catch { return null; } };" +
+      " console.log('found', JSON.stringify({ tfjs: at('@tensorflow/tfjs'), wasm: at('@tensorflow/tfjs-backend-wasm'), mnist: at('mnist/package.json'), src: require('node:fs').existsSync('/cube/src') }));";
     const docker = new Docker();
     const c = await docker.createContainer({ Image: TAG, Entrypoint: ['node', '-e', probe], Tty: true });
     try {
       await c.start();
       expect((await c.wait()).StatusCode).to.equal(0);
       // A prefix: docker-modem hands back a parsed object, not the text, when the whole output is JSON.
-      const found = JSON.parse(String(await c.logs({ stdout: true, stderr: true })).trim().replace(/^found /, ''));
+      const found = JSON.parse(
+        String(await c.logs({ stdout: true, stderr: true }))
+          .trim()
+          .replace(/^found /, ''),
+      );
       expect(found.tfjs).to.match(/^\/cube\/node_modules\/@tensorflow\/tfjs\//);
       expect(found.wasm).to.match(/^\/cube\/node_modules\/@tensorflow\/tfjs-backend-wasm\//);
       expect([found.mnist, found.src]).to.deep.equal([null, false]);

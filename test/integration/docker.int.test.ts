@@ -30,7 +30,10 @@ describe('docker runner against a real dockerd (integration)', function () {
   beforeEach(() => (cube = copyFixture('basic')));
   afterEach(() => cube.cleanup());
   after(async () => {
-    await docker.getImage(TAG).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(TAG)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   it('configure builds the image from the Dockerfile (build_strategy auto) and inspect prints its digest as JSON', async () => {
@@ -114,7 +117,7 @@ describe('docker runner against a real dockerd (integration)', function () {
     expect(readJson(join(cube.dir, 'workspace', 'custom', 'argv.json'))).to.deep.equal(['--flag', '--out_dir=/mlcube_io0']);
   });
 
-  it('with a TaskIo: the container\'s output lands in its streams, a metric row written to $MLCUBE_METRICS_FILE reaches metricsDir, usage is measured', async () => {
+  it("with a TaskIo: the container's output lands in its streams, a metric row written to $MLCUBE_METRICS_FILE reaches metricsDir, usage is measured", async () => {
     const io = testTaskIo();
     try {
       const { task, ctx } = await taskContext({ cube: cube.dir, runner: dockerRunner, task: 'report', params: [`docker.image=${TAG}`], taskIo: io });
@@ -128,7 +131,9 @@ describe('docker runner against a real dockerd (integration)', function () {
       console.log(`      usage: ${JSON.stringify(r.usage)}`);
       // The task spins ~500 ms holding 64 MiB; sampling misses at most its last interval.
       expect(r.usage!.cpu_ms, JSON.stringify(r.usage)).to.be.a('number').and.greaterThan(100);
-      expect(r.usage!.max_rss_bytes, JSON.stringify(r.usage)).to.be.a('number').and.greaterThan(64 * 1024 * 1024);
+      expect(r.usage!.max_rss_bytes, JSON.stringify(r.usage))
+        .to.be.a('number')
+        .and.greaterThan(64 * 1024 * 1024);
       expect(await containersOf(cube.dir)).to.have.length(0);
     } finally {
       io.cleanup();
@@ -197,7 +202,10 @@ describe('docker runner against a real dockerd (integration)', function () {
   });
 
   it('Ctrl-C stops and removes the container and exits 130', async () => {
-    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`, '--task=sleep'], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' } });
+    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=docker', `-Pdocker.image=${TAG}`, '--task=sleep'], {
+      reject: false,
+      env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/mlcube.yaml' },
+    });
     const marker = join(cube.dir, 'workspace', 'sleep', 'marker.txt');
     for (let i = 0; i < 300 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(marker), 'task started').to.equal(true);

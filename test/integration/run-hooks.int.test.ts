@@ -58,7 +58,11 @@ const chain = (ws: string) => [
 
 const recordsOf = (ws: string) => {
   const runs = join(ws, RECORDS_DIR, 'runs');
-  return existsSync(runs) ? readdirSync(runs, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => readJson(join(runs, d.name, 'record.json'))) : [];
+  return existsSync(runs)
+    ? readdirSync(runs, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => readJson(join(runs, d.name, 'record.json')))
+    : [];
 };
 
 describe('a hook registered by a test sees every task of a run, with its resolved parameters and its result (integration)', () => {
@@ -77,7 +81,10 @@ describe('a hook registered by a test sees every task of a run, with its resolve
     const w = watcher();
     const results = await run({}, [w.hook]);
     expect(w.seen.map(({ task, params }) => ({ task, params }))).to.deep.equal(chain(ws));
-    expect(w.seen.map((s) => [s.batch, s.containerPaths.every((p) => p === null)])).to.deep.equal([[false, true], [false, true]]);
+    expect(w.seen.map((s) => [s.batch, s.containerPaths.every((p) => p === null)])).to.deep.equal([
+      [false, true],
+      [false, true],
+    ]);
     for (const s of w.seen) {
       expect(s.outcome).to.include({ task: s.task, exitCode: 0 });
       expect(s.outcome!.durationMs).to.be.a('number').and.at.least(0);
@@ -86,37 +93,53 @@ describe('a hook registered by a test sees every task of a run, with its resolve
     }
     expect(w.calls).to.deep.equal(['beforeRun copy,consume', 'aroundTask copy', 'aroundTask consume', 'afterRun copy=0,consume=0']);
     expect(w.after()!.map((r) => r.runId)).to.deep.equal(results.map((r) => r.runId));
-    expect(recordsOf(ws).map((r) => r.run_id).sort()).to.deep.equal(results.map((r) => r.runId).sort());
+    expect(
+      recordsOf(ws)
+        .map((r) => r.run_id)
+        .sort(),
+    ).to.deep.equal(results.map((r) => r.runId).sort());
     expect(w.plan()!.runner).to.deep.equal({ name: 'local', capabilities: { seesHostPaths: true, batch: false } });
   });
 
-  it('local: a failing task\'s exit code reaches the hook, the run stops there, afterRun still sees it', async () => {
+  it("local: a failing task's exit code reaches the hook, the run stops there, afterRun still sees it", async () => {
     const w = watcher();
-    const e = await run({ tasks: 'fail,copy' }, [w.hook]).then(() => undefined, (x: unknown) => x);
+    const e = await run({ tasks: 'fail,copy' }, [w.hook]).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(e).to.be.instanceOf(TaskFailedError);
     expect((e as TaskFailedError).exitCode).to.equal(7);
     expect(w.seen.map((s) => [s.task, s.outcome?.exitCode])).to.deep.equal([['fail', 7]]);
     expect(w.calls).to.deep.equal(['beforeRun fail,copy', 'aroundTask fail', 'afterRun fail=7']);
   });
 
-  it('docker: each task with its /mlcube_io container paths and the container\'s exit code', async function () {
+  it("docker: each task with its /mlcube_io container paths and the container's exit code", async function () {
     await requireDockerBaseImage(this, 'the docker run of this suite needs a Docker daemon');
     const tag = `mlcube-test/basic-hooks:${process.pid}`;
     try {
       const w = watcher();
       const results = await run({ platform: 'docker', params: [`docker.image=${tag}`] }, [w.hook]);
       expect(w.seen.map(({ task, params }) => ({ task, params }))).to.deep.equal(chain(ws));
-      expect(w.seen.map((s) => s.containerPaths)).to.deep.equal([['/mlcube_io0', '/mlcube_io0/cfg.yaml', '/mlcube_io1', '/mlcube_io2/report.txt'], ['/mlcube_io0', '/mlcube_io1/summary.txt']]);
-      expect(w.seen.map((s) => [s.batch, s.outcome?.exitCode, s.outcome?.usage?.method !== undefined])).to.deep.equal([[false, 0, true], [false, 0, true]]);
+      expect(w.seen.map((s) => s.containerPaths)).to.deep.equal([
+        ['/mlcube_io0', '/mlcube_io0/cfg.yaml', '/mlcube_io1', '/mlcube_io2/report.txt'],
+        ['/mlcube_io0', '/mlcube_io1/summary.txt'],
+      ]);
+      expect(w.seen.map((s) => [s.batch, s.outcome?.exitCode, s.outcome?.usage?.method !== undefined])).to.deep.equal([
+        [false, 0, true],
+        [false, 0, true],
+      ]);
       expect(w.calls.at(-1)).to.equal('afterRun copy=0,consume=0');
-      expect(recordsOf(ws).map((r) => [r.task, r.runner, r.parameters[0].container_path])).to.have.deep.members([['copy', 'docker', '/mlcube_io0'], ['consume', 'docker', '/mlcube_io0']]);
+      expect(recordsOf(ws).map((r) => [r.task, r.runner, r.parameters[0].container_path])).to.have.deep.members([
+        ['copy', 'docker', '/mlcube_io0'],
+        ['consume', 'docker', '/mlcube_io0'],
+      ]);
       expect(results.every((r) => r.runId)).to.equal(true);
     } finally {
       await execa('docker', ['rmi', '-f', tag], { reject: false });
     }
   });
 
-  it('slurm: each task of the chain once its job ended, with the job\'s exit code; the records are the jobs\' own', async function () {
+  it("slurm: each task of the chain once its job ended, with the job's exit code; the records are the jobs' own", async function () {
     const a = await new SlurmRunner().probe();
     if (!a.available) {
       console.warn(`    skip: the slurm run of this suite needs a Slurm cluster (sbatch + slurmctld; .ci/run starts one): ${a.reason}`);
@@ -125,23 +148,35 @@ describe('a hook registered by a test sees every task of a run, with its resolve
     const w = watcher();
     const results = await run({ platform: 'slurm', params: ['slurm.inner=local', 'slurm.poll_seconds=0.3'] }, [w.hook]);
     expect(w.seen.map(({ task, params }) => ({ task, params }))).to.deep.equal(chain(ws));
-    expect(w.seen.map((s) => [s.batch, s.outcome?.exitCode])).to.deep.equal([[true, 0], [true, 0]]);
+    expect(w.seen.map((s) => [s.batch, s.outcome?.exitCode])).to.deep.equal([
+      [true, 0],
+      [true, 0],
+    ]);
     expect(w.calls).to.deep.equal(['beforeRun copy,consume', 'aroundTask copy', 'aroundTask consume', 'afterRun copy=0,consume=0']);
     // Written on the node by each job's own `mlcube run` (another process), not by this one around the jobs.
     const records = recordsOf(ws);
-    expect(records.map((r) => [r.task, r.status]).sort()).to.deep.equal([['consume', 'succeeded'], ['copy', 'succeeded']]);
+    expect(records.map((r) => [r.task, r.status]).sort()).to.deep.equal([
+      ['consume', 'succeeded'],
+      ['copy', 'succeeded'],
+    ]);
     expect(records.every((r) => r.pid !== process.pid)).to.equal(true);
-    expect(results.map((r) => [r.task, r.exitCode, r.runId])).to.deep.equal([['copy', 0, undefined], ['consume', 0, undefined]]);
+    expect(results.map((r) => [r.task, r.exitCode, r.runId])).to.deep.equal([
+      ['copy', 0, undefined],
+      ['consume', 0, undefined],
+    ]);
   });
 
-  it('slurm: a failing job\'s exit code reaches the hook, and the task after it never passes through', async function () {
+  it("slurm: a failing job's exit code reaches the hook, and the task after it never passes through", async function () {
     const a = await new SlurmRunner().probe();
     if (!a.available) {
       console.warn(`    skip: the slurm run of this suite needs a Slurm cluster (sbatch + slurmctld; .ci/run starts one): ${a.reason}`);
       return this.skip();
     }
     const w = watcher();
-    const e = await run({ platform: 'slurm', tasks: 'fail,copy', params: ['slurm.inner=local', 'slurm.poll_seconds=0.3'] }, [w.hook]).then(() => undefined, (x: unknown) => x);
+    const e = await run({ platform: 'slurm', tasks: 'fail,copy', params: ['slurm.inner=local', 'slurm.poll_seconds=0.3'] }, [w.hook]).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect((e as TaskFailedError).exitCode).to.equal(7);
     expect(w.seen.map((s) => [s.task, s.batch, s.outcome?.exitCode])).to.deep.equal([['fail', true, 7]]);
     expect(w.calls.at(-1)).to.equal('afterRun fail=7');

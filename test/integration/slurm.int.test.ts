@@ -52,14 +52,32 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
       const { keyid } = JSON.parse(g.stdout);
       // The key named relative to where mlcube is started (the jobs run in the workspace), and sbatch told to pass the
       // jobs none of our environment (as a site's SBATCH_EXPORT=NONE does): the job script must carry the key itself.
-      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', '-Pslurm.sbatch_args=--export=NONE', `-Plocal.command=${process.execPath} task.mjs`, '--task=copy,consume'], {
-        cwd: keys.dir,
-        env: { MLCUBE_SIGNING_KEY: 'signing.key' },
-      });
+      const r = await mlcube(
+        [
+          'run',
+          `--mlcube=${cube.dir}`,
+          '--platform=slurm',
+          '-Pslurm.inner=local',
+          '-Pslurm.poll_seconds=0.3',
+          '-Pslurm.sbatch_args=--export=NONE',
+          `-Plocal.command=${process.execPath} task.mjs`,
+          '--task=copy,consume',
+        ],
+        {
+          cwd: keys.dir,
+          env: { MLCUBE_SIGNING_KEY: 'signing.key' },
+        },
+      );
       expect(r.exitCode, r.stderr).to.equal(0);
       const runs = join(cube.dir, 'workspace', '.mlcube', 'runs');
-      const records = readdirSync(runs, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => readJson(join(runs, d.name, 'record.json'))).sort((a, b) => a.started_at.localeCompare(b.started_at));
-      expect(records.map((x) => [x.task, x.status, x.runner, x.signature?.keyid])).to.deep.equal([['copy', 'succeeded', 'local', keyid], ['consume', 'succeeded', 'local', keyid]]);
+      const records = readdirSync(runs, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => readJson(join(runs, d.name, 'record.json')))
+        .sort((a, b) => a.started_at.localeCompare(b.started_at));
+      expect(records.map((x) => [x.task, x.status, x.runner, x.signature?.keyid])).to.deep.equal([
+        ['copy', 'succeeded', 'local', keyid],
+        ['consume', 'succeeded', 'local', keyid],
+      ]);
       const [copy, consume] = records;
       expect(consume.lineage).to.deep.equal([{ input: 'out_dir', run_id: copy.run_id, task: 'copy', output: 'out_dir', sha256: copy.parameters.find((p: any) => p.name === 'out_dir').digest.sha256 }]);
       for (const x of records) {
@@ -97,7 +115,10 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
   });
 
   it('Ctrl-C while attached cancels the jobs it submitted and exits 130', async () => {
-    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', '--task=sleep,copy'], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/s.yaml' } });
+    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', '--task=sleep,copy'], {
+      reject: false,
+      env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/s.yaml' },
+    });
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
     let exited = false;

@@ -23,7 +23,6 @@ describe('architecture rules (design.md §2; the import layering rules are lint 
     // The control: the Docker runner's module does import dockerode (so the walk above can find it).
     expect(valueImports(join(REPO, 'runners', 'docker.ts'))).to.include('dockerode');
   });
-
 });
 
 describe('build output', () => {

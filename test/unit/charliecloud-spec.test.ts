@@ -25,7 +25,13 @@ const runner = (over: Record<string, unknown> = {}) => ({
 });
 /** The charliecloud runner's settings of an effective configuration with this runner section. */
 const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => charliecloudRunner.settings({ platform, runtime: { root: ROOT, workspace: '/ws' }, runner: runner(over) });
-const META: ImageMeta = { source: 'docker:me/cube:1', format: 'dir', entrypoint: ['node', '/cube/task.mjs'], workdir: '/cube', env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'LANG=C.UTF-8'] };
+const META: ImageMeta = {
+  source: 'docker:me/cube:1',
+  format: 'dir',
+  entrypoint: ['node', '/cube/task.mjs'],
+  workdir: '/cube',
+  env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'LANG=C.UTF-8'],
+};
 const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
   name: 'train',
   params: [
@@ -67,7 +73,13 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
       ['docker -> dir -> squash', { image_format: 'squash' }, ['ch-convert', '-i', 'docker', '-o', 'dir', 'me/cube:1', P.dir], undefined, ['ch-convert', '-i', 'dir', '-o', 'squash', P.dir, P.squash]],
       ['ch-image storage (offline ch-image build)', { source: 'ch-image:me/cube' }, ['ch-convert', '-i', 'ch-image', '-o', 'dir', 'me/cube', P.dir], undefined, undefined],
       ['a tarball relative to the cube root', { source: 'tar:cube.tar.gz' }, ['ch-convert', '-i', 'tar', '-o', 'dir', `${ROOT}/cube.tar.gz`, P.dir], undefined, undefined],
-      ['nvidia: ch-fromhost beside a custom ch-convert, before packing', { nvidia: true, image_format: 'squash', ch_convert: '/opt/ch/bin/ch-convert' }, ['/opt/ch/bin/ch-convert', '-i', 'docker', '-o', 'dir', 'me/cube:1', P.dir], ['/opt/ch/bin/ch-fromhost', '--nvidia', P.dir], ['/opt/ch/bin/ch-convert', '-i', 'dir', '-o', 'squash', P.dir, P.squash]],
+      [
+        'nvidia: ch-fromhost beside a custom ch-convert, before packing',
+        { nvidia: true, image_format: 'squash', ch_convert: '/opt/ch/bin/ch-convert' },
+        ['/opt/ch/bin/ch-convert', '-i', 'docker', '-o', 'dir', 'me/cube:1', P.dir],
+        ['/opt/ch/bin/ch-fromhost', '--nvidia', P.dir],
+        ['/opt/ch/bin/ch-convert', '-i', 'dir', '-o', 'squash', P.dir, P.squash],
+      ],
       ['nvidia with ch-convert from PATH', { nvidia: true }, ['ch-convert', '-i', 'docker', '-o', 'dir', 'me/cube:1', P.dir], ['ch-fromhost', '--nvidia', P.dir], undefined],
     ];
     for (const [name, over, convert, nvidia, squash] of steps) {
@@ -100,8 +112,22 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
 
   describe('ch-run', () => {
     const cases: [string, ResolvedTask, ReturnType<typeof cfg>, ImageMeta | undefined, Record<string, string>, string[]][] = [
-      ['image entrypoint + <task> + /mlcube_io params; image ENV; WORKDIR as -c', task(), cfg(), META, {}, [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS]],
-      ['a task entrypoint replaces the image entrypoint and the task name', task({ entrypoint: 'node custom.mjs --flag' }), cfg(), META, {}, [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', 'custom.mjs', '--flag', ...PARAMS]],
+      [
+        'image entrypoint + <task> + /mlcube_io params; image ENV; WORKDIR as -c',
+        task(),
+        cfg(),
+        META,
+        {},
+        [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+      ],
+      [
+        'a task entrypoint replaces the image entrypoint and the task name',
+        task({ entrypoint: 'node custom.mjs --flag' }),
+        cfg(),
+        META,
+        {},
+        [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', 'custom.mjs', '--flag', ...PARAMS],
+      ],
       [
         'charliecloud.entrypoint / workdir override the recorded ones; no metadata: default PATH and HOME',
         task(),
@@ -116,7 +142,24 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
         cfg({ pass_env: ['TZ', 'ABSENT'], env_args: { LANG: 'C', GREETING: 'hi $HOME' } }),
         META,
         { TZ: 'UTC', SECRET: 'x', CUDA_VISIBLE_DEVICES: '3', PATH: '/host/bin' },
-        [...HEAD, ...IMAGE_ENV.slice(0, 2), '--set-env=LANG=C', '--set-env=TZ=UTC', '--set-env=CUDA_VISIBLE_DEVICES=3', '--set-env=GREETING=hi $HOME', ...TASK_ENV, '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+        [
+          ...HEAD,
+          ...IMAGE_ENV.slice(0, 2),
+          '--set-env=LANG=C',
+          '--set-env=TZ=UTC',
+          '--set-env=CUDA_VISIBLE_DEVICES=3',
+          '--set-env=GREETING=hi $HOME',
+          ...TASK_ENV,
+          '-c',
+          '/cube',
+          ...BINDS,
+          IMG,
+          '--',
+          'node',
+          '/cube/task.mjs',
+          'train',
+          ...PARAMS,
+        ],
       ],
       [
         '--gpus=2 pins CUDA_VISIBLE_DEVICES=0,1 over the host value',
@@ -124,7 +167,22 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
         cfg({ '--gpus': '2' }),
         META,
         { CUDA_VISIBLE_DEVICES: '3' },
-        [...HEAD, ...IMAGE_ENV, '--set-env=CUDA_VISIBLE_DEVICES=0,1', '--set-env=MLCUBE_TASK=train', '--set-env=MLCUBE_GPUS=2', '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+        [
+          ...HEAD,
+          ...IMAGE_ENV,
+          '--set-env=CUDA_VISIBLE_DEVICES=0,1',
+          '--set-env=MLCUBE_TASK=train',
+          '--set-env=MLCUBE_GPUS=2',
+          '-c',
+          '/cube',
+          ...BINDS,
+          IMG,
+          '--',
+          'node',
+          '/cube/task.mjs',
+          'train',
+          ...PARAMS,
+        ],
       ],
       [
         '--gpus=0 hides the GPUs (empty CUDA_VISIBLE_DEVICES)',
@@ -140,7 +198,22 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
         cfg({ '--gpus': 'device=1,3' }, { accelerator_count: 4 }),
         META,
         {},
-        [...HEAD, ...IMAGE_ENV, '--set-env=CUDA_VISIBLE_DEVICES=1,3', '--set-env=MLCUBE_TASK=train', '--set-env=MLCUBE_GPUS=device=1,3', '-c', '/cube', ...BINDS, IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS],
+        [
+          ...HEAD,
+          ...IMAGE_ENV,
+          '--set-env=CUDA_VISIBLE_DEVICES=1,3',
+          '--set-env=MLCUBE_TASK=train',
+          '--set-env=MLCUBE_GPUS=device=1,3',
+          '-c',
+          '/cube',
+          ...BINDS,
+          IMG,
+          '--',
+          'node',
+          '/cube/task.mjs',
+          'train',
+          ...PARAMS,
+        ],
       ],
       [
         'custom ch-run words and run_args go first',
@@ -158,9 +231,21 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
       const MB = ['-b', '/runs/r1/metrics:/mlcube_metrics'];
       const TAIL = [IMG, '--', 'node', '/cube/task.mjs', 'train', ...PARAMS];
       const cases: [string, ReturnType<typeof cfg>, Record<string, string>, string | undefined, string[]][] = [
-        ['not recorded: no bind; a host MLCUBE_METRICS_FILE is not passed even when pass_env names it', cfg({ pass_env: ['MLCUBE_METRICS_FILE'] }), { MLCUBE_METRICS_FILE: '/ws/m.jsonl' }, undefined, [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, ...TAIL]],
+        [
+          'not recorded: no bind; a host MLCUBE_METRICS_FILE is not passed even when pass_env names it',
+          cfg({ pass_env: ['MLCUBE_METRICS_FILE'] }),
+          { MLCUBE_METRICS_FILE: '/ws/m.jsonl' },
+          undefined,
+          [...HEAD, ...IMAGE_ENV, ...TASK_ENV, '-c', '/cube', ...BINDS, ...TAIL],
+        ],
         ['recorded: bound at /mlcube_metrics, the env names the file there', cfg(), {}, '/runs/r1/metrics', [...HEAD, ...IMAGE_ENV, ...TASK_ENV, M, '-c', '/cube', ...BINDS, ...MB, ...TAIL]],
-        ['recorded: env_args and pass_env cannot point the task at another file', cfg({ pass_env: ['MLCUBE_METRICS_FILE'], env_args: { MLCUBE_METRICS_FILE: '/x' } }), { MLCUBE_METRICS_FILE: '/ws/m.jsonl' }, '/runs/r1/metrics', [...HEAD, ...IMAGE_ENV, M, ...TASK_ENV, '-c', '/cube', ...BINDS, ...MB, ...TAIL]],
+        [
+          'recorded: env_args and pass_env cannot point the task at another file',
+          cfg({ pass_env: ['MLCUBE_METRICS_FILE'], env_args: { MLCUBE_METRICS_FILE: '/x' } }),
+          { MLCUBE_METRICS_FILE: '/ws/m.jsonl' },
+          '/runs/r1/metrics',
+          [...HEAD, ...IMAGE_ENV, M, ...TASK_ENV, '-c', '/cube', ...BINDS, ...MB, ...TAIL],
+        ],
       ];
       for (const [name, c, hostEnv, dir, argv] of cases) it(name, () => expect(runPlan(task(), c, IMG, META, hostEnv, dir, HOST).argv).to.deep.equal(argv));
 
@@ -222,7 +307,10 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
       expect(p.covers).to.deep.equal([{ container: '/mlcube_io0/.mlcube', host: '/ws/.mlcube', parameter: 'summary' }]);
     });
     it('as root it is refused: ch-run gives root every capability in its namespaces (the task could unmount the cover)', () => {
-      expect(() => bindPlan(atRoot, cfg(), { ...HOST, uid: 0 })).to.throw(ParameterError, /task "train", parameter "summary": the mount of this parameter contains the workspace's run records \(\/ws\/\.mlcube\), and mlcube runs as root/);
+      expect(() => bindPlan(atRoot, cfg(), { ...HOST, uid: 0 })).to.throw(
+        ParameterError,
+        /task "train", parameter "summary": the mount of this parameter contains the workspace's run records \(\/ws\/\.mlcube\), and mlcube runs as root/,
+      );
       expect(bindPlan(task(), cfg(), { ...HOST, uid: 0 }).covers).to.deep.equal([]);
     });
     const refused: [string, string, RegExp][] = [
@@ -239,7 +327,7 @@ describe('charliecloud command lines (pure: conversion steps, ch-run argv, envir
       charliecloudRunner.merge(c, { isFile: () => false, which: () => undefined });
       return c;
     };
-    it('falls back to the cube\'s docker image; a charliecloud section wins', () => {
+    it("falls back to the cube's docker image; a charliecloud section wins", () => {
       expect(merged({ docker: { image: 'me/cube:1' } }).runner.source).to.equal('docker:me/cube:1');
       expect(merged({ docker: { image: 'me/cube:1' }, charliecloud: { source: 'ch-image:x', image_format: 'squash' } }).runner).to.include({ source: 'ch-image:x', image_format: 'squash' });
     });

@@ -8,9 +8,42 @@ import { RUNNERS } from '../../runners/index.js';
 import { isMlcubeError } from '../../src/errors.js';
 import { REPO } from '../helpers/cli.js';
 
-
 /** YAML and interpolation shapes that broke parsers before (aliases, cycles, prototypes, NULs, long lines...). */
-const SNIPPETS = ['&a [*a]', 'self: &s [*s]', '*nope', '__proto__', '__proto__: 1', '\0', '${', '${oc.env:X}', '${a.b}', '${.x}', '${name}', '\\${', ': :', '- ', '!!binary', '~', 'null', '[', '{', '"', "'", '\t', 'x'.repeat(300), '&x', '<<: *x', '? [a]\n: 1', '!!python/object', '1e999', '.nan', 'constructor', 'prototype', '\n  ', '\r\n'];
+const SNIPPETS = [
+  '&a [*a]',
+  'self: &s [*s]',
+  '*nope',
+  '__proto__',
+  '__proto__: 1',
+  '\0',
+  '${',
+  '${oc.env:X}',
+  '${a.b}',
+  '${.x}',
+  '${name}',
+  '\\${',
+  ': :',
+  '- ',
+  '!!binary',
+  '~',
+  'null',
+  '[',
+  '{',
+  '"',
+  "'",
+  '\t',
+  'x'.repeat(300),
+  '&x',
+  '<<: *x',
+  '? [a]\n: 1',
+  '!!python/object',
+  '1e999',
+  '.nan',
+  'constructor',
+  'prototype',
+  '\n  ',
+  '\r\n',
+];
 
 /**
  * Property: a mutated cube file either builds or fails with a located MlcubeError (documented exit code), never
@@ -61,7 +94,11 @@ describe('config loading, fuzzed: 2,000 mutated cube files end in a config or an
   const located: Array<[string, string, RegExp]> = [
     ['an alias to its own ancestor', 'name: x\nself: &s [*s]\n', /mlcube.yaml:2:\d+: alias \*s refers to a value that contains it/],
     ['an alias to nothing', 'name: x\nx: *nope\n', /mlcube.yaml:2:4: alias \*nope names no anchor/],
-    ['an alias bomb', `name: x\na: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [${'*a,'.repeat(9)}*a]\nc: &c [${'*b,'.repeat(9)}*b]\nd: [${'*c,'.repeat(9)}*c]\n`, /the YAML cannot be expanded: Excessive alias count/],
+    [
+      'an alias bomb',
+      `name: x\na: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [${'*a,'.repeat(9)}*a]\nc: &c [${'*b,'.repeat(9)}*b]\nd: [${'*c,'.repeat(9)}*c]\n`,
+      /the YAML cannot be expanded: Excessive alias count/,
+    ],
     ['a __proto__ key', 'name: x\ntasks:\n  __proto__: {}\n', /mlcube.yaml:3:3: the key "__proto__" is not allowed/],
     ['a mapping as a key', 'name: x\n? [a]\n: 1\n', /mlcube.yaml:2:3: a mapping key is itself a mapping, a list or binary data/],
     ['binary data as a key', 'name: x\n? !!binary aGVsbG8=\n: 1\n', /mlcube.yaml:2:\d+: a mapping key is itself a mapping, a list or binary data/],
@@ -88,7 +125,10 @@ describe('config loading, fuzzed: 2,000 mutated cube files end in a config or an
     const cube = join(dir, 'proto-override');
     mkdirSync(cube, { recursive: true });
     writeFileSync(join(cube, 'mlcube.yaml'), readFileSync(join(REPO, 'test/fixtures/cubes/basic/mlcube.yaml')));
-    for (const [opts, message] of [[{ params: ['__proto__.x=1'] }, /-P "__proto__.x=1": the key "__proto__" is not allowed/], [{ taskArgs: ['__proto__=x'] }, /"__proto__" is no parameter name/]] as const) {
+    for (const [opts, message] of [
+      [{ params: ['__proto__.x=1'] }, /-P "__proto__.x=1": the key "__proto__" is not allowed/],
+      [{ taskArgs: ['__proto__=x'] }, /"__proto__" is no parameter name/],
+    ] as const) {
       expect(() => buildConfig({ mlcube: cube, cwd: cube, env: {}, home: dir, platform: 'local', resolve: true, ...opts }, RUNNERS)).to.throw(message);
     }
   });

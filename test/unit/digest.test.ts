@@ -59,10 +59,12 @@ describe('provenance: digestPath opens only regular files and directories', () =
 
   it('refuses to sha256File a FIFO instead of waiting for a writer', async function () {
     if (!mkfifo(join(dir, 'fifo'))) return this.skip();
-    await within(sha256File(join(dir, 'fifo')).then(
-      () => expect.fail('hashed a FIFO'),
-      (e) => expect(e.message).to.match(/not a regular file/),
-    ));
+    await within(
+      sha256File(join(dir, 'fifo')).then(
+        () => expect.fail('hashed a FIFO'),
+        (e) => expect(e.message).to.match(/not a regular file/),
+      ),
+    );
   });
 });
 
@@ -110,7 +112,10 @@ describe('provenance: treeManifest entries (never followed, fail closed)', () =>
     writeFileSync(join(dir, 'f'), 'x');
     await treeManifest(dir, { exclude: (r) => (unlinkSync(join(dir, r)), false) }).then(
       () => expect.fail('no error'),
-      (e) => expect(e.message).to.contain(join(dir, 'f')).and.match(/ENOENT/),
+      (e) =>
+        expect(e.message)
+          .to.contain(join(dir, 'f'))
+          .and.match(/ENOENT/),
     );
   });
 
@@ -121,15 +126,33 @@ describe('provenance: treeManifest entries (never followed, fail closed)', () =>
     }
     writeFileSync(join(dir, 'f'), 'x');
     chmodSync(join(dir, 'f'), 0);
-    await treeManifest(dir).then(() => expect.fail('no error'), (e) => expect(e.message).to.contain(join(dir, 'f')).and.match(/EACCES/));
+    await treeManifest(dir).then(
+      () => expect.fail('no error'),
+      (e) =>
+        expect(e.message)
+          .to.contain(join(dir, 'f'))
+          .and.match(/EACCES/),
+    );
     unlinkSync(join(dir, 'f'));
     mkdirSync(join(dir, 'd'), 0);
-    await treeManifest(dir).then(() => expect.fail('no error'), (e) => expect(e.message).to.contain(join(dir, 'd')).and.match(/EACCES/));
+    await treeManifest(dir).then(
+      () => expect.fail('no error'),
+      (e) =>
+        expect(e.message)
+          .to.contain(join(dir, 'd'))
+          .and.match(/EACCES/),
+    );
   });
 
   it('refuses a name that is not valid UTF-8 (it would be recorded under a lossy path)', async () => {
     writeFileSync(Buffer.concat([Buffer.from(join(dir, 'bad')), Buffer.from([0xff])]), 'x');
-    await treeManifest(dir).then(() => expect.fail('no error'), (e) => expect(e.message).to.match(/not valid UTF-8/).and.contain(dir));
+    await treeManifest(dir).then(
+      () => expect.fail('no error'),
+      (e) =>
+        expect(e.message)
+          .to.match(/not valid UTF-8/)
+          .and.contain(dir),
+    );
   });
 
   it('orders siblings by UTF-8 bytes, a directory before its contents, and round-trips through parseManifest', async () => {
@@ -234,7 +257,9 @@ describe('provenance: parseManifest (strict, fail closed)', () => {
       }
       expect(err).to.be.instanceOf(ManifestError);
       expect((err as ManifestError).line).to.equal(line);
-      expect((err as Error).message).to.match(new RegExp(`^manifest line ${line}: `)).and.match(message);
+      expect((err as Error).message)
+        .to.match(new RegExp(`^manifest line ${line}: `))
+        .and.match(message);
     });
 });
 
@@ -289,7 +314,7 @@ describe('provenance: parseManifest property tests (seeded)', () => {
     const decoder = new TextDecoder();
     let accepted = 0;
     let rejected = 0;
-    for (let i = 0; i < 5000; ) {
+    for (let i = 0; i < 5000;) {
       const entries = randomEntries(rnd);
       if (entries.length === 0) continue;
       const bytes = Buffer.from(manifestText(entries));
@@ -298,10 +323,18 @@ describe('provenance: parseManifest property tests (seeded)', () => {
       const byte = rnd(4) ? likely.charCodeAt(rnd(likely.length)) : rnd(256);
       let m: Buffer;
       switch (rnd(4)) {
-        case 0: m = Buffer.from(bytes); m[at] = byte; break; // replace
-        case 1: m = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)]); break; // delete
-        case 2: m = Buffer.concat([bytes.subarray(0, at), Buffer.from([byte]), bytes.subarray(at)]); break; // insert
-        default: m = bytes.subarray(0, at); // truncate
+        case 0:
+          m = Buffer.from(bytes);
+          m[at] = byte;
+          break; // replace
+        case 1:
+          m = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)]);
+          break; // delete
+        case 2:
+          m = Buffer.concat([bytes.subarray(0, at), Buffer.from([byte]), bytes.subarray(at)]);
+          break; // insert
+        default:
+          m = bytes.subarray(0, at); // truncate
       }
       const text = decoder.decode(m);
       let got: TreeEntry[];

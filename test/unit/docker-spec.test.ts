@@ -18,7 +18,11 @@ const task = (over: Partial<ResolvedTask> = {}): ResolvedTask => ({
 });
 /** The docker runner's settings of an effective configuration with this runner section. */
 const cfg = (runner: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) =>
-  dockerRunner.settings({ platform, runtime: { root: '/cube', workspace: '/ws' }, runner: { image: 'img:1', env_args: {}, cpu_args: '', gpu_args: '', '--gpus': null, '--mount_opts': '', ...runner } });
+  dockerRunner.settings({
+    platform,
+    runtime: { root: '/cube', workspace: '/ws' },
+    runner: { image: 'img:1', env_args: {}, cpu_args: '', gpu_args: '', '--gpus': null, '--mount_opts': '', ...runner },
+  });
 const host = { uid: 1000, gid: 1000 };
 
 describe('docker container plan (pure: Engine API create options)', () => {
@@ -62,8 +66,20 @@ describe('docker container plan (pure: Engine API create options)', () => {
   describe('metrics directory (a recorded run: TaskIo.metricsDir)', () => {
     const METRICS = 'MLCUBE_METRICS_FILE=/mlcube_metrics/metrics.jsonl';
     const cases: [string, Record<string, unknown>, string | undefined, string[], string[]][] = [
-      ['not recorded: no bind, no MLCUBE_METRICS_FILE', {}, undefined, ['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro'], ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none']],
-      ['recorded: bound rw at /mlcube_metrics, the env names the file there', {}, '/runs/r1/metrics', ['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro', '/runs/r1/metrics:/mlcube_metrics:rw'], ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none', METRICS]],
+      [
+        'not recorded: no bind, no MLCUBE_METRICS_FILE',
+        {},
+        undefined,
+        ['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro'],
+        ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none'],
+      ],
+      [
+        'recorded: bound rw at /mlcube_metrics, the env names the file there',
+        {},
+        '/runs/r1/metrics',
+        ['/ws/data:/mlcube_io0:ro', '/ws/model:/mlcube_io2', '/ws/train.yaml:/mlcube_io1/train.yaml:ro', '/runs/r1/metrics:/mlcube_metrics:rw'],
+        ['MLCUBE_TASK=train', 'MLCUBE_GPUS=none', METRICS],
+      ],
       [
         'recorded: env_args / cpu_args cannot point the task at another file',
         { env_args: { MLCUBE_METRICS_FILE: '/host/m.jsonl', A: '1' }, cpu_args: '-e MLCUBE_METRICS_FILE=/x' },
@@ -85,10 +101,18 @@ describe('docker container plan (pure: Engine API create options)', () => {
     const cases: [string, unknown, ReturnType<typeof statsSample>][] = [
       [
         'cgroup v1: usage less total_inactive_file, cumulative CPU in ns',
-        { read: '2025-01-01T00:00:00.1Z', cpu_stats: { cpu_usage: { total_usage: 1_500_000_000 } }, memory_stats: { usage: 80_000_000, max_usage: 90_000_000, stats: { total_inactive_file: 10_000_000 } } },
+        {
+          read: '2025-01-01T00:00:00.1Z',
+          cpu_stats: { cpu_usage: { total_usage: 1_500_000_000 } },
+          memory_stats: { usage: 80_000_000, max_usage: 90_000_000, stats: { total_inactive_file: 10_000_000 } },
+        },
         { cpuNs: 1_500_000_000, memoryBytes: 70_000_000 },
       ],
-      ['cgroup v2: usage less inactive_file', { read: '2025-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 2e6 } }, memory_stats: { usage: 5e6, stats: { inactive_file: 1e6 } } }, { cpuNs: 2e6, memoryBytes: 4e6 }],
+      [
+        'cgroup v2: usage less inactive_file',
+        { read: '2025-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 2e6 } }, memory_stats: { usage: 5e6, stats: { inactive_file: 1e6 } } },
+        { cpuNs: 2e6, memoryBytes: 4e6 },
+      ],
       ['no memory detail: usage as is', { read: '2025-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 7 } }, memory_stats: { usage: 9 } }, { cpuNs: 7, memoryBytes: 9 }],
       ['a stopped container (zero time, empty stats)', { read: '0001-01-01T00:00:00Z', cpu_stats: { cpu_usage: { total_usage: 0 } }, memory_stats: {} }, undefined],
       ['not an answer at all', 'oops', undefined],
@@ -101,7 +125,12 @@ describe('docker container plan (pure: Engine API create options)', () => {
     const V2_STAT = 'anon 3846144\nfile 8192\ninactive_file 4096\nactive_file 4096\n';
     const cases: [string, 1 | 2, Parameters<typeof cgroupSample>[1], ReturnType<typeof cgroupSample>][] = [
       ['v1: usage_in_bytes less total_inactive_file; cpuacct.usage in ns', 1, { usage: '8196096\n', stat: V1_STAT, cpu: '1030567388\n' }, { cpuNs: 1030567388, memoryBytes: 8196096 - 4096 }],
-      ['v2: memory.current less inactive_file; cpu.stat usage_usec', 2, { usage: '8196096\n', stat: V2_STAT, cpu: 'usage_usec 1500000\nuser_usec 1400000\nsystem_usec 100000\n' }, { cpuNs: 1_500_000_000, memoryBytes: 8196096 - 4096 }],
+      [
+        'v2: memory.current less inactive_file; cpu.stat usage_usec',
+        2,
+        { usage: '8196096\n', stat: V2_STAT, cpu: 'usage_usec 1500000\nuser_usec 1400000\nsystem_usec 100000\n' },
+        { cpuNs: 1_500_000_000, memoryBytes: 8196096 - 4096 },
+      ],
       ['memory only (cpu file unreadable)', 2, { usage: '100\n', stat: undefined, cpu: undefined }, { memoryBytes: 100 }],
       ['gone with the container: nothing readable', 1, {}, undefined],
     ];
@@ -134,7 +163,10 @@ describe('docker container plan (pure: Engine API create options)', () => {
     });
     it('no cover needed: no Mounts at all', () => expect(containerPlan(task(), cfg(), host, {}).options.HostConfig!.Mounts).to.equal(undefined));
     it('--privileged in cpu_args with a cover is refused (a privileged container may unmount it); without one it is kept', () => {
-      expect(() => containerPlan(atRoot(), cfg({ cpu_args: '--privileged' }), host, {})).to.throw(ParameterError, /task "train", parameter "summary": cpu_args has --privileged, and the mount of this parameter contains the workspace's run records \(\/ws\/\.mlcube\)/);
+      expect(() => containerPlan(atRoot(), cfg({ cpu_args: '--privileged' }), host, {})).to.throw(
+        ParameterError,
+        /task "train", parameter "summary": cpu_args has --privileged, and the mount of this parameter contains the workspace's run records \(\/ws\/\.mlcube\)/,
+      );
       expect(containerPlan(task(), cfg({ cpu_args: '--privileged' }), host, {}).options.HostConfig!.Privileged).to.equal(true);
     });
   });
@@ -186,6 +218,12 @@ describe('docker container plan (pure: Engine API create options)', () => {
   }
 
   it('runs configure first only when the image is missing, or always under always', () => {
-    expect([needsConfigure('pull', true), needsConfigure('pull', false), needsConfigure('auto', true), needsConfigure('always', true), needsConfigure('never', false)]).to.deep.equal([false, true, false, true, false]);
+    expect([needsConfigure('pull', true), needsConfigure('pull', false), needsConfigure('auto', true), needsConfigure('always', true), needsConfigure('never', false)]).to.deep.equal([
+      false,
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 });

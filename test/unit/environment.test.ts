@@ -14,25 +14,49 @@ describe('host facts (src/provenance/environment.ts)', () => {
       [
         'several GPUs, CRLF and blank lines',
         'Tesla V100-SXM2-16GB, 470.82.01, 16160\r\nNVIDIA GeForce RTX 3090, 470.82.01, 24576\r\n\r\n',
-        { gpus: [{ name: 'Tesla V100-SXM2-16GB', driver: '470.82.01', memory_mib: 16160 }, { name: 'NVIDIA GeForce RTX 3090', driver: '470.82.01', memory_mib: 24576 }] },
+        {
+          gpus: [
+            { name: 'Tesla V100-SXM2-16GB', driver: '470.82.01', memory_mib: 16160 },
+            { name: 'NVIDIA GeForce RTX 3090', driver: '470.82.01', memory_mib: 24576 },
+          ],
+        },
       ],
       ['memory not reported ([N/A], e.g. some MIG / vGPU setups): no memory_mib', 'NVIDIA A100-SXM4-40GB, 525.85.12, [N/A]\n', { gpus: [{ name: 'NVIDIA A100-SXM4-40GB', driver: '525.85.12' }] }],
       ['no output at all (no GPUs listed)', '', { gpus: [] }],
       [
         'a driver message instead of rows',
         "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n",
-        { gpus: [], error: 'unexpected nvidia-smi output: "NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running."' },
+        {
+          gpus: [],
+          error: 'unexpected nvidia-smi output: "NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running."',
+        },
       ],
-      ['good rows kept beside a bad one', 'NVIDIA L4, 535.1, 23034\nwhat, is\n', { gpus: [{ name: 'NVIDIA L4', driver: '535.1', memory_mib: 23034 }], error: 'unexpected nvidia-smi output: "what, is"' }],
+      [
+        'good rows kept beside a bad one',
+        'NVIDIA L4, 535.1, 23034\nwhat, is\n',
+        { gpus: [{ name: 'NVIDIA L4', driver: '535.1', memory_mib: 23034 }], error: 'unexpected nvidia-smi output: "what, is"' },
+      ],
     ];
     for (const [name, text, parsed] of cases) it(name, () => expect(parseNvidiaSmi(text)).to.deep.equal(parsed));
 
     const runs: [string, Parameters<typeof gpuFacts>[0], ReturnType<typeof gpuFacts>][] = [
       ['exit 0', { status: 0, signal: null, stdout: 'NVIDIA T4, 1.2, 15360\n', stderr: '' }, { gpus: [{ name: 'NVIDIA T4', driver: '1.2', memory_mib: 15360 }] }],
-      ['no devices (exit 6): null with the message', { status: 6, signal: null, stdout: 'No devices were found\n', stderr: '' }, { gpus: null, gpu_error: 'nvidia-smi exited with 6: No devices were found' }],
+      [
+        'no devices (exit 6): null with the message',
+        { status: 6, signal: null, stdout: 'No devices were found\n', stderr: '' },
+        { gpus: null, gpu_error: 'nvidia-smi exited with 6: No devices were found' },
+      ],
       ['unparsable output only: null with why', { status: 0, signal: null, stdout: 'garbage\n', stderr: '' }, { gpus: null, gpu_error: 'unexpected nvidia-smi output: "garbage"' }],
-      ['timed out', { status: null, signal: 'SIGKILL', stdout: '', stderr: '', error: Object.assign(new Error('spawnSync nvidia-smi ETIMEDOUT'), { code: 'ETIMEDOUT' }) }, { gpus: null, gpu_error: 'nvidia-smi did not answer within 100 ms' }],
-      ['could not be run', { status: null, signal: null, stdout: '', stderr: '', error: Object.assign(new Error('spawn EACCES'), { code: 'EACCES' }) }, { gpus: null, gpu_error: 'nvidia-smi could not be run: spawn EACCES' }],
+      [
+        'timed out',
+        { status: null, signal: 'SIGKILL', stdout: '', stderr: '', error: Object.assign(new Error('spawnSync nvidia-smi ETIMEDOUT'), { code: 'ETIMEDOUT' }) },
+        { gpus: null, gpu_error: 'nvidia-smi did not answer within 100 ms' },
+      ],
+      [
+        'could not be run',
+        { status: null, signal: null, stdout: '', stderr: '', error: Object.assign(new Error('spawn EACCES'), { code: 'EACCES' }) },
+        { gpus: null, gpu_error: 'nvidia-smi could not be run: spawn EACCES' },
+      ],
     ];
     for (const [name, run, facts] of runs) it(`a run that ${name}`, () => expect(gpuFacts(run, 100)).to.deep.equal(facts));
   });

@@ -38,6 +38,11 @@ describe('GPU specification (Python DeviceSpecs, PR mlcube#351)', () => {
   }
 
   it('CUDA_VISIBLE_DEVICES as docker renumbers: N -> 0..N-1, devices as given, none hides', () => {
-    expect([cudaVisibleDevices({ kind: 'count', count: 3 }), cudaVisibleDevices({ kind: 'devices', devices: ['7', '2'] }), cudaVisibleDevices({ kind: 'none' }), cudaVisibleDevices({ kind: 'all' })]).to.deep.equal(['0,1,2', '7,2', '', undefined]);
+    expect([
+      cudaVisibleDevices({ kind: 'count', count: 3 }),
+      cudaVisibleDevices({ kind: 'devices', devices: ['7', '2'] }),
+      cudaVisibleDevices({ kind: 'none' }),
+      cudaVisibleDevices({ kind: 'all' }),
+    ]).to.deep.equal(['0,1,2', '7,2', '', undefined]);
   });
 });

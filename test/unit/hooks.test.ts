@@ -18,15 +18,22 @@ const logging = (name: string, log: string[], over: Partial<RunHook> = {}): RunH
 });
 
 describe('hooks around a task (src/hooks/hook.ts throughHooks)', () => {
-  const run = (log: string[], exitCode = 0) => async (c: TaskHookContext): Promise<TaskOutcome> => {
-    log.push(`task in ${c.run.workspace}`);
-    return { task: 't', exitCode, durationMs: 1 };
-  };
+  const run =
+    (log: string[], exitCode = 0) =>
+    async (c: TaskHookContext): Promise<TaskOutcome> => {
+      log.push(`task in ${c.run.workspace}`);
+      return { task: 't', exitCode, durationMs: 1 };
+    };
 
   const ROWS: { what: string; hooks: (log: string[]) => RunHook[]; log: string[]; exitCode: number }[] = [
     { what: 'no hooks: the task runs', hooks: () => [], log: ['task in /ws'], exitCode: 0 },
     { what: 'the first hook is the outermost', hooks: (l) => [logging('a', l), logging('b', l)], log: ['a in /ws', 'b in /ws', 'task in /ws', 'b out 0', 'a out 0'], exitCode: 0 },
-    { what: 'hooks without aroundTask are passed over', hooks: (l) => [{ name: 'x' }, logging('b', l), { name: 'y', beforeRun: () => undefined }], log: ['b in /ws', 'task in /ws', 'b out 0'], exitCode: 0 },
+    {
+      what: 'hooks without aroundTask are passed over',
+      hooks: (l) => [{ name: 'x' }, logging('b', l), { name: 'y', beforeRun: () => undefined }],
+      log: ['b in /ws', 'task in /ws', 'b out 0'],
+      exitCode: 0,
+    },
     {
       what: 'a hook passes the next ones (and the task) an extended context',
       hooks: (l) => [{ name: 'a', aroundTask: (_t, c, next) => next({ ...c, run: { ...c.run, workspace: '/other' } }) }, logging('b', l)],
@@ -58,7 +65,10 @@ describe('hooks around a task (src/hooks/hook.ts throughHooks)', () => {
   it('a hook calling next() twice is refused (the task would run twice)', async () => {
     const log: string[] = [];
     const twice: RunHook = { name: 'twice', aroundTask: async (_t, _c, next) => (await next(), next()) };
-    const e = await throughHooks([twice], task, ctx, run(log)).then(() => undefined, (x: Error) => x);
+    const e = await throughHooks([twice], task, ctx, run(log)).then(
+      () => undefined,
+      (x: Error) => x,
+    );
     expect(e?.message).to.equal('internal: hook "twice" called next() twice for task "t"');
     expect(log).to.deep.equal(['task in /ws']);
   });
@@ -66,7 +76,10 @@ describe('hooks around a task (src/hooks/hook.ts throughHooks)', () => {
   it('a task that throws rejects through every hook (each may act on it, e.g. record it interrupted)', async () => {
     const log: string[] = [];
     const seeing: RunHook = { name: 's', aroundTask: (_t, _c, next) => next().catch((e: Error) => (log.push(`s saw ${e.message}`), Promise.reject(e))) };
-    const e = await throughHooks([seeing], task, ctx, () => Promise.reject(new Error('boom'))).then(() => undefined, (x: Error) => x);
+    const e = await throughHooks([seeing], task, ctx, () => Promise.reject(new Error('boom'))).then(
+      () => undefined,
+      (x: Error) => x,
+    );
     expect(e?.message).to.equal('boom');
     expect(log).to.deep.equal(['s saw boom']);
   });

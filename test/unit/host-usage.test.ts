@@ -23,12 +23,25 @@ describe('host task usage (src/host-usage.ts)', () => {
     beforeEach(() => (proc = tempDir('mlcube-fakeproc-')));
     afterEach(() => proc.cleanup());
     // 100 -> 101 -> 103, 100 -> 102; 200 is someone else's (child of 1).
-    const tree: [number, number][] = [[100, 50], [101, 100], [102, 100], [103, 101], [200, 1]];
+    const tree: [number, number][] = [
+      [100, 50],
+      [101, 100],
+      [102, 100],
+      [103, 101],
+      [200, 1],
+    ];
     const write = (children: boolean) => {
       for (const [pid, ppid] of tree) {
         mkdirSync(join(proc.dir, String(pid), 'task', String(pid)), { recursive: true });
         writeFileSync(join(proc.dir, String(pid), 'stat'), stat(pid, `p${pid}`, ppid));
-        if (children) writeFileSync(join(proc.dir, String(pid), 'task', String(pid), 'children'), tree.filter(([, pp]) => pp === pid).map(([p]) => `${p} `).join(''));
+        if (children)
+          writeFileSync(
+            join(proc.dir, String(pid), 'task', String(pid), 'children'),
+            tree
+              .filter(([, pp]) => pp === pid)
+              .map(([p]) => `${p} `)
+              .join(''),
+          );
       }
       if (children) {
         // A second thread of 101 that forked 104.
@@ -51,7 +64,7 @@ describe('host task usage (src/host-usage.ts)', () => {
   it('not Linux: nulls and why', () => {
     const m = hostUsageMeter({ platform: 'darwin' });
     m.watch(123);
-    expect(m.stop()).to.deep.equal({ cpu_ms: null, max_rss_bytes: null, method: 'unavailable: not Linux (no /proc to read children\'s times and memory from on darwin)' });
+    expect(m.stop()).to.deep.equal({ cpu_ms: null, max_rss_bytes: null, method: "unavailable: not Linux (no /proc to read children's times and memory from on darwin)" });
   });
 
   it('no readable /proc/self/stat: nulls and why', () => {

@@ -6,7 +6,7 @@ import { isolation, param } from '../helpers/tasks.js';
 
 type Opts = Partial<Pick<ResolvedParam, 'opts' | 'missing' | 'realPath' | 'realDir'>>;
 const P = (name: string, io: 'input' | 'output', type: 'file' | 'directory', hostPath: string, opts?: 'ro' | 'rw' | Opts): ResolvedParam =>
-  param({ name, io, type, hostPath, ...(typeof opts === 'string' ? { opts } : opts ?? {}) });
+  param({ name, io, type, hostPath, ...(typeof opts === 'string' ? { opts } : (opts ?? {})) });
 const plan = (params: ResolvedParam[], o: { ws?: string; home?: string; env?: Record<string, string>; mode?: 'ro' | 'rw' } = {}) =>
   planMounts({ name: 't', params, isolation: isolation(o.ws ?? '/w', o.home ?? '/home/u', o.env ?? {}) }, o.mode);
 /** A mount as a line: host:container[:opts] (kind). */
@@ -24,18 +24,16 @@ describe('mount plan (/mlcube_io<k> contract, isolation)', () => {
       ],
       [
         'task split: an input file keeps the number of its directory but is bound by itself; absolute paths as they are',
-        [P('input_dir', 'input', 'directory', '/mlcube/workspace/input'), P('config', 'input', 'file', '/mlcube/workspace/config.yaml', 'ro'), P('output_dir', 'output', 'directory', '/datasets/my_split', 'rw')],
+        [
+          P('input_dir', 'input', 'directory', '/mlcube/workspace/input'),
+          P('config', 'input', 'file', '/mlcube/workspace/config.yaml', 'ro'),
+          P('output_dir', 'output', 'directory', '/datasets/my_split', 'rw'),
+        ],
         { ws: '/mlcube/workspace' },
         ['/mlcube/workspace/input:/mlcube_io0 (directory)', '/datasets/my_split:/mlcube_io2:rw (directory)', '/mlcube/workspace/config.yaml:/mlcube_io1/config.yaml:ro (file)'],
         ['--input_dir=/mlcube_io0', '--config=/mlcube_io1/config.yaml', '--output_dir=/mlcube_io2'],
       ],
-      [
-        'an input file is read-only by default',
-        [P('cfg', 'input', 'file', '/w/cfg.yaml')],
-        {},
-        ['/w/cfg.yaml:/mlcube_io0/cfg.yaml:ro (file)'],
-        ['--cfg=/mlcube_io0/cfg.yaml'],
-      ],
+      ['an input file is read-only by default', [P('cfg', 'input', 'file', '/w/cfg.yaml')], {}, ['/w/cfg.yaml:/mlcube_io0/cfg.yaml:ro (file)'], ['--cfg=/mlcube_io0/cfg.yaml']],
       ['opts: rw on an input file', [P('cfg', 'input', 'file', '/w/cfg.yaml', 'rw')], {}, ['/w/cfg.yaml:/mlcube_io0/cfg.yaml:rw (file)'], ['--cfg=/mlcube_io0/cfg.yaml']],
       [
         '--mount=rw makes input files (and directories) rw; outputs keep their own',
@@ -149,7 +147,12 @@ describe('mount plan (/mlcube_io<k> contract, isolation)', () => {
 
   describe('refused: what a container is never shown', () => {
     const cases: [string, ResolvedParam[], Record<string, string>, RegExp][] = [
-      ['the home directory as an input', [P('data', 'input', 'directory', '/home/u')], {}, /parameter "data": the container would be given directory \/home\/u, but it is your home directory \(\/home\/u\), with your keys in it/],
+      [
+        'the home directory as an input',
+        [P('data', 'input', 'directory', '/home/u')],
+        {},
+        /parameter "data": the container would be given directory \/home\/u, but it is your home directory \(\/home\/u\), with your keys in it/,
+      ],
       ['/ as an input', [P('data', 'input', 'directory', '/')], {}, /directory \/, but it contains your home directory \/home\/u/],
       ['/home (holds it)', [P('data', 'input', 'directory', '/home')], {}, /it contains your home directory/],
       ['~/.ssh as an input directory', [P('keys', 'input', 'directory', '/home/u/.ssh')], {}, /it is \/home\/u\/\.ssh \(your SSH keys\)/],
@@ -157,7 +160,12 @@ describe('mount plan (/mlcube_io<k> contract, isolation)', () => {
       ['a file in ~/.mlcube (the default signing key)', [P('key', 'input', 'file', '/home/u/.mlcube/keys/signing.key')], {}, /it is inside \/home\/u\/\.mlcube \(your mlcube keys and settings\)/],
       ['the signing key $MLCUBE_SIGNING_KEY names', [P('k', 'input', 'file', '/keys/signing.key')], { MLCUBE_SIGNING_KEY: '/keys/signing.key' }, /it is \/keys\/signing\.key \(the signing key\)/],
       ['a directory holding it', [P('d', 'input', 'directory', '/keys')], { MLCUBE_SIGNING_KEY: '/keys/signing.key' }, /it contains \/keys\/signing\.key \(the signing key\)/],
-      ['by its real path: a link to ~/.ssh', [P('d', 'input', 'directory', '/w/ssh', { realPath: '/home/u/.ssh', realDir: '/home/u/.ssh' })], {}, /directory \/w\/ssh \(\/home\/u\/\.ssh\), but it is \/home\/u\/\.ssh/],
+      [
+        'by its real path: a link to ~/.ssh',
+        [P('d', 'input', 'directory', '/w/ssh', { realPath: '/home/u/.ssh', realDir: '/home/u/.ssh' })],
+        {},
+        /directory \/w\/ssh \(\/home\/u\/\.ssh\), but it is \/home\/u\/\.ssh/,
+      ],
       ['a directory inside the records', [P('r', 'input', 'directory', '/w/.mlcube/runs')], {}, /it is inside the workspace's \.mlcube \(run records\)/],
       ['a file inside the records', [P('r', 'input', 'file', '/w/.mlcube/runs/x/record.json')], {}, /it is inside the workspace's \.mlcube \(run records\)/],
     ];

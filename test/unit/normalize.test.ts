@@ -29,7 +29,10 @@ describe('parameter normalisation (Python MLCubeConfig.check_parameters)', () =>
   it('normalises tasks: null task, null entrypoint, missing groups; applies overrides and re-infers', () => {
     const { tasks, warnings } = normalizeTasks(
       { a: null, b: { entrypoint: null, parameters: { inputs: { x: 'in.txt' } } }, c: { parameters: { outputs: { y: { type: 'file', default: 'y.txt' } } } } },
-      new Map([['x', 'other/'], ['y', '/abs/y.bin']]),
+      new Map([
+        ['x', 'other/'],
+        ['y', '/abs/y.bin'],
+      ]),
     );
     expect(tasks).to.deep.equal({
       a: { parameters: { inputs: {}, outputs: {} } },

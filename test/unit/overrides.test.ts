@@ -12,7 +12,11 @@ describe('command-line overrides (Python parse_extra_arg)', () => {
 
   it('task arguments in both forms; the whole value after the first = is kept (Python keeps only up to a second =)', () => {
     const args = parseTaskArgs(['data_config=/configs/data.yaml', '--data_dir=/data/imagenet', 'cfg=a=b']);
-    expect([...args]).to.deep.equal([['data_config', '/configs/data.yaml'], ['data_dir', '/data/imagenet'], ['cfg', 'a=b']]);
+    expect([...args]).to.deep.equal([
+      ['data_config', '/configs/data.yaml'],
+      ['data_dir', '/data/imagenet'],
+      ['cfg', 'a=b'],
+    ]);
   });
 
   const bad: [string, () => unknown, RegExp][] = [
@@ -30,7 +34,7 @@ describe('command-line overrides (Python parse_extra_arg)', () => {
       ['-P on the default', [], ['tasks.a.parameters.outputs.r.default=/x.txt'], ['a/output/r']],
       ['-P on the parameter (short form)', [], ['tasks.a.parameters.outputs.r=/x.txt'], ['a/output/r']],
       ['-P on the group, with a default inside', [], ['tasks.a.parameters.outputs={o: {default: /x/}}'], ['a/output/o']],
-      ['-P on the type only: the path is still the cube\'s', [], ['tasks.a.parameters.outputs.r.type=file'], []],
+      ["-P on the type only: the path is still the cube's", [], ['tasks.a.parameters.outputs.r.type=file'], []],
       ['-P on another task', [], ['tasks.b.parameters.outputs.o.default=/y/'], ['b/output/o']],
     ];
     for (const [name, taskArgs, params, want] of cases) {

@@ -36,7 +36,12 @@ const WS = '/cube/workspace';
 
 /** The fixture cube's copy -> consume chain, in the normalized form buildConfig gives (types and defaults filled in). */
 const TASKS: Tree = {
-  copy: { parameters: { inputs: { in_dir: { type: 'directory', default: 'input/' }, cfg: { type: 'file', default: 'input/cfg.yaml' } }, outputs: { out_dir: { type: 'directory', default: 'out/' }, report: { type: 'file', default: 'reports/report.txt' } } } },
+  copy: {
+    parameters: {
+      inputs: { in_dir: { type: 'directory', default: 'input/' }, cfg: { type: 'file', default: 'input/cfg.yaml' } },
+      outputs: { out_dir: { type: 'directory', default: 'out/' }, report: { type: 'file', default: 'reports/report.txt' } },
+    },
+  },
   consume: { parameters: { inputs: { out_dir: { type: 'directory', default: 'out/' } }, outputs: { summary: { type: 'file', default: 'summary.txt' } } } },
   gpu: { parameters: { inputs: { data: { type: 'file', default: '/etc/hostname' } } } },
 };
@@ -46,12 +51,30 @@ const DISK = { [WS]: 'directory', [`${WS}/input`]: 'directory', [`${WS}/input/cf
 /** The real descriptions: the plan parses each runner's settings with its own (e.g. singularity keeps --gpus under --nv). */
 const RUNNERS = { local: localRunner, docker: dockerRunner, singularity: singularityRunner, slurm: slurmRunner } satisfies Record<string, PlanInput['runner']>;
 
-function input(o: { runner?: keyof typeof RUNNERS; tasks?: string; runnerCfg?: Tree; workspace?: string; disk?: Record<string, 'file' | 'directory'>; links?: Record<string, string>; explicit?: string[]; accelerators?: number } = {}): PlanInput {
+function input(
+  o: {
+    runner?: keyof typeof RUNNERS;
+    tasks?: string;
+    runnerCfg?: Tree;
+    workspace?: string;
+    disk?: Record<string, 'file' | 'directory'>;
+    links?: Record<string, string>;
+    explicit?: string[];
+    accelerators?: number;
+  } = {},
+): PlanInput {
   const ws = o.workspace ?? WS;
   const runner = o.runner ?? 'local';
   return {
     // The runner section as a platform has it: the schema's defaults, the settings of the row, an image to run.
-    config: { name: 'basic', runtime: { root: CUBE, workspace: ws }, workspace: ws, platform: o.accelerators ? { accelerator_count: o.accelerators } : {}, runner: { ...runnerDefaults(RUNNERS[runner]), runner, image: 'basic:1', ...o.runnerCfg }, tasks: TASKS },
+    config: {
+      name: 'basic',
+      runtime: { root: CUBE, workspace: ws },
+      workspace: ws,
+      platform: o.accelerators ? { accelerator_count: o.accelerators } : {},
+      runner: { ...runnerDefaults(RUNNERS[runner]), runner, image: 'basic:1', ...o.runnerCfg },
+      tasks: TASKS,
+    },
     unresolved: { name: 'basic' },
     cube: { root: CUBE, file: `${CUBE}/mlcube.yaml` },
     explicitParams: new Set(o.explicit ?? []),
@@ -77,7 +100,12 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
       input: input(),
       expect: (p) => {
         expect(p.tasks.map((t) => t.name)).to.deep.equal(['copy', 'consume']);
-        expect(paramsOf(p, 'copy')).to.deep.equal([`input in_dir directory ${WS}/input`, `input cfg file ${WS}/input/cfg.yaml`, `output out_dir directory ${WS}/out (missing)`, `output report file ${WS}/reports/report.txt (missing)`]);
+        expect(paramsOf(p, 'copy')).to.deep.equal([
+          `input in_dir directory ${WS}/input`,
+          `input cfg file ${WS}/input/cfg.yaml`,
+          `output out_dir directory ${WS}/out (missing)`,
+          `output report file ${WS}/reports/report.txt (missing)`,
+        ]);
         expect(paramsOf(p, 'consume')).to.deep.equal([`input out_dir directory ${WS}/out (missing)`, `output summary file ${WS}/summary.txt (missing)`]);
         expect(containerOf(p, 'copy')).to.deep.equal([null, null, null, null]);
         expect(p.tasks[0].mounts).to.equal(null);
@@ -95,8 +123,16 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
       what: 'the claims: outputs are written, inputs read, each named by task and parameter',
       input: input(),
       expect: (p) => {
-        expect(p.claims.writes.map((c) => `${c.io} ${c.task}.${c.parameter} ${c.path}`)).to.deep.equal([`output copy.out_dir ${WS}/out`, `output copy.report ${WS}/reports/report.txt`, `output consume.summary ${WS}/summary.txt`]);
-        expect(p.claims.reads.map((c) => `${c.io} ${c.task}.${c.parameter} ${c.path}`)).to.deep.equal([`input copy.in_dir ${WS}/input`, `input copy.cfg ${WS}/input/cfg.yaml`, `input consume.out_dir ${WS}/out`]);
+        expect(p.claims.writes.map((c) => `${c.io} ${c.task}.${c.parameter} ${c.path}`)).to.deep.equal([
+          `output copy.out_dir ${WS}/out`,
+          `output copy.report ${WS}/reports/report.txt`,
+          `output consume.summary ${WS}/summary.txt`,
+        ]);
+        expect(p.claims.reads.map((c) => `${c.io} ${c.task}.${c.parameter} ${c.path}`)).to.deep.equal([
+          `input copy.in_dir ${WS}/input`,
+          `input copy.cfg ${WS}/input/cfg.yaml`,
+          `input consume.out_dir ${WS}/out`,
+        ]);
       },
     },
     {
@@ -113,7 +149,12 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
       expect: (p) => {
         expect(containerOf(p, 'copy')).to.deep.equal(['/mlcube_io0', '/mlcube_io0/cfg.yaml', '/mlcube_io1', '/mlcube_io2/report.txt']);
         expect(containerOf(p, 'consume')).to.deep.equal(['/mlcube_io0', '/mlcube_io1/summary.txt']);
-        expect(p.tasks[0].mounts!.mounts.map((m) => `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`)).to.deep.equal([`${WS}/input:/mlcube_io0`, `${WS}/out:/mlcube_io1`, `${WS}/reports:/mlcube_io2`, `${WS}/input/cfg.yaml:/mlcube_io0/cfg.yaml:ro`]);
+        expect(p.tasks[0].mounts!.mounts.map((m) => `${m.host}:${m.container}${m.opts ? `:${m.opts}` : ''}`)).to.deep.equal([
+          `${WS}/input:/mlcube_io0`,
+          `${WS}/out:/mlcube_io1`,
+          `${WS}/reports:/mlcube_io2`,
+          `${WS}/input/cfg.yaml:/mlcube_io0/cfg.yaml:ro`,
+        ]);
         expect(p.runner).to.deep.equal({ name: 'docker', capabilities: { seesHostPaths: false, batch: false } });
         expect(p.settings).to.include({ image: 'basic:1' });
       },
@@ -157,7 +198,9 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
     },
     {
       what: 'an output the command line put outside the workspace is allowed and said',
-      input: withTasks(input({ tasks: 'consume', disk: { ...DISK, [`${WS}/out`]: 'directory' }, explicit: [paramKey('consume', 'output', 'summary')] }), { consume: { parameters: { inputs: { out_dir: { type: 'directory', default: 'out/' } }, outputs: { summary: { type: 'file', default: '/results/summary.txt' } } } } }),
+      input: withTasks(input({ tasks: 'consume', disk: { ...DISK, [`${WS}/out`]: 'directory' }, explicit: [paramKey('consume', 'output', 'summary')] }), {
+        consume: { parameters: { inputs: { out_dir: { type: 'directory', default: 'out/' } }, outputs: { summary: { type: 'file', default: '/results/summary.txt' } } } },
+      }),
       expect: (p) => expect(p.info).to.deep.equal(['task "consume" writes output "summary" outside the workspace: /results/summary.txt']),
     },
   ];
@@ -166,13 +209,35 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
   const ERRORS: { what: string; input: PlanInput; code: string; message: RegExp }[] = [
     { what: 'an unknown task', input: input({ tasks: 'copy,nope' }), code: 'MLCUBE_USAGE', message: /unknown task "nope" \(the cube has: copy, consume, gpu\)/ },
     { what: 'several tasks and no --task', input: { ...input(), tasks: '' }, code: 'MLCUBE_USAGE', message: /no --task given and the cube has 3 tasks/ },
-    { what: 'an unknown task before a malformed GPU request (the selection comes first)', input: input({ runner: 'singularity', tasks: 'nope', runnerCfg: { '--nv': '0,1' } }), code: 'MLCUBE_USAGE', message: /unknown task/ },
+    {
+      what: 'an unknown task before a malformed GPU request (the selection comes first)',
+      input: input({ runner: 'singularity', tasks: 'nope', runnerCfg: { '--nv': '0,1' } }),
+      code: 'MLCUBE_USAGE',
+      message: /unknown task/,
+    },
     { what: 'a malformed GPU request', input: input({ runner: 'singularity', runnerCfg: { '--nv': '0,1' } }), code: 'MLCUBE_CONFIG_INVALID', message: /--gpus="0,1" is not a GPU specification/ },
-    { what: 'an input missing on the (probed) disk, naming the task that makes it', input: input({ tasks: 'consume' }), code: 'MLCUBE_PARAM_INVALID', message: new RegExp(`input ${WS}/out does not exist`) },
+    {
+      what: 'an input missing on the (probed) disk, naming the task that makes it',
+      input: input({ tasks: 'consume' }),
+      code: 'MLCUBE_PARAM_INVALID',
+      message: new RegExp(`input ${WS}/out does not exist`),
+    },
     // /etc/hostname exists on this machine: only the probe is asked, and it says missing.
     { what: 'an input that exists only on the real disk (only the probe is asked)', input: input({ tasks: 'gpu' }), code: 'MLCUBE_PARAM_INVALID', message: /input \/etc\/hostname does not exist/ },
-    { what: 'an output of the cube file outside the workspace', input: withTasks(input({ tasks: 'consume' }), { consume: { parameters: { outputs: { summary: { type: 'file', default: '/results/summary.txt' } } } } }), code: 'MLCUBE_PARAM_INVALID', message: /outside the workspace .* comes from the cube file/ },
-    { what: 'a container mount that would show the home directory', input: withTasks(input({ runner: 'docker', tasks: 'peek', disk: { ...DISK, '/home/u': 'directory' } }), { peek: { parameters: { inputs: { data: { type: 'directory', default: '/home/u' } } } } }), code: 'MLCUBE_PARAM_INVALID', message: /the container would be given directory \/home\/u, but/ },
+    {
+      what: 'an output of the cube file outside the workspace',
+      input: withTasks(input({ tasks: 'consume' }), { consume: { parameters: { outputs: { summary: { type: 'file', default: '/results/summary.txt' } } } } }),
+      code: 'MLCUBE_PARAM_INVALID',
+      message: /outside the workspace .* comes from the cube file/,
+    },
+    {
+      what: 'a container mount that would show the home directory',
+      input: withTasks(input({ runner: 'docker', tasks: 'peek', disk: { ...DISK, '/home/u': 'directory' } }), {
+        peek: { parameters: { inputs: { data: { type: 'directory', default: '/home/u' } } } },
+      }),
+      code: 'MLCUBE_PARAM_INVALID',
+      message: /the container would be given directory \/home\/u, but/,
+    },
   ];
   for (const row of ERRORS) {
     it(`refuses ${row.what} (exit 2, located)`, () => {

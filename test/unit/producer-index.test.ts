@@ -18,7 +18,10 @@ function record(id: string, fileSha: string, dirSha: string, innerSha: string, s
 }
 const labels = new Map<string, string>();
 /** `f:label` / `d:label` as the index keys them. */
-const key = (k: string) => { const [t, l] = k.split(':'); return `${t}:${t === 'd' ? labels.get(l) ?? hex(l) : hex(l)}`; };
+const key = (k: string) => {
+  const [t, l] = k.split(':');
+  return `${t}:${t === 'd' ? (labels.get(l) ?? hex(l)) : hex(l)}`;
+};
 const keys = (...k: string[]) => new Set(k.map(key));
 const manifestsOf = (r: RunRecord) => new Map(r.parameters.filter((p) => p.type === 'directory').map((p) => [`${p.io}:${p.name}`, (p as any).entriesList as TreeEntry[]]));
 async function addRun(ws: string, r: RunRecord): Promise<void> {
@@ -51,7 +54,9 @@ describe('producer index (.mlcube/runs/producers.jsonl): lineage without reading
     for (const r of [record('1', 'same', 'd1', 'i1'), record('2', 'same', 'd2', 'i2'), record('3', 'same', 'd3', 'i3', 'failed')]) {
       await addRun(ws.dir, r);
     }
-    const lines = readFileSync(join(runsDir(ws.dir), PRODUCERS_FILE), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(runsDir(ws.dir), PRODUCERS_FILE), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines).to.have.length(6);
     expect((await findProducers(ws.dir, keys('f:same'))).get(key('f:same'))?.run_id.slice(-1)).to.equal('2');
   });
@@ -60,7 +65,11 @@ describe('producer index (.mlcube/runs/producers.jsonl): lineage without reading
     writeRecord(ws.dir, record('1', 'f1', 'd1', 'i1'));
     writeRecord(ws.dir, record('2', 'f2', 'd2', 'i2'));
     expect((await findProducers(ws.dir, keys('f:f1', 'd:d2'))).size).to.equal(2);
-    expect(readFileSync(join(runsDir(ws.dir), PRODUCERS_FILE), 'utf8').trim().split('\n')).to.have.length(6);
+    expect(
+      readFileSync(join(runsDir(ws.dir), PRODUCERS_FILE), 'utf8')
+        .trim()
+        .split('\n'),
+    ).to.have.length(6);
     rmSync(join(runsDir(ws.dir), PRODUCERS_FILE));
     const r3 = record('3', 'f3', 'd3', 'i3');
     await addRun(ws.dir, r3); // no index: rebuilt from all three records, r3 included

@@ -16,10 +16,20 @@ const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 
 describe('provenance: canonical JSON (RFC 8785)', () => {
   it('sorts keys by UTF-16 code units and drops whitespace (RFC 8785 §3.2.3 sorting example)', () => {
-    const input = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    const input = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
     const keys = Object.keys(JSON.parse(canonicalize(input)));
     // Expected order from the RFC: \r, 1, \u0080, \u00f6, \u20ac, \ud83d\ude00, \ufb33.
-    expect(canonicalize(input)).to.equal('{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}');
+    expect(canonicalize(input)).to.equal(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    );
     expect(keys).to.have.length(7);
   });
 
@@ -57,14 +67,7 @@ describe('provenance: digests (sha256 files, mlcube-tree-v1 directories)', () =>
     writeFileSync(join(dir, 't', 'sub', 'x'), '');
     symlinkSync('b.txt', join(dir, 't', 'link'));
     const d = await digestPath(join(dir, 't'));
-    const manifest = [
-      `F ${sha('BEE')} 3 "B.txt"\n`,
-      `F ${sha('bee')} 3 "b.txt"\n`,
-      `D - - "empty"\n`,
-      `L ${sha('b.txt')} - "link"\n`,
-      `D - - "sub"\n`,
-      `F ${sha('')} 0 "sub/x"\n`,
-    ].join('');
+    const manifest = [`F ${sha('BEE')} 3 "B.txt"\n`, `F ${sha('bee')} 3 "b.txt"\n`, `D - - "empty"\n`, `L ${sha('b.txt')} - "link"\n`, `D - - "sub"\n`, `F ${sha('')} 0 "sub/x"\n`].join('');
     expect(d.entries!.map(manifestLine).join('')).to.equal(manifest);
     expect(d.sha256).to.equal(sha(manifest));
     expect(treeDigest(d.entries!)).to.equal(d.sha256);
@@ -108,7 +111,13 @@ describe('provenance: metric rows and run records against their schemas', () => 
 
   it('takes the final value of a metric at its highest step', () => {
     const ts = new Date().toISOString();
-    expect(finalMetrics([{ name: 'acc', value: 0.9, step: 2, timestamp: ts }, { name: 'acc', value: 0.5, step: 1, timestamp: ts }, { name: 'loss', value: 'NaN', timestamp: ts }])).to.deep.equal({ acc: 0.9, loss: 'NaN' });
+    expect(
+      finalMetrics([
+        { name: 'acc', value: 0.9, step: 2, timestamp: ts },
+        { name: 'acc', value: 0.5, step: 1, timestamp: ts },
+        { name: 'loss', value: 'NaN', timestamp: ts },
+      ]),
+    ).to.deep.equal({ acc: 0.9, loss: 'NaN' });
   });
 
   it('shows a running record whose process is dead as killed', () => {
@@ -121,19 +130,45 @@ describe('provenance: metric rows and run records against their schemas', () => 
   it('draws lineage as a PROV graph: runs and artifacts (by digest), used / wasGeneratedBy / wasInformedBy, limited by depth', () => {
     const data = fileParam('data', 'output', hex('data'));
     const model = fileParam('model', 'output', hex('model'));
-    const rec = (id: string, task: string, params: any[], from: string[]) => makeRecord(id, params, { task, lineage: from.map((f) => ({ run_id: f, input: 'i', output: 'o', task: 't', sha256: hex('x') })) });
+    const rec = (id: string, task: string, params: any[], from: string[]) =>
+      makeRecord(id, params, { task, lineage: from.map((f) => ({ run_id: f, input: 'i', output: 'o', task: 't', sha256: hex('x') })) });
     const runs = [
       rec('20261123T000001Z-download-000001', 'download', [data], []),
-      rec('20261123T000002Z-train-000002', 'train', [{ ...data, io: 'input' }, { ...model, kind: 'model' }], ['20261123T000001Z-download-000001']),
-      rec('20261123T000003Z-evaluate-000003', 'evaluate', [{ ...data, io: 'input' }, { ...model, io: 'input', kind: 'model' }], ['20261123T000001Z-download-000001', '20261123T000002Z-train-000002']),
+      rec(
+        '20261123T000002Z-train-000002',
+        'train',
+        [
+          { ...data, io: 'input' },
+          { ...model, kind: 'model' },
+        ],
+        ['20261123T000001Z-download-000001'],
+      ),
+      rec(
+        '20261123T000003Z-evaluate-000003',
+        'evaluate',
+        [
+          { ...data, io: 'input' },
+          { ...model, io: 'input', kind: 'model' },
+        ],
+        ['20261123T000001Z-download-000001', '20261123T000002Z-train-000002'],
+      ),
     ];
     const g = lineageGraph(runs, ['20261123T000003Z-evaluate-000003']);
     const artifacts = g.nodes.filter((n) => n.node === 'artifact');
-    expect(artifacts.map((a: any) => [a.kind, a.paths])).to.deep.equal([['dataset', ['data']], ['model', ['model']]].sort((a, b) => (`artifact:sha256:${hex(a[1][0])}` < `artifact:sha256:${hex(b[1][0])}` ? -1 : 1)));
+    expect(artifacts.map((a: any) => [a.kind, a.paths])).to.deep.equal(
+      [
+        ['dataset', ['data']],
+        ['model', ['model']],
+      ].sort((a, b) => (`artifact:sha256:${hex(a[1][0])}` < `artifact:sha256:${hex(b[1][0])}` ? -1 : 1)),
+    );
     const rel = (r: string) => g.edges.filter((e) => e.relation === r).length;
     expect([rel('used'), rel('wasGeneratedBy'), rel('wasInformedBy')]).to.deep.equal([3, 2, 3]);
     expect(g.edges).to.deep.include({ from: `artifact:sha256:${hex('model')}`, to: 'run:20261123T000002Z-train-000002', relation: 'wasGeneratedBy', parameter: 'model' });
-    expect(lineageGraph(runs, ['20261123T000003Z-evaluate-000003'], 0).nodes.filter((n) => n.node === 'run').map((n: any) => n.run_id)).to.deep.equal(['20261123T000003Z-evaluate-000003']);
+    expect(
+      lineageGraph(runs, ['20261123T000003Z-evaluate-000003'], 0)
+        .nodes.filter((n) => n.node === 'run')
+        .map((n: any) => n.run_id),
+    ).to.deep.equal(['20261123T000003Z-evaluate-000003']);
     const dot = toDot(lineageGraph(runs, []));
     expect(dot).to.contain('"run:20261123T000002Z-train-000002" -> "run:20261123T000001Z-download-000001"');
     expect(dot).to.contain(`"artifact:sha256:${hex('model')}" [shape=ellipse`);

@@ -18,7 +18,15 @@ const LIVE = 77;
 /** A world where pid LIVE runs (started at tick 500) and every other pid is dead. */
 const probe = (over: Partial<LivenessProbe> = {}): LivenessProbe => ({ hostname: HOST, bootId: BOOT, pidAlive: (pid) => pid === LIVE, startTicks: (pid) => (pid === LIVE ? 500 : null), ...over });
 
-const facts = (over: Partial<ReapingFacts> = {}): ReapingFacts => ({ boot_id: BOOT, pid_start: 100, metrics_dir: '/nonexistent/mlcube-metrics-abcdef', task_pgid: null, task_start: null, docker_host: null, ...over });
+const facts = (over: Partial<ReapingFacts> = {}): ReapingFacts => ({
+  boot_id: BOOT,
+  pid_start: 100,
+  metrics_dir: '/nonexistent/mlcube-metrics-abcdef',
+  task_pgid: null,
+  task_start: null,
+  docker_host: null,
+  ...over,
+});
 
 const running = (id: string, over: Partial<RunRecord> = {}): RunRecord =>
   makeRecord(id, [], { status: 'running', exit_code: null, ended_at: null, duration_ms: null, pid: DEAD, host: { ...makeRecord(id, []).host, hostname: HOST }, reaping: facts(), ...over });
@@ -62,7 +70,11 @@ describe('reaper: cleaning up after runs whose mlcube was killed (src/provenance
     expect(calls).to.deep.equal([`rm containers ${ids[0]} @unix:///var/run/docker.sock`]);
     const rec = onDisk(ids[0]);
     expect(rec.status).to.equal('killed');
-    expect(rec.reaped).to.deep.equal({ at: '2026-01-01T00:00:00.000Z', by_pid: process.pid, actions: [`removed container mlcube-x-000001 (labelled org.mlcommons.mlcube.run-id=${ids[0]})`, 'its metrics directory was already gone'] });
+    expect(rec.reaped).to.deep.equal({
+      at: '2026-01-01T00:00:00.000Z',
+      by_pid: process.pid,
+      actions: [`removed container mlcube-x-000001 (labelled org.mlcommons.mlcube.run-id=${ids[0]})`, 'its metrics directory was already gone'],
+    });
     expect(rec.error).to.contain(`mlcube (pid ${DEAD}) was killed while the task ran`);
     expect(reaped.get(ids[0])).to.deep.equal(rec);
     expect(existsSync(join(liveDir(ws), ids[0]))).to.equal(false);

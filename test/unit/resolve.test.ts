@@ -8,7 +8,9 @@ import { ParameterError, UsageError } from '../../src/errors.js';
 const fakeFs = (entries: Record<string, PathKind>, links: Record<string, string> = {}): FsProbe => ({
   kind: (p) => entries[p] ?? 'missing',
   realTarget: (p) => {
-    const from = Object.keys(links).filter((l) => p === l || p.startsWith(`${l}/`)).sort((a, b) => b.length - a.length)[0];
+    const from = Object.keys(links)
+      .filter((l) => p === l || p.startsWith(`${l}/`))
+      .sort((a, b) => b.length - a.length)[0];
     return from === undefined ? p : links[from] + p.slice(from.length);
   },
 });
@@ -38,7 +40,12 @@ describe('parameter resolution (host paths, types, checks)', () => {
 
   it('types unknown inputs from disk, keeps declared types and options', () => {
     const cfg = cube({
-      t: { parameters: { inputs: { a: { default: 'a', type: 'unknown' }, b: { default: 'b.txt', type: 'unknown' }, c: { default: 'c', type: 'directory', opts: 'ro' } }, outputs: { o: { default: 'o/', type: 'directory' } } } },
+      t: {
+        parameters: {
+          inputs: { a: { default: 'a', type: 'unknown' }, b: { default: 'b.txt', type: 'unknown' }, c: { default: 'c', type: 'directory', opts: 'ro' } },
+          outputs: { o: { default: 'o/', type: 'directory' } },
+        },
+      },
     });
     const r = resolveTask(cfg, 't', ctx({ '/ws/a': 'directory', '/ws/b.txt': 'file', '/ws/c': 'directory', '/ws': 'directory' }));
     expect(r.params).to.deep.equal([
@@ -103,10 +110,22 @@ describe('parameter resolution (host paths, types, checks)', () => {
       ['through .. out of the workspace into /etc', '../../etc/cron.d/x', 'file', { explicit: true }, /output \.\.\/\.\.\/etc\/cron\.d\/x resolves to \/etc\/cron\.d\/x/],
       ['through a symbolic link in the workspace to /etc', 'out/passwd', 'file', { links: { '/ws/out': '/etc' } }, /output out\/passwd resolves to \/etc\/passwd, which is under \/etc/],
       ['through a dangling link (its target would be created)', 'out/x', 'file', { links: { '/ws/out/x': '/usr/local/bin/x' } }, /resolves to \/usr\/local\/bin\/x, which is under \/usr/],
-      ['outside the workspace from the cube file', '/tmp/elsewhere/r.txt', 'file', {}, /output \/tmp\/elsewhere\/r\.txt is \/tmp\/elsewhere\/r\.txt, outside the workspace \/ws, and comes from the cube file/],
+      [
+        'outside the workspace from the cube file',
+        '/tmp/elsewhere/r.txt',
+        'file',
+        {},
+        /output \/tmp\/elsewhere\/r\.txt is \/tmp\/elsewhere\/r\.txt, outside the workspace \/ws, and comes from the cube file/,
+      ],
       ['outside through .. from the cube file', '../sibling/', 'directory', {}, /is \/sibling, outside the workspace \/ws/],
       ['$VAR expanded outside from the cube file', '$DATA/out/', 'directory', {}, /output \$DATA\/out\/ is \/data\/out, outside the workspace/],
-      ["inside the workspace's .mlcube", '.mlcube/runs/x/record.json', 'file', { explicit: true }, /\/ws\/\.mlcube\/runs\/x\/record\.json is inside the workspace's \.mlcube, where mlcube keeps its run records/],
+      [
+        "inside the workspace's .mlcube",
+        '.mlcube/runs/x/record.json',
+        'file',
+        { explicit: true },
+        /\/ws\/\.mlcube\/runs\/x\/record\.json is inside the workspace's \.mlcube, where mlcube keeps its run records/,
+      ],
       ['the .mlcube itself', '.mlcube/', 'directory', {}, /\/ws\/\.mlcube is inside the workspace's \.mlcube/],
     ];
     for (const [name, value, type, o, re] of refused) {

@@ -54,7 +54,7 @@ describe('the runner registry (runners/index.ts): one description per runner', (
     });
   }
 
-  it('every runner schema under schemas/ belongs to a runner of the registry, and none is among the runtime\'s own', () => {
+  it("every runner schema under schemas/ belongs to a runner of the registry, and none is among the runtime's own", () => {
     const runnerSchemas = readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json') && typeof runnerNameOf(f) === 'string');
     expect(runnerSchemas.length, 'runner schemas found (guards the scan)').to.be.above(0);
     expect(runnerSchemas.filter((f) => !RUNNERS.some((r) => r.schema === f))).to.deep.equal([]);
@@ -63,7 +63,10 @@ describe('the runner registry (runners/index.ts): one description per runner', (
 
   it('the build compiles every runner schema: the registry loads without the validators it writes (#validators)', async () => {
     const graph = staticGraph(join(REPO, 'dist', 'src', 'build', 'compile-schemas.js'));
-    expect([...graph].some((f) => f.endsWith(join('runners', 'index.js'))), 'compile-schemas takes the runners from the registry').to.equal(true);
+    expect(
+      [...graph].some((f) => f.endsWith(join('runners', 'index.js'))),
+      'compile-schemas takes the runners from the registry',
+    ).to.equal(true);
     expect([...graph].filter((f) => f === '#validators' || f.endsWith(join('config', 'schemas.js'))).map((f) => relative(REPO, f))).to.deep.equal([]);
     const mod = (await import('#validators')).default;
     for (const r of RUNNERS) expect(typeof mod[r.schema.replace(/[^A-Za-z0-9]/g, '_')], r.schema).to.equal('function');

@@ -39,17 +39,43 @@ describe('runner settings: each runner section parsed once into typed settings (
           expect({ gpus: s.gpus, hideGpus: s.hideGpus, mountMode: s.mountMode }).to.deep.equal({ gpus, hideGpus, mountMode });
         });
       }
-      it(`${r.name}: a malformed --gpus is a ConfigError naming the value and the fix`, () => expect(() => settingsOf(r.name, { gpus: '0,1' })).to.throw(ConfigError, /--gpus="0,1" is not a GPU specification/));
+      it(`${r.name}: a malformed --gpus is a ConfigError naming the value and the fix`, () =>
+        expect(() => settingsOf(r.name, { gpus: '0,1' })).to.throw(ConfigError, /--gpus="0,1" is not a GPU specification/));
     }
   });
 
   it('the runner-specific settings come typed from the effective configuration (defaults and overrides applied)', () => {
     const s = settingsOf('docker', { memory: '2g', network: 'none' }, ['docker.user=image', 'docker.keep_container=true']) as unknown as Record<string, unknown>;
-    expect(s).to.deep.include({ image: 'mlcube-test/basic:0.0.1', buildStrategy: 'auto', user: 'image', keepContainer: true, init: true, network: 'none', memory: { spec: '2g', bytes: 2 * 1024 ** 3 }, env: ['GREETING=hello basic'] });
+    expect(s).to.deep.include({
+      image: 'mlcube-test/basic:0.0.1',
+      buildStrategy: 'auto',
+      user: 'image',
+      keepContainer: true,
+      init: true,
+      network: 'none',
+      memory: { spec: '2g', bytes: 2 * 1024 ** 3 },
+      env: ['GREETING=hello basic'],
+    });
     expect(settingsOf('local') as unknown as Record<string, unknown>).to.deep.include({ command: ['node', 'task.mjs'], workdir: CUBE, env: { GREETING: 'hello basic' } });
-    expect(settingsOf('slurm', { memory: '4G' }, ['slurm.gpus=2']) as unknown as Record<string, unknown>).to.deep.include({ inner: 'singularity', mem: '4G', gpusPerJob: 2, pollMs: 2000, logDir: join(CUBE, 'workspace', '.mlcube', 'slurm') });
-    expect(settingsOf('charliecloud') as unknown as Record<string, unknown>).to.deep.include({ source: { kind: 'docker', ref: 'mlcube-test/basic:0.0.1', text: 'docker:mlcube-test/basic:0.0.1' }, format: 'dir', chRun: ['ch-run'] });
-    expect(settingsOf('singularity', { network: 'none' }) as unknown as Record<string, unknown>).to.deep.include({ image: 'mlcubetestbasic001.sif', buildFile: 'docker://mlcube-test/basic:0.0.1', buildArgs: ['--fakeroot'], network: 'none', executable: 'singularity' });
+    expect(settingsOf('slurm', { memory: '4G' }, ['slurm.gpus=2']) as unknown as Record<string, unknown>).to.deep.include({
+      inner: 'singularity',
+      mem: '4G',
+      gpusPerJob: 2,
+      pollMs: 2000,
+      logDir: join(CUBE, 'workspace', '.mlcube', 'slurm'),
+    });
+    expect(settingsOf('charliecloud') as unknown as Record<string, unknown>).to.deep.include({
+      source: { kind: 'docker', ref: 'mlcube-test/basic:0.0.1', text: 'docker:mlcube-test/basic:0.0.1' },
+      format: 'dir',
+      chRun: ['ch-run'],
+    });
+    expect(settingsOf('singularity', { network: 'none' }) as unknown as Record<string, unknown>).to.deep.include({
+      image: 'mlcubetestbasic001.sif',
+      buildFile: 'docker://mlcube-test/basic:0.0.1',
+      buildArgs: ['--fakeroot'],
+      network: 'none',
+      executable: 'singularity',
+    });
   });
 
   describe('a value of the wrong shape fails closed: a ConfigError naming the key, the value, what was expected and a fix', () => {

@@ -47,13 +47,29 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
     const cases: [string, Record<string, unknown>, string[]][] = [
       ['a definition file (relative to the cube root), with the configured --fakeroot', {}, ['singularity', 'build', '--fakeroot', SIF, `${ROOT}/Singularity.recipe`]],
       ['docker:// from a registry', { build_file: 'docker://mlcommons/mnist:0.0.1' }, ['singularity', 'build', '--fakeroot', SIF, 'docker://mlcommons/mnist:0.0.1']],
-      ['docker-daemon:// from the local Docker daemon, build_args emptied: no --fakeroot is added', { build_file: 'docker-daemon://mlcube/mnist:0.0.1', build_args: '' }, ['singularity', 'build', SIF, 'docker-daemon://mlcube/mnist:0.0.1']],
-      ['docker-archive: a relative `docker save` tar resolves against the cube root', { build_file: 'docker-archive:images/mnist.tar', build_args: null }, ['singularity', 'build', SIF, `docker-archive:${ROOT}/images/mnist.tar`]],
+      [
+        'docker-daemon:// from the local Docker daemon, build_args emptied: no --fakeroot is added',
+        { build_file: 'docker-daemon://mlcube/mnist:0.0.1', build_args: '' },
+        ['singularity', 'build', SIF, 'docker-daemon://mlcube/mnist:0.0.1'],
+      ],
+      [
+        'docker-archive: a relative `docker save` tar resolves against the cube root',
+        { build_file: 'docker-archive:images/mnist.tar', build_args: null },
+        ['singularity', 'build', SIF, `docker-archive:${ROOT}/images/mnist.tar`],
+      ],
       ['docker-archive: an absolute tar is kept', { build_file: 'docker-archive:/scratch/mnist.tar' }, ['singularity', 'build', '--fakeroot', SIF, 'docker-archive:/scratch/mnist.tar']],
-      ['an absolute definition file, custom build args (quotes honoured)', { build_file: '/defs/m.def', build_args: '--fix-perms --build-arg "V=a b"' }, ['singularity', 'build', '--fix-perms', '--build-arg', 'V=a b', SIF, '/defs/m.def']],
+      [
+        'an absolute definition file, custom build args (quotes honoured)',
+        { build_file: '/defs/m.def', build_args: '--fix-perms --build-arg "V=a b"' },
+        ['singularity', 'build', '--fix-perms', '--build-arg', 'V=a b', SIF, '/defs/m.def'],
+      ],
       ['other URIs (oras://, library://) are passed verbatim', { build_file: 'oras://ghcr.io/x/y:1', build_args: '' }, ['singularity', 'build', SIF, 'oras://ghcr.io/x/y:1']],
       ['custom executable: sudo singularity', { singularity: 'sudo singularity', build_file: 'docker://a/b:1', build_args: '' }, ['sudo', 'singularity', 'build', SIF, 'docker://a/b:1']],
-      ['custom executable: apptainer by absolute path', { singularity: '/opt/apptainer/bin/apptainer', build_file: 'docker://a/b:1', build_args: '' }, ['/opt/apptainer/bin/apptainer', 'build', SIF, 'docker://a/b:1']],
+      [
+        'custom executable: apptainer by absolute path',
+        { singularity: '/opt/apptainer/bin/apptainer', build_file: 'docker://a/b:1', build_args: '' },
+        ['/opt/apptainer/bin/apptainer', 'build', SIF, 'docker://a/b:1'],
+      ],
     ];
     for (const [name, over, argv] of cases) it(name, () => expect(buildArgv(cfg(over), ROOT, SIF)).to.deep.equal(argv));
 
@@ -108,7 +124,26 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
         'run_args first, then --network/--security/--vm-*, --containall, --cleanenv, env_args',
         task(),
         cfg({ run_args: '-C --writable-tmpfs', '--network': 'none', '--security': 'uid:0', '--vm-ram': '2G', '--vm-cpu': '2', containall: true, cleanenv: true, env_args: { A: 'x y', N: 3 } }),
-        ['singularity', 'run', '-C', '--writable-tmpfs', '--network=none', '--security=uid:0', '--vm-ram=2G', '--vm-cpu=2', '--cleanenv', '--env', 'A=x y', '--env', 'N=3', ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS],
+        [
+          'singularity',
+          'run',
+          '-C',
+          '--writable-tmpfs',
+          '--network=none',
+          '--security=uid:0',
+          '--vm-ram=2G',
+          '--vm-cpu=2',
+          '--cleanenv',
+          '--env',
+          'A=x y',
+          '--env',
+          'N=3',
+          ...TASK_ENV,
+          ...BINDS,
+          SIF,
+          'train',
+          ...PARAMS,
+        ],
       ],
       ['custom executable: sudo apptainer', task(), cfg({ singularity: 'sudo apptainer' }), ['sudo', 'apptainer', 'run', C, ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
     ];
@@ -119,7 +154,13 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
       const MB = ['--bind', '/runs/r1/metrics:/mlcube_metrics:rw'];
       const cases: [string, ResolvedTask, ReturnType<typeof cfg>, string | undefined, string[]][] = [
         ['not recorded: no bind, no MLCUBE_METRICS_FILE', task(), cfg(), undefined, ['singularity', 'run', C, ...TASK_ENV, ...BINDS, SIF, 'train', ...PARAMS]],
-        ['recorded: bound rw at /mlcube_metrics, the env names the file there', task(), cfg(), '/runs/r1/metrics', ['singularity', 'run', C, ...TASK_ENV, ...M, ...BINDS, ...MB, SIF, 'train', ...PARAMS]],
+        [
+          'recorded: bound rw at /mlcube_metrics, the env names the file there',
+          task(),
+          cfg(),
+          '/runs/r1/metrics',
+          ['singularity', 'run', C, ...TASK_ENV, ...M, ...BINDS, ...MB, SIF, 'train', ...PARAMS],
+        ],
         [
           'recorded: env_args cannot point the task at another file',
           task({ entrypoint: 'python x.py' }),
@@ -150,7 +191,7 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
     describe('isolation: the workspace records, the home directory', () => {
       const atRoot = task({ params: [param({ name: 'summary', io: 'output', type: 'file', hostPath: '/ws/summary.txt' })] });
       const binds = (argv: string[]) => argv.flatMap((a, i) => (argv[i - 1] === '--bind' ? [a] : []));
-      it("an output file at the workspace root binds the workspace with an empty read-only directory over its .mlcube, after it", () => {
+      it('an output file at the workspace root binds the workspace with an empty read-only directory over its .mlcube, after it', () => {
         const p = runPlan(atRoot, cfg(), SIF, undefined, HOST);
         expect(binds(p.argv)).to.deep.equal(['/ws:/mlcube_io0', '/scratch/empty:/mlcube_io0/.mlcube:ro']);
         expect(p.scratch).to.deep.equal({ dirs: ['/scratch/empty'], files: [] });
@@ -185,7 +226,10 @@ describe('singularity command lines (pure: build/run/exec argv)', () => {
       }
       it('an input directory that is the home directory is refused (a ParameterError naming it)', () => {
         const t = task({ params: [param({ name: 'data', io: 'input', type: 'directory', hostPath: '/home/u' })] });
-        expect(() => runPlan(t, cfg(), SIF, undefined, HOST)).to.throw(ParameterError, /task "train", parameter "data": the container would be given directory \/home\/u, but it is your home directory/);
+        expect(() => runPlan(t, cfg(), SIF, undefined, HOST)).to.throw(
+          ParameterError,
+          /task "train", parameter "data": the container would be given directory \/home\/u, but it is your home directory/,
+        );
       });
     });
   });

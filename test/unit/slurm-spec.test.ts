@@ -3,9 +3,27 @@ import { innerArgv, jobExitCode, jobScript, parseJobId, parseScontrol, sbatchArg
 import { slurmRunner } from '../../runners/slurm-config.js';
 import { ConfigError } from '../../src/errors.js';
 
-const runner = (over: Record<string, unknown> = {}) => ({ runner: 'slurm', inner: 'singularity', partition: null, account: null, time: null, cpus_per_task: null, mem: null, gpus: null, sbatch_args: '', setup: [], node: null, log_dir: '/ws/.mlcube/slurm', poll_seconds: 2, '--gpus': null, '--mount_opts': '', ...over });
+const runner = (over: Record<string, unknown> = {}) => ({
+  runner: 'slurm',
+  inner: 'singularity',
+  partition: null,
+  account: null,
+  time: null,
+  cpus_per_task: null,
+  mem: null,
+  gpus: null,
+  sbatch_args: '',
+  setup: [],
+  node: null,
+  log_dir: '/ws/.mlcube/slurm',
+  poll_seconds: 2,
+  '--gpus': null,
+  '--mount_opts': '',
+  ...over,
+});
 /** The slurm runner's settings of an effective configuration with this runner section. */
-const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) => slurmRunner.settings({ name: 'mnist', platform, runtime: { root: '/cube', workspace: '/ws' }, runner: runner(over) });
+const cfg = (over: Record<string, unknown> = {}, platform: Record<string, unknown> = {}) =>
+  slurmRunner.settings({ name: 'mnist', platform, runtime: { root: '/cube', workspace: '/ws' }, runner: runner(over) });
 const job = (over: Partial<JobSpec> = {}): JobSpec => ({
   task: 'train',
   cube: 'mnist',
@@ -21,11 +39,35 @@ const submit = { task: 'train', cube: 'mnist', logDir: '/ws/.mlcube/slurm', work
 
 describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', () => {
   it('sbatch argv: partition, account, time, cpus, mem, gres, extra args; a chained job waits afterok and dies with its dependency', () => {
-    expect(sbatchArgv({ ...submit, after: '41' }, cfg({ partition: 'gpu', account: 'proj', time: '01:00:00', cpus_per_task: 8, mem: '32G', gpus: 2, sbatch_args: '--qos=long --constraint "a100|h100"' }))).to.deep.equal([
-      'sbatch', '--parsable', '--job-name=mlcube-mnist-train', '--chdir=/ws', '--output=/ws/.mlcube/slurm/train-%j.out', '--error=/ws/.mlcube/slurm/train-%j.err',
-      '--partition=gpu', '--account=proj', '--time=01:00:00', '--cpus-per-task=8', '--mem=32G', '--gres=gpu:2', '--dependency=afterok:41', '--kill-on-invalid-dep=yes', '--qos=long', '--constraint', 'a100|h100',
+    expect(
+      sbatchArgv({ ...submit, after: '41' }, cfg({ partition: 'gpu', account: 'proj', time: '01:00:00', cpus_per_task: 8, mem: '32G', gpus: 2, sbatch_args: '--qos=long --constraint "a100|h100"' })),
+    ).to.deep.equal([
+      'sbatch',
+      '--parsable',
+      '--job-name=mlcube-mnist-train',
+      '--chdir=/ws',
+      '--output=/ws/.mlcube/slurm/train-%j.out',
+      '--error=/ws/.mlcube/slurm/train-%j.err',
+      '--partition=gpu',
+      '--account=proj',
+      '--time=01:00:00',
+      '--cpus-per-task=8',
+      '--mem=32G',
+      '--gres=gpu:2',
+      '--dependency=afterok:41',
+      '--kill-on-invalid-dep=yes',
+      '--qos=long',
+      '--constraint',
+      'a100|h100',
     ]);
-    expect(sbatchArgv(submit, cfg())).to.deep.equal(['sbatch', '--parsable', '--job-name=mlcube-mnist-train', '--chdir=/ws', '--output=/ws/.mlcube/slurm/train-%j.out', '--error=/ws/.mlcube/slurm/train-%j.err']);
+    expect(sbatchArgv(submit, cfg())).to.deep.equal([
+      'sbatch',
+      '--parsable',
+      '--job-name=mlcube-mnist-train',
+      '--chdir=/ws',
+      '--output=/ws/.mlcube/slurm/train-%j.out',
+      '--error=/ws/.mlcube/slurm/train-%j.err',
+    ]);
   });
 
   describe('GPUs per job: slurm.gpus, else --gpus=N / device list / accelerator_count', () => {
@@ -44,8 +86,17 @@ describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', ()
 
   it('the inner CLI run: absolute cube/workspace, inner platform, one task, -P and task overrides and --mount passed on, GPUs off when none', () => {
     expect(innerArgv(job(), 0)).to.deep.equal([
-      '/shared/node/bin/node', '/shared/mlcube/dist/mlcube.cjs', 'run', '--mlcube=/shared/cubes/mnist/mlcube.yaml', '--platform=singularity', '--task=train', '--workspace=/scratch/me/ws',
-      '-Psingularity.image_dir=/scratch/sif', '--mount=ro', '--gpus=0', 'train_config=/scratch/me/t.yaml',
+      '/shared/node/bin/node',
+      '/shared/mlcube/dist/mlcube.cjs',
+      'run',
+      '--mlcube=/shared/cubes/mnist/mlcube.yaml',
+      '--platform=singularity',
+      '--task=train',
+      '--workspace=/scratch/me/ws',
+      '-Psingularity.image_dir=/scratch/sif',
+      '--mount=ro',
+      '--gpus=0',
+      'train_config=/scratch/me/t.yaml',
     ]);
   });
 
@@ -67,7 +118,9 @@ describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', ()
 
   it("the job script exports what the run's hooks need on the node (quoted, after the set-up lines, before the exec); none: no export", () => {
     const env = { MLCUBE_SIGNING_KEY: "/home/me/my keys/it's.key" };
-    const lines = jobScript(job({ invocation: { ...job().invocation, env } }), cfg({ setup: ['module load apptainer'] })).trim().split('\n');
+    const lines = jobScript(job({ invocation: { ...job().invocation, env } }), cfg({ setup: ['module load apptainer'] }))
+      .trim()
+      .split('\n');
     expect(lines.at(-3)).to.equal('module load apptainer');
     expect(lines.at(-2)).to.match(/^export MLCUBE_SIGNING_KEY=('\/home\/me\/my keys\/it'\\''s\.key'|"\/home\/me\/my keys\/it's\.key")$/);
     expect(lines.at(-1)).to.match(/^exec /);

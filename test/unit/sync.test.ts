@@ -12,7 +12,13 @@ const cfg = {
 
 describe('workspace sync for a custom --workspace (Python Shell.sync_workspace)', () => {
   it('copies inputs that exist in <root>/workspace and are missing in the target; never outputs or absolute paths', () => {
-    const copies = planWorkspaceSync(cfg, ['download', 'train'], '/cube/workspace', '/ws', fs({ '/cube/workspace': 'directory', '/cube/workspace/data.yaml': 'file', '/cube/workspace/data': 'directory', '/cube/workspace/conf/train.yaml': 'file', '/abs/x': 'file' }));
+    const copies = planWorkspaceSync(
+      cfg,
+      ['download', 'train'],
+      '/cube/workspace',
+      '/ws',
+      fs({ '/cube/workspace': 'directory', '/cube/workspace/data.yaml': 'file', '/cube/workspace/data': 'directory', '/cube/workspace/conf/train.yaml': 'file', '/abs/x': 'file' }),
+    );
     expect(copies).to.deep.equal([
       { from: '/cube/workspace/data.yaml', to: '/ws/data.yaml' },
       { from: '/cube/workspace/conf/train.yaml', to: '/ws/conf/train.yaml' },

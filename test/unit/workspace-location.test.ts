@@ -20,16 +20,64 @@ const IN_CUBE = { cwd: '/home/me/cubes/mnist', home: '/home/me' };
 
 describe('locateWorkspace: the one workspace resolution of every command', () => {
   const ok: [string, WhereGiven, typeof AT, 'required' | 'if-needed', { dir: string; value: string; cube: string | undefined; origin: string }][] = [
-    ['no flag, in the cube: <cube root>/workspace, kept as the interpolation', {}, IN_CUBE, 'required', { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/mlcube.yaml', origin: 'the workspace of cube /home/me/cubes/mnist, the current directory' }],
-    ['--mlcube=dir, relative to the current directory', { mlcube: '../cubes/mnist' }, AT, 'required', { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/mlcube.yaml', origin: 'the workspace of cube /home/me/cubes/mnist' }],
-    ['--mlcube=the cube file itself: its directory is the root', { mlcube: '/home/me/cubes/mnist/other.yaml' }, AT, 'required', { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/other.yaml', origin: 'the workspace of cube /home/me/cubes/mnist' }],
-    ['--workspace relative to the current directory (not to the cube)', { mlcube: '../cubes/mnist', workspace: 'ws2' }, AT, 'required', { dir: '/home/me/here/ws2', value: '/home/me/here/ws2', cube: '/home/me/cubes/mnist/mlcube.yaml', origin: '--workspace=ws2' }],
+    [
+      'no flag, in the cube: <cube root>/workspace, kept as the interpolation',
+      {},
+      IN_CUBE,
+      'required',
+      { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/mlcube.yaml', origin: 'the workspace of cube /home/me/cubes/mnist, the current directory' },
+    ],
+    [
+      '--mlcube=dir, relative to the current directory',
+      { mlcube: '../cubes/mnist' },
+      AT,
+      'required',
+      { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/mlcube.yaml', origin: 'the workspace of cube /home/me/cubes/mnist' },
+    ],
+    [
+      '--mlcube=the cube file itself: its directory is the root',
+      { mlcube: '/home/me/cubes/mnist/other.yaml' },
+      AT,
+      'required',
+      { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/other.yaml', origin: 'the workspace of cube /home/me/cubes/mnist' },
+    ],
+    [
+      '--workspace relative to the current directory (not to the cube)',
+      { mlcube: '../cubes/mnist', workspace: 'ws2' },
+      AT,
+      'required',
+      { dir: '/home/me/here/ws2', value: '/home/me/here/ws2', cube: '/home/me/cubes/mnist/mlcube.yaml', origin: '--workspace=ws2' },
+    ],
     ['--workspace=~/x: home expanded', { workspace: '~/x' }, IN_CUBE, 'required', { dir: '/home/me/x', value: '/home/me/x', cube: '/home/me/cubes/mnist/mlcube.yaml', origin: '--workspace=~/x' }],
     ['--workspace=~', { workspace: '~' }, IN_CUBE, 'required', { dir: '/home/me', value: '/home/me', cube: '/home/me/cubes/mnist/mlcube.yaml', origin: '--workspace=~' }],
-    ['--workspace= (empty): the default, as run has always taken it', { workspace: '' }, IN_CUBE, 'required', { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/mlcube.yaml', origin: 'the workspace of cube /home/me/cubes/mnist, the current directory' }],
-    ['reading a workspace: --workspace alone needs no cube', { workspace: '/home/me/ws' }, AT, 'if-needed', { dir: '/home/me/ws', value: '/home/me/ws', cube: undefined, origin: '--workspace=/home/me/ws' }],
-    ['reading a workspace: --mlcube given with --workspace is still checked', { mlcube: '../cubes/mnist', workspace: '/home/me/ws' }, AT, 'if-needed', { dir: '/home/me/ws', value: '/home/me/ws', cube: '/home/me/cubes/mnist/mlcube.yaml', origin: '--workspace=/home/me/ws' }],
-    ['reading a workspace: no flag is the cube\'s default too', {}, IN_CUBE, 'if-needed', { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/mlcube.yaml', origin: 'the workspace of cube /home/me/cubes/mnist, the current directory' }],
+    [
+      '--workspace= (empty): the default, as run has always taken it',
+      { workspace: '' },
+      IN_CUBE,
+      'required',
+      { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/mlcube.yaml', origin: 'the workspace of cube /home/me/cubes/mnist, the current directory' },
+    ],
+    [
+      'reading a workspace: --workspace alone needs no cube',
+      { workspace: '/home/me/ws' },
+      AT,
+      'if-needed',
+      { dir: '/home/me/ws', value: '/home/me/ws', cube: undefined, origin: '--workspace=/home/me/ws' },
+    ],
+    [
+      'reading a workspace: --mlcube given with --workspace is still checked',
+      { mlcube: '../cubes/mnist', workspace: '/home/me/ws' },
+      AT,
+      'if-needed',
+      { dir: '/home/me/ws', value: '/home/me/ws', cube: '/home/me/cubes/mnist/mlcube.yaml', origin: '--workspace=/home/me/ws' },
+    ],
+    [
+      "reading a workspace: no flag is the cube's default too",
+      {},
+      IN_CUBE,
+      'if-needed',
+      { dir: '/home/me/cubes/mnist/workspace', value: DEFAULT_WORKSPACE, cube: '/home/me/cubes/mnist/mlcube.yaml', origin: 'the workspace of cube /home/me/cubes/mnist, the current directory' },
+    ],
   ];
   for (const [name, given, at, cube, want] of ok) {
     it(name, () => {
@@ -66,7 +114,7 @@ describe('locateWorkspace: the one workspace resolution of every command', () =>
 describe('existingWorkspace: a workspace a command reads must be there', () => {
   const rows: [string, WhereGiven, typeof AT, RegExp | string][] = [
     ['an existing directory', { workspace: '../ws' }, AT, '/home/me/ws'],
-    ['the cube\'s own workspace', {}, IN_CUBE, '/home/me/cubes/mnist/workspace'],
+    ["the cube's own workspace", {}, IN_CUBE, '/home/me/cubes/mnist/workspace'],
     ['missing: named, with how it was chosen', { workspace: 'gone' }, AT, /^workspace \/home\/me\/here\/gone does not exist \(--workspace=gone\)$/],
     ['a file', { workspace: '/home/me/ws.txt' }, AT, /^workspace \/home\/me\/ws\.txt is not a directory \(file\) \(--workspace=\/home\/me\/ws\.txt\)$/],
     ['--mlcube through ..: the workspace path is normalised', { mlcube: '/home/me/empty/../cubes/mnist' }, { cwd: '/home/me/here', home: '/home/me' }, '/home/me/cubes/mnist/workspace'],

@@ -4,18 +4,7 @@ import { join } from 'node:path';
 import { tempDir } from '../helpers/cli.js';
 import { OutputsBusyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import {
-  claimPaths,
-  conflicts,
-  LOCK_STALE_MS,
-  LOCK_UPDATE_MS,
-  locksDir,
-  overlaps,
-  withWorkspaceGuard,
-  type Claim,
-  type ClaimedPath,
-  type ClaimOptions,
-} from '../../src/workspace-lock.js';
+import { claimPaths, conflicts, LOCK_STALE_MS, LOCK_UPDATE_MS, locksDir, overlaps, withWorkspaceGuard, type Claim, type ClaimedPath, type ClaimOptions } from '../../src/workspace-lock.js';
 
 const out = (path: string, task = 't', parameter = 'p'): ClaimedPath => ({ path, io: 'output', task, parameter });
 const inp = (path: string, task = 't', parameter = 'p'): ClaimedPath => ({ path, io: 'input', task, parameter });

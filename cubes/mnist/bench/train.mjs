@@ -107,6 +107,8 @@ if (!torch) {
   for (const [key, rate] of Object.entries(torch.rates)) {
     const [model, batch] = key.split('@');
     const best = rows.filter((r) => r.model === model && String(r.batch) === batch).sort((a, b) => b.rate - a.rate)[0];
-    console.log(`  ${key.padEnd(11)} ${Math.round(rate).toString().padStart(6)} images/s; best tfjs ${best ? `${best.rate} (${best.backend}, ${best.workers} workers), ratio ${(best.rate / rate).toFixed(2)}` : 'n/a'}`);
+    console.log(
+      `  ${key.padEnd(11)} ${Math.round(rate).toString().padStart(6)} images/s; best tfjs ${best ? `${best.rate} (${best.backend}, ${best.workers} workers), ratio ${(best.rate / rate).toFixed(2)}` : 'n/a'}`,
+    );
   }
 }

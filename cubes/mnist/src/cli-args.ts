@@ -9,8 +9,13 @@ export interface TaskArgs {
 export function parseArgs(argv: readonly string[]): TaskArgs {
   const [task, ...rest] = argv;
   if (!task || task.startsWith('-')) {
-    throw new CubeError({ place: 'command line', problem: 'no task given', found: argv.join(' ') || 'nothing',
-      expected: '<task> --param=value ...', fix: 'run e.g. `node dist/main.js download --data_config=data.yaml --data_dir=data --log_dir=logs`' });
+    throw new CubeError({
+      place: 'command line',
+      problem: 'no task given',
+      found: argv.join(' ') || 'nothing',
+      expected: '<task> --param=value ...',
+      fix: 'run e.g. `node dist/main.js download --data_config=data.yaml --data_dir=data --log_dir=logs`',
+    });
   }
   const params: Record<string, string> = {};
   for (const arg of rest) {
@@ -27,8 +32,16 @@ export function parseArgs(argv: readonly string[]): TaskArgs {
 export function need(args: TaskArgs, name: string): string {
   const v = args.params[name];
   if (v === undefined || v === '') {
-    throw new CubeError({ place: `task ${args.task}`, problem: `missing parameter --${name}`, found: Object.keys(args.params).map((k) => `--${k}`).join(' ') || 'no parameters',
-      expected: `--${name}=<path>`, fix: 'check the task parameters in mlcube.yaml' });
+    throw new CubeError({
+      place: `task ${args.task}`,
+      problem: `missing parameter --${name}`,
+      found:
+        Object.keys(args.params)
+          .map((k) => `--${k}`)
+          .join(' ') || 'no parameters',
+      expected: `--${name}=<path>`,
+      fix: 'check the task parameters in mlcube.yaml',
+    });
   }
   return v;
 }

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 /** Logs to stderr (stdout stays clean) and, once a log directory is known, to `<log_dir>/<task>.log`. */
 export class Logger {
   private file: string | undefined;
-  constructor(private readonly task: string, private readonly stream: NodeJS.WriteStream = process.stderr) {}
+  constructor(
+    private readonly task: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {}
 
   /** Starts copying every line to `<dir>/<task>.log` (appending). */
   toDirectory(dir: string): void {
@@ -17,9 +20,15 @@ export class Logger {
     return Boolean(this.stream.isTTY);
   }
 
-  info(msg: string): void { this.write('info', msg); }
-  warn(msg: string): void { this.write('warn', msg); }
-  error(msg: string): void { this.write('error', msg); }
+  info(msg: string): void {
+    this.write('info', msg);
+  }
+  warn(msg: string): void {
+    this.write('warn', msg);
+  }
+  error(msg: string): void {
+    this.write('error', msg);
+  }
 
   /** Writes raw text to the terminal only (progress bars), never to the log file. */
   tty(text: string): void {

@@ -8,8 +8,16 @@ import { runTrain } from './train/task.js';
 
 const TASKS: Record<string, (a: TaskArgs, log: Logger) => Promise<unknown>> = {
   download: (a, log) => runDownload({ dataConfig: resolve(need(a, 'data_config')), dataDir: resolve(need(a, 'data_dir')) }, log),
-  train: (a, log) => runTrain({ dataDir: resolve(need(a, 'data_dir')), trainConfig: resolve(need(a, 'train_config')),
-    modelDir: resolve(need(a, 'model_dir')), logDir: a.params.log_dir ? resolve(a.params.log_dir) : undefined }, log),
+  train: (a, log) =>
+    runTrain(
+      {
+        dataDir: resolve(need(a, 'data_dir')),
+        trainConfig: resolve(need(a, 'train_config')),
+        modelDir: resolve(need(a, 'model_dir')),
+        logDir: a.params.log_dir ? resolve(a.params.log_dir) : undefined,
+      },
+      log,
+    ),
   evaluate: (a, log) => runEvaluate({ dataDir: resolve(need(a, 'data_dir')), modelDir: resolve(need(a, 'model_dir')), metricsDir: resolve(need(a, 'metrics_dir')) }, log),
 };
 

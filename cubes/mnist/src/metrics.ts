@@ -9,6 +9,8 @@ export function reportMetrics(values: Record<string, number | null | undefined>,
   const timestamp = new Date().toISOString();
   const rows = Object.entries(values)
     .filter(([, v]) => typeof v === 'number')
-    .map(([name, v]) => JSON.stringify({ name, value: Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : (v as number) > 0 ? 'Infinity' : '-Infinity', ...(step === undefined ? {} : { step }), timestamp }));
+    .map(([name, v]) =>
+      JSON.stringify({ name, value: Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : (v as number) > 0 ? 'Infinity' : '-Infinity', ...(step === undefined ? {} : { step }), timestamp }),
+    );
   if (rows.length) appendFileSync(file, rows.join('\n') + '\n');
 }

@@ -34,8 +34,7 @@ export function loadYamlConfig<T>(file: string, schema: object, what: string): T
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CubeError({ place: file, problem: `cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      fix: `check the --${what}=... path` });
+    throw new CubeError({ place: file, problem: `cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: `check the --${what}=... path` });
   }
   let doc: unknown;
   try {
@@ -51,8 +50,7 @@ export function loadYamlConfig<T>(file: string, schema: object, what: string): T
     const d = describe(first);
     const found = first.keyword === 'additionalProperties' || first.keyword === 'required' ? undefined : show(valueAt(doc, first.instancePath));
     const schemaId = (schema as { $id?: string }).$id?.split('/').pop() ?? 'its schema';
-    throw new CubeError({ place: `${file}: key "${d.key}"`, problem: d.problem, found, expected: d.expected,
-      fix: `edit ${what}; allowed keys and values are in schemas/${schemaId}` });
+    throw new CubeError({ place: `${file}: key "${d.key}"`, problem: d.problem, found, expected: d.expected, fix: `edit ${what}; allowed keys and values are in schemas/${schemaId}` });
   }
   return doc as T;
 }

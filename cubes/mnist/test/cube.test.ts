@@ -23,7 +23,7 @@ describe('mnist cube: files and contract', function () {
   this.timeout(60000);
 
   it('the quick-start data set is reproduced byte for byte by its generator, with the pinned sha256', () => {
-    const pinned = (parse(readFileSync(join(CUBE, 'workspace', 'data.yaml'), 'utf8')) as { hash: string; uri: string });
+    const pinned = parse(readFileSync(join(CUBE, 'workspace', 'data.yaml'), 'utf8')) as { hash: string; uri: string };
     const { npz, trainCount, testCount } = buildOfflineSet();
     expect(createHash('sha256').update(npz).digest('hex')).to.equal(pinned.hash);
     expect(readFileSync(join(CUBE, 'workspace', pinned.uri)).equals(npz)).to.equal(true);
@@ -47,7 +47,7 @@ describe('mnist cube: files and contract', function () {
     expect(JSON.parse(readFileSync(join(ROOT, 'schemas/mnist-data-config.schema.json'), 'utf8'))).to.deep.equal(DATA_CONFIG_SCHEMA);
   });
 
-  it('mlcube.yaml validates against schemas/mlcube.schema.json and the workspaces\' YAML against the cube schemas', () => {
+  it("mlcube.yaml validates against schemas/mlcube.schema.json and the workspaces' YAML against the cube schemas", () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
     for (const f of readdirSync(join(ROOT, 'schemas')).filter((n) => n.endsWith('.json'))) ajv.addSchema(JSON.parse(readFileSync(join(ROOT, 'schemas', f), 'utf8')));
     const cube = parse(readFileSync(join(CUBE, 'mlcube.yaml'), 'utf8'));
@@ -76,7 +76,15 @@ describe('mnist cube: files and contract', function () {
       expect(bad.stdout).to.equal('');
       const images = new Uint8Array(20 * 784).map((_, i) => i % 255);
       const labels = Uint8Array.from({ length: 20 }, (_, i) => i % 10);
-      const npz = writeNpz([['x_train', images, [20, 28, 28]], ['y_train', labels, [20]], ['x_test', images, [20, 28, 28]], ['y_test', labels, [20]]], true);
+      const npz = writeNpz(
+        [
+          ['x_train', images, [20, 28, 28]],
+          ['y_train', labels, [20]],
+          ['x_test', images, [20, 28, 28]],
+          ['y_test', labels, [20]],
+        ],
+        true,
+      );
       writeFileSync(join(t.dir, 'tiny.npz'), npz);
       writeFileSync(join(t.dir, 'data.yaml'), `uri: tiny.npz\nhash: ${createHash('sha256').update(npz).digest('hex')}\n`);
       mkdirSync(join(t.dir, 'data'), { recursive: true });

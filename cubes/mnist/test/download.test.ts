@@ -23,7 +23,11 @@ class TestServer {
     this.hits.set(req.url!, n);
     if (req.headers.range) this.ranges.push(`${req.url} ${req.headers.range}`);
     const h = this.routes.get(req.url!);
-    if (!h) { res.statusCode = 404; res.end('not found'); return; }
+    if (!h) {
+      res.statusCode = 404;
+      res.end('not found');
+      return;
+    }
     h(req, res, n);
   });
   async start(): Promise<void> {
@@ -57,7 +61,15 @@ describe('mnist cube: download task', function () {
   this.timeout(30000);
   const images = Uint8Array.from({ length: 4 * 784 }, (_, i) => i % 251);
   const labels = Uint8Array.of(1, 2, 3, 4);
-  const npz = writeNpz([['x_train', images, [4, 28, 28]], ['y_train', labels, [4]], ['x_test', images, [4, 28, 28]], ['y_test', labels, [4]]], true);
+  const npz = writeNpz(
+    [
+      ['x_train', images, [4, 28, 28]],
+      ['y_train', labels, [4]],
+      ['x_test', images, [4, 28, 28]],
+      ['y_test', labels, [4]],
+    ],
+    true,
+  );
   const idx: Record<string, Buffer> = {
     'train-images-idx3-ubyte.gz': writeIdx(images, [4, 28, 28], true),
     'train-labels-idx1-ubyte.gz': writeIdx(labels, [4], true),
@@ -111,7 +123,9 @@ describe('mnist cube: download task', function () {
 
   it('fetches the four IDX files from a directory URI, and from a relative path', async () => {
     for (const [name, body] of Object.entries(idx)) server.routes.set(`/d/${name}`, serve(body));
-    const hashes = Object.entries(idx).map(([n, b]) => `  ${n}: ${sha(b)}`).join('\n');
+    const hashes = Object.entries(idx)
+      .map(([n, b]) => `  ${n}: ${sha(b)}`)
+      .join('\n');
     await run(config(`uri: ${server.url('/d/')}\nhash:\n${hashes}\n`));
     expect(readdirSync(dataDir).sort()).to.deep.equal(['keep.txt', ...Object.keys(idx)].sort());
     const local = join(tmp.dir, 'local.npz');
@@ -124,7 +138,11 @@ describe('mnist cube: download task', function () {
     server.routes.set('/mnist.npz', serve(npz));
     const wrong = 'a'.repeat(64);
     const msg = await failure(config(`uri: ${server.url('/mnist.npz')}\nhash: ${wrong}\n`));
-    expect(msg).to.include(server.url('/mnist.npz')).and.include(`found ${sha(npz)}`).and.include(`expected ${wrong}`).and.include('sha256 mismatch');
+    expect(msg)
+      .to.include(server.url('/mnist.npz'))
+      .and.include(`found ${sha(npz)}`)
+      .and.include(`expected ${wrong}`)
+      .and.include('sha256 mismatch');
     unchanged();
   });
 
@@ -132,7 +150,9 @@ describe('mnist cube: download task', function () {
     const cut = idx['train-labels-idx1-ubyte.gz'].subarray(0, 20);
     const files = { ...idx, 'train-labels-idx1-ubyte.gz': cut };
     for (const [name, body] of Object.entries(files)) server.routes.set(`/d/${name}`, serve(body));
-    const list = Object.entries(files).map(([n, b]) => `  - {uri: "${server.url(`/d/${n}`)}", hash: ${sha(b)}}`).join('\n');
+    const list = Object.entries(files)
+      .map(([n, b]) => `  - {uri: "${server.url(`/d/${n}`)}", hash: ${sha(b)}}`)
+      .join('\n');
     const msg = await failure(config(`uri:\n${list}\n`));
     expect(msg).to.match(/train-labels-idx1-ubyte\.gz: corrupt gzip data/);
     unchanged();
@@ -141,7 +161,9 @@ describe('mnist cube: download task', function () {
   it('wrong magic number (images served as labels): names file, found and expected magic; data_dir unchanged', async () => {
     const files = { ...idx, 'train-labels-idx1-ubyte.gz': idx['train-images-idx3-ubyte.gz'] };
     for (const [name, body] of Object.entries(files)) server.routes.set(`/d/${name}`, serve(body));
-    const list = Object.entries(files).map(([n, b]) => `  - {uri: "${server.url(`/d/${n}`)}", hash: ${sha(b)}}`).join('\n');
+    const list = Object.entries(files)
+      .map(([n, b]) => `  - {uri: "${server.url(`/d/${n}`)}", hash: ${sha(b)}}`)
+      .join('\n');
     const msg = await failure(config(`uri:\n${list}\n`));
     expect(msg).to.match(/train-labels-idx1-ubyte\.gz: wrong IDX magic number; found 0x00000803; expected 0x00000801/);
     unchanged();
@@ -155,7 +177,10 @@ describe('mnist cube: download task', function () {
   });
 
   it('HTTP 500: retried with backoff, then fails naming the attempts; data_dir unchanged', async () => {
-    server.routes.set('/mnist.npz', (_req, res) => { res.statusCode = 500; res.end('boom'); });
+    server.routes.set('/mnist.npz', (_req, res) => {
+      res.statusCode = 500;
+      res.end('boom');
+    });
     const msg = await failure(config(`uri: ${server.url('/mnist.npz')}\nhash: ${sha(npz)}\nretries: 2\n`));
     expect(msg).to.include('download failed after 3 attempts (HTTP 500 Internal Server Error)');
     expect(server.hits.get('/mnist.npz')).to.equal(3);
@@ -178,14 +203,19 @@ describe('mnist cube: download task', function () {
   });
 
   it('connection reset every time: fails after the retries; data_dir unchanged', async () => {
-    server.routes.set('/mnist.npz', (_req, res) => { res.socket?.destroy(); });
+    server.routes.set('/mnist.npz', (_req, res) => {
+      res.socket?.destroy();
+    });
     const msg = await failure(config(`uri: ${server.url('/mnist.npz')}\nhash: ${sha(npz)}\nretries: 1\n`));
     expect(msg).to.match(/mnist\.npz: download failed after 2 attempts \(ECONNRESET/);
     unchanged();
   });
 
   it('stalled server: times out per timeout_s; data_dir unchanged', async () => {
-    server.routes.set('/mnist.npz', (_req, res) => { res.writeHead(200, { 'content-length': npz.length }); res.write('x'); });
+    server.routes.set('/mnist.npz', (_req, res) => {
+      res.writeHead(200, { 'content-length': npz.length });
+      res.write('x');
+    });
     const msg = await failure(config(`uri: ${server.url('/mnist.npz')}\nhash: ${sha(npz)}\nretries: 0\ntimeout_s: 0.3\n`));
     expect(msg).to.match(/download failed \(.*no data for 0\.3s/);
     unchanged();

@@ -12,18 +12,35 @@ import { quietLogger, tempDir, toySplit } from './helpers.js';
 
 describe('mnist cube: evaluate task', function () {
   this.timeout(60000);
-  after(async () => { await tf.setBackend('cpu'); });
+  after(async () => {
+    await tf.setBackend('cpu');
+  });
 
   it('writes metrics.json with accuracy, per-class accuracy, confusion matrix, loss, latency and throughput', async () => {
     const t = tempDir();
     try {
       await selectBackend('wasm');
       const data = toySplit(200);
-      const { model } = trainReplica({ model: 'mlp', optimizer: 'adam', learning_rate: 0.003, train_epochs: 2, batch_size: 32, validation_split: 0, seed: 1, backend: 'wasm', workers: 1 }, data, new LocalComm());
+      const { model } = trainReplica(
+        { model: 'mlp', optimizer: 'adam', learning_rate: 0.003, train_epochs: 2, batch_size: 32, validation_split: 0, seed: 1, backend: 'wasm', workers: 1 },
+        data,
+        new LocalComm(),
+      );
       writeModel(join(t.dir, 'model'), await modelArtifacts(model), { train_config: { model: 'mlp' } });
       model.dispose();
       mkdirSync(join(t.dir, 'data'));
-      writeFileSync(join(t.dir, 'data', 'mnist.npz'), writeNpz([['x_train', data.images, [200, 28, 28]], ['y_train', data.labels, [200]], ['x_test', data.images, [200, 28, 28]], ['y_test', data.labels, [200]]], false));
+      writeFileSync(
+        join(t.dir, 'data', 'mnist.npz'),
+        writeNpz(
+          [
+            ['x_train', data.images, [200, 28, 28]],
+            ['y_train', data.labels, [200]],
+            ['x_test', data.images, [200, 28, 28]],
+            ['y_test', data.labels, [200]],
+          ],
+          false,
+        ),
+      );
       await runEvaluate({ dataDir: join(t.dir, 'data'), modelDir: join(t.dir, 'model'), metricsDir: join(t.dir, 'metrics'), speedSeconds: 0.1 }, quietLogger('evaluate'));
       const m = JSON.parse(readFileSync(join(t.dir, 'metrics', 'metrics.json'), 'utf8'));
       expect(m).to.include.keys('accuracy', 'loss', 'per_class_accuracy', 'confusion_matrix', 'latency_ms_batch1', 'throughput_images_per_s_batch256', 'backend');
@@ -42,9 +59,22 @@ describe('mnist cube: evaluate task', function () {
     try {
       mkdirSync(join(t.dir, 'data'));
       const d = toySplit(10);
-      writeFileSync(join(t.dir, 'data', 'mnist.npz'), writeNpz([['x_train', d.images, [10, 28, 28]], ['y_train', d.labels, [10]], ['x_test', d.images, [10, 28, 28]], ['y_test', d.labels, [10]]], false));
+      writeFileSync(
+        join(t.dir, 'data', 'mnist.npz'),
+        writeNpz(
+          [
+            ['x_train', d.images, [10, 28, 28]],
+            ['y_train', d.labels, [10]],
+            ['x_test', d.images, [10, 28, 28]],
+            ['y_test', d.labels, [10]],
+          ],
+          false,
+        ),
+      );
       let msg = '';
-      await runEvaluate({ dataDir: join(t.dir, 'data'), modelDir: join(t.dir, 'none'), metricsDir: join(t.dir, 'm') }, quietLogger()).catch((e: Error) => { msg = e.message; });
+      await runEvaluate({ dataDir: join(t.dir, 'data'), modelDir: join(t.dir, 'none'), metricsDir: join(t.dir, 'm') }, quietLogger()).catch((e: Error) => {
+        msg = e.message;
+      });
       expect(msg).to.match(/none\/model\.json: cannot read the model \(ENOENT\).*Fix: run the train task/);
     } finally {
       t.cleanup();

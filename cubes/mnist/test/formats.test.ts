@@ -22,7 +22,15 @@ describe('mnist cube: data formats', () => {
 
   it('reads an npz it wrote, stored and deflated, with known contents', () => {
     for (const compress of [false, true]) {
-      const npz = writeNpz([['x_train', images, [3, 28, 28]], ['y_train', labels, [3]], ['x_test', images, [3, 28, 28]], ['y_test', labels, [3]]], compress);
+      const npz = writeNpz(
+        [
+          ['x_train', images, [3, 28, 28]],
+          ['y_train', labels, [3]],
+          ['x_test', images, [3, 28, 28]],
+          ['y_test', labels, [3]],
+        ],
+        compress,
+      );
       const arrays = readNpz(npz, 't.npz');
       expect([...arrays.keys()]).to.deep.equal(['x_train', 'y_train', 'x_test', 'y_test']);
       expect(arrays.get('x_train')!.shape).to.deep.equal([3, 28, 28]);
@@ -34,8 +42,15 @@ describe('mnist cube: data formats', () => {
 
   it('reads numpy int64 labels (as some npz writers store them)', () => {
     const body = new Uint8Array(new BigInt64Array([3n, 1n, 4n]).buffer);
-    const zip = writeZip([['x_train.npy', npyV1('|u1', '(3, 28, 28)', images)], ['y_train.npy', npyV1('<i8', '(3,)', body)],
-      ['x_test.npy', npyV1('|u1', '(3, 28, 28)', images)], ['y_test.npy', npyV1('<i8', '(3,)', body)]], true);
+    const zip = writeZip(
+      [
+        ['x_train.npy', npyV1('|u1', '(3, 28, 28)', images)],
+        ['y_train.npy', npyV1('<i8', '(3,)', body)],
+        ['x_test.npy', npyV1('|u1', '(3, 28, 28)', images)],
+        ['y_test.npy', npyV1('<i8', '(3,)', body)],
+      ],
+      true,
+    );
     expect([...datasetFromNpz(zip, 'i8.npz').train.labels]).to.deep.equal([3, 1, 4]);
   });
 
@@ -48,7 +63,7 @@ describe('mnist cube: data formats', () => {
     expect(() => parseNpy(new Uint8Array(20), 'x.npy')).to.throw(/x\.npy: not a valid \.npy array \(bad magic\)/);
   });
 
-  it('parses IDX images and labels, gzip\'d or not', () => {
+  it("parses IDX images and labels, gzip'd or not", () => {
     for (const gz of [false, true]) {
       const img = parseIdx(writeIdx(images, [3, 28, 28], gz), 'img', IDX_IMAGES_MAGIC);
       expect(img.shape).to.deep.equal([3, 28, 28]);
@@ -60,8 +75,9 @@ describe('mnist cube: data formats', () => {
 
   it('names the file, the magic found and the magic expected for a wrong IDX magic number', () => {
     const swapped = writeIdx(labels, [3], true);
-    expect(() => validateDataFile('train-images-idx3-ubyte.gz', swapped, 'http://x/train-images-idx3-ubyte.gz'))
-      .to.throw(/http:\/\/x\/train-images-idx3-ubyte\.gz: wrong IDX magic number; found 0x00000801; expected 0x00000803/);
+    expect(() => validateDataFile('train-images-idx3-ubyte.gz', swapped, 'http://x/train-images-idx3-ubyte.gz')).to.throw(
+      /http:\/\/x\/train-images-idx3-ubyte\.gz: wrong IDX magic number; found 0x00000801; expected 0x00000803/,
+    );
   });
 
   it('reports a truncated gzip as corrupt and a short IDX as truncated', () => {
@@ -70,5 +86,4 @@ describe('mnist cube: data formats', () => {
     const raw = writeIdx(images, [3, 28, 28], false);
     expect(() => parseIdx(raw.subarray(0, raw.length - 1), 'short')).to.throw(/short: IDX size does not match its header; found 2351 data bytes; expected 2352/);
   });
-
 });

@@ -8,7 +8,12 @@ import type { Split } from '../src/data/dataset.js';
 /** A Logger that records lines instead of printing them. */
 export function quietLogger(task = 'test'): Logger & { lines: string[] } {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }) as unknown as NodeJS.WriteStream;
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  }) as unknown as NodeJS.WriteStream;
   const log = new Logger(task, sink) as Logger & { lines: string[] };
   log.lines = lines;
   return log;
@@ -28,7 +33,10 @@ export function toySplit(count: number, seed = 1): Split {
   for (let i = 0; i < count; i++) {
     const label = i % 10;
     labels[i] = label;
-    for (let p = 0; p < 784; p++) { s = (s * 1103515245 + 12345) >>> 0; images[i * 784 + p] = (s >>> 24) % 40; }
+    for (let p = 0; p < 784; p++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      images[i * 784 + p] = (s >>> 24) % 40;
+    }
     for (let c = 4; c < 24; c++) images[i * 784 + (2 * label + 4) * 28 + c] = 250;
   }
   return { images, labels, count };

@@ -31,7 +31,11 @@ describe('mnist cube: source layout', () => {
   });
 
   it('no task imports another task: what train and evaluate share (architectures, batches, backend, saving and loading) is in src/model/', () => {
-    const offenders = files.flatMap((f) => importedAreas(f).filter((a) => TASKS.includes(a) && TASKS.includes(areaOf(f)) && a !== areaOf(f)).map((a) => `${relative(SRC, f)} -> ${a}/`));
+    const offenders = files.flatMap((f) =>
+      importedAreas(f)
+        .filter((a) => TASKS.includes(a) && TASKS.includes(areaOf(f)) && a !== areaOf(f))
+        .map((a) => `${relative(SRC, f)} -> ${a}/`),
+    );
     expect(offenders).to.deep.equal([]);
   });
 

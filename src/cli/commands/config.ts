@@ -12,7 +12,7 @@ export default class Config extends BaseCommand {
   static flags = {
     list: Flags.boolean({ description: 'List all platforms.' }),
     get: Flags.string({ description: 'Print the value of a dotted key.' }),
-    'create-platform': pair('RUNNER NAME: create a platform with the runner\'s defaults.'),
+    'create-platform': pair("RUNNER NAME: create a platform with the runner's defaults."),
     'remove-platform': Flags.string({ description: 'NAME: remove a platform.' }),
     'rename-platform': pair('OLD NEW: rename a platform.'),
     'copy-platform': pair('SRC NEW: copy a platform (built-in ones too).'),

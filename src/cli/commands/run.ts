@@ -5,7 +5,8 @@ import type { RunCommandLine } from '../run-argv.js';
 
 export default class Run extends BaseCommand {
   static summary = 'Run MLCube task(s).';
-  static description = 'Runs the tasks in order on the selected platform and stops at the first failure, exiting with that task\'s code. Extra arguments name=value (or --name=value) override task parameters.';
+  static description =
+    "Runs the tasks in order on the selected platform and stops at the first failure, exiting with that task's code. Extra arguments name=value (or --name=value) override task parameters.";
   static strict = false;
   static examples = ['mlcube run --mlcube=cubes/mnist --platform=local --task=download,train --workspace=workspace/mnist', 'mlcube run --task=train data_dir=/data/mnist -Pdocker.build_strategy=auto'];
   static flags = {

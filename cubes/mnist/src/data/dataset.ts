@@ -55,8 +55,13 @@ export function datasetFromNpz(buf: Uint8Array, file: string): Dataset {
   const arrays = readNpz(buf, file);
   const missing = NPZ_KEYS.filter((k) => !arrays.has(k));
   if (missing.length) {
-    throw new CubeError({ place: file, problem: `missing arrays ${missing.join(', ')}`, found: `arrays ${[...arrays.keys()].join(', ') || 'none'}`,
-      expected: NPZ_KEYS.join(', '), fix: 'use the Keras mnist.npz layout' });
+    throw new CubeError({
+      place: file,
+      problem: `missing arrays ${missing.join(', ')}`,
+      found: `arrays ${[...arrays.keys()].join(', ') || 'none'}`,
+      expected: NPZ_KEYS.join(', '),
+      fix: 'use the Keras mnist.npz layout',
+    });
   }
   return {
     train: toSplit(arrays.get('x_train')!, arrays.get('y_train')!, `${file}:x_train/y_train`),
@@ -72,7 +77,10 @@ function findIdx(dir: string, base: string): string | undefined {
 
 /** Checks that downloaded bytes are what `name` promises (npz layout or IDX magic); throws a CubeError if not. */
 export function validateDataFile(name: string, bytes: Uint8Array, where: string): void {
-  if (name.endsWith('.npz')) { datasetFromNpz(bytes, where); return; }
+  if (name.endsWith('.npz')) {
+    datasetFromNpz(bytes, where);
+    return;
+  }
   const magic = name.includes('labels') ? IDX_LABELS_MAGIC : name.includes('images') ? IDX_IMAGES_MAGIC : undefined;
   const arr = parseIdx(bytes, where, magic);
   if (magic === IDX_IMAGES_MAGIC && (arr.shape[1] !== 28 || arr.shape[2] !== 28)) {
@@ -85,13 +93,22 @@ export function loadDataset(dir: string): Dataset {
   if (!existsSync(dir)) {
     throw new CubeError({ place: dir, problem: 'data directory does not exist', fix: 'run the download task first' });
   }
-  const npz = readdirSync(dir).filter((f) => f.endsWith('.npz') && !f.startsWith('.')).sort();
+  const npz = readdirSync(dir)
+    .filter((f) => f.endsWith('.npz') && !f.startsWith('.'))
+    .sort();
   if (npz.length > 0) return datasetFromNpz(readFileSync(join(dir, npz[0])), join(dir, npz[0]));
   const paths = Object.fromEntries(Object.entries(IDX_FILES).map(([k, base]) => [k, findIdx(dir, base)])) as Record<keyof typeof IDX_FILES, string | undefined>;
-  const absent = Object.entries(paths).filter(([, p]) => !p).map(([k]) => IDX_FILES[k as keyof typeof IDX_FILES]);
+  const absent = Object.entries(paths)
+    .filter(([, p]) => !p)
+    .map(([k]) => IDX_FILES[k as keyof typeof IDX_FILES]);
   if (absent.length) {
-    throw new CubeError({ place: dir, problem: 'no data set found', found: readdirSync(dir).join(', ') || 'an empty directory',
-      expected: `a *.npz file or the four IDX files (missing ${absent.join(', ')})`, fix: 'run the download task with this data_dir' });
+    throw new CubeError({
+      place: dir,
+      problem: 'no data set found',
+      found: readdirSync(dir).join(', ') || 'an empty directory',
+      expected: `a *.npz file or the four IDX files (missing ${absent.join(', ')})`,
+      fix: 'run the download task with this data_dir',
+    });
   }
   const read = (p: string, magic: number) => parseIdx(readFileSync(p), p, magic);
   return {

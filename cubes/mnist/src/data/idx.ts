@@ -17,8 +17,12 @@ export function maybeGunzip(buf: Uint8Array, file: string): Uint8Array {
     try {
       return gunzipSync(buf);
     } catch (err) {
-      throw new CubeError({ place: file, problem: `corrupt gzip data (${(err as Error).message})`, expected: 'a complete .gz file',
-        fix: 'the download was probably truncated: delete it and download again' });
+      throw new CubeError({
+        place: file,
+        problem: `corrupt gzip data (${(err as Error).message})`,
+        expected: 'a complete .gz file',
+        fix: 'the download was probably truncated: delete it and download again',
+      });
     }
   }
   return buf;
@@ -32,12 +36,22 @@ export function parseIdx(raw: Uint8Array, file: string, expectedMagic?: number):
   const magic = view.getUint32(0, false);
   const hex = `0x${magic.toString(16).padStart(8, '0')}`;
   if (expectedMagic !== undefined && magic !== expectedMagic) {
-    throw new CubeError({ place: file, problem: 'wrong IDX magic number', found: hex, expected: `0x${expectedMagic.toString(16).padStart(8, '0')}`,
-      fix: 'check that the labels and images files are not swapped and that the URI points to an MNIST IDX file' });
+    throw new CubeError({
+      place: file,
+      problem: 'wrong IDX magic number',
+      found: hex,
+      expected: `0x${expectedMagic.toString(16).padStart(8, '0')}`,
+      fix: 'check that the labels and images files are not swapped and that the URI points to an MNIST IDX file',
+    });
   }
   if (buf[0] !== 0 || buf[1] !== 0 || buf[2] !== 0x08 || buf[3] < 1) {
-    throw new CubeError({ place: file, problem: 'wrong IDX magic number', found: hex, expected: '0x000008NN (unsigned bytes, NN dimensions)',
-      fix: 'point the URI to an MNIST-style *-idx?-ubyte(.gz) file' });
+    throw new CubeError({
+      place: file,
+      problem: 'wrong IDX magic number',
+      found: hex,
+      expected: '0x000008NN (unsigned bytes, NN dimensions)',
+      fix: 'point the URI to an MNIST-style *-idx?-ubyte(.gz) file',
+    });
   }
   const dims = buf[3];
   const shape: number[] = [];
@@ -45,8 +59,13 @@ export function parseIdx(raw: Uint8Array, file: string, expectedMagic?: number):
   const start = 4 + 4 * dims;
   const count = shape.reduce((a, b) => a * b, 1);
   if (buf.length - start !== count) {
-    throw new CubeError({ place: file, problem: 'IDX size does not match its header', found: `${buf.length - start} data bytes`,
-      expected: `${count} for shape ${shape.join('x')}`, fix: 'the file is truncated or corrupt: download it again' });
+    throw new CubeError({
+      place: file,
+      problem: 'IDX size does not match its header',
+      found: `${buf.length - start} data bytes`,
+      expected: `${count} for shape ${shape.join('x')}`,
+      fix: 'the file is truncated or corrupt: download it again',
+    });
   }
   return { shape, data: buf.subarray(start, start + count) };
 }

@@ -22,8 +22,13 @@ const DTYPES: Record<string, { bytes: number; make: (b: ArrayBuffer, o: number, 
 };
 
 function bad(file: string, problem: string, found?: string): CubeError {
-  return new CubeError({ place: file, problem: `not a valid .npy array (${problem})`, found,
-    expected: `a C-order array of dtype ${Object.keys(DTYPES).join(', ')}`, fix: 'download the data again or check data_config' });
+  return new CubeError({
+    place: file,
+    problem: `not a valid .npy array (${problem})`,
+    found,
+    expected: `a C-order array of dtype ${Object.keys(DTYPES).join(', ')}`,
+    fix: 'download the data again or check data_config',
+  });
 }
 
 /** Parses one .npy member (format versions 1-3). `file` names it in errors, e.g. `mnist.npz:x_train.npy`. */
@@ -42,7 +47,11 @@ export function parseNpy(bytes: Uint8Array, file: string): NdArray {
   if (fortran === 'True') throw bad(file, 'Fortran order is not supported', header.trim());
   const dt = DTYPES[descr === '<u1' ? '|u1' : descr === '<i1' ? '|i1' : descr];
   if (!dt) throw bad(file, 'unsupported dtype', descr);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(file, 'bad shape', `(${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
   const start = headerStart + headerLen;

@@ -13,5 +13,8 @@ export function readNpz(buf: Uint8Array, file: string): Map<string, NdArray> {
 
 /** Writes uint8 arrays as a .npz archive; `compress` gives numpy.savez_compressed's layout. */
 export function writeNpz(arrays: ReadonlyArray<[string, Uint8Array, number[]]>, compress: boolean): Buffer {
-  return writeZip(arrays.map(([name, data, shape]) => [`${name}.npy`, writeNpyU8(data, shape)]), compress);
+  return writeZip(
+    arrays.map(([name, data, shape]) => [`${name}.npy`, writeNpyU8(data, shape)]),
+    compress,
+  );
 }

@@ -10,8 +10,12 @@ const ZIP64_EOCD = 0x06064b50;
 const ZIP64_LOCATOR = 0x07064b50;
 
 function corrupt(file: string, problem: string): CubeError {
-  return new CubeError({ place: file, problem: `not a valid zip archive (${problem})`, expected: 'a .npz file as written by numpy.savez',
-    fix: 'delete the file and download it again, or check the hash in data_config' });
+  return new CubeError({
+    place: file,
+    problem: `not a valid zip archive (${problem})`,
+    expected: 'a .npz file as written by numpy.savez',
+    fix: 'delete the file and download it again, or check the hash in data_config',
+  });
 }
 
 /**
@@ -22,7 +26,10 @@ export function readZip(buf: Uint8Array, file: string): Map<string, Uint8Array> 
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
-    if (view.getUint32(i, true) === EOCD) { eocd = i; break; }
+    if (view.getUint32(i, true) === EOCD) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) throw corrupt(file, 'no end-of-central-directory record; the file is truncated or not a zip');
   let count = view.getUint16(eocd + 10, true);
@@ -53,8 +60,14 @@ export function readZip(buf: Uint8Array, file: string): Map<string, Uint8Array> 
       const size = view.getUint16(e + 2, true);
       if (id === 0x0001) {
         let q = e + 4;
-        if (usize === 0xffffffff) { usize = Number(view.getBigUint64(q, true)); q += 8; }
-        if (csize === 0xffffffff) { csize = Number(view.getBigUint64(q, true)); q += 8; }
+        if (usize === 0xffffffff) {
+          usize = Number(view.getBigUint64(q, true));
+          q += 8;
+        }
+        if (csize === 0xffffffff) {
+          csize = Number(view.getBigUint64(q, true));
+          q += 8;
+        }
         if (local === 0xffffffff) local = Number(view.getBigUint64(q, true));
       }
       e += 4 + size;
@@ -91,22 +104,40 @@ export function writeZip(members: ReadonlyArray<[string, Uint8Array]>, compress:
     const crc = crc32(data);
     const method = compress ? 8 : 0;
     const loc = Buffer.alloc(30);
-    loc.writeUInt32LE(LOC, 0); loc.writeUInt16LE(20, 4); loc.writeUInt16LE(0, 6); loc.writeUInt16LE(method, 8);
-    loc.writeUInt16LE(0, 10); loc.writeUInt16LE(0x21, 12); // fixed 1980-01-01 timestamp: reproducible bytes
-    loc.writeUInt32LE(crc, 14); loc.writeUInt32LE(body.length, 18); loc.writeUInt32LE(data.length, 22);
-    loc.writeUInt16LE(nameBytes.length, 26); loc.writeUInt16LE(0, 28);
+    loc.writeUInt32LE(LOC, 0);
+    loc.writeUInt16LE(20, 4);
+    loc.writeUInt16LE(0, 6);
+    loc.writeUInt16LE(method, 8);
+    loc.writeUInt16LE(0, 10);
+    loc.writeUInt16LE(0x21, 12); // fixed 1980-01-01 timestamp: reproducible bytes
+    loc.writeUInt32LE(crc, 14);
+    loc.writeUInt32LE(body.length, 18);
+    loc.writeUInt32LE(data.length, 22);
+    loc.writeUInt16LE(nameBytes.length, 26);
+    loc.writeUInt16LE(0, 28);
     const cen = Buffer.alloc(46);
-    cen.writeUInt32LE(CEN, 0); cen.writeUInt16LE(20, 4); cen.writeUInt16LE(20, 6); cen.writeUInt16LE(0, 8);
-    cen.writeUInt16LE(method, 10); cen.writeUInt16LE(0, 12); cen.writeUInt16LE(0x21, 14);
-    cen.writeUInt32LE(crc, 16); cen.writeUInt32LE(body.length, 20); cen.writeUInt32LE(data.length, 24);
-    cen.writeUInt16LE(nameBytes.length, 28); cen.writeUInt32LE(offset, 42);
+    cen.writeUInt32LE(CEN, 0);
+    cen.writeUInt16LE(20, 4);
+    cen.writeUInt16LE(20, 6);
+    cen.writeUInt16LE(0, 8);
+    cen.writeUInt16LE(method, 10);
+    cen.writeUInt16LE(0, 12);
+    cen.writeUInt16LE(0x21, 14);
+    cen.writeUInt32LE(crc, 16);
+    cen.writeUInt32LE(body.length, 20);
+    cen.writeUInt32LE(data.length, 24);
+    cen.writeUInt16LE(nameBytes.length, 28);
+    cen.writeUInt32LE(offset, 42);
     chunks.push(loc, nameBytes, body);
     central.push(cen, nameBytes);
     offset += loc.length + nameBytes.length + body.length;
   }
   const cd = Buffer.concat(central);
   const end = Buffer.alloc(22);
-  end.writeUInt32LE(EOCD, 0); end.writeUInt16LE(members.length, 8); end.writeUInt16LE(members.length, 10);
-  end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(offset, 16);
+  end.writeUInt32LE(EOCD, 0);
+  end.writeUInt16LE(members.length, 8);
+  end.writeUInt16LE(members.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
   return Buffer.concat([...chunks, cd, end]);
 }

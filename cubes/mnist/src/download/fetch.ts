@@ -18,7 +18,10 @@ export interface FetchOptions {
 
 /** A failed attempt; `transient` ones are retried (connection reset, timeout, truncation, HTTP 5xx/408/429). */
 class AttemptError extends Error {
-  constructor(message: string, readonly transient: boolean) {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
     super(message);
   }
 }
@@ -44,8 +47,11 @@ async function copyLocal(uri: string, dest: string, log: Logger): Promise<Fetche
   try {
     size = statSync(path).size;
   } catch (err) {
-    throw new CubeError({ place: uri, problem: `cannot read the source file (${(err as NodeJS.ErrnoException).code})`,
-      fix: 'check the uri in data_config (relative paths start at the directory of data_config)' });
+    throw new CubeError({
+      place: uri,
+      problem: `cannot read the source file (${(err as NodeJS.ErrnoException).code})`,
+      fix: 'check the uri in data_config (relative paths start at the directory of data_config)',
+    });
   }
   const hash = createHash('sha256');
   const fd = openSync(dest, 'w');
@@ -151,9 +157,11 @@ async function download(uri: string, dest: string, opts: FetchOptions): Promise<
       } catch (err) {
         if (!(err instanceof AttemptError)) throw err;
         if (!err.transient || attempt >= opts.retries) {
-          throw new CubeError({ place: uri, problem: `download failed${attempt > 0 ? ` after ${attempt + 1} attempts` : ''} (${err.message})`,
-            fix: err.transient ? 'check the network or proxy, raise retries/timeout_s in data_config, or use a local copy (file:// or a relative path)'
-              : 'check the uri in data_config' });
+          throw new CubeError({
+            place: uri,
+            problem: `download failed${attempt > 0 ? ` after ${attempt + 1} attempts` : ''} (${err.message})`,
+            fix: err.transient ? 'check the network or proxy, raise retries/timeout_s in data_config, or use a local copy (file:// or a relative path)' : 'check the uri in data_config',
+          });
         }
         const wait = opts.backoffMs * 2 ** attempt;
         opts.log.warn(`${uri}: ${err.message}; retry ${attempt + 1}/${opts.retries} in ${(wait / 1000).toFixed(1)}s`);

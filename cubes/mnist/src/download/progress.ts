@@ -10,7 +10,10 @@ export class Progress {
   private lastLog = 0;
   private lastDraw = 0;
   private lastQuarter = -1;
-  constructor(private readonly log: Logger, private readonly label: string) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly label: string,
+  ) {}
 
   update(bytes: number, total: number | undefined): void {
     const now = Date.now();

@@ -9,7 +9,8 @@ export const DATA_CONFIG_SCHEMA = {
   properties: {
     dataset: { enum: ['mnist', 'fashion_mnist'], default: 'mnist', description: 'Which data set; picks the canonical source when `uri` is absent.' },
     uri: {
-      description: 'https://, http://, file:// or a path relative to this file. A .npz file (hash: one sha256); a directory ending in / holding the four *-idx?-ubyte.gz files (hash: file name -> sha256); or a list of {uri, hash}.',
+      description:
+        'https://, http://, file:// or a path relative to this file. A .npz file (hash: one sha256); a directory ending in / holding the four *-idx?-ubyte.gz files (hash: file name -> sha256); or a list of {uri, hash}.',
       oneOf: [
         { type: 'string', minLength: 1 },
         {

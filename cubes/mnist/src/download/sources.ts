@@ -29,8 +29,7 @@ export const CANONICAL: Record<DataConfig['dataset'], Source[]> = {
 export function absoluteUri(uri: string, baseDir: string, place: string): string {
   if (/^https?:\/\//i.test(uri) || /^file:\/\//i.test(uri)) return uri;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    throw new CubeError({ place, problem: 'unsupported URI scheme', found: uri, expected: 'https://, http://, file:// or a relative path',
-      fix: 'download the file yourself and give its path' });
+    throw new CubeError({ place, problem: 'unsupported URI scheme', found: uri, expected: 'https://, http://, file:// or a relative path', fix: 'download the file yourself and give its path' });
   }
   return pathToFileURL(isAbsolute(uri) ? uri : resolve(baseDir, uri)).href;
 }
@@ -43,8 +42,13 @@ function checkIdxSet(sources: Source[], place: string): void {
   const names = sources.map((s) => s.name.replace(/\.gz$/, ''));
   const missing = Object.values(IDX_FILES).filter((f) => !names.includes(f));
   if (missing.length) {
-    throw new CubeError({ place, problem: 'the IDX file list is incomplete', found: sources.map((s) => s.name).join(', '),
-      expected: `the four files ${IDX_GZ.join(', ')} (missing ${missing.join(', ')})`, fix: 'list all four files, or give a single .npz' });
+    throw new CubeError({
+      place,
+      problem: 'the IDX file list is incomplete',
+      found: sources.map((s) => s.name).join(', '),
+      expected: `the four files ${IDX_GZ.join(', ')} (missing ${missing.join(', ')})`,
+      fix: 'list all four files, or give a single .npz',
+    });
   }
 }
 
@@ -68,28 +72,46 @@ export function resolveSources(cfg: DataConfig, file: string, baseDir: string): 
   const uri = absoluteUri(cfg.uri, baseDir, `${file}: key "uri"`);
   if (uri.endsWith('/')) {
     if (typeof cfg.hash !== 'object') {
-      throw new CubeError({ place: `${file}: key "hash"`, problem: 'a directory uri needs one hash per file', found: cfg.hash === undefined ? 'no hash' : 'a single hash',
-        expected: `a map with keys ${IDX_GZ.join(', ')}`, fix: 'run sha256sum on the four files and list them under hash:' });
+      throw new CubeError({
+        place: `${file}: key "hash"`,
+        problem: 'a directory uri needs one hash per file',
+        found: cfg.hash === undefined ? 'no hash' : 'a single hash',
+        expected: `a map with keys ${IDX_GZ.join(', ')}`,
+        fix: 'run sha256sum on the four files and list them under hash:',
+      });
     }
     const hashes = cfg.hash;
     const sources = IDX_GZ.map((name) => {
       const sha = hashes[name];
       if (!sha) {
-        throw new CubeError({ place: `${file}: key "hash.${name}"`, problem: 'missing hash for an IDX file', expected: 'a sha256 for each of the four files',
-          fix: `add "${name}: <sha256>" under hash:` });
+        throw new CubeError({
+          place: `${file}: key "hash.${name}"`,
+          problem: 'missing hash for an IDX file',
+          expected: 'a sha256 for each of the four files',
+          fix: `add "${name}: <sha256>" under hash:`,
+        });
       }
       return { uri: new URL(name, uri).href, sha256: sha.toLowerCase(), name };
     });
     return sources;
   }
   if (typeof cfg.hash !== 'string') {
-    throw new CubeError({ place: `${file}: key "hash"`, problem: 'a single-file uri needs one sha256', found: cfg.hash === undefined ? 'no hash' : 'a map',
-      expected: 'a 64-digit hex sha256', fix: `run \`sha256sum\` on the file and set hash: to it` });
+    throw new CubeError({
+      place: `${file}: key "hash"`,
+      problem: 'a single-file uri needs one sha256',
+      found: cfg.hash === undefined ? 'no hash' : 'a map',
+      expected: 'a 64-digit hex sha256',
+      fix: `run \`sha256sum\` on the file and set hash: to it`,
+    });
   }
   const name = nameOf(uri);
   if (!name.endsWith('.npz')) {
-    throw new CubeError({ place: `${file}: key "uri"`, problem: 'a single file must be a .npz archive', found: name,
-      expected: 'a *.npz (Keras layout), a directory ending in / or a list of the four IDX files' });
+    throw new CubeError({
+      place: `${file}: key "uri"`,
+      problem: 'a single file must be a .npz archive',
+      found: name,
+      expected: 'a *.npz (Keras layout), a directory ending in / or a list of the four IDX files',
+    });
   }
   return [{ uri, sha256: cfg.hash.toLowerCase(), name }];
 }

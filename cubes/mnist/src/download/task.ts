@@ -41,8 +41,13 @@ export async function runDownload(params: DownloadParams, log: Logger): Promise<
       log.info(`fetching ${source.uri}`);
       const got = await fetchToFile(source.uri, tmp, { timeoutMs: cfg.timeout_s * 1000, retries: cfg.retries, backoffMs: params.backoffMs ?? 1000, log });
       if (got.sha256 !== source.sha256) {
-        throw new CubeError({ place: source.uri, problem: `sha256 mismatch after ${got.bytes} bytes`, found: got.sha256, expected: source.sha256,
-          fix: 'the file is corrupt or not the one data_config names: fix the uri or the hash in data_config' });
+        throw new CubeError({
+          place: source.uri,
+          problem: `sha256 mismatch after ${got.bytes} bytes`,
+          found: got.sha256,
+          expected: source.sha256,
+          fix: 'the file is corrupt or not the one data_config names: fix the uri or the hash in data_config',
+        });
       }
       validateDataFile(source.name, readFileSync(tmp), source.uri);
       log.info(`${source.name}: sha256 ${got.sha256} verified, contents valid`);

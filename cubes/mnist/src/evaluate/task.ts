@@ -29,22 +29,31 @@ export function scoreModel(model: tf.LayersModel, test: Split, batch = 256) {
       return [l.dataSync()[0], tf.argMax(p, -1).dataSync()];
     });
     lossSum += loss;
-    idx.forEach((i, k) => { confusion[test.labels[i]][pred[k]]++; });
+    idx.forEach((i, k) => {
+      confusion[test.labels[i]][pred[k]]++;
+    });
   }
   const correct = confusion.reduce((a, row, c) => a + row[c], 0);
-  const perClass = Object.fromEntries(confusion.map((row, c) => {
-    const n = row.reduce((a, b) => a + b, 0);
-    return [String(c), n ? row[c] / n : null];
-  }));
+  const perClass = Object.fromEntries(
+    confusion.map((row, c) => {
+      const n = row.reduce((a, b) => a + b, 0);
+      return [String(c), n ? row[c] / n : null];
+    }),
+  );
   return { accuracy: correct / test.count, loss: lossSum / test.count, per_class_accuracy: perClass, confusion_matrix: confusion };
 }
 
 /** Inference speed: median/p90 latency of one image, and images/s at batch 256. */
 export function measureSpeed(model: tf.LayersModel, test: Split, seconds: number) {
   const one = batchTensors(test, [0]);
-  const many = batchTensors(test, Uint32Array.from({ length: 256 }, (_, i) => i % test.count));
+  const many = batchTensors(
+    test,
+    Uint32Array.from({ length: 256 }, (_, i) => i % test.count),
+  );
   const run = (x: tf.Tensor) => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
-  for (let i = 0; i < 5; i++) { run(one[0]); }
+  for (let i = 0; i < 5; i++) {
+    run(one[0]);
+  }
   run(many[0]);
   const lat: number[] = [];
   const until = performance.now() + seconds * 1000;
@@ -56,7 +65,10 @@ export function measureSpeed(model: tf.LayersModel, test: Split, seconds: number
   lat.sort((a, b) => a - b);
   let images = 0;
   const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000 || images < 512) { run(many[0]); images += 256; }
+  while (performance.now() - t0 < seconds * 1000 || images < 512) {
+    run(many[0]);
+    images += 256;
+  }
   const throughput = images / ((performance.now() - t0) / 1000);
   tf.dispose([...one, ...many]);
   const q = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] * 1000) / 1000;

@@ -58,8 +58,13 @@ export async function selectBackend(requested: 'auto' | BackendName, env: NodeJS
       skipped.push(whyNot('@tensorflow/tfjs-node', err));
     }
     if (requested === 'tensorflow') {
-      throw new CubeError({ place: 'train_config: key "backend"', problem: 'backend "tensorflow" is not available', found: skipped.join('; '),
-        expected: 'an installed @tensorflow/tfjs-node', fix: 'run `npm install @tensorflow/tfjs-node` with network access, or set backend: auto' });
+      throw new CubeError({
+        place: 'train_config: key "backend"',
+        problem: 'backend "tensorflow" is not available',
+        found: skipped.join('; '),
+        expected: 'an installed @tensorflow/tfjs-node',
+        fix: 'run `npm install @tensorflow/tfjs-node` with network access, or set backend: auto',
+      });
     }
   }
   if (requested === 'auto' || requested === 'wasm') {
@@ -72,8 +77,13 @@ export async function selectBackend(requested: 'auto' | BackendName, env: NodeJS
       skipped.push(whyNot('@tensorflow/tfjs-backend-wasm', err));
     }
     if (requested === 'wasm') {
-      throw new CubeError({ place: 'train_config: key "backend"', problem: 'backend "wasm" is not available', found: skipped.join('; '),
-        expected: 'a working @tensorflow/tfjs-backend-wasm', fix: 'run `npm ci`, or set backend: auto' });
+      throw new CubeError({
+        place: 'train_config: key "backend"',
+        problem: 'backend "wasm" is not available',
+        found: skipped.join('; '),
+        expected: 'a working @tensorflow/tfjs-backend-wasm',
+        fix: 'run `npm ci`, or set backend: auto',
+      });
     }
   }
   await tf.setBackend('cpu');

@@ -16,10 +16,12 @@ export interface ModelArtifactsJson {
 /** Captures a model's artifacts in memory (pure tfjs has no file:// handler in Node). */
 export async function modelArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let captured: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    captured = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      captured = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return captured!;
 }
 
@@ -54,8 +56,12 @@ export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; j
   try {
     json = JSON.parse(readFileSync(file, 'utf8')) as ModelArtifactsJson;
   } catch (err) {
-    throw new CubeError({ place: file, problem: `cannot read the model (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      expected: 'a tfjs layers model.json written by the train task', fix: 'run the train task with this model_dir first' });
+    throw new CubeError({
+      place: file,
+      problem: `cannot read the model (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      expected: 'a tfjs layers model.json written by the train task',
+      fix: 'run the train task with this model_dir first',
+    });
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new CubeError({ place: file, problem: 'not a tfjs layers model', expected: 'keys modelTopology and weightsManifest' });
@@ -75,7 +81,10 @@ export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; j
   const total = buffers.reduce((a, b) => a + b.length, 0);
   const weightData = new Uint8Array(total);
   let off = 0;
-  for (const b of buffers) { weightData.set(b, off); off += b.length; }
+  for (const b of buffers) {
+    weightData.set(b, off);
+    off += b.length;
+  }
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer }));
   return { model, json };
 }

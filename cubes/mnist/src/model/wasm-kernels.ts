@@ -34,8 +34,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const dy = args.inputs.dy as tf.TensorInfo;
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const info = nhwcConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
-    filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
   const n = batchSize * outHeight * outWidth;
@@ -103,8 +102,16 @@ function fastBatchMatMul(original: tf.KernelFunc) {
     const temps: tf.TensorInfo[] = [];
     let a2 = a;
     let b2 = b;
-    if (transposeA) { const r = rank3(a, backend); a2 = transposeLast2(r, backend); temps.push(r, a2); }
-    if (transposeB) { const r = rank3(b, backend); b2 = transposeLast2(r, backend); temps.push(r, b2); }
+    if (transposeA) {
+      const r = rank3(a, backend);
+      a2 = transposeLast2(r, backend);
+      temps.push(r, a2);
+    }
+    if (transposeB) {
+      const r = rank3(b, backend);
+      b2 = transposeLast2(r, backend);
+      temps.push(r, b2);
+    }
     const out = original({ ...args, inputs: { a: a2, b: b2 }, attrs: { ...args.attrs, transposeA: false, transposeB: false } } as never) as tf.TensorInfo;
     for (const t of temps) backend.disposeData(t.dataId);
     const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
@@ -123,8 +130,7 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const filter = args.inputs.filter as tf.TensorInfo;
   const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const info = nhwcConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
-    filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
   const n = batchSize * outHeight * outWidth;
@@ -149,10 +155,16 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
       for (let ow = 0; ow < outWidth; ow++) {
         for (let fh = 0; fh < filterHeight; fh++) {
           const ih = oh * strideHeight + fh * dilationHeight - padTop;
-          if (ih < 0 || ih >= inHeight) { c += filterWidth * inChannels; continue; }
+          if (ih < 0 || ih >= inHeight) {
+            c += filterWidth * inChannels;
+            continue;
+          }
           for (let fw = 0; fw < filterWidth; fw++) {
             const iw = ow * strideWidth + fw * dilationWidth - padLeft;
-            if (iw < 0 || iw >= inWidth) { c += inChannels; continue; }
+            if (iw < 0 || iw >= inWidth) {
+              c += inChannels;
+              continue;
+            }
             let o = xb + ih * rowStride + iw * inChannels;
             for (let ci = 0; ci < inChannels; ci++) out[o++] += cols[c++];
           }
@@ -199,7 +211,10 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
             let o = base + h * rowStride + ws * inChannels + ci;
             for (let w = ws; w < we; w++, o += inChannels) {
               const v = xv[o];
-              if (v > best || at < 0) { best = v; at = o; }
+              if (v > best || at < 0) {
+                best = v;
+                at = o;
+              }
             }
           }
           if (at >= 0) out[at] += g[d];

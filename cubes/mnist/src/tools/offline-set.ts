@@ -27,7 +27,10 @@ function interleave(perClass: Uint8Array[][], labels: number[]): [Uint8Array, Ui
   let n = 0;
   for (let i = 0; n < total; i++) {
     for (let c = 0; c < perClass.length; c++) {
-      if (i < perClass[c].length) { x.set(perClass[c][i], n * PIXELS); y[n++] = labels[c]; }
+      if (i < perClass[c].length) {
+        x.set(perClass[c][i], n * PIXELS);
+        y[n++] = labels[c];
+      }
     }
   }
   return [x, y];
@@ -52,11 +55,14 @@ export function buildOfflineSet(): { npz: Buffer; trainCount: number; testCount:
   const labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [xTrain, yTrain] = interleave(train, labels);
   const [xTest, yTest] = interleave(test, labels);
-  const npz = writeNpz([
-    ['x_train', xTrain, [yTrain.length, 28, 28]],
-    ['y_train', yTrain, [yTrain.length]],
-    ['x_test', xTest, [yTest.length, 28, 28]],
-    ['y_test', yTest, [yTest.length]],
-  ], false);
+  const npz = writeNpz(
+    [
+      ['x_train', xTrain, [yTrain.length, 28, 28]],
+      ['y_train', yTrain, [yTrain.length]],
+      ['x_test', xTest, [yTest.length, 28, 28]],
+      ['y_test', yTest, [yTest.length]],
+    ],
+    false,
+  );
   return { npz, trainCount: yTrain.length, testCount: yTest.length };
 }

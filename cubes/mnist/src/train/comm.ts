@@ -43,7 +43,11 @@ export class SharedComm implements Comm {
   private readonly ctrl: Int32Array;
   private readonly slots: Float32Array;
   private calls = 0;
-  constructor(readonly rank: number, readonly world: number, private readonly buffers: SharedCommBuffers) {
+  constructor(
+    readonly rank: number,
+    readonly world: number,
+    private readonly buffers: SharedCommBuffers,
+  ) {
     this.ctrl = new Int32Array(buffers.control);
     this.slots = new Float32Array(buffers.slots);
   }

@@ -36,9 +36,12 @@ export interface LoopEvents {
 /** Makes the optimizer train_config names. */
 export function makeOptimizer(cfg: Pick<TrainConfig, 'optimizer' | 'learning_rate'>): tf.Optimizer {
   switch (cfg.optimizer) {
-    case 'adam': return tf.train.adam(cfg.learning_rate);
-    case 'sgd': return tf.train.sgd(cfg.learning_rate);
-    case 'rmsprop': return tf.train.rmsprop(cfg.learning_rate);
+    case 'adam':
+      return tf.train.adam(cfg.learning_rate);
+    case 'sgd':
+      return tf.train.sgd(cfg.learning_rate);
+    case 'rmsprop':
+      return tf.train.rmsprop(cfg.learning_rate);
   }
 }
 
@@ -135,7 +138,10 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
             flat[nParams + 1] = c!.dataSync()[0];
             tf.dispose(c!);
             let off = 0;
-            vars.forEach((v, i) => { flat.set(r.grads[v.name].dataSync(), off); off += sizes[i]; });
+            vars.forEach((v, i) => {
+              flat.set(r.grads[v.name].dataSync(), off);
+              off += sizes[i];
+            });
           }
           flat[nParams] = value ? value.dataSync()[0] * globalLen : 0;
         });
@@ -143,7 +149,10 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
         tf.tidy(() => {
           const grads: Record<string, tf.Tensor> = {};
           let off = 0;
-          vars.forEach((v, i) => { grads[v.name] = tf.tensor(total.subarray(off, off + sizes[i]), v.shape); off += sizes[i]; });
+          vars.forEach((v, i) => {
+            grads[v.name] = tf.tensor(total.subarray(off, off + sizes[i]), v.shape);
+            off += sizes[i];
+          });
           optimizer.applyGradients(grads);
         });
         stats = total.subarray(nParams);
@@ -163,8 +172,16 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
       valLoss = l / n;
       valAcc = c / n;
     }
-    const m: EpochMetrics = { epoch, loss: lossSum / seen, accuracy: correct / seen, val_loss: valLoss, val_accuracy: valAcc,
-      images_per_s: Math.round(seen / seconds), seconds: Math.round(seconds * 1000) / 1000, num_tensors: tf.memory().numTensors };
+    const m: EpochMetrics = {
+      epoch,
+      loss: lossSum / seen,
+      accuracy: correct / seen,
+      val_loss: valLoss,
+      val_accuracy: valAcc,
+      images_per_s: Math.round(seen / seconds),
+      seconds: Math.round(seconds * 1000) / 1000,
+      num_tensors: tf.memory().numTensors,
+    };
     history.push(m);
     if (comm.rank === 0) events.epoch?.(m);
   }

@@ -36,8 +36,14 @@ function shared(data: Uint8Array): SharedArrayBuffer {
  * Data-parallel training on `world` worker threads (the wasm backend runs single-threaded in Node, tfjs#3830):
  * every step each worker takes its slice of the global batch and the gradients are summed through shared memory.
  */
-export function trainParallel(cfg: TrainConfig, data: Split, world: number, backend: BackendName, nParams: number, events: LoopEvents):
-  Promise<{ artifacts: tf.io.ModelArtifacts; history: EpochMetrics[] }> {
+export function trainParallel(
+  cfg: TrainConfig,
+  data: Split,
+  world: number,
+  backend: BackendName,
+  nParams: number,
+  events: LoopEvents,
+): Promise<{ artifacts: tf.io.ModelArtifacts; history: EpochMetrics[] }> {
   const comm = createSharedCommBuffers(world, nParams + 8);
   const images = shared(data.images);
   const labels = shared(data.labels);

@@ -11,7 +11,13 @@ export const TRAIN_CONFIG_SCHEMA = {
     learning_rate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.001 },
     train_epochs: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
     batch_size: { type: 'integer', minimum: 1, maximum: 65536, default: 128 },
-    validation_split: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.1, description: 'Fraction of the training images held out (a seeded random subset) to report val_loss/val_accuracy.' },
+    validation_split: {
+      type: 'number',
+      minimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.1,
+      description: 'Fraction of the training images held out (a seeded random subset) to report val_loss/val_accuracy.',
+    },
     seed: { type: 'integer', minimum: 0, maximum: 4294967295, default: 0, description: 'Seeds weights, shuffling and dropout: same seed, backend and workers give the same metrics.' },
     backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', description: 'auto: tfjs-node-gpu (when GPUs are requested), tfjs-node, wasm, then pure JS.' },
     workers: {

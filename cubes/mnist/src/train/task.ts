@@ -50,7 +50,8 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
   if (params.logDir) mkdirSync(params.logDir, { recursive: true });
   if (metricsFile) writeFileSync(metricsFile, '');
   const events: LoopEvents = {
-    progress: (p) => log.tty(`\r\x1b[Kepoch ${p.epoch}/${cfg.train_epochs} ${bar(p.step, p.steps)} ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} acc ${p.accuracy.toFixed(4)} ${Math.round(p.imagesPerS)} img/s`),
+    progress: (p) =>
+      log.tty(`\r\x1b[Kepoch ${p.epoch}/${cfg.train_epochs} ${bar(p.step, p.steps)} ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} acc ${p.accuracy.toFixed(4)} ${Math.round(p.imagesPerS)} img/s`),
     epoch: (m) => {
       log.tty('\r\x1b[K');
       const val = m.val_loss === null ? '' : ` val_loss ${m.val_loss.toFixed(4)} val_acc ${m.val_accuracy!.toFixed(4)}`;

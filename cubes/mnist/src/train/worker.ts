@@ -12,10 +12,13 @@ try {
   await selectBackend(input.backend, { ...process.env, MLCUBE_GPUS: 'none' });
   const comm = new SharedComm(input.rank, input.world, input.comm);
   const data = { images: new Uint8Array(input.images), labels: new Uint8Array(input.labels), count: input.count };
-  const events: LoopEvents = input.rank === 0 ? {
-    progress: (progress) => post({ type: 'progress', progress }),
-    epoch: (metrics) => post({ type: 'epoch', metrics }),
-  } : {};
+  const events: LoopEvents =
+    input.rank === 0
+      ? {
+          progress: (progress) => post({ type: 'progress', progress }),
+          epoch: (metrics) => post({ type: 'epoch', metrics }),
+        }
+      : {};
   const { model, history } = trainReplica(input.cfg, data, comm, events);
   if (input.rank === 0) {
     const artifacts = await modelArtifacts(model);

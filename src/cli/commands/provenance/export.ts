@@ -3,7 +3,7 @@ import { BaseCommand, whereFlags } from '../../base-command.js';
 import { exportLineage } from '../../../app/runs.js';
 
 export default class ProvenanceExport extends BaseCommand {
-  static summary = 'The lineage graph of the recorded runs (which run consumed which run\'s outputs), as JSON or Graphviz DOT.';
+  static summary = "The lineage graph of the recorded runs (which run consumed which run's outputs), as JSON or Graphviz DOT.";
   static strict = false;
   static flags = {
     ...whereFlags,

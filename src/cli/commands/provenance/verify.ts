@@ -17,6 +17,10 @@ export default class ProvenanceVerify extends BaseCommand {
     const { args, flags } = await this.parse(ProvenanceVerify);
     const r = await verifyProvenance(args.run, { mlcube: flags.mlcube, workspace: flags.workspace, publicKey: flags['public-key'], cube: flags.cube }, this.app());
     const key = r.trusted_key!;
-    this.out(flags.json ? JSON.stringify(r, null, 2) : [`run ${r.run_id}: verified (workspace ${r.workspace}; signed by key ${key.keyid}, trusted from ${key.source})`, ...r.notes.map((n) => `  note: ${n}`)].join('\n'));
+    this.out(
+      flags.json
+        ? JSON.stringify(r, null, 2)
+        : [`run ${r.run_id}: verified (workspace ${r.workspace}; signed by key ${key.keyid}, trusted from ${key.source})`, ...r.notes.map((n) => `  note: ${n}`)].join('\n'),
+    );
   }
 }
