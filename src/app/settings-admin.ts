@@ -6,6 +6,7 @@ import { settingsPath, builtinPlatforms } from '../config/settings.js';
 import { runnerDefaults } from '../config/runner-defaults.js';
 import { findRunner, RUNNERS } from '../../runners/index.js';
 import { parseYaml } from '../config/yaml-source.js';
+import { YAML_11 } from '../config/yaml-schema.js';
 import { isTree, getPath, type Tree } from '../config/tree.js';
 import { toYaml } from './show-config.js';
 import type { AppEnv } from './context.js';
@@ -22,7 +23,7 @@ export class SettingsAdmin {
     this.file = settingsPath(app.env, app.home);
     const text = existsSync(this.file) ? readFileSync(this.file, 'utf8') : '';
     if (text) parseYaml(text, this.file); // located syntax errors
-    this.doc = text ? parseDocument(text, { version: '1.1' }) : new Document({});
+    this.doc = text ? parseDocument(text, YAML_11) : new Document({}, YAML_11);
     const data = (this.doc.toJS() ?? {}) as Tree;
     for (const k of ['runners', 'platforms', 'storage']) if (!isTree(data[k])) this.doc.set(k, this.doc.createNode({}));
   }

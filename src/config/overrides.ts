@@ -1,5 +1,6 @@
 import { parse as parseYamlScalar } from 'yaml';
 import { UsageError } from '../errors.js';
+import { YAML_11 } from './yaml-schema.js';
 import { merge, nest, type Tree } from './tree.js';
 
 export interface ParamOverride {
@@ -27,7 +28,7 @@ export function parseParamOverrides(items: readonly string[]): ParamOverride[] {
     const text = raw.slice(eq + 1);
     let value: unknown;
     try {
-      value = text === '' ? '' : parseYamlScalar(text, { version: '1.1' });
+      value = text === '' ? '' : parseYamlScalar(text, YAML_11);
     } catch {
       value = text;
     }

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, isNode, visit, type Document, type Node } from 'yaml';
+import { YAML_11 } from './yaml-schema.js';
 import { ConfigError, type ErrorPlace, type CaughtError } from '../errors.js';
 
 export type Path = readonly (string | number)[];
@@ -42,7 +43,7 @@ export class YamlSource {
 /** Parses YAML the way PyYAML/OmegaConf read mlcube.yaml (YAML 1.1, duplicate keys rejected). */
 export function parseYaml(text: string, file: string): YamlSource {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { version: '1.1', lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { ...YAML_11, lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const problem = doc.errors[0];
   if (problem) {
     const pos = lines.linePos(problem.pos[0]);

@@ -48,6 +48,26 @@ describe('docker runner against a real dockerd (integration)', function () {
     expect(info.digest).to.equal(real.Id);
   });
 
+  it('a platform made by `config --create-platform docker` round-trips: build_context stays ".", get prints it, a second platform leaves it, run uses it', async () => {
+    const t = tempDir();
+    try {
+      const settings = join(t.dir, 'settings.yaml');
+      const env = { MLCUBE_SYSTEM_SETTINGS: settings };
+      for (const name of ['ci1', 'ci2']) expect((await mlcube(['config', '--create-platform', 'docker', name], { env })).exitCode).to.equal(0);
+      const text = readFileSync(settings, 'utf8');
+      // Read back as the Python MLCube (PyYAML) and mlcube read it: a string, never NaN (the bug wrote `.nan` at the second edit).
+      expect(text).to.not.match(/nan/i);
+      expect(text.match(/build_context: \.$/gm), text).to.have.length(2);
+      const get = await mlcube(['config', '--get', 'platforms.ci1.build_context'], { env });
+      expect([get.exitCode, get.stdout.trim()]).to.deep.equal([0, '.']);
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=ci1', `-Pdocker.image=${TAG}`, '-Pdocker.build_strategy=auto', '--task=copy'], { env });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(readJson(join(cube.dir, 'workspace', 'reports', 'report.txt')).greeting).to.equal('hello basic');
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('runs a task in a container with /mlcube_io mounts, as the invoking user, and removes the container', async () => {
     const r = await run(['--task=copy']);
     expect(r.exitCode, r.stderr).to.equal(0);
