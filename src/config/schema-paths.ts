@@ -5,7 +5,9 @@ import { isTree } from './tree.js';
  * Does a dotted override path name something? Each segment must exist in the tree, or be a property the
  * schema declares at that place (so `-Pdocker.image=x` works on a cube without `docker:`, while
  * `-Ptasks.t.parameters.input.p.opts=ro` — medperf#489's typo — does not). `subSchemas` swaps in the schema
- * of a section whose shape depends on the platform (e.g. `runner`).
+ * of a section whose shape depends on the platform (e.g. `runner`). An open map (an object the schema gives
+ * neither properties nor additionalProperties, e.g. `docker.env_args`, `docker.build_args`) takes a new key, as
+ * the Python MLCube adds it; one level only (`env_args.A.B` names nothing).
  */
 export function pathIsKnown(tree: unknown, schema: JsonSchema, path: readonly string[], subSchemas: Record<string, JsonSchema> = {}): boolean {
   let node: unknown = tree;
@@ -20,7 +22,12 @@ export function pathIsKnown(tree: unknown, schema: JsonSchema, path: readonly st
     const objectSchema: JsonSchema | undefined = sch ? objectBranch(sch) : undefined;
     const inTree = isTree(node) && Object.prototype.hasOwnProperty.call(node, seg);
     const declared: JsonSchema | undefined = objectSchema?.properties?.[seg];
-    if (!inTree && !declared) return false;
+    if (!inTree && !declared) {
+      if (!isOpenMap(objectSchema)) return false;
+      node = undefined;
+      sch = undefined;
+      continue;
+    }
     node = inTree ? (node as Record<string, unknown>)[seg] : undefined;
     sch = declared ?? (isTree(objectSchema?.additionalProperties) ? (objectSchema!.additionalProperties as JsonSchema) : undefined);
     sch = sch ? deref(sch) : undefined;
@@ -43,6 +50,10 @@ export function keysNear(tree: unknown, schema: JsonSchema, path: readonly strin
   }
   const declaredKeys = Object.keys((sch && objectBranch(sch)?.properties) ?? {});
   return [...new Set([...(isTree(node) ? Object.keys(node) : []), ...declaredKeys])];
+}
+
+function isOpenMap(s: JsonSchema | undefined): boolean {
+  return s !== undefined && !s.properties && s.additionalProperties === undefined && !s.anyOf && !s.oneOf && ([] as unknown[]).concat(s.type ?? []).includes('object');
 }
 
 function deref(s: JsonSchema): JsonSchema {

@@ -80,6 +80,22 @@ const CASES: Case[] = [
     expect: ['-P tasks.train.parameters.input.data.opts=ro: key "tasks.train.parameters.input.data.opts" matches nothing', 'Keys at that level: inputs, outputs'],
   },
   {
+    name: 'a -P key under an open map names nothing below it (env_args.A.B)',
+    yaml: GOOD,
+    setup: withData,
+    args: ['show_config', '--platform=docker', '-Pdocker.env_args.API_TOKEN.deeper=x'],
+    exit: 2,
+    expect: ['-P docker.env_args.API_TOKEN.deeper=x: key "docker.env_args.API_TOKEN.deeper" matches nothing'],
+  },
+  {
+    name: 'a misspelt -P key beside an open map stays an error (docker.env_arg)',
+    yaml: GOOD,
+    setup: withData,
+    args: ['show_config', '--platform=docker', '-Pdocker.env_arg.API_TOKEN=x'],
+    exit: 2,
+    expect: ['-P docker.env_arg.API_TOKEN=x: key "docker.env_arg.API_TOKEN" matches nothing'],
+  },
+  {
     name: 'unknown task-parameter override',
     yaml: GOOD,
     setup: withData,
