@@ -171,7 +171,11 @@ export async function verifyProvenance(target: string, opts: WhereGiven & { publ
     throw new ProvenanceError(
       `run ${result.run_id} in ${where.workspace} does not verify (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}; ${anchor}):\n  ${result.problems.join('\n  ')}`,
       {
-        suggestions: ['Re-run the task(s) to produce fresh, signed outputs, or restore the files listed.'],
+        suggestions: [
+          result.unsigned
+            ? 'Runs are signed once a signing key exists: make one with `mlcube keys generate` (or point MLCUBE_SIGNING_KEY at an Ed25519 key), then re-run the task(s); `mlcube runs list` shows which runs are signed.'
+            : 'Re-run the task(s) to produce fresh, signed outputs, or restore the files listed.',
+        ],
       },
     );
   }

@@ -25,6 +25,8 @@ export interface VerifyResult {
   problems: string[];
   /** Things checked and found fine but worth saying (files added later by another verified run, paths outside the workspace). */
   notes: string[];
+  /** The record carries no signature (it was written without a signing key): the fix is to sign, not to restore files. */
+  unsigned: boolean;
   /** The key the signature was checked with. */
   trusted_key: { keyid: string; source: string } | null;
   workspace: string;
@@ -251,13 +253,15 @@ export async function verifyRun(target: VerifyTarget, key: TrustedKey | undefine
   const notes: string[] = [];
   const id = basename(target.dir);
   const trusted_key = key ? { keyid: keyId(key.key), source: key.source } : null;
-  const result = (cube_root: string | null) => ({ run_id: id, ok: problems.length === 0, problems, notes, trusted_key, workspace: target.workspace, cube_root });
+  let unsigned = false;
+  const result = (cube_root: string | null) => ({ run_id: id, ok: problems.length === 0, problems, notes, unsigned, trusted_key, workspace: target.workspace, cube_root });
   const read = readRecord(target.dir);
   if (!read.record) {
     problems.push(...read.problems);
     return result(null);
   }
   const record = read.record;
+  unsigned = !record.signature;
   if (record.run_id !== id) problems.push(`record: it is the record of run ${record.run_id}, found in the directory of run ${id}`);
   const status = shownStatus(record);
   if (status !== 'succeeded') problems.push(`status: the run is ${status}${record.exit_code !== null ? ` (exit code ${record.exit_code})` : ''}, not succeeded`);

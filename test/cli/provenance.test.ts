@@ -140,6 +140,8 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     const v = await verify(id);
     expect(v.exitCode).to.equal(5);
     expect(v.stderr).to.contain('the run is not signed');
+    // The fix says how to sign (issue #15: it used to suggest restoring files).
+    expect(v.stderr).to.match(/fix: .*mlcube keys generate/);
     const f = join(runsDir(), id, 'record.json');
     writeFileSync(f, JSON.stringify({ ...readJson(f), status: 'running', pid: 2 ** 22 + 12345, exit_code: null }));
     const list = await mlcube(['runs', 'list', `--workspace=${ws}`, '--json']);
