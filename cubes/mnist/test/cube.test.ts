@@ -62,6 +62,7 @@ describe('mnist cube: files and contract', function () {
       check(DATA_CONFIG_SCHEMA.$id, parse(readFileSync(join(ws, 'data.yaml'), 'utf8')));
       check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(ws, 'train.yaml'), 'utf8')));
     }
+    check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-quick.yaml'), 'utf8')));
   });
 
   it('main.js: exit 1 with one stderr line naming file and key for a bad data_config; exit 0 on success', () => {
