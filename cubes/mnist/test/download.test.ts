@@ -176,6 +176,36 @@ describe('mnist cube: download task', function () {
     unchanged();
   });
 
+  it('HTTP 403: fails at once (not retried), naming the URI and the status', async () => {
+    server.routes.set('/private.npz', (_req, res) => {
+      res.statusCode = 403;
+      res.end('no');
+    });
+    const msg = await failure(config(`uri: ${server.url('/private.npz')}\nhash: ${sha(npz)}\n`));
+    expect(msg).to.include(`${server.url('/private.npz')}: download failed (HTTP 403 Forbidden)`);
+    expect(server.hits.get('/private.npz')).to.equal(1);
+    unchanged();
+  });
+
+  it('a host name that does not exist (ENOTFOUND) fails in under 1 s with the default backoff, naming the URI', async function () {
+    const uri = 'http://mnist-data.invalid/mnist.npz'; // RFC 6761: .invalid never resolves
+    const code = await new Promise<string | undefined>((res) => http.get(uri, () => res(undefined)).on('error', (e: NodeJS.ErrnoException) => res(e.code)));
+    if (code !== 'ENOTFOUND') {
+      console.warn(`    skip: this machine's resolver answers ${code ?? 'success'} for a .invalid name, not ENOTFOUND`);
+      this.skip();
+    }
+    const started = performance.now();
+    let msg = '';
+    try {
+      await runDownload({ dataConfig: config(`uri: ${uri}\nhash: ${sha(npz)}\n`), dataDir }, quietLogger('download'));
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(performance.now() - started).to.be.below(1000);
+    expect(msg).to.include(uri).and.include('ENOTFOUND');
+    unchanged();
+  });
+
   it('HTTP 500: retried with backoff, then fails naming the attempts; data_dir unchanged', async () => {
     server.routes.set('/mnist.npz', (_req, res) => {
       res.statusCode = 500;

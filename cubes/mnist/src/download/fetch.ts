@@ -26,7 +26,9 @@ class AttemptError extends Error {
   }
 }
 
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED', 'ENOTFOUND']);
+// ENOTFOUND (the name does not exist) is not here: retrying it only delays the error; EAI_AGAIN (the resolver
+// could not answer) is.
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED']);
 
 /** Outcome of a download: byte count and sha256 of what was written. */
 export interface Fetched {
