@@ -2,8 +2,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import Docker from 'dockerode';
-import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError, type CaughtError } from '../src/errors.js';
+import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError, TaskNotStartedError, type CaughtError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult, TaskUsage } from '../src/runner.js';
 import { dockerRunner, type DockerSettings } from './docker-config.js';
@@ -171,13 +172,24 @@ export class DockerRunner implements Runner<DockerSettings> {
       if (ctx.signal.aborted) throw notStarted();
       stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const drained = new Promise<void>((res) => stream!.on('end', res));
-      this.docker.modem.demuxStream(stream, io?.stdout ?? process.stdout, io?.stderr ?? process.stderr);
+      const stderr = io?.stderr ?? process.stderr;
+      // The last line the container wrote to stderr: the init's own report when it could not exec the task's program.
+      let lastStderr = '';
+      const stderrTap = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lastStderr = (lastStderr + chunk.toString('utf8')).slice(-1024);
+          stderr.write(chunk, done);
+        },
+      });
+      this.docker.modem.demuxStream(stream, io?.stdout ?? process.stdout, stderrTap);
       step('attach');
       if (ctx.signal.aborted) throw notStarted();
       // Wait is registered before start (as the docker CLI does), so a quick exit is never missed or waited on twice.
       const waiting = container.wait({ condition: 'next-exit' });
       waiting.catch(() => undefined); // awaited below; a start that fails leaves it to reject unobserved
-      await container.start();
+      await container.start().catch((caught: unknown) => {
+        throw notStartable(caught, task.name, s.image) ?? caught;
+      });
       step('start');
       // A stop sent while the start request was on its way found nothing running yet: send it again.
       if (ctx.signal.aborted) void container.stop({ t: STOP_GRACE_S }).catch(() => undefined);
@@ -202,6 +214,9 @@ export class DockerRunner implements Runner<DockerSettings> {
           suggestions: ["Raise the limit (--memory=8g) or reduce the task's memory use (e.g. a smaller batch size)."],
         });
       }
+      // With the init (HostConfig.Init, tini), a program that cannot be executed is tini's exec failure and exit 126/127.
+      const initExec = (result.StatusCode === 126 || result.StatusCode === 127) && /\[FATAL tini \(\d+\)\] exec (.*) failed: (.*)$/m.exec(lastStderr.trim());
+      if (initExec) throw notStartable({ statusCode: 400, message: `exec: "${initExec[1]}": ${initExec[2]}` }, task.name, s.image, "the container's init said")!;
       if (s.keepContainer) ctx.log.info(`kept container ${name} (keep_container: true)`);
       // Removed while the caller records the run; on every other way out, removed before returning.
       cleanup = remove().then(() => step('remove'));
@@ -382,4 +397,22 @@ export function localDocker(): Docker {
 
 export function unavailable(a: Availability & { available: false }): RuntimeUnavailableError {
   return new RuntimeUnavailableError(a.reason, { suggestions: [a.remedy] });
+}
+
+/**
+ * The Engine's refusal to start a container whose program cannot be executed (an entrypoint or command not in the
+ * image, not executable): the task never ran, so it is no task failure. Undefined for any other start error.
+ */
+export function notStartable(caught: unknown, task: string, image: string, said = 'the Engine said'): TaskNotStartedError | undefined {
+  const e = caught as CaughtError;
+  const message = e.json?.message ?? e.message ?? String(caught);
+  const exec = /exec: "([^"]*)": ([^:"]+?)(?:: unknown)?$/m.exec(message) ?? /(exec format error|executable file not found in \$PATH|permission denied)/.exec(message);
+  if (e.statusCode !== 400 || !exec) return undefined;
+  const what = exec.length > 2 ? `"${exec[1]}": ${exec[2].trim()}` : exec[1];
+  return new TaskNotStartedError(`the container of the task could not start: ${what} in the image ${image} (${said}: ${message.trim()})`, {
+    place: { task },
+    suggestions: [
+      "The image must hold the program the task runs (its ENTRYPOINT, else the first word of the command): check docker.image and the ENTRYPOINT of the cube's Dockerfile, then rebuild the image (mlcube configure --platform=docker).",
+    ],
+  });
 }

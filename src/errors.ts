@@ -95,6 +95,12 @@ export class TaskFailedError extends MlcubeError {
   }
 }
 
+/** The task's process could not be started where it runs (e.g. the container's program is not in the image): it never ran. */
+export class TaskNotStartedError extends MlcubeError {
+  readonly code = 'MLCUBE_TASK_NOT_STARTED';
+  readonly exitCode = 6;
+}
+
 /** The run was interrupted by the user (Ctrl-C / SIGTERM). */
 export class InterruptedError extends MlcubeError {
   readonly code = 'MLCUBE_INTERRUPTED';

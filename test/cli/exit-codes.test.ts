@@ -52,6 +52,18 @@ const WALKS: Record<string, Walk> = {
     exitCode: 5,
     stderr: /MLCUBE_PROVENANCE_INVALID[\s\S]*the run is not signed/,
   },
+  '6': {
+    run: async (c) => {
+      const docker = await new DockerRunner().probe();
+      if (!docker.available) return { skip: `needs a Docker daemon (${docker.reason})` };
+      const base = await mlcube(['base-image']);
+      if (base.exitCode !== 0) return { skip: `mlcube base-image failed: ${base.stderr}` };
+      // The base image has node and no program named "copy": the task's command cannot be executed.
+      return mlcube(['run', `--mlcube=${c}`, '--platform=docker', '-Pdocker.image=mlcube/node-base:20', '-Pdocker.build_strategy=never', '--task=copy']);
+    },
+    exitCode: 6,
+    stderr: /MLCUBE_TASK_NOT_STARTED: task "copy": the container of the task could not start: "copy": No such file or directory in the image mlcube\/node-base:20/,
+  },
   '75': {
     run: async (c) => {
       // A run holding the workspace's `nap/` output; a second one with --no-wait is refused at once.
