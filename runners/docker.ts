@@ -77,6 +77,8 @@ export class DockerRunner implements Runner<DockerSettings> {
     const source = buildSource(ctx.root, ctx.settings);
     const action = configureAction(buildStrategy, source.exists);
     if (action === 'pull' && source.exists && buildStrategy === 'pull') ctx.log.warn(`the cube has a Dockerfile but build_strategy is pull; to build it: -Pdocker.build_strategy=auto`);
+    // auto builds from a Dockerfile when the cube has one, else pulls: say which, so a failed pull is not a surprise.
+    if (action === 'pull' && !source.exists && buildStrategy === 'auto') ctx.log.info(`build_strategy is auto and there is no Dockerfile at ${source.dockerfile}: pulling ${image}`);
     if (action === 'pull') await pullImage(this.docker, image, ctx.log, source.exists);
     else if (action === 'build') await buildImage(this.docker, image, source, ctx.settings.buildArgs, ctx.log);
     else if (!(await imageExists(this.docker, image))) {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { chownSync, existsSync, readFileSync, statSync, readdirSync, lstatSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, rmSync, statSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import Docker from 'dockerode';
@@ -260,6 +260,16 @@ describe('docker runner against a real dockerd (integration)', function () {
     expect(snapshot(cube.dir)).to.deep.equal(before); // no output directory, no record
     expect(r.stderr).to.contain('cannot pull image mlcube-test/absent:0.0.0');
     expect(r.stderr).to.contain('-Pdocker.build_strategy=auto');
+  });
+
+  it('build_strategy auto without a Dockerfile says it falls back to pulling, and a failed pull is exit 4 changing nothing', async () => {
+    rmSync(join(cube.dir, 'Dockerfile'));
+    const before = snapshot(cube.dir);
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '-Pdocker.image=mlcube-test/absent:0.0.0', '-Pdocker.build_strategy=auto', '--task=copy']);
+    expect(r.exitCode).to.equal(4);
+    expect(r.stderr).to.contain(`build_strategy is auto and there is no Dockerfile at ${join(cube.dir, 'Dockerfile')}: pulling mlcube-test/absent:0.0.0`);
+    expect(r.stderr).to.contain('cannot pull image mlcube-test/absent:0.0.0');
+    expect(snapshot(cube.dir)).to.deep.equal(before);
   });
 
   it('build_strategy never with a missing image gives exit 4; with the image present it runs', async () => {
