@@ -4,7 +4,7 @@ import type { RunPlan } from '../plan/run-plan.js';
 import type { Runner } from '../runner.js';
 import { claimPaths, type HeldClaim } from '../workspace-lock.js';
 import type { AppEnv } from './context.js';
-import { createOutputDirs, runContext, syncWorkspace, taskFailed, throwIfAborted } from './run-steps.js';
+import { createOutputDirs, outcomeOf, runContext, settle, syncWorkspace, throwIfAborted } from './run-steps.js';
 
 export interface AttachedOptions {
   signal: AbortSignal;
@@ -59,14 +59,12 @@ async function runClaimed(plan: RunPlan, input: PlanInput, runner: Runner, hooks
         if (c.run.runId) claim.update({ task: task.name, runId: c.run.runId });
         const r = await runner.run(task, c.run);
         cleanup = r.cleanup;
-        return { task: task.name, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.usage ? { usage: r.usage } : {}) };
+        return outcomeOf(task.name, r);
       });
     } finally {
       // The runner's clean-up (e.g. removing the container) went on while the hooks finished (the record written).
       await cleanup;
     }
-    results.push(outcome);
-    if (outcome.exitCode !== 0) throw taskFailed(plan, task.name, outcome.exitCode);
-    app.log.info(`task "${task.name}" succeeded in ${(outcome.durationMs / 1000).toFixed(1)} s`);
+    settle(plan, outcome, results, app);
   }
 }

@@ -1,10 +1,9 @@
 import { throughHooks, type RunHook, type TaskOutcome } from '../hooks/hook.js';
-import { outputPaths } from '../params/resolve.js';
-import { planTask, type PlanInput } from '../plan/plan.js';
+import { planTasks, type PlanInput } from '../plan/plan.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import type { Runner, SubmittedJob } from '../runner.js';
 import type { AppEnv } from './context.js';
-import { createOutputDirs, runContext, syncWorkspace, taskFailed, throwIfAborted } from './run-steps.js';
+import { createOutputDirs, outcomeOf, runContext, settle, syncWorkspace, throwIfAborted } from './run-steps.js';
 
 export interface BatchOptions {
   signal: AbortSignal;
@@ -22,11 +21,12 @@ export async function runBatch(plan: RunPlan, input: PlanInput, runner: Runner, 
   if (!runner.submitChain) throw new Error(`internal: the ${runner.name} runner is a batch runner without submitChain`);
   await syncWorkspace(plan.syncs, app);
   // Planned again after the sync (what it copied exists now); every output exists before submission.
-  const pending = new Map<string, string>([
-    ...plan.syncs.map((c): [string, string] => [c.to, 'workspace sync']),
-    ...plan.tasks.flatMap((t) => outputPaths(t).map((p): [string, string] => [p, t.name])),
-  ]);
-  const tasks = plan.tasks.map((t) => planTask(input, plan.settings, t.name, pending));
+  const tasks = planTasks(
+    input,
+    plan.settings,
+    plan.tasks.map((t) => t.name),
+    plan.syncs,
+  );
   throwIfAborted(opts.signal, tasks[0].name);
   tasks.forEach(createOutputDirs);
   const jobEnv: Record<string, string> = Object.assign({}, ...hooks.map((h) => h.jobEnv?.(plan) ?? {}));
@@ -37,13 +37,8 @@ export async function runBatch(plan: RunPlan, input: PlanInput, runner: Runner, 
   let followed = false;
   try {
     for (const [i, task] of tasks.entries()) {
-      const outcome = await throughHooks(hooks, task, { plan, runner, run: ctx, batch: true }, async () => {
-        const r = await chain.wait(i);
-        return { task: task.name, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.usage ? { usage: r.usage } : {}) };
-      });
-      results.push(outcome);
-      if (outcome.exitCode !== 0) throw taskFailed(plan, task.name, outcome.exitCode);
-      app.log.info(`task "${task.name}" succeeded in ${(outcome.durationMs / 1000).toFixed(1)} s`);
+      const outcome = await throughHooks(hooks, task, { plan, runner, run: ctx, batch: true }, async () => outcomeOf(task.name, await chain.wait(i)));
+      settle(plan, outcome, results, app);
     }
     followed = true;
   } finally {

@@ -6,7 +6,8 @@ import { realFs } from '../params/fs-probe.js';
 import type { ResolvedTask } from '../params/resolve.js';
 import type { SyncCopy } from '../params/sync.js';
 import type { RunPlan } from '../plan/run-plan.js';
-import type { RunContext } from '../runner.js';
+import type { RunContext, TaskResult } from '../runner.js';
+import type { TaskOutcome } from '../hooks/hook.js';
 import type { AppEnv } from './context.js';
 
 /** What the runner is given for the tasks of a plan; `jobEnv`: what a batch job's own `mlcube run` must get. */
@@ -41,7 +42,19 @@ export function throwIfAborted(signal: AbortSignal, task: string): void {
   throw new InterruptedError(`interrupted (${String(signal.reason)}) before the task started: it was not started`, { place: { task } });
 }
 
-export function taskFailed(plan: RunPlan, t: string, exitCode: number): TaskFailedError {
+/** What a runner's (or a batch job's) result tells the hooks. */
+export function outcomeOf(task: string, r: Pick<TaskResult, 'exitCode' | 'durationMs' | 'usage'>): TaskOutcome {
+  return { task, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.usage ? { usage: r.usage } : {}) };
+}
+
+/** A task's outcome, once through the hooks: kept in `results`; a failure stops the run with the task's exit code. */
+export function settle(plan: RunPlan, outcome: TaskOutcome, results: TaskOutcome[], app: AppEnv): void {
+  results.push(outcome);
+  if (outcome.exitCode !== 0) throw taskFailed(plan, outcome.task, outcome.exitCode);
+  app.log.info(`task "${outcome.task}" succeeded in ${(outcome.durationMs / 1000).toFixed(1)} s`);
+}
+
+function taskFailed(plan: RunPlan, t: string, exitCode: number): TaskFailedError {
   const names = plan.tasks.map((x) => x.name);
   const rest = names.slice(names.indexOf(t) + 1);
   return new TaskFailedError(`task failed with exit code ${exitCode} on the ${plan.runner.name} runner${rest.length ? `; not run: ${rest.join(', ')}` : ''}`, exitCode, {

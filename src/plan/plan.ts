@@ -4,7 +4,7 @@ import type { FsProbe } from '../params/fs-probe.js';
 import { describeGpus } from '../params/gpus.js';
 import { planMounts } from '../params/mounts.js';
 import { outputPaths, resolveTask, selectTasks } from '../params/resolve.js';
-import { planWorkspaceSync } from '../params/sync.js';
+import { planWorkspaceSync, type SyncCopy } from '../params/sync.js';
 import type { RunnerDescription, RunnerFlags, RunnerSettings } from '../runner.js';
 import { claimedPaths } from './claims.js';
 import type { PlannedTask, RunPlan } from './run-plan.js';
@@ -43,13 +43,7 @@ export function planRun(input: PlanInput): RunPlan {
   const settings = input.runner.settings(cfg);
   // A custom --workspace gets the cube's own workspace inputs it lacks (Python's sync).
   const syncs = planWorkspaceSync(cfg, names, join(input.cube.root, 'workspace'), workspace, input.fs);
-  const pending = new Map<string, string>(syncs.map((c) => [c.to, 'workspace sync']));
-  const tasks: PlannedTask[] = [];
-  for (const name of names) {
-    const task = planTask(input, settings, name, pending);
-    tasks.push(task);
-    for (const p of outputPaths(task)) pending.set(p, name);
-  }
+  const tasks = planTasks(input, settings, names, syncs);
   const info: string[] = [];
   for (const task of tasks) {
     for (const p of task.params) {
@@ -72,6 +66,21 @@ export function planRun(input: PlanInput): RunPlan {
     invocation: { mlcubeFile: input.cube.file, params: [...input.invocation.params], taskArgs: [...input.invocation.taskArgs], flags: { ...input.invocation.flags } },
     info,
   };
+}
+
+/**
+ * The tasks resolved in order, before any runs: an input is fine when the workspace sync or an earlier task of the
+ * run makes it.
+ */
+export function planTasks(input: PlanInput, settings: RunnerSettings, names: readonly string[], syncs: readonly SyncCopy[]): PlannedTask[] {
+  const pending = new Map<string, string>(syncs.map((c) => [c.to, 'workspace sync']));
+  const tasks: PlannedTask[] = [];
+  for (const name of names) {
+    const task = planTask(input, settings, name, pending);
+    tasks.push(task);
+    for (const p of outputPaths(task)) pending.set(p, name);
+  }
+  return tasks;
 }
 
 /**
