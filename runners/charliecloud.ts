@@ -3,7 +3,7 @@ import { createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, renam
 import { basename, dirname, join } from 'node:path';
 import { constants, userInfo } from 'node:os';
 import { execa } from 'execa';
-import { ImageError, InterruptedError, RuntimeUnavailableError, type CaughtError } from '../src/errors.js';
+import { ImageError, InterruptedError, RuntimeUnavailableError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult } from '../src/runner.js';
 import { charliecloudRunner, type CharliecloudSettings } from './charliecloud-config.js';
@@ -232,7 +232,7 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
     try {
       return JSON.parse(readFileSync(p, 'utf8')) as ImageMeta;
     } catch (caught) {
-      const e = caught as CaughtError;
+      const e = caught as NodeJS.ErrnoException;
       ctx.log.warn(`ignoring ${p}: ${e.message}`);
       return undefined;
     }
@@ -292,7 +292,7 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
         );
         ctx.log.info(`created mount point(s) ${missing.join(' ')} in ${image}`);
       } catch (caught) {
-        const e = caught as CaughtError;
+        const e = caught as NodeJS.ErrnoException;
         throw new ImageError(`the image ${image} lacks the mount point(s) ${missing.join(' ')} and they cannot be created (${e.code ?? e.message})`, {
           place: { task: task.name },
           suggestions: ['Convert the image again as a user who may write image_dir (-Pcharliecloud.rebuild=true), or ask its owner to create the directories.'],

@@ -1,9 +1,9 @@
 import type Docker from 'dockerode';
 import * as tar from 'tar';
 import { execa } from 'execa';
-import { ImageError, type CaughtError } from '../src/errors.js';
+import { ImageError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import { follow, streamError } from './docker-image.js';
+import { engineError, follow, streamError } from './docker-image.js';
 import { localDocker } from './docker.js';
 
 /** Files a rootfs needs to run this host's `node`: the binary and every shared library `ldd` lists. */
@@ -37,8 +37,7 @@ export async function buildNodeBaseImage(tag: string, log: Logger, docker: Docke
     const failure = streamError(await follow(docker, stream, () => undefined));
     if (failure) throw new Error(failure);
   } catch (caught) {
-    const e = caught as CaughtError;
-    throw new ImageError(`importing the base image ${tag} failed: ${e.json?.message ?? e.message}`, { suggestions: ['Check that the Docker daemon runs (mlcube doctor) and that ldd is installed.'] });
+    throw new ImageError(`importing the base image ${tag} failed: ${engineError(caught).message}`, { suggestions: ['Check that the Docker daemon runs (mlcube doctor) and that ldd is installed.'] });
   }
   const info = await docker.getImage(tag).inspect();
   return info.Id;

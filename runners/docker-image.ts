@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import dockerignoreModule from '@balena/dockerignore';
-import { ImageError, type CaughtError } from '../src/errors.js';
+import { ImageError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import type { DockerSettings } from './docker-config.js';
 
@@ -19,6 +19,12 @@ export function buildSource(root: string, s: Pick<DockerSettings, 'buildContext'
   const context = resolve(root, s.buildContext);
   const dockerfile = resolve(context, s.buildFile);
   return { context, dockerfile, exists: existsSync(dockerfile) };
+}
+
+/** What dockerode's error for an Engine reply says: its HTTP status, and the Engine's own message when it sent one. */
+export function engineError(caught: unknown): { statusCode?: number; message: string } {
+  const e = caught as { statusCode?: number; json?: { message?: string }; message?: string } | undefined;
+  return { statusCode: e?.statusCode, message: e?.json?.message ?? e?.message ?? String(caught) };
 }
 
 /** What `configure` does for a strategy (reference §4.1), plus `never` (use the local image only). */
@@ -93,9 +99,8 @@ export async function imageExists(docker: Docker, image: string): Promise<boolea
     await docker.getImage(image).inspect();
     return true;
   } catch (caught) {
-    const e = caught as CaughtError;
-    if (e.statusCode === 404) return false;
-    throw e;
+    if (engineError(caught).statusCode === 404) return false;
+    throw caught;
   }
 }
 
@@ -116,8 +121,7 @@ export async function pullImage(docker: Docker, image: string, log: Logger, buil
       }
     });
   } catch (caught) {
-    const e = caught as CaughtError;
-    throw pullError(image, e.json?.message ?? e.message ?? String(caught), buildable);
+    throw pullError(image, engineError(caught).message, buildable);
   }
   const failure = streamError(events);
   if (failure) throw pullError(image, failure, buildable);
@@ -148,8 +152,7 @@ export async function buildImage(docker: Docker, image: string, source: BuildSou
       }
     });
   } catch (caught) {
-    const e = caught as CaughtError;
-    throw buildError(image, e.json?.message ?? e.message ?? String(caught), tail);
+    throw buildError(image, engineError(caught).message, tail);
   }
   const failure = streamError(events);
   if (failure) throw buildError(image, failure, tail);

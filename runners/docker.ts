@@ -4,14 +4,14 @@ import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import Docker from 'dockerode';
-import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError, TaskNotStartedError, type CaughtError } from '../src/errors.js';
+import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError, TaskNotStartedError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
 import type { Availability, RunContext, Runner, TaskResult, TaskUsage } from '../src/runner.js';
 import { dockerRunner, type DockerSettings } from './docker-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { cgroupCandidates, CGROUP_FILES, cgroupSample, containerName, containerPlan, LABEL_PREFIX, statsSample, type HostUser, type StatsSample } from './docker-spec.js';
-import { buildImage, buildSource, configureAction, imageExists, needsConfigure, pullImage } from './docker-image.js';
+import { buildImage, buildSource, configureAction, engineError, imageExists, needsConfigure, pullImage } from './docker-image.js';
 
 export interface DockerRunnerDeps {
   docker: Docker;
@@ -54,7 +54,7 @@ export class DockerRunner implements Runner<DockerSettings> {
       const v = await this.docker.version();
       return { available: true, version: `Docker Engine ${v.Version} (API ${v.ApiVersion})`, detail: `via ${where}` };
     } catch (caught) {
-      const e = caught as CaughtError;
+      const e = caught as NodeJS.ErrnoException;
       const code = e.code ?? e.errno;
       if (code === 'EACCES')
         return {
@@ -218,7 +218,7 @@ export class DockerRunner implements Runner<DockerSettings> {
       }
       // With the init (HostConfig.Init, tini), a program that cannot be executed is tini's exec failure and exit 126/127.
       const initExec = (result.StatusCode === 126 || result.StatusCode === 127) && /\[FATAL tini \(\d+\)\] exec (.*) failed: (.*)$/m.exec(lastStderr.trim());
-      if (initExec) throw notStartable({ statusCode: 400, message: `exec: "${initExec[1]}": ${initExec[2]}` }, task.name, s.image, "the container's init said")!;
+      if (initExec) throw notStartedError(task.name, s.image, `"${initExec[1]}": ${initExec[2].trim()}`, `the container's init said: ${initExec[0]}`);
       if (s.keepContainer) ctx.log.info(`kept container ${name} (keep_container: true)`);
       // Removed while the caller records the run; on every other way out, removed before returning.
       cleanup = remove().then(() => step('remove'));
@@ -343,8 +343,7 @@ function usageMeter(container: Docker.Container): { stop(): Promise<TaskUsage> }
           if (s.memoryBytes !== undefined) memoryBytes = Math.max(memoryBytes ?? 0, s.memoryBytes);
         }
       } catch (caught) {
-        const e = caught as CaughtError;
-        error = e.message ?? String(e);
+        error = (caught as Error | undefined)?.message ?? String(caught);
         return;
       }
       if (stopped) return;
@@ -405,13 +404,16 @@ export function unavailable(a: Availability & { available: false }): RuntimeUnav
  * The Engine's refusal to start a container whose program cannot be executed (an entrypoint or command not in the
  * image, not executable): the task never ran, so it is no task failure. Undefined for any other start error.
  */
-export function notStartable(caught: unknown, task: string, image: string, said = 'the Engine said'): TaskNotStartedError | undefined {
-  const e = caught as CaughtError;
-  const message = e.json?.message ?? e.message ?? String(caught);
+export function notStartable(caught: unknown, task: string, image: string): TaskNotStartedError | undefined {
+  const { statusCode, message } = engineError(caught);
   const exec = /exec: "([^"]*)": ([^:"]+?)(?:: unknown)?$/m.exec(message) ?? /(exec format error|executable file not found in \$PATH|permission denied)/.exec(message);
-  if (e.statusCode !== 400 || !exec) return undefined;
-  const what = exec.length > 2 ? `"${exec[1]}": ${exec[2].trim()}` : exec[1];
-  return new TaskNotStartedError(`the container of the task could not start: ${what} in the image ${image} (${said}: ${message.trim()})`, {
+  if (statusCode !== 400 || !exec) return undefined;
+  return notStartedError(task, image, exec.length > 2 ? `"${exec[1]}": ${exec[2].trim()}` : exec[1], `the Engine said: ${message.trim()}`);
+}
+
+/** The task's program (`what`: the program and why) could not be executed in the image; `source`: who said so, verbatim. */
+function notStartedError(task: string, image: string, what: string, source: string): TaskNotStartedError {
+  return new TaskNotStartedError(`the container of the task could not start: ${what} in the image ${image} (${source})`, {
     place: { task },
     suggestions: [
       "The image must hold the program the task runs (its ENTRYPOINT, else the first word of the command): check docker.image and the ENTRYPOINT of the cube's Dockerfile, then rebuild the image (mlcube configure --platform=docker).",

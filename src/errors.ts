@@ -126,6 +126,3 @@ export class OutputsBusyError extends MlcubeError {
   readonly code = 'MLCUBE_OUTPUTS_BUSY';
   readonly exitCode = 75;
 }
-
-/** The fields code reads off a caught error (Node's errno errors, dockerode's HTTP errors): all optional, as nothing guarantees them. */
-export type CaughtError = Partial<Error> & { code?: string; errno?: number | string; statusCode?: number; json?: { message?: string } };

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, isNode, visit, type Document, type Node } from 'yaml';
 import { YAML_11 } from './yaml-schema.js';
-import { ConfigError, type ErrorPlace, type CaughtError } from '../errors.js';
+import { ConfigError, type ErrorPlace } from '../errors.js';
 
 export type Path = readonly (string | number)[];
 
@@ -127,7 +127,7 @@ export function readYamlFile(file: string): YamlSource {
       closeSync(fd);
     }
   } catch (caught) {
-    const e = caught as CaughtError;
+    const e = caught as NodeJS.ErrnoException;
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`cannot read file (${e.code ?? e.message})`, {
       place: { file },

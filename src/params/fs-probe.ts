@@ -1,4 +1,3 @@
-import type { CaughtError } from '../errors.js';
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 
@@ -23,7 +22,7 @@ export const realFs: FsProbe = {
       const st = statSync(path);
       return st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
     } catch (caught) {
-      const e = caught as CaughtError;
+      const e = caught as NodeJS.ErrnoException;
       if (e.code === 'ELOOP') return 'loop';
       if (e.code === 'ENOTDIR') return 'not-a-directory';
       if (e.code === 'ENAMETOOLONG') return 'name-too-long';
