@@ -6,10 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { best, repo } from './compare.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { sha256File } = await import(join(repo, 'dist', 'src', 'provenance', 'digest.js'));
 const runs = Number(process.argv[2] ?? 11);
 const tmp = mkdtempSync(join(tmpdir(), 'mlcube-bench-prov-'));
@@ -20,15 +19,6 @@ try {
   for (let i = 0; i < 16; i++) writeSync(fd, block);
   closeSync(fd);
   const GiB = 1 << 30;
-  const best = async (fn) => {
-    let b = Infinity;
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      await fn();
-      b = Math.min(b, performance.now() - t);
-    }
-    return b / 1000;
-  };
   const tSum = await best(() => {
     const r = spawnSync('sha256sum', [big]);
     if (r.status !== 0) throw new Error('sha256sum failed');

@@ -8,10 +8,9 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { best, repo } from './compare.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { digestPath, manifestText } = await import(join(repo, 'dist', 'src', 'provenance', 'digest.js'));
 const dirs = Number(process.argv[2] ?? 1000);
 const perDir = Number(process.argv[3] ?? 100);
@@ -37,15 +36,6 @@ try {
   const findSum = () => {
     const r = spawnSync('sh', ['-c', 'find "$1" -type f -print0 | xargs -0 sha256sum >/dev/null', 'sh', tree]);
     if (r.status !== 0) throw new Error(`find | xargs sha256sum failed: ${r.stderr}`);
-  };
-  const best = async (fn) => {
-    let b = Infinity;
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      await fn();
-      b = Math.min(b, performance.now() - t);
-    }
-    return b / 1000;
   };
   // Warm the page cache (and the JIT) before timing either.
   findSum();
