@@ -36,7 +36,10 @@ export type SourceKind = 'docker' | 'ch-image' | 'tar';
 export function words(value: string | undefined, fallback: string, key: string): string[] {
   const w = splitCommand(value ?? fallback, `charliecloud.${key}`);
   if (w.length === 0) {
-    throw new ConfigError(`charliecloud.${key} (the executable) is empty`, { suggestions: [`Set it to ${fallback} or an absolute path, e.g. -Pcharliecloud.${key}=/usr/bin/${fallback}.`] });
+    throw new ConfigError(`charliecloud.${key} (the executable) is empty`, {
+      configPath: ['runner', key],
+      suggestions: [`Set it to ${fallback} or an absolute path, e.g. -Pcharliecloud.${key}=/usr/bin/${fallback}.`],
+    });
   }
   return w;
 }
@@ -56,6 +59,7 @@ export function sourceOf(source: string | null | undefined, root: string): Image
     throw new ConfigError(
       text ? `charliecloud.source is "${text}", which is not docker:IMAGE, ch-image:REF or tar:FILE` : 'charliecloud.source is not set and the cube has no docker image to convert',
       {
+        configPath: ['runner', 'source'],
         suggestions: [
           'Set the image source, e.g. -Pcharliecloud.source=docker:me/cube:1.0 (local Docker daemon), ch-image:me/cube (ch-image storage) or tar:image.tar.gz; or add `docker: {image: ...}` to mlcube.yaml.',
         ],

@@ -53,7 +53,7 @@ export const dockerRunner: RunnerDescription<DockerSettings> = {
     const runner = cfg.runner as Tree;
     if (typeof runner.image !== 'string' || runner.image.trim() === '') {
       throw new ConfigError(`docker image is missing or blank (found ${JSON.stringify(runner.image)})`, {
-        place: { file: 'mlcube.yaml' },
+        configPath: ['runner', 'image'],
         suggestions: ['Add `docker: {image: name:tag}` to mlcube.yaml, or pass -Pdocker.image=name:tag.'],
       });
     }

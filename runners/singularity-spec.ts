@@ -37,6 +37,7 @@ export function clientArgv(executable: string): string[] {
   const words = splitCommand(executable, 'singularity.singularity');
   if (words.length === 0) {
     throw new ConfigError('singularity.singularity (the executable) is empty', {
+      configPath: ['runner', 'singularity'],
       suggestions: ['Set it to singularity, apptainer, "sudo singularity" or an absolute path, e.g. -Psingularity.singularity=apptainer.'],
     });
   }

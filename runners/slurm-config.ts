@@ -42,6 +42,7 @@ export const slurmRunner: RunnerDescription<SlurmSettings> = {
     const inner = (cfg.runner as Tree).inner;
     if (inner === 'slurm') {
       throw new ConfigError('slurm.inner is "slurm": a Slurm job cannot submit itself again', {
+        configPath: ['runner', 'inner'],
         suggestions: ['Use the runner that should run the task on the compute node: -Pslurm.inner=singularity (or charliecloud, docker, local).'],
       });
     }

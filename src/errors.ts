@@ -15,6 +15,8 @@ export interface ErrorOptions {
   place?: ErrorPlace;
   suggestions?: string[];
   cause?: unknown;
+  /** Where in the effective configuration the bad value sits (e.g. ['runner', 'image']), when the thrower has no file place: the config layer locates it (src/config/config-places.ts). */
+  configPath?: readonly string[];
 }
 
 export function formatPlace(place: ErrorPlace | undefined): string {
@@ -37,6 +39,7 @@ export abstract class MlcubeError extends Error {
   readonly place?: ErrorPlace;
   readonly suggestions: string[];
   readonly detail: string;
+  readonly configPath?: readonly string[];
 
   constructor(detail: string, opts: ErrorOptions = {}) {
     const where = formatPlace(opts.place);
@@ -44,6 +47,7 @@ export abstract class MlcubeError extends Error {
     this.detail = detail;
     this.place = opts.place;
     this.suggestions = opts.suggestions ?? [];
+    this.configPath = opts.configPath;
     this.name = new.target.name;
   }
 

@@ -1,5 +1,6 @@
 import { buildConfig } from '../config/build.js';
 import { RUNNERS } from '../../runners/index.js';
+import { locatingConfigErrors } from '../config/config-places.js';
 import { RuntimeUnavailableError } from '../errors.js';
 import type { Tree } from '../config/tree.js';
 import type { Runner, RunContext } from '../runner.js';
@@ -17,7 +18,7 @@ export interface PlatformOptions {
 export async function openRunner(opts: PlatformOptions, app: AppEnv): Promise<{ runner: Runner; ctx: RunContext }> {
   const built = buildConfig({ mlcube: opts.mlcube, workspace: opts.workspace, platform: opts.platform, params: opts.params, cwd: app.cwd, env: app.env, home: app.home, resolve: true }, RUNNERS);
   for (const w of built.warnings) app.log.warn(w);
-  const settings = built.runner!.settings(built.config);
+  const settings = locatingConfigErrors(built.placeOf, () => built.runner!.settings(built.config));
   const runner = await built.runner!.create(settings);
   const a = await runner.probe();
   if (!a.available) throw new RuntimeUnavailableError(`the ${runner.name} runner cannot run here: ${a.reason}`, { suggestions: [a.remedy] });

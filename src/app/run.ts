@@ -85,6 +85,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
     env: app.env,
     home: app.home,
     fs: realFs,
+    placeOf: built.placeOf,
   };
   const plan = planRun(input);
   for (const line of plan.info) app.log.info(line);

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { statSync } from 'node:fs';
-import { ConfigError, UsageError, type ErrorPlace } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import type { ConfigProbe, RunnerDescription, RunnerFlags } from '../runner.js';
 import type { CubeLocation } from './locate.js';
 import { locateWorkspace } from './workspace-location.js';
@@ -15,6 +15,7 @@ import { resolveTree } from './interpolate.js';
 import { normalizeTasks, parameterNames } from '../params/normalize.js';
 import { paramKey } from '../params/resolve.js';
 import { which } from '../which.js';
+import { configPlaces, locatingConfigErrors, type ConfigPlaceOf } from './config-places.js';
 
 export interface BuildOptions {
   mlcube?: string;
@@ -45,6 +46,8 @@ export interface EffectiveConfig {
   runner?: RunnerDescription;
   platform?: string;
   warnings: string[];
+  /** Where a value of `config` came from (file:line:col, or the -P override). */
+  placeOf: ConfigPlaceOf;
   /** Parameters whose path the command line gave (paramKey): a task override or a -P key reaching its default. */
   explicitParams: Set<string>;
 }
@@ -76,7 +79,7 @@ export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescript
     spec = runners.find((r) => r.name === runnerName);
     if (!spec) {
       throw new ConfigError(`platform "${opts.platform}" uses runner "${runnerName}", which this runtime does not provide`, {
-        place: { file: settings.file },
+        place: settings.source?.place(['platforms', opts.platform, 'runner']) ?? { file: settings.file },
         suggestions: [`Set the platform's runner: to one of: ${runners.map((r) => r.name).join(', ')}.`],
       });
     }
@@ -90,12 +93,12 @@ export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescript
   cfg.workspace = workspace;
   if (spec) spec.merge(cfg, probe);
   cfg = merge(cfg, P);
-  const placeOf = placeFinder(source, overrides);
+  const placeOf = configPlaces({ cube: source, overrides, runner: spec && { section: spec.section, platform: opts.platform!, settings: platformInSettings(settings, opts.platform!) } });
   const { runner: _r, runtime: _rt, workspace: _w, ...cubePart } = cfg;
   assertSchema('mlcube.schema.json', cubePart, placeOf, 'the configuration after overrides');
   if (spec) {
     assertSchema(spec.schema, cfg.runner, (p) => placeOf(['runner', ...p]), `runner section of platform "${opts.platform}"`);
-    spec.validate?.(cfg);
+    locatingConfigErrors(placeOf, () => spec.validate?.(cfg));
   }
 
   const taskArgs = parseTaskArgs(opts.taskArgs ?? []);
@@ -117,7 +120,7 @@ export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescript
 
   const unresolved = cfg;
   if (opts.resolve) cfg = resolveTree(cfg, { env: opts.env, placeOf });
-  return { config: cfg, unresolved, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings, explicitParams };
+  return { config: cfg, unresolved, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings, explicitParams, placeOf };
 }
 
 /**
@@ -194,10 +197,7 @@ function checkOverridesMatch(overrides: readonly ParamOverride[], cube: Tree, pl
   }
 }
 
-function placeFinder(source: YamlSource, overrides: readonly ParamOverride[]) {
-  return (path: readonly string[], atKey = false): ErrorPlace => {
-    const fromP = [...overrides].reverse().find((o) => o.key.every((k, i) => path[i] === k) || path.every((k, i) => o.key[i] === k));
-    if (fromP) return { file: `-P ${fromP.raw}` };
-    return source.place(path, atKey);
-  };
+/** The settings file's source when it defines the platform (else the platform is built in). */
+function platformInSettings(settings: SystemSettings, platform: string): YamlSource | undefined {
+  return settings.source?.holds(['platforms', platform]) ? settings.source : undefined;
 }

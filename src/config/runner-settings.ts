@@ -29,8 +29,13 @@ export class SectionReader {
   /** `example`: a value the default fix (a -P override) shows; `fix`: another fix instead. */
   fail(key: string, expected: string, example: string, fix?: string): never {
     throw new ConfigError(`${this.section}.${key} is ${shown(this.values[key])}; expected ${expected}`, {
+      configPath: ['runner', key],
       suggestions: [fix ?? `Fix it in the cube's \`${this.section}:\` section or the platform settings, e.g. -P${this.section}.${key}=${example}.`],
     });
+  }
+
+  private split(key: string, v: string): string[] {
+    return splitCommand(v, `${this.section}.${key}`, ['runner', key]);
   }
 
   private absent(key: string): boolean {
@@ -84,7 +89,7 @@ export class SectionReader {
   command(key: string): string[] | undefined {
     const v = this.values[key];
     if (this.absent(key) || (typeof v === 'string' && v.trim() === '')) return undefined;
-    if (typeof v === 'string') return splitCommand(v, `${this.section}.${key}`);
+    if (typeof v === 'string') return this.split(key, v);
     if (Array.isArray(v) && v.every((w) => typeof w === 'string')) return [...v];
     this.fail(key, 'a command (a string, or a list of strings)', '"node main.js"');
   }
@@ -92,7 +97,7 @@ export class SectionReader {
   /** Option words of a string (split like a shell would, never run through one); absent: none. */
   words(key: string): string[] {
     const v = this.str(key, '');
-    return v.trim() === '' ? [] : splitCommand(v, `${this.section}.${key}`);
+    return v.trim() === '' ? [] : this.split(key, v);
   }
 
   /** A list of strings; absent: empty. */

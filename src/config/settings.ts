@@ -47,7 +47,7 @@ export function platformConfig(settings: SystemSettings, name: string, runners: 
   const p = platforms[name];
   if (!isTree(p)) {
     throw new ConfigError(`unknown platform "${name}" (known: ${Object.keys(platforms).join(', ')})`, {
-      place: { file: settings.file },
+      place: settings.source?.holds(['platforms', name]) ? settings.source.place(['platforms', name]) : { file: settings.file },
       suggestions: [`Use one of the known platforms, or create it: mlcube config --create-platform <runner> ${name}`],
     });
   }

@@ -14,6 +14,16 @@ export class YamlSource {
     private readonly lines: LineCounter | undefined,
   ) {}
 
+  /** Whether the file itself holds a value at `path` (not merely one of its parents). */
+  holds(path: Path): boolean {
+    let v: unknown = this.value;
+    for (const seg of path) {
+      if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, seg)) return false;
+      v = (v as Record<string | number, unknown>)[seg];
+    }
+    return true;
+  }
+
   /** Place of the deepest node along `path` that exists in this file (the key when `atKey`). */
   place(path: Path, atKey = false): ErrorPlace {
     if (!this.doc || !this.lines) return { file: this.file };

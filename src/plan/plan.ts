@@ -7,6 +7,7 @@ import { outputPaths, resolveTask, selectTasks } from '../params/resolve.js';
 import { planWorkspaceSync, type SyncCopy } from '../params/sync.js';
 import type { RunnerDescription, RunnerFlags, RunnerSettings } from '../runner.js';
 import { claimedPaths } from './claims.js';
+import { locatingConfigErrors, type ConfigPlaceOf } from '../config/config-places.js';
 import type { PlannedTask, RunPlan } from './run-plan.js';
 
 /** What planning is given: the effective configuration (src/config/build.ts) and the command line; the disk only through `fs`. */
@@ -27,6 +28,8 @@ export interface PlanInput {
   env: Record<string, string | undefined>;
   home: string;
   fs: FsProbe;
+  /** Locates a runner setting's error in its file (EffectiveConfig.placeOf). */
+  placeOf?: ConfigPlaceOf;
 }
 
 /**
@@ -40,7 +43,7 @@ export function planRun(input: PlanInput): RunPlan {
   const names = selectTasks(cfg, input.tasks);
   const workspace = workspaceOf(cfg);
   // The runner's settings, parsed once (a bad GPU request or setting is a located ConfigError).
-  const settings = input.runner.settings(cfg);
+  const settings = locatingConfigErrors(input.placeOf, () => input.runner.settings(cfg));
   // A custom --workspace gets the cube's own workspace inputs it lacks (Python's sync).
   const syncs = planWorkspaceSync(cfg, names, join(input.cube.root, 'workspace'), workspace, input.fs);
   const tasks = planTasks(input, settings, names, syncs);
