@@ -2,12 +2,13 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { ProvenanceError, UsageError } from '../errors.js';
 import type { AppEnv } from './context.js';
-import { findRun, loadRuns, loadRunsChecked, runsDir, shownStatus } from '../provenance/store.js';
+import { findRun, isTrashName, loadRuns, loadRunsChecked, runsDir, shownStatus } from '../provenance/store.js';
 import { ENVELOPE_FILE, RECORD_FILE, RECORD_SCHEMA, type RunRecord } from '../provenance/record.js';
 import { generateKeys, defaultKeyDir, trustedPublicKey } from '../provenance/keys.js';
 import { signatureState, verifyRun, type VerifyResult, type VerifyTarget } from '../provenance/verify.js';
 import { lineageGraph, toDot, type LineageGraph } from '../provenance/lineage.js';
 import { reapKilledRuns } from './reap.js';
+import { emptyTrash } from '../provenance/trash.js';
 import { RECORDS_DIR } from '../params/isolation.js';
 import { existingWorkspace, locateWorkspace, type WhereGiven, type WorkspaceLocation } from '../config/workspace-location.js';
 
@@ -29,6 +30,7 @@ export interface RunSummary {
 export async function listRuns(given: WhereGiven, app: AppEnv): Promise<{ where: WorkspaceLocation; runs: RunSummary[] }> {
   const where = existingWorkspace(given, app);
   const w = where.dir;
+  emptyTrash(w, app.log); // what a `runs delete` that crashed left
   const checked = loadRunsChecked(w);
   const reaped = await reapKilledRuns(w, app, checked.runs);
   const runs = checked.runs.map((r) => reaped.get(r.run_id) ?? r);
@@ -140,7 +142,7 @@ export function verifyTargetOf(target: string, opts: WhereGiven & { cube?: strin
   const dir = runsDir(workspace);
   const names = existsSync(dir)
     ? readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
+        .filter((e) => e.isDirectory() && !isTrashName(e.name))
         .map((e) => e.name)
     : [];
   const hits = names.includes(target)

@@ -67,3 +67,24 @@ function rebuild(workspace: string): Array<[string, Producer]> {
   if (all.length) writeFileAtomic(indexPath(workspace), all.map(line).join(''), 0o644, false);
   return all;
 }
+
+/**
+ * Drops the lines of deleted runs from the index (`mlcube runs delete`), so it names only runs that exist; the
+ * caller holds the workspace guard (the guard is not re-entrant: this does not take it). Unreadable lines go too.
+ */
+export function pruneProducers(workspace: string, deleted: ReadonlySet<string>): void {
+  const path = indexPath(workspace);
+  if (!existsSync(path) || deleted.size === 0) return;
+  const keep = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => {
+      if (!l) return false;
+      try {
+        const producer = (JSON.parse(l) as [string, Producer])[1];
+        return typeof producer?.run_id === 'string' && !deleted.has(producer.run_id);
+      } catch {
+        return false;
+      }
+    });
+  writeFileAtomic(path, keep.map((l) => l + '\n').join(''), 0o644, false);
+}

@@ -12,6 +12,13 @@ import { RECORDS_DIR } from '../params/isolation.js';
 /** Where run records live: `<workspace>/.mlcube/runs/<run_id>/`. */
 export const runsDir = (workspace: string) => join(workspace, RECORDS_DIR, 'runs');
 
+/**
+ * A run directory being deleted is first renamed to `.deleting-<run_id>` (src/provenance/trash.ts): a name no run
+ * id has, so no command takes it for a run, whatever a crash left there.
+ */
+export const TRASH_PREFIX = '.deleting-';
+export const isTrashName = (name: string) => name.startsWith(TRASH_PREFIX);
+
 /** A record file parsed and checked against schemas/run-record.schema.json; any doubt is a problem, never a guess. */
 export function readRecord(dir: string): { record: RunRecord; problems: [] } | { record: undefined; problems: string[] } {
   const f = join(dir, RECORD_FILE);
@@ -39,7 +46,7 @@ export function loadRunsChecked(workspace: string): { runs: RunRecord[]; skipped
   const skipped: string[] = [];
   if (!existsSync(dir)) return { runs, skipped };
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (!e.isDirectory()) continue;
+    if (!e.isDirectory() || isTrashName(e.name)) continue;
     const r = readRecord(join(dir, e.name));
     if (r.record && r.record.run_id === e.name) runs.push(r.record);
     else skipped.push(e.name);
@@ -136,16 +143,30 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The run ids (of `ids`, oldest first) that `id` names: `latest`, an exact id, else every id it is a prefix or
+ * suffix of (one hit: found; several: ambiguous; none: unknown).
+ */
+export function matchRunIds(ids: readonly string[], id: string): string[] {
+  if (id === 'latest' && ids.length) return [ids[ids.length - 1]];
+  if (ids.includes(id)) return [id];
+  return ids.filter((r) => r.startsWith(id) || r.endsWith(id));
+}
+
+/** The error for an id that names no run, or several (`hits`), in a workspace holding `count` runs. */
+export function runIdError(workspace: string, id: string, hits: readonly string[], origin: string, count: number): UsageError {
+  return new UsageError(hits.length ? `run id "${id}" is ambiguous in ${runsDir(workspace)} (${hits.join(', ')})` : `no run "${id}" in ${runsDir(workspace)} (${origin}; ${count} run(s) there)`, {
+    suggestions: [count ? 'List them with `mlcube runs list` (same --mlcube/--workspace) and pass a full id.' : 'Pass the --workspace (or --mlcube) the run used.'],
+  });
+}
+
 /** A run by id or unique id prefix (or `latest`); `origin` says in errors how the workspace was chosen. */
 export function findRun(workspace: string, id: string, origin: string): RunRecord {
   const runs = loadRuns(workspace);
-  if (id === 'latest' && runs.length) return runs[runs.length - 1];
-  const exact = runs.find((r) => r.run_id === id);
-  if (exact) return exact;
-  const hits = runs.filter((r) => r.run_id.startsWith(id) || r.run_id.endsWith(id));
-  if (hits.length === 1) return hits[0];
-  throw new UsageError(
-    hits.length ? `run id "${id}" is ambiguous in ${runsDir(workspace)} (${hits.map((r) => r.run_id).join(', ')})` : `no run "${id}" in ${runsDir(workspace)} (${origin}; ${runs.length} run(s) there)`,
-    { suggestions: [runs.length ? 'List them with `mlcube runs list` (same --mlcube/--workspace) and pass a full id.' : 'Pass the --workspace (or --mlcube) the run used.'] },
+  const hits = matchRunIds(
+    runs.map((r) => r.run_id),
+    id,
   );
+  if (hits.length === 1) return runs.find((r) => r.run_id === hits[0])!;
+  throw runIdError(workspace, id, hits, origin, runs.length);
 }

@@ -12,6 +12,7 @@ import Cancel from './cancel.js';
 import RunsList from './runs/list.js';
 import RunsShow from './runs/show.js';
 import RunsCompare from './runs/compare.js';
+import RunsDelete from './runs/delete.js';
 import ProvenanceVerify from './provenance/verify.js';
 import ProvenanceExport from './provenance/export.js';
 import KeysGenerate from './keys/generate.js';
@@ -32,6 +33,7 @@ export const COMMANDS = {
   'runs:list': RunsList,
   'runs:show': RunsShow,
   'runs:compare': RunsCompare,
+  'runs:delete': RunsDelete,
   'provenance:verify': ProvenanceVerify,
   'provenance:export': ProvenanceExport,
   'keys:generate': KeysGenerate,
