@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic-write.js';
-import { Document, parseDocument } from 'yaml';
-import { UsageError } from '../errors.js';
+import { Document, isMap, isScalar, parseDocument } from 'yaml';
+import { UsageError, type ErrorPlace } from '../errors.js';
 import { settingsPath, builtinPlatforms } from '../config/settings.js';
 import { runnerDefaults } from '../config/runner-defaults.js';
 import { findRunner, RUNNERS } from '../../runners/index.js';
-import { parseYaml } from '../config/yaml-source.js';
+import { parseYaml, type YamlSource } from '../config/yaml-source.js';
 import { YAML_11 } from '../config/yaml-schema.js';
 import { isTree, getPath, type Tree } from '../config/tree.js';
 import { toYaml } from './show-config.js';
@@ -18,11 +18,13 @@ import type { AppEnv } from './context.js';
 export class SettingsAdmin {
   readonly file: string;
   private doc: Document;
+  /** The file as read (places for errors); undefined when there is none yet. */
+  private readonly source: YamlSource | undefined;
 
   constructor(app: AppEnv) {
     this.file = settingsPath(app.env, app.home);
     const text = existsSync(this.file) ? readFileSync(this.file, 'utf8') : '';
-    if (text) parseYaml(text, this.file); // located syntax errors
+    this.source = text ? parseYaml(text, this.file) : undefined; // located syntax errors
     this.doc = text ? parseDocument(text, YAML_11) : new Document({}, YAML_11);
     const data = (this.doc.toJS() ?? {}) as Tree;
     for (const k of ['runners', 'platforms', 'storage']) if (!isTree(data[k])) this.doc.set(k, this.doc.createNode({}));
@@ -71,6 +73,87 @@ export class SettingsAdmin {
     this.mustNotExist(to);
     this.doc.setIn(['platforms', to], this.doc.createNode(value));
     this.save();
+  }
+
+  /**
+   * `--rename-runner OLD NEW [--update-platforms]`, as the Python MLCube: OLD is an entry of the file's `runners:`
+   * section, NEW is not; platforms whose `runner:` is OLD are pointed at NEW only with `updatePlatforms`, else
+   * nothing changes. Unlike Python, a platform's runner is found here by its built-in name, so platforms are only
+   * pointed at a NEW that is one (anything else would make them unusable). Returns the platforms updated.
+   */
+  renameRunner(from: string, to: string, updatePlatforms: boolean): string[] {
+    this.mustBeRunner(from);
+    if (to in this.runners())
+      throw new UsageError(`runner "${to}" already exists in ${this.file}`, {
+        place: this.placeOf(['runners', to]),
+        suggestions: [`Remove it first (mlcube config --remove-runner ${to}) or pick another name.`],
+      });
+    const using = this.platformsUsing(from);
+    if (using.length && !updatePlatforms)
+      throw new UsageError(`cannot rename runner "${from}": platform${using.length > 1 ? 's' : ''} ${using.join(', ')} use${using.length > 1 ? '' : 's'} it; nothing was changed`, {
+        place: this.placeOf(['platforms', using[0], 'runner']),
+        suggestions: [`Pass --update-platforms to point ${using.length > 1 ? 'them' : 'it'} at "${to}" too: mlcube config --rename-runner ${from} ${to} --update-platforms`],
+      });
+    if (using.length && !findRunner(to))
+      throw new UsageError(
+        `cannot point platform${using.length > 1 ? 's' : ''} ${using.join(', ')} at runner "${to}": this runtime finds a platform's runner by its built-in name (${RUNNERS.map((r) => r.name).join(', ')}), so ${using.length > 1 ? 'they' : 'it'} could no longer run; nothing was changed`,
+        {
+          place: this.placeOf(['platforms', using[0], 'runner']),
+          suggestions: [`Rename it to one of those names, or remove ${using.join(', ')} first (mlcube config --remove-platform ${using[0]}).`],
+        },
+      );
+    const runners = this.doc.get('runners', true);
+    const pair = isMap(runners) ? runners.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === from) : undefined;
+    // The key renamed in place: the entry keeps its position and comments.
+    if (pair && isScalar(pair.key)) pair.key.value = to;
+    for (const p of using) this.doc.setIn(['platforms', p, 'runner'], to);
+    this.save();
+    return using;
+  }
+
+  /**
+   * `--remove-runner NAME [--remove-platforms]`, as the Python MLCube: the platforms that use it are removed with
+   * it only with `removePlatforms`, else nothing changes. Unlike Python, an unknown name is an error. Returns the
+   * platforms removed.
+   */
+  removeRunner(name: string, removePlatforms: boolean): string[] {
+    this.mustBeRunner(name);
+    const using = this.platformsUsing(name);
+    if (using.length && !removePlatforms)
+      throw new UsageError(`cannot remove runner "${name}": platform${using.length > 1 ? 's' : ''} ${using.join(', ')} use${using.length > 1 ? '' : 's'} it; nothing was changed`, {
+        place: this.placeOf(['platforms', using[0], 'runner']),
+        suggestions: [`Pass --remove-platforms to remove ${using.length > 1 ? 'them' : 'it'} too: mlcube config --remove-runner ${name} --remove-platforms`],
+      });
+    for (const p of using) this.doc.deleteIn(['platforms', p]);
+    this.doc.deleteIn(['runners', name]);
+    this.save();
+    return using;
+  }
+
+  private runners(): Tree {
+    return (this.doc.toJS().runners ?? {}) as Tree;
+  }
+
+  private platformsUsing(runner: string): string[] {
+    return Object.entries(this.platforms())
+      .filter(([, p]) => isTree(p) && p.runner === runner)
+      .map(([n]) => n);
+  }
+
+  private mustBeRunner(name: string): void {
+    if (name in this.runners()) return;
+    const known = Object.keys(this.runners());
+    throw new UsageError(`no runner "${name}" in the runners: section of ${this.file} (runners there: ${known.join(', ') || 'none'})`, {
+      place: this.placeOf(['runners']),
+      suggestions: [
+        `Pass one of the runners listed there (\`mlcube config --get runners\` prints them); the built-in runners (${RUNNERS.map((r) => r.name).join(', ')}) need no entry there and cannot be renamed or removed.`,
+      ],
+    });
+  }
+
+  /** Where `path` is in the file as read (the deepest part of it that exists), or just the file. */
+  private placeOf(path: string[]): ErrorPlace {
+    return this.source?.place(path, true) ?? { file: this.file };
   }
 
   private mustExist(name: string): Tree {
