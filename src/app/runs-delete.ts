@@ -54,6 +54,8 @@ export async function deleteRuns(req: DeleteRequest, given: WhereGiven, app: App
   // Checked before the reaper changes anything (as if it had closed every killed run), and again after it.
   const anticipated = before.map(facts).map((f): RunFacts => (f.status === 'running' && f.shown !== 'running' ? { ...f, status: 'killed' } : f));
   if (ids) refuseKept(planDeletion(anticipated, { ids }, req.force), w);
+  emptyTrash(w, app.log); // what a crash left: a trash name is free again before this command renames a run there
+  if (!before.length) return { workspace: w, runs_dir: runsDir(w), dry_run: req.dryRun, deleted: [], kept: [] }; // nothing to lock for
   await reapKilledRuns(w, app, before);
   const result = await withWorkspaceGuard(w, () => {
     const plan = planDeletion(loadRuns(w).map(facts), ids ? { ids } : select, req.force);
@@ -67,7 +69,7 @@ export async function deleteRuns(req: DeleteRequest, given: WhereGiven, app: App
     }
     return plan;
   });
-  emptyTrash(w, app.log); // this command's, and any a crash left
+  emptyTrash(w, app.log);
   return { workspace: w, runs_dir: runsDir(w), dry_run: req.dryRun, ...result };
 }
 

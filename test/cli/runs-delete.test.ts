@@ -150,5 +150,10 @@ describe('runs delete (fixture cube basic, local runner, signed runs)', function
     const v = await cli(['provenance', 'verify', id.fail.slice(-6)]);
     expect(v.exitCode).to.equal(2);
     expect(v.stderr).to.contain(`no run "${id.fail.slice(-6)}"`);
+    // runs delete removes such leftovers too (before it renames anything).
+    renameSync(join(runs(), id.consume), join(runs(), `.deleting-${id.consume}`));
+    const d = await cli(['runs', 'delete', '--status=failed']);
+    expect(d.exitCode, d.stderr).to.equal(0);
+    expect(existsSync(join(runs(), `.deleting-${id.consume}`))).to.equal(false);
   });
 });

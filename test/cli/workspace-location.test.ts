@@ -27,6 +27,11 @@ const ROWS: Row[] = [
   },
   { name: 'runs show', args: () => ['runs', 'show', 'latest'], check: (r, _ws, ids) => (ok(r), expect(json(r).run_id).to.equal(ids[1])) },
   { name: 'runs compare', args: (ids) => ['runs', 'compare', ...ids, '--json'], check: (r, _ws, ids) => (ok(r), expect(json(r).runs).to.deep.equal(ids)) },
+  {
+    name: 'runs delete',
+    args: () => ['runs', 'delete', '--status=succeeded', '--dry-run', '--json'],
+    check: (r, ws, ids) => (ok(r), expect(json(r).workspace).to.equal(ws), expect(json(r).deleted.map((x: any) => x.run_id)).to.deep.equal(ids)),
+  },
   { name: 'provenance verify', args: (ids) => ['provenance', 'verify', ids[0], '--json'], check: (r, ws, ids) => (ok(r), expect([json(r).run_id, json(r).workspace]).to.deep.equal([ids[0], ws])) },
   { name: 'provenance export', args: () => ['provenance', 'export'], check: (r, _ws, ids) => (ok(r), expect(json(r).nodes.map((n: any) => n.id)).to.include.members(ids.map((i) => `run:${i}`))) },
   { name: 'status', args: () => ['status'], check: (r, ws) => noSlurmRun(r, ws) },
@@ -104,6 +109,7 @@ describe('nothing found: the message names the path searched and how the workspa
     { name: 'runs list', args: ['runs', 'list'], exit: 0, out: 'stdout', text: (runs) => `no runs recorded in ${runs} (the workspace of cube ` },
     { name: 'runs show', args: ['runs', 'show', 'latest'], exit: 2, out: 'stderr', text: (runs) => `no run "latest" in ${runs} (the workspace of cube ` },
     { name: 'runs compare', args: ['runs', 'compare', 'abc'], exit: 2, out: 'stderr', text: (runs) => `no run "abc" in ${runs} (the workspace of cube ` },
+    { name: 'runs delete', args: ['runs', 'delete', 'abc'], exit: 2, out: 'stderr', text: (runs) => `no run "abc" in ${runs} (the workspace of cube ` },
     { name: 'provenance verify', args: ['provenance', 'verify', 'abc'], exit: 2, out: 'stderr', text: (runs) => `no run "abc" in ${runs} (the workspace of cube ` },
     { name: 'provenance export', args: ['provenance', 'export'], exit: 0, out: 'stderr', text: (runs) => `no runs recorded in ${runs} (the workspace of cube ` },
     { name: 'status', args: ['status'], exit: 2, out: 'stderr', text: (_r, slurm) => `no Slurm run recorded in ${slurm} (the workspace of cube ` },
@@ -118,7 +124,16 @@ describe('nothing found: the message names the path searched and how the workspa
     });
   }
 
-  for (const args of [['runs', 'list'], ['runs', 'show', 'latest'], ['runs', 'compare', 'abc'], ['provenance', 'verify', 'abc'], ['provenance', 'export'], ['status'], ['cancel']]) {
+  for (const args of [
+    ['runs', 'list'],
+    ['runs', 'show', 'latest'],
+    ['runs', 'compare', 'abc'],
+    ['runs', 'delete', 'abc'],
+    ['provenance', 'verify', 'abc'],
+    ['provenance', 'export'],
+    ['status'],
+    ['cancel'],
+  ]) {
     it(`${args.slice(0, 2).join(' ')}: a workspace that does not exist is exit 2 naming it, not an empty answer`, async () => {
       const r = await mlcube([...args, '--workspace=no-such-ws'], { cwd: elsewhere.dir });
       expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
