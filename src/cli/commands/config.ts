@@ -28,12 +28,14 @@ export default class Config extends BaseCommand {
       if (v.length !== 2) throw new UsageError(`--${flag} takes ${names} (got ${JSON.stringify(v)})`, { suggestions: [`mlcube config --${flag} ${names}`] });
       return [v[0], v[1]];
     };
-    const show = (v: unknown) => this.out(flags.json ? JSON.stringify(v, null, 2) : typeof v === 'object' && v !== null ? renderSettings(v) : String(v));
+    const show = (v: unknown) => (flags.json ? this.outJson(v) : this.out(typeof v === 'object' && v !== null ? renderSettings(v) : String(v)));
     if (flags['create-platform']) admin.createPlatform(...two(flags['create-platform'], 'create-platform', 'RUNNER NAME'));
     else if (flags['remove-platform']) admin.removePlatform(flags['remove-platform']);
     else if (flags['rename-platform']) admin.renamePlatform(...two(flags['rename-platform'], 'rename-platform', 'OLD NEW'));
     else if (flags['copy-platform']) admin.copyPlatform(...two(flags['copy-platform'], 'copy-platform', 'SRC NEW'));
-    else if (flags.get) show(admin.get(flags.get));
-    else show(admin.list());
+    else if (flags.get) return show(admin.get(flags.get));
+    else return show(admin.list());
+    // An edit prints nothing; under --json, the settings it left (with --json every command prints one document).
+    if (flags.json) show(admin.list());
   }
 }
