@@ -36,7 +36,7 @@ interface World {
   cube: string;
   ws: string;
   tmp: string;
-  /** The signed runs of copy, consume; an unsigned run of report. */
+  /** The signed runs of copy, consume; an earlier, unsigned run of copy. */
   ids: { copy: string; consume: string; unsigned: string };
 }
 
@@ -131,7 +131,7 @@ describe('--json: one document on stdout with snake_case keys, for every command
     tmp = tempDir('mlcube-json-');
     // HOME: no signing key of the user's; the settings file is this suite's own.
     const home = { HOME: tmp.dir, MLCUBE_SYSTEM_SETTINGS: join(tmp.dir, 'mlcube.yaml') };
-    const unsigned = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=report', '--json'], { env: home });
+    const unsigned = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', '--json'], { env: home });
     expect(unsigned.exitCode, unsigned.stderr).to.equal(0);
     const keys = await mlcube(['keys', 'generate', `--dir=${join(tmp.dir, 'keys')}`], { env: home });
     expect(keys.exitCode, keys.stderr).to.equal(0);
