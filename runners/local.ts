@@ -108,14 +108,23 @@ const DRAIN_MS = 2000;
  * process it starts can be stopped together, by us on abort, or by a later mlcube if this one is killed (its pgid
  * goes into the running record through `onStarted`). On abort the group gets SIGTERM, and SIGKILL what is left of
  * it `killAfterMs` later. A terminal's Ctrl-C now reaches only mlcube, which passes it on this way. Without `io` it
- * shares our stdio (nothing captured or piped, as a terminal program expects; its stdout is our stderr under --json); with it, stdout and stderr are piped
- * into io's streams (stdin stays ours) and its resource usage is measured. node:child_process, not execa: this is
- * all the local runner needs, and execa's ~160 kB would be loaded and evaluated by every local run.
+ * shares our stdio (nothing captured or piped, as a terminal program expects; its stdout is our stderr under
+ * `run --json`); with it, stdout and stderr are piped into io's streams (stdin stays ours) and its resource usage is
+ * measured. node:child_process, not execa: this is all the local runner needs, and execa's ~160 kB would be loaded
+ * and evaluated by every local run.
  */
 function spawnTask(
   file: string,
   args: string[],
-  o: { cwd: string; env: Record<string, string | undefined>; signal: AbortSignal; killAfterMs: number; io?: TaskIo; stdoutTo?: StdoutRoute; onStarted?: (p: { pgid: number; start: number | null }) => void },
+  o: {
+    cwd: string;
+    env: Record<string, string | undefined>;
+    signal: AbortSignal;
+    killAfterMs: number;
+    io?: TaskIo;
+    stdoutTo?: StdoutRoute;
+    onStarted?: (p: { pgid: number; start: number | null }) => void;
+  },
 ): Promise<SpawnResult> {
   return new Promise((resolve) => {
     const meter = o.io ? hostUsageMeter() : undefined;
