@@ -318,7 +318,15 @@ export class CharliecloudRunner implements Runner<CharliecloudSettings> {
       result: r,
       pid,
       usage,
-    } = await runHostProcess(plan.argv, { cwd: ctx.root, env: this.toolEnv(), signal: ctx.signal, io, stderr: ['inherit', 'pipe'], onStderr: (d) => (tail = (tail + d.toString()).slice(-4096)) });
+    } = await runHostProcess(plan.argv, {
+      cwd: ctx.root,
+      env: this.toolEnv(),
+      signal: ctx.signal,
+      io,
+      stdoutTo: ctx.stdoutTo,
+      stderr: ['inherit', 'pipe'],
+      onStderr: (d) => (tail = (tail + d.toString()).slice(-4096)),
+    });
     if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ch-run process (pid ${pid}) was stopped`, { place: { task: task.name } });
     if (r.failed && r.exitCode === undefined && !r.signal) {
       throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, {

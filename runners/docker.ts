@@ -10,6 +10,7 @@ import type { Availability, RunContext, Runner, TaskResult, TaskUsage } from '..
 import { dockerRunner, type DockerSettings } from './docker-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
+import { stdoutStream } from '../src/task-io.js';
 import { cgroupCandidates, CGROUP_FILES, cgroupSample, containerName, containerPlan, LABEL_PREFIX, statsSample, type HostUser, type StatsSample } from './docker-spec.js';
 import { buildImage, buildSource, configureAction, engineError, imageExists, needsConfigure, pullImage } from './docker-image.js';
 
@@ -183,7 +184,7 @@ export class DockerRunner implements Runner<DockerSettings> {
           stderr.write(chunk, done);
         },
       });
-      this.docker.modem.demuxStream(stream, io?.stdout ?? process.stdout, stderrTap);
+      this.docker.modem.demuxStream(stream, io?.stdout ?? stdoutStream(ctx.stdoutTo), stderrTap);
       step('attach');
       if (ctx.signal.aborted) throw notStarted();
       // Wait is registered before start (as the docker CLI does), so a quick exit is never missed or waited on twice.

@@ -1,7 +1,7 @@
 import { execa, type Result } from 'execa';
 import type { TaskIo, TaskUsage } from '../src/runner.js';
 import { hostUsageMeter } from '../src/host-usage.js';
-import { pipeInto } from '../src/task-io.js';
+import { pipeInto, stdoutStdio, type StdoutRoute } from '../src/task-io.js';
 
 export interface HostProcessOptions {
   cwd: string;
@@ -9,6 +9,8 @@ export interface HostProcessOptions {
   signal: AbortSignal;
   /** When set, stdout/stderr go into its streams (stdin stays the terminal) and usage is measured. */
   io?: TaskIo;
+  /** Without io: which of our streams the task's stdout goes to (RunContext.stdoutTo). */
+  stdoutTo?: StdoutRoute;
   /** Without io: where stderr goes (`inherit`, or also piped to see it through onStderr). */
   stderr?: 'inherit' | ['inherit', 'pipe'];
   onStderr?: (chunk: Buffer) => void;
@@ -25,7 +27,7 @@ export async function runHostProcess(argv: readonly string[], o: HostProcessOpti
     env: o.env,
     extendEnv: false,
     stdin: 'inherit',
-    stdout: o.io ? 'pipe' : 'inherit',
+    stdout: o.io ? 'pipe' : stdoutStdio(o.stdoutTo),
     stderr: o.io ? 'pipe' : (o.stderr ?? 'inherit'),
     buffer: false,
     reject: false,

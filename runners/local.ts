@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { ConfigError, InterruptedError } from '../src/errors.js';
 import { METRICS_ENV, METRICS_FILE_NAME, type Availability, type RunContext, type Runner, type TaskIo, type TaskResult, type TaskUsage } from '../src/runner.js';
 import { hostUsageMeter } from '../src/host-usage.js';
-import { pipeInto } from '../src/task-io.js';
+import { pipeInto, stdoutStdio, type StdoutRoute } from '../src/task-io.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { splitCommand } from '../src/params/split-command.js';
 import { checkHostCommand } from './local-check.js';
@@ -70,7 +70,7 @@ export class LocalRunner implements Runner<LocalSettings> {
     if (ctx.signal.aborted) throw new InterruptedError(`interrupted (${String(ctx.signal.reason)}) before the task started: its process was not started`, { place: { task: task.name } });
     const started = Date.now();
     ctx.log.debug(`starting the task process at ${performance.now().toFixed(0)} ms`);
-    const result = await spawnTask(file, args, { cwd, env, signal: ctx.signal, killAfterMs: STOP_GRACE_MS, io: ctx.taskIo, onStarted: ctx.onTaskProcess });
+    const result = await spawnTask(file, args, { cwd, env, signal: ctx.signal, killAfterMs: STOP_GRACE_MS, io: ctx.taskIo, stdoutTo: ctx.stdoutTo, onStarted: ctx.onTaskProcess });
     ctx.log.debug(`task process ended at ${performance.now().toFixed(0)} ms`);
     const durationMs = Date.now() - started;
     if (ctx.signal.aborted) {
@@ -108,18 +108,27 @@ const DRAIN_MS = 2000;
  * process it starts can be stopped together, by us on abort, or by a later mlcube if this one is killed (its pgid
  * goes into the running record through `onStarted`). On abort the group gets SIGTERM, and SIGKILL what is left of
  * it `killAfterMs` later. A terminal's Ctrl-C now reaches only mlcube, which passes it on this way. Without `io` it
- * shares our stdio (nothing captured or piped, as a terminal program expects); with it, stdout and stderr are piped
- * into io's streams (stdin stays ours) and its resource usage is measured. node:child_process, not execa: this is
- * all the local runner needs, and execa's ~160 kB would be loaded and evaluated by every local run.
+ * shares our stdio (nothing captured or piped, as a terminal program expects; its stdout is our stderr under
+ * `run --json`); with it, stdout and stderr are piped into io's streams (stdin stays ours) and its resource usage is
+ * measured. node:child_process, not execa: this is all the local runner needs, and execa's ~160 kB would be loaded
+ * and evaluated by every local run.
  */
 function spawnTask(
   file: string,
   args: string[],
-  o: { cwd: string; env: Record<string, string | undefined>; signal: AbortSignal; killAfterMs: number; io?: TaskIo; onStarted?: (p: { pgid: number; start: number | null }) => void },
+  o: {
+    cwd: string;
+    env: Record<string, string | undefined>;
+    signal: AbortSignal;
+    killAfterMs: number;
+    io?: TaskIo;
+    stdoutTo?: StdoutRoute;
+    onStarted?: (p: { pgid: number; start: number | null }) => void;
+  },
 ): Promise<SpawnResult> {
   return new Promise((resolve) => {
     const meter = o.io ? hostUsageMeter() : undefined;
-    const child = spawn(file, args, { cwd: o.cwd, env: o.env, stdio: o.io ? ['inherit', 'pipe', 'pipe'] : 'inherit', detached: true });
+    const child = spawn(file, args, { cwd: o.cwd, env: o.env, stdio: o.io ? ['inherit', 'pipe', 'pipe'] : ['inherit', stdoutStdio(o.stdoutTo), 'inherit'], detached: true });
     const pgid = child.pid;
     // At once, in the same tick: the window in which a SIGKILL of mlcube would leave the group unrecorded is nil.
     if (pgid !== undefined) o.onStarted?.({ pgid, start: procStartTicks(pgid) });

@@ -150,7 +150,7 @@ export class SingularityRunner implements Runner<SingularitySettings> {
       ctx.log.debug(`argv: ${JSON.stringify(plan.argv)}`);
       const started = Date.now();
       // Singularity runs the task as a descendant of its own process on this host: measured like a local task.
-      const { result: r, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: clientEnv(this.env), signal: ctx.signal, io });
+      const { result: r, usage } = await runHostProcess(plan.argv, { cwd: ctx.root, env: clientEnv(this.env), signal: ctx.signal, io, stdoutTo: ctx.stdoutTo });
       if (ctx.signal.aborted) throw new InterruptedError(`task "${task.name}" was interrupted; the ${plan.argv[0]} process was stopped`, { place: { task: task.name } });
       if (r.failed && r.exitCode === undefined && !r.signal) {
         throw new RuntimeUnavailableError(`cannot start ${plan.argv[0]}: ${r.shortMessage}`, {

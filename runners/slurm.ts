@@ -6,6 +6,7 @@ import type { Availability, JobState, RunContext, Runner, SubmittedChain, Submit
 import { slurmRunner, type SlurmSettings } from './slurm-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
+import { stdoutStream } from '../src/task-io.js';
 import { FINAL_STATES, jobExitCode, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems } from './slurm-spec.js';
 
 export interface SlurmDeps {
@@ -178,7 +179,7 @@ export class SlurmRunner implements Runner<SlurmSettings> {
           throw new InterruptedError(`interrupted: cancelled Slurm job(s) ${ids.join(', ')}`, { place: { task: job.task } });
         }
         const s = await jobState(job.jobId, this.env);
-        out = pump(job.stdout, out, process.stdout);
+        out = pump(job.stdout, out, stdoutStream(ctx.stdoutTo));
         err = pump(job.stderr, err, process.stderr);
         if (!s) {
           await cancelFrom(i);
@@ -193,7 +194,7 @@ export class SlurmRunner implements Runner<SlurmSettings> {
         await sleep(poll, ctx.signal);
       }
       await sleep(200);
-      pump(job.stdout, out, process.stdout);
+      pump(job.stdout, out, stdoutStream(ctx.stdoutTo));
       pump(job.stderr, err, process.stderr);
       settled = Math.max(settled, i + 1);
       const exitCode = jobExitCode(last!);

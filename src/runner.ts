@@ -2,6 +2,7 @@ import type { Tree } from './config/tree.js';
 import type { ResolvedTask } from './params/resolve.js';
 import type { GpuRequest } from './params/gpus.js';
 import type { Logger } from './log.js';
+import type { StdoutRoute } from './task-io.js';
 
 /** What a runner's probe found: usable (with a version) or not (with why and how to fix it). Never throws. */
 export type Availability = { available: true; version: string; detail?: string } | { available: false; reason: string; remedy: string };
@@ -50,6 +51,8 @@ export interface RunContext<S extends RunnerSettings = RunnerSettings> {
   readonly invocation?: RunInvocation;
   /** Where the task's output and metrics go (set by the recorder); absent: output to the terminal only, no metrics file, no usage. */
   readonly taskIo?: TaskIo;
+  /** Which of mlcube's streams shows the task's stdout (default: stdout; `run --json`: stderr, stdout is the summary's). */
+  readonly stdoutTo?: StdoutRoute;
   /**
    * The run record's id (set by the recorder): put on what the runner starts (container label
    * org.mlcommons.mlcube.run-id, MLCUBE_RUN_ID in a host task's environment), so that if this mlcube is killed the

@@ -7,3 +7,19 @@ export function pipeInto(from: NodeJS.ReadableStream, to: NodeJS.WritableStream)
     from.once('error', () => resolve());
   });
 }
+
+/**
+ * Which of mlcube's own streams shows a task's stdout: mlcube's stdout, or its stderr when stdout carries a JSON
+ * document (`run --json`: scripts parse stdout as a whole).
+ */
+export type StdoutRoute = 'stdout' | 'stderr';
+
+/** The stream for the task's stdout where mlcube copies it (a tee, a container's attach stream, a job's log file). */
+export function stdoutStream(route: StdoutRoute | undefined): NodeJS.WritableStream {
+  return route === 'stderr' ? process.stderr : process.stdout;
+}
+
+/** The same where the task's process writes it itself: its stdout's entry in the child's stdio (fd 2 is our stderr). */
+export function stdoutStdio(route: StdoutRoute | undefined): 'inherit' | 2 {
+  return route === 'stderr' ? 2 : 'inherit';
+}

@@ -1,15 +1,17 @@
 import { throughHooks, type RunHook, type TaskOutcome } from '../hooks/hook.js';
 import { planTask, type PlanInput } from '../plan/plan.js';
 import type { RunPlan } from '../plan/run-plan.js';
-import type { Runner } from '../runner.js';
+import type { RunContext, Runner } from '../runner.js';
 import { claimPaths, type HeldClaim } from '../workspace-lock.js';
 import type { AppEnv } from './context.js';
+import type { StdoutRoute } from '../task-io.js';
 import { createOutputDirs, outcomeOf, runContext, settle, syncWorkspace, throwIfAborted } from './run-steps.js';
 
 export interface AttachedOptions {
   signal: AbortSignal;
   /** false (--no-wait): fail with OutputsBusyError instead of waiting for another run. */
   wait: boolean;
+  stdoutTo?: StdoutRoute;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function runAttached(plan: RunPlan, input: PlanInput, runner: Runne
   });
   app.log.debug(`workspace lock held at ${performance.now().toFixed(0)} ms`);
   try {
-    await runClaimed(plan, input, runner, hooks, claim, AbortSignal.any([opts.signal, lost.signal]), app, results);
+    await runClaimed(plan, input, runner, hooks, claim, runContext(plan, app, AbortSignal.any([opts.signal, lost.signal]), { stdoutTo: opts.stdoutTo }), app, results);
   } catch (e) {
     if (claim.lost && !opts.signal.aborted) throw claim.lost;
     throw e;
@@ -42,14 +44,13 @@ export async function runAttached(plan: RunPlan, input: PlanInput, runner: Runne
   }
 }
 
-async function runClaimed(plan: RunPlan, input: PlanInput, runner: Runner, hooks: readonly RunHook[], claim: HeldClaim, signal: AbortSignal, app: AppEnv, results: TaskOutcome[]): Promise<void> {
+async function runClaimed(plan: RunPlan, input: PlanInput, runner: Runner, hooks: readonly RunHook[], claim: HeldClaim, ctx: RunContext, app: AppEnv, results: TaskOutcome[]): Promise<void> {
   await syncWorkspace(plan.syncs, app);
-  const ctx = runContext(plan, app, signal);
   for (const planned of plan.tasks) {
     // Planned again now that the earlier tasks ran: what they made exists (an input of type unknown is what it is now).
     const task = planTask(input, plan.settings, planned.name);
     claim.update({ task: task.name });
-    throwIfAborted(signal, task.name);
+    throwIfAborted(ctx.signal, task.name);
     createOutputDirs(task);
     let cleanup: Promise<void> | undefined;
     let outcome: TaskOutcome;

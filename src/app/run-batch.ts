@@ -3,6 +3,7 @@ import { planTasks, type PlanInput } from '../plan/plan.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import type { Runner, SubmittedJob } from '../runner.js';
 import type { AppEnv } from './context.js';
+import type { StdoutRoute } from '../task-io.js';
 import { createOutputDirs, outcomeOf, runContext, settle, syncWorkspace, throwIfAborted } from './run-steps.js';
 
 export interface BatchOptions {
@@ -10,6 +11,7 @@ export interface BatchOptions {
   /** Submit and return without following the jobs. */
   detach: boolean;
   onSubmitted?: (jobs: SubmittedJob[]) => void;
+  stdoutTo?: StdoutRoute;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function runBatch(plan: RunPlan, input: PlanInput, runner: Runner, 
   throwIfAborted(opts.signal, tasks[0].name);
   tasks.forEach(createOutputDirs);
   const jobEnv: Record<string, string> = Object.assign({}, ...hooks.map((h) => h.jobEnv?.(plan) ?? {}));
-  const ctx = runContext(plan, app, opts.signal, jobEnv);
+  const ctx = runContext(plan, app, opts.signal, { jobEnv, stdoutTo: opts.stdoutTo });
   const chain = await runner.submitChain(tasks, ctx);
   opts.onSubmitted?.(chain.jobs);
   if (opts.detach) return;

@@ -9,9 +9,14 @@ import type { RunPlan } from '../plan/run-plan.js';
 import type { RunContext, TaskResult } from '../runner.js';
 import type { TaskOutcome } from '../hooks/hook.js';
 import type { AppEnv } from './context.js';
+import type { StdoutRoute } from '../task-io.js';
 
-/** What the runner is given for the tasks of a plan; `jobEnv`: what a batch job's own `mlcube run` must get. */
-export function runContext(plan: RunPlan, app: AppEnv, signal: AbortSignal, jobEnv?: Record<string, string>): RunContext {
+/**
+ * What the runner is given for the tasks of a plan; `jobEnv`: what a batch job's own `mlcube run` must get;
+ * `stdoutTo`: which of mlcube's streams shows the tasks' stdout.
+ */
+export function runContext(plan: RunPlan, app: AppEnv, signal: AbortSignal, more: { jobEnv?: Record<string, string>; stdoutTo?: StdoutRoute } = {}): RunContext {
+  const { jobEnv, stdoutTo } = more;
   return {
     config: plan.config,
     settings: plan.settings,
@@ -21,6 +26,7 @@ export function runContext(plan: RunPlan, app: AppEnv, signal: AbortSignal, jobE
     signal,
     env: app.env,
     invocation: { ...plan.invocation, ...(jobEnv && Object.keys(jobEnv).length ? { env: jobEnv } : {}) },
+    ...(stdoutTo ? { stdoutTo } : {}),
   };
 }
 

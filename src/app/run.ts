@@ -12,6 +12,7 @@ import { reapKilledRuns } from './reap.js';
 import { runAttached } from './run-attached.js';
 import { runBatch } from './run-batch.js';
 import { runContext, throwIfAborted } from './run-steps.js';
+import type { StdoutRoute } from '../task-io.js';
 
 export interface RunOptions {
   mlcube?: string;
@@ -28,11 +29,16 @@ export interface RunOptions {
   onSubmitted?: (jobs: SubmittedJob[]) => void;
   /** false (--no-wait): fail with OutputsBusyError instead of waiting while another run holds what this one writes or reads. */
   wait?: boolean;
+  /** Which of mlcube's streams shows the tasks' stdout (default stdout; `run --json`: stderr). */
+  stdoutTo?: StdoutRoute;
+  /** Told the tasks that ran (the failed one last) when the run fails once tasks started: `run --json` prints them with the error. */
+  onFailure?: (ran: TaskRun[]) => void;
 }
 
-/** What `run --json` prints per task. */
+/** What `run --json` prints per task (src/cli/json-output.ts). */
 export interface TaskRun {
   task: string;
+  status: 'succeeded' | 'failed';
   exitCode: number;
   durationMs: number;
   /** The run record's id (`<workspace>/.mlcube/runs/<id>/`), when recording is on. */
@@ -104,22 +110,32 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   const hooks = [provenanceHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now),
   // then of the hooks: a failure here is exit 2-4 with nothing created in the workspace.
-  await runner.check?.(plan.tasks, runContext(plan, app, opts.signal));
+  await runner.check?.(plan.tasks, runContext(plan, app, opts.signal, { stdoutTo: opts.stdoutTo }));
   for (const h of hooks) await h.beforeRun?.(plan);
   // A killed earlier run's task may still be writing into this workspace: stopped (and its record closed) first.
   await reapKilledRuns(plan.workspace, app);
   throwIfAborted(opts.signal, plan.tasks[0].name);
   const results: TaskOutcome[] = [];
   try {
-    if (plan.runner.capabilities.batch) await runBatch(plan, input, runner, hooks, { signal: opts.signal, detach: opts.detach === true, onSubmitted: opts.onSubmitted }, app, results);
-    else await runAttached(plan, input, runner, hooks, { signal: opts.signal, wait: opts.wait !== false }, app, results);
+    const io = { signal: opts.signal, stdoutTo: opts.stdoutTo };
+    if (plan.runner.capabilities.batch) await runBatch(plan, input, runner, hooks, { ...io, detach: opts.detach === true, onSubmitted: opts.onSubmitted }, app, results);
+    else await runAttached(plan, input, runner, hooks, { ...io, wait: opts.wait !== false }, app, results);
   } catch (e) {
     await afterRun(hooks, plan, results, app, true);
+    opts.onFailure?.(results.map(taskRun));
     throw e;
   }
   await afterRun(hooks, plan, results, app, false);
-  return results.map((r) => ({ task: r.task, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.runId ? { runId: r.runId } : {}) }));
+  return results.map(taskRun);
 }
+
+const taskRun = (r: TaskOutcome): TaskRun => ({
+  task: r.task,
+  status: r.exitCode === 0 ? 'succeeded' : 'failed',
+  exitCode: r.exitCode,
+  durationMs: r.durationMs,
+  ...(r.runId ? { runId: r.runId } : {}),
+});
 
 /** Every hook's afterRun; after a failed run, a hook's own failure is only a warning (the run's error is what counts). */
 async function afterRun(hooks: readonly RunHook[], plan: RunPlan, results: readonly TaskOutcome[], app: AppEnv, failed: boolean): Promise<void> {

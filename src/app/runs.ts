@@ -162,26 +162,27 @@ export function verifyTargetOf(target: string, opts: WhereGiven & { cube?: strin
   return { dir: join(dir, hits[0]), workspace, cubeRoot };
 }
 
-/** `mlcube provenance verify <run|dir>`: throws ProvenanceError listing every problem. */
+/** `mlcube provenance verify <run|dir>`: the result, verified or not (verifyFailure is the error of one that is not). */
 export async function verifyProvenance(target: string, opts: WhereGiven & { publicKey?: string; cube?: string }, app: AppEnv): Promise<VerifyResult> {
   const where = verifyTargetOf(target, opts, app);
   await reapKilledRuns(where.workspace, app); // a killed run is verified as what it is: killed
   const key = trustedPublicKey(opts.publicKey, app.env, app.home);
-  const result = await verifyRun(where, key);
-  if (!result.ok) {
-    const anchor = result.trusted_key ? `trusted key ${result.trusted_key.keyid.slice(0, 16)} from ${result.trusted_key.source}` : 'no trusted key';
-    throw new ProvenanceError(
-      `run ${result.run_id} in ${where.workspace} does not verify (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}; ${anchor}):\n  ${result.problems.join('\n  ')}`,
-      {
-        suggestions: [
-          result.unsigned
-            ? 'Runs are signed once a signing key exists: make one with `mlcube keys generate` (or point MLCUBE_SIGNING_KEY at an Ed25519 key), then re-run the task(s); `mlcube runs list` shows which runs are signed.'
-            : 'Re-run the task(s) to produce fresh, signed outputs, or restore the files listed.',
-        ],
-      },
-    );
-  }
-  return result;
+  return verifyRun(where, key);
+}
+
+/** A run that does not verify: the ProvenanceError (exit 5) listing every problem. */
+export function verifyFailure(result: VerifyResult): ProvenanceError {
+  const anchor = result.trusted_key ? `trusted key ${result.trusted_key.keyid.slice(0, 16)} from ${result.trusted_key.source}` : 'no trusted key';
+  return new ProvenanceError(
+    `run ${result.run_id} in ${result.workspace} does not verify (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}; ${anchor}):\n  ${result.problems.join('\n  ')}`,
+    {
+      suggestions: [
+        result.unsigned
+          ? 'Runs are signed once a signing key exists: make one with `mlcube keys generate` (or point MLCUBE_SIGNING_KEY at an Ed25519 key), then re-run the task(s); `mlcube runs list` shows which runs are signed.'
+          : 'Re-run the task(s) to produce fresh, signed outputs, or restore the files listed.',
+      ],
+    },
+  );
 }
 
 /** `mlcube provenance export`: the lineage graph of a workspace (or around given runs). */

@@ -5,6 +5,7 @@ import { createLogger, isLevel, type Logger } from '../log.js';
 import { realAppEnv, type AppEnv } from '../app/context.js';
 import { splitTaskOverrides } from './run-argv.js';
 import { writeMlcubeError } from './error-report.js';
+import { failureDocument, jsonText } from './json-output.js';
 
 /**
  * Where the cube and its workspace are: one definition for every command (src/config/workspace-location.ts
@@ -47,12 +48,29 @@ export abstract class BaseCommand extends Command {
     return splitTaskOverrides(this.argv, flagNames);
   }
 
+  /** Something was written to stdout: a failure adds no JSON document of its own then (one document per command). */
+  private wroteData = false;
+
   /** Writes data to stdout (logs never go there). */
   protected out(text: string): void {
+    this.wroteData = true;
     process.stdout.write(text.endsWith('\n') ? text : text + '\n');
   }
 
+  /** Writes the command's one JSON document (src/cli/json-output.ts: snake_case keys). */
+  protected outJson(value: unknown): void {
+    this.out(jsonText(value));
+  }
+
+  /** --json was given (looked up in the raw arguments: a command line oclif refused has no parsed flags). */
+  protected jsonRequested(): boolean {
+    const end = this.argv.indexOf('--');
+    return (end < 0 ? this.argv : this.argv.slice(0, end)).includes('--json');
+  }
+
   protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    // With --json a failure is a JSON document on stdout too (unless the command printed its own); stderr keeps the message.
+    if (this.jsonRequested() && !this.wroteData) this.outJson(failureDocument(err));
     if (isMlcubeError(err)) {
       writeMlcubeError(err);
       process.exitCode = err.exitCode;

@@ -1,30 +1,44 @@
-import { runTasks } from '../app/run.js';
+import { runTasks, type TaskRun } from '../app/run.js';
 import type { AppEnv } from '../app/context.js';
 import type { SubmittedJob } from '../runner.js';
 import { withInterrupt } from './interrupt.js';
+import { failureDocument, jsonText, submittedJobJson, taskRunJson } from './json-output.js';
 import type { RunCommandLine } from './run-argv.js';
 
-/** `mlcube run` once its command line is parsed (by oclif or without it: src/cli/run-argv.ts). */
+/**
+ * `mlcube run` once its command line is parsed (by oclif or without it: src/cli/run-argv.ts). With --json, stdout
+ * carries one document, also when the run fails: the tasks' own stdout goes to stderr.
+ */
 export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: string) => void): Promise<void> {
   let jobs: SubmittedJob[] = [];
-  const results = await withInterrupt((signal) =>
-    runTasks(
-      {
-        mlcube: line.mlcube,
-        platform: line.platform,
-        tasks: line.task,
-        workspace: line.workspace,
-        params: line.params,
-        taskArgs: line.taskArgs,
-        flags: line.flags,
-        signal,
-        detach: line.detach,
-        wait: line.wait,
-        onSubmitted: (j) => (jobs = j),
-      },
-      app,
-    ),
-  );
-  if (line.detach) out(JSON.stringify({ jobs }, null, 2));
-  else if (line.json) out(JSON.stringify({ tasks: results, ...(jobs.length ? { jobs } : {}) }, null, 2));
+  let ran: TaskRun[] = [];
+  const summary = (tasks: TaskRun[]) => ({ tasks: tasks.map(taskRunJson), ...(jobs.length ? { jobs: jobs.map(submittedJobJson) } : {}) });
+  let results: TaskRun[];
+  try {
+    results = await withInterrupt((signal) =>
+      runTasks(
+        {
+          mlcube: line.mlcube,
+          platform: line.platform,
+          tasks: line.task,
+          workspace: line.workspace,
+          params: line.params,
+          taskArgs: line.taskArgs,
+          flags: line.flags,
+          signal,
+          detach: line.detach,
+          wait: line.wait,
+          stdoutTo: line.json ? 'stderr' : 'stdout',
+          onSubmitted: (j) => (jobs = j),
+          onFailure: (r) => (ran = r),
+        },
+        app,
+      ),
+    );
+  } catch (e) {
+    if (line.json) out(jsonText(failureDocument(e, summary(ran))));
+    throw e;
+  }
+  if (line.detach) out(jsonText({ jobs: jobs.map(submittedJobJson) }));
+  else if (line.json) out(jsonText(summary(results)));
 }

@@ -45,6 +45,7 @@ export function provenanceHook(app: AppEnv): RunHook | undefined {
         : undefined,
       signingKey: key,
       dockerHost: ctx.runner.dockerHost,
+      stdoutTo: ctx.run.stdoutTo,
       log: app.log,
     });
   };

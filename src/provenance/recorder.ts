@@ -36,6 +36,7 @@ import { buildStatement } from './statement.js';
 import { recordProcess, runsDir } from './store.js';
 import { markLive, thisMlcube, unmarkLive } from './reaper.js';
 import { RECORDS_DIR } from '../params/isolation.js';
+import { stdoutStream, type StdoutRoute } from '../task-io.js';
 
 export interface RecorderOptions {
   workspace: string;
@@ -56,6 +57,8 @@ export interface RecorderOptions {
   signingKey?: KeyObject;
   /** Docker: the daemon the containers run on (record.reaping.docker_host). */
   dockerHost?: string;
+  /** Which of mlcube's streams the task's stdout is teed to (RunContext.stdoutTo). */
+  stdoutTo?: StdoutRoute;
   log: Logger;
 }
 
@@ -238,7 +241,7 @@ export class RunRecorder {
     const me = thisMlcube();
     record.reaping = { boot_id: me.boot_id, pid_start: me.pid_start, metrics_dir: metricsDir, task_pgid: null, task_start: null, docker_host: o.dockerHost ?? null };
     const captures = {
-      stdout: captureStream({ file: join(dir, 'stdout.log'), passthrough: process.stdout, limitBytes: TASK_OUTPUT_LIMIT_BYTES }),
+      stdout: captureStream({ file: join(dir, 'stdout.log'), passthrough: stdoutStream(o.stdoutTo), limitBytes: TASK_OUTPUT_LIMIT_BYTES }),
       stderr: captureStream({ file: join(dir, 'stderr.log'), passthrough: process.stderr, limitBytes: TASK_OUTPUT_LIMIT_BYTES }),
     };
     this.gpuFacts ??= hostFactsAsync();

@@ -66,7 +66,7 @@ try {
   const bare = Math.min(...[0, 1, 2].map(() => cli(run, { ...base, MLCUBE_RECORD: 'off' }).s));
   const runs = [0, 1, 2].map(() => cli(run));
   const recorded = Math.min(...runs.map((r) => r.s));
-  const id = JSON.parse(runs[2].stdout).tasks[0].runId;
+  const id = JSON.parse(runs[2].stdout).tasks[0].run_id;
   const ws = join(cube, 'workspace');
   const dir = join(ws, '.mlcube', 'runs', id);
   const verify = Math.min(...[0, 1, 2].map(() => cli(['provenance', 'verify', dir]).s));

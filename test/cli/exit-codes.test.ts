@@ -47,7 +47,7 @@ const WALKS: Record<string, Walk> = {
   '5': {
     run: async (c) => {
       const r = await local(c, ['--task=copy', '--json']);
-      return mlcube(['provenance', 'verify', JSON.parse(r.stdout).tasks[0].runId, `--workspace=${join(c, 'workspace')}`]);
+      return mlcube(['provenance', 'verify', JSON.parse(r.stdout).tasks[0].run_id, `--workspace=${join(c, 'workspace')}`]);
     },
     exitCode: 5,
     stderr: /MLCUBE_PROVENANCE_INVALID[\s\S]*the run is not signed/,

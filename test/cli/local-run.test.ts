@@ -26,7 +26,7 @@ describe('mlcube run on the local runner (fixture cube test/fixtures/cubes/basic
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(readFileSync(join(cube.dir, 'workspace', 'summary.txt'), 'utf8')).to.equal('a.txt,b.txt,cfg.yaml\n');
     const summary = JSON.parse(r.stdout);
-    expect(summary.tasks.map((t: any) => [t.task, t.exitCode])).to.deep.equal([
+    expect(summary.tasks.map((t: any) => [t.task, t.exit_code])).to.deep.equal([
       ['copy', 0],
       ['consume', 0],
     ]);

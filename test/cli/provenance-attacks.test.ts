@@ -22,10 +22,10 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
     env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
     const r = await mlcube(['run', `--mlcube=${pristine.dir}`, '--platform=local', '--task=copy,consume', '--json'], { env });
     expect(r.exitCode, r.stderr).to.equal(0);
-    const [copy, consume] = JSON.parse(r.stdout).tasks.map((t: { runId: string }) => t.runId);
+    const [copy, consume] = JSON.parse(r.stdout).tasks.map((t: { run_id: string }) => t.run_id);
     const u = await mlcube(['run', `--mlcube=${pristine.dir}`, '--platform=local', '--task=consume', '--json']);
     expect(u.exitCode, u.stderr).to.equal(0);
-    ids = { copy, consume, unsigned: JSON.parse(u.stdout).tasks[0].runId };
+    ids = { copy, consume, unsigned: JSON.parse(u.stdout).tasks[0].run_id };
   });
   after(() => {
     pristine.cleanup();
@@ -203,7 +203,7 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
   it('a task whose output is a FIFO: the run ends and records it as such, verify fails naming it', async () => {
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=fifo', '--json'], { env, timeoutMs: 30_000 });
     expect(r.exitCode, r.stderr).to.equal(0);
-    const id = JSON.parse(r.stdout).tasks[0].runId;
+    const id = JSON.parse(r.stdout).tasks[0].run_id;
     expect(readJson(recordOf(id)).parameters[0]).to.include({ found: 'other', digest: null });
     const v = await verify(runDir(id));
     expect(v.exitCode).to.equal(5);
@@ -236,13 +236,13 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
   it('a file a later verified run rewrote in the same output directory is a note; without that run it is a problem', async () => {
     const first = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=custom', '--json'], { env });
     expect(first.exitCode, first.stderr).to.equal(0);
-    const id = JSON.parse(first.stdout).tasks[0].runId;
+    const id = JSON.parse(first.stdout).tasks[0].run_id;
     const second = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=custom', '-Ptasks.custom.entrypoint=node custom.mjs --other', '--json'], { env });
     expect(second.exitCode, second.stderr).to.equal(0);
     const v = await verify(runDir(id));
     expect(v.exitCode, v.stderr).to.equal(0);
-    expect(v.stdout).to.contain(`argv.json was written later by run ${JSON.parse(second.stdout).tasks[0].runId}`);
-    rmSync(runDir(JSON.parse(second.stdout).tasks[0].runId), { recursive: true });
+    expect(v.stdout).to.contain(`argv.json was written later by run ${JSON.parse(second.stdout).tasks[0].run_id}`);
+    rmSync(runDir(JSON.parse(second.stdout).tasks[0].run_id), { recursive: true });
     const w = await verify(runDir(id));
     expect(w.exitCode).to.equal(5);
     expect(w.stderr).to.match(/output out_dir .*: argv\.json differs/);
@@ -267,7 +267,7 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
       const report = join(outside.dir, 'report.txt');
       const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', `report=${report}`, '--json'], { env });
       expect(r.exitCode, r.stderr).to.equal(0);
-      const id = JSON.parse(r.stdout).tasks[0].runId;
+      const id = JSON.parse(r.stdout).tasks[0].run_id;
       expect(readJson(recordOf(id)).parameters.find((p: any) => p.name === 'report')).to.include({ path: report, base: 'absolute' });
       const v = await verify(runDir(id));
       expect(v.exitCode, v.stderr).to.equal(0);
@@ -282,7 +282,7 @@ describe('provenance verify under attack: every tampering is exit 5 with the pro
   it('an output that is the workspace itself is digested without its .mlcube (records written later change nothing)', async () => {
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', 'out_dir=.', '--json'], { env });
     expect(r.exitCode, r.stderr).to.equal(0);
-    const id = JSON.parse(r.stdout).tasks[0].runId;
+    const id = JSON.parse(r.stdout).tasks[0].run_id;
     expect(readFileSync(join(runDir(id), 'manifests', 'output-out_dir.txt'), 'utf8')).to.not.contain('.mlcube');
     const v = await verify(runDir(id));
     expect(v.exitCode, v.stderr).to.equal(0);

@@ -27,7 +27,7 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy,consume', '--json'], { env });
     expect(r.exitCode, r.stderr).to.equal(0);
-    ids = JSON.parse(r.stdout).tasks.map((t: any) => t.runId);
+    ids = JSON.parse(r.stdout).tasks.map((t: any) => t.run_id);
   });
   afterEach(() => {
     cube.cleanup();
@@ -136,7 +136,7 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
   it('fails for an unsigned run, and reports a record left "running" by a dead process as killed', async () => {
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=consume', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    const id = JSON.parse(r.stdout).tasks[0].runId;
+    const id = JSON.parse(r.stdout).tasks[0].run_id;
     const v = await verify(id);
     expect(v.exitCode).to.equal(5);
     expect(v.stderr).to.contain('the run is not signed');
@@ -158,7 +158,7 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
         reject: false,
       });
       expect(r.exitCode, String(r.stderr)).to.equal(0);
-      const id = JSON.parse(String(r.stdout)).tasks[0].runId;
+      const id = JSON.parse(String(r.stdout)).tasks[0].run_id;
       const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
       const runs = join(c, 'workspace', '.mlcube', 'runs');
       expect([join(c, 'workspace', '.mlcube'), runs, join(runs, id), join(runs, id, 'manifests')].map(mode)).to.deep.equal(['755', '755', '755', '755']);
@@ -183,9 +183,9 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
   it("a local run's record holds its stdout/stderr, metrics, host facts, usage and the code digest; editing saved output fails verify", async () => {
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=report', '--json'], { env });
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.contain('report: stdout line'); // the terminal still shows the task's output
-    expect(r.stderr).to.contain('report: stderr line');
-    const id = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))).tasks[0].runId;
+    // The terminal still shows the task's output: under --json its stdout is on stderr (stdout is the summary's).
+    expect(r.stderr).to.contain('report: stdout line').and.contain('report: stderr line');
+    const id = JSON.parse(r.stdout).tasks[0].run_id;
     const rec = expectReportRecord(join(runsDir(), id), { usageMethod: /^proc-children-rusage\+proc-sampling$/ });
     expect(rec.runs_on_host).to.equal(true);
     expect(rec.cube.code.sha256).to.match(/^[0-9a-f]{64}$/);

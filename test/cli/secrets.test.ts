@@ -64,7 +64,7 @@ describe('run records keep no secret values (fixture cube basic, local runner)',
       for (const secret of [GREETING, TOKEN, CPU]) expect(show.stdout).to.not.contain(secret);
     }
 
-    const ids: string[] = JSON.parse(r.stdout).tasks.map((t: any) => t.runId);
+    const ids: string[] = JSON.parse(r.stdout).tasks.map((t: any) => t.run_id);
     const rec = readJson(join(ws, '.mlcube', 'runs', ids[1], 'record.json'));
     expect(checkSchema('run-record.schema.json', rec)).to.deep.equal([]);
     expect(rec.config.local.env_args.GREETING).to.equal(`<redacted sha256:${sha(GREETING).slice(0, 16)}>`);

@@ -92,7 +92,7 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
     expect(snapshot(cube.dir)).to.deep.equal(before);
     const two = await run(['--task=copy', '--gpus=2', '--json']);
     expect(two.exitCode, two.stderr).to.equal(0);
-    const id = JSON.parse(two.stdout.slice(two.stdout.indexOf('{'))).tasks[0].runId;
+    const id = JSON.parse(two.stdout).tasks[0].run_id;
     expect(JSON.parse(readFileSync(join(cube.dir, 'workspace', '.mlcube', 'runs', id, 'record.json'), 'utf8')).gpus).to.equal('2');
     expect(calls().find((c) => c.argv[0] === 'run')!.argv).to.include('--nv');
   });

@@ -31,7 +31,7 @@ describe('provenance verify, fuzzed: mutated records, envelopes and manifests ne
     const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', '--json'], { env: { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') } });
     expect(r.exitCode, r.stderr).to.equal(0);
     ws = join(cube.dir, 'workspace');
-    runDir = join(ws, '.mlcube', 'runs', JSON.parse(r.stdout).tasks[0].runId);
+    runDir = join(ws, '.mlcube', 'runs', JSON.parse(r.stdout).tasks[0].run_id);
   });
   after(() => {
     cube.cleanup();

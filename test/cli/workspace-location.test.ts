@@ -78,7 +78,7 @@ describe('one workspace resolution: every command finds the workspace `run` used
         other = tempDir('mlcube-elsewhere-');
         const r = await call(['run', '--platform=local', '--task=copy,consume', '--json']);
         ok(r);
-        ids = JSON.parse(r.stdout).tasks.map((t: { runId: string }) => t.runId);
+        ids = JSON.parse(r.stdout).tasks.map((t: { run_id: string }) => t.run_id);
         expect(existsSync(join(v.ws(cube.dir, other.dir), '.mlcube', 'runs', ids[0]))).to.equal(true);
       });
       after(() => {
@@ -170,7 +170,7 @@ describe("provenance verify of a run directory: the workspace is the directory's
       const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
       const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=copy', '--json'], { env });
       ok(r);
-      const dir = join(cube.dir, 'workspace', '.mlcube', 'runs', JSON.parse(r.stdout).tasks[0].runId);
+      const dir = join(cube.dir, 'workspace', '.mlcube', 'runs', JSON.parse(r.stdout).tasks[0].run_id);
       ok(await mlcube(['provenance', 'verify', dir], { cwd: other.dir, env }));
       ok(await mlcube(['provenance', 'verify', dir, `--mlcube=${cube.dir}`], { cwd: other.dir, env }));
       const wrong = await mlcube(['provenance', 'verify', dir, `--mlcube=${other.dir}`], { env });

@@ -174,7 +174,7 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
       const P2 = [`--mlcube=${cube.dir}`, '--platform=charliecloud', ...P()];
       const first = await asUser(['run', ...P2, '--task=copy', '--json']);
       expect(first.exitCode, String(first.stderr)).to.equal(0);
-      const id = JSON.parse(String(first.stdout).slice(String(first.stdout).indexOf('{'))).tasks[0].runId;
+      const id = JSON.parse(String(first.stdout)).tasks[0].run_id;
       const ws = join(cube.dir, 'workspace');
       const envelope = readFileSync(join(ws, '.mlcube', 'runs', id, 'provenance.dsse.json'), 'utf8');
       const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith('mlcube-scratch-'));

@@ -131,6 +131,24 @@ describe('docker runner against a real dockerd (integration)', function () {
     expect(await containersOf(cube.dir)).to.have.length(0);
   });
 
+  // Recorded: the container's stdout reaches the recorder's tee; not recorded: the attach stream is written to mlcube's own.
+  for (const rec of [
+    { name: 'recorded', env: {} as Record<string, string> },
+    { name: 'not recorded', env: { MLCUBE_RECORD: 'off' } },
+  ]) {
+    it(`run --json (${rec.name}): stdout is one JSON document also when a task fails; the container's stdout goes to stderr`, async () => {
+      const r = await run(['--task=report,fail', '--json'], rec.env);
+      expect(r.exitCode, r.stderr).to.equal(7);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.tasks.map((t: any) => [t.task, t.status, t.exit_code])).to.deep.equal([
+        ['report', 'succeeded', 0],
+        ['fail', 'failed', 7],
+      ]);
+      expect(doc.error).to.include({ code: 'MLCUBE_TASK_FAILED', exit_code: 7, task: 'fail' });
+      expect(r.stderr).to.contain('report: stdout line').and.contain('failing on purpose with 7');
+    });
+  }
+
   it('keeps parameters for a custom entrypoint (multi-token)', async () => {
     const r = await run(['--task=custom']);
     expect(r.exitCode, r.stderr).to.equal(0);
@@ -166,7 +184,7 @@ describe('docker runner against a real dockerd (integration)', function () {
     const env = { MLCUBE_SIGNING_KEY: join(keys, 'signing.key') };
     const r = await run(['--task=report', '--json'], env);
     expect(r.exitCode, r.stderr).to.equal(0);
-    const id = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))).tasks[0].runId;
+    const id = JSON.parse(r.stdout).tasks[0].run_id;
     const runDir = join(cube.dir, 'workspace', '.mlcube', 'runs', id);
     const rec = expectReportRecord(runDir, { usageMethod: /^(cgroup-v[12]-sampling|docker-engine-stats-sampling)$/ });
     const real = await docker.getImage(TAG).inspect();
@@ -188,7 +206,7 @@ describe('docker runner against a real dockerd (integration)', function () {
       const ws = join(cube.dir, 'workspace');
       const first = await run(['--task=copy', '--json'], env);
       expect(first.exitCode, first.stderr).to.equal(0);
-      const id = JSON.parse(first.stdout.slice(first.stdout.indexOf('{'))).tasks[0].runId;
+      const id = JSON.parse(first.stdout).tasks[0].run_id;
       const envelope = readFileSync(join(ws, '.mlcube', 'runs', id, 'provenance.dsse.json'), 'utf8');
       const r = await run(['--task=snoop'], env);
       expect(r.exitCode, r.stderr).to.equal(0);

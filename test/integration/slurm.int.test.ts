@@ -9,7 +9,7 @@ import { DockerRunner } from '../../runners/docker.js';
 const states = async (ids: string[]) => {
   const s = await mlcube(['status', '--json', ...ids]);
   expect(s.exitCode, s.stderr).to.equal(0);
-  return Object.fromEntries((JSON.parse(s.stdout).jobs as { jobId: string; state: string }[]).map((j) => [j.jobId, j.state]));
+  return Object.fromEntries((JSON.parse(s.stdout).jobs as { job_id: string; state: string }[]).map((j) => [j.job_id, j.state]));
 };
 const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 30_000) => {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await cond()) return;
@@ -100,12 +100,28 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
     expect(existsSync(join(cube.dir, 'workspace', 'reports', 'report.txt'))).to.equal(false);
   });
 
+  it("run --json: one document on stdout (the jobs' streamed stdout goes to stderr), with the jobs, the tasks and the error", async () => {
+    const r = await run(['--task=report,fail', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(7);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.tasks.map((t: any) => [t.task, t.status, t.exit_code])).to.deep.equal([
+      ['report', 'succeeded', 0],
+      ['fail', 'failed', 7],
+    ]);
+    expect(doc.jobs.map((j: any) => [j.task, j.job_id])).to.deep.equal([
+      ['report', ids(r.stderr)[0]],
+      ['fail', ids(r.stderr)[1]],
+    ]);
+    expect(doc.error).to.include({ code: 'MLCUBE_TASK_FAILED', exit_code: 7, task: 'fail' });
+    expect(r.stderr).to.contain('report: stdout line');
+  });
+
   it('--detach prints the job ids as JSON; status follows them; cancel stops them', async () => {
     const r = await run(['--task=sleep,copy', '--detach']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    const jobs = JSON.parse(r.stdout).jobs as { task: string; jobId: string }[];
+    const jobs = JSON.parse(r.stdout).jobs as { task: string; job_id: string }[];
     expect(jobs.map((j) => j.task)).to.deep.equal(['sleep', 'copy']);
-    const [a, b] = jobs.map((j) => j.jobId);
+    const [a, b] = jobs.map((j) => j.job_id);
     await waitFor(async () => (await states([a, b]))[a] === 'RUNNING');
     const ws = await mlcube(['status', `--workspace=${join(cube.dir, 'workspace')}`]);
     expect(ws.stdout).to.match(new RegExp(`${b}\\s+copy\\s+PENDING`));

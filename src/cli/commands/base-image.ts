@@ -14,6 +14,7 @@ export default class BaseImage extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(BaseImage);
     const id = await makeBaseImage(flags.tag, this.app());
-    this.out(flags.json ? JSON.stringify({ tag: flags.tag, id }) : `${flags.tag} ${id}`);
+    if (flags.json) this.outJson({ tag: flags.tag, id });
+    else this.out(`${flags.tag} ${id}`);
   }
 }

@@ -13,6 +13,6 @@ export default class Cancel extends BaseCommand {
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Cancel);
     const ids = await cancelRun({ ids: argv as string[], mlcube: flags.mlcube, workspace: flags.workspace }, this.app());
-    if (flags.json) this.out(JSON.stringify({ cancelled: ids }));
+    if (flags.json) this.outJson({ cancelled: ids });
   }
 }

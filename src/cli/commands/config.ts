@@ -34,7 +34,7 @@ export default class Config extends BaseCommand {
     };
     // What a runner edit did to platforms, on stderr (stdout carries data only).
     const said = (done: string, platforms: string[], why: string) => platforms.length && process.stderr.write(`${done} platform${platforms.length > 1 ? 's' : ''} ${platforms.join(', ')} (${why})\n`);
-    const show = (v: unknown) => this.out(flags.json ? JSON.stringify(v, null, 2) : typeof v === 'object' && v !== null ? renderSettings(v) : String(v));
+    const show = (v: unknown) => (flags.json ? this.outJson(v) : this.out(typeof v === 'object' && v !== null ? renderSettings(v) : String(v)));
     if (flags['create-platform']) admin.createPlatform(...two(flags['create-platform'], 'create-platform', 'RUNNER NAME'));
     else if (flags['remove-platform']) admin.removePlatform(flags['remove-platform']);
     else if (flags['rename-platform']) admin.renamePlatform(...two(flags['rename-platform'], 'rename-platform', 'OLD NEW'));
@@ -43,7 +43,9 @@ export default class Config extends BaseCommand {
       const [from, to] = two(flags['rename-runner'], 'rename-runner', 'OLD NEW');
       said('updated', admin.renameRunner(from, to, flags['update-platforms'] === true), `runner: ${to}`);
     } else if (flags['remove-runner']) said('removed', admin.removeRunner(flags['remove-runner'], flags['remove-platforms'] === true), `they used runner ${flags['remove-runner']}`);
-    else if (flags.get) show(admin.get(flags.get));
-    else show(admin.list());
+    else if (flags.get) return show(admin.get(flags.get));
+    else return show(admin.list());
+    // An edit prints nothing; under --json, the settings it left (with --json every command prints one document).
+    if (flags.json) show(admin.list());
   }
 }

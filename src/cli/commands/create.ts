@@ -14,7 +14,7 @@ export default class Create extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Create);
     const dir = createCube({ name: flags.name, dir: flags.dir }, process.cwd());
-    if (flags.json) this.out(JSON.stringify({ dir }));
+    if (flags.json) this.outJson({ dir });
     else this.out(`created ${dir}\nnext: mlcube run --mlcube=${dir} --platform=local --task=greet`);
   }
 }

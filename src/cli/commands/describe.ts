@@ -10,6 +10,7 @@ export default class Describe extends BaseCommand {
     const { flags } = await this.parse(Describe);
     const d = describeCube({ mlcube: flags.mlcube, workspace: flags.workspace }, this.app());
     // Python ends the description with print(''): one blank line.
-    this.out(flags.json ? JSON.stringify(d, null, 2) : renderDescription(d) + '\n');
+    if (flags.json) this.outJson(d);
+    else this.out(renderDescription(d) + '\n');
   }
 }

@@ -9,6 +9,7 @@ export default class Doctor extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
     const report = await doctor(this.app());
-    this.out(flags.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
+    if (flags.json) this.outJson(report);
+    else this.out(renderDoctor(report));
   }
 }

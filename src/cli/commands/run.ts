@@ -18,7 +18,7 @@ export default class Run extends BaseCommand {
     memory: Flags.string({ description: 'Memory limit (docker --memory, singularity --vm-ram).' }),
     cpu: Flags.string({ description: 'CPU set (docker --cpuset-cpus, singularity --vm-cpu).' }),
     mount: Flags.string({ options: ['ro', 'rw'], description: 'Mount option for every input (outputs keep their own).' }),
-    json: Flags.boolean({ description: 'Print a JSON summary of the task runs on stdout.' }),
+    json: Flags.boolean({ description: "Print one JSON document on stdout: the task runs, and the error when the run fails; the tasks' own stdout goes to stderr." }),
     detach: Flags.boolean({ description: 'Batch platforms (slurm): submit the chain, print the job ids as JSON and return; follow with `mlcube status`, stop with `mlcube cancel`.' }),
     'no-wait': Flags.boolean({ description: 'When another run of this workspace writes (or reads) what this run writes, fail at once with exit 75 instead of waiting for it; nothing is changed.' }),
   };

@@ -18,6 +18,7 @@ export default class ShowConfig extends BaseCommand {
     const taskArgs = [...(argv as string[]), ...split.overrides];
     const cfg = showConfig({ mlcube: flags.mlcube, platform: flags.platform, workspace: flags.workspace, params: flags.P, taskArgs, resolve: flags.resolve }, this.app());
     // Python prints to_yaml() with print(): one blank line after the document.
-    this.out(flags.json ? JSON.stringify(cfg, null, 2) : toYaml(cfg) + '\n');
+    if (flags.json) this.outJson(cfg);
+    else this.out(toYaml(cfg) + '\n');
   }
 }

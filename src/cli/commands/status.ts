@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, whereFlags } from '../base-command.js';
 import { jobStatus, renderStatus } from '../../app/jobs.js';
+import { jobStatusJson } from '../json-output.js';
 
 export default class Status extends BaseCommand {
   static summary = 'Show the state of Slurm jobs submitted by `mlcube run --platform=slurm`.';
@@ -13,6 +14,7 @@ export default class Status extends BaseCommand {
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Status);
     const rows = await jobStatus({ ids: argv as string[], mlcube: flags.mlcube, workspace: flags.workspace }, this.app());
-    this.out(flags.json ? JSON.stringify({ jobs: rows }, null, 2) : renderStatus(rows));
+    if (flags.json) this.outJson({ jobs: rows.map(jobStatusJson) });
+    else this.out(renderStatus(rows));
   }
 }

@@ -13,10 +13,10 @@ export default class KeysGenerate extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(KeysGenerate);
     const k = generateKeyPair({ dir: flags.dir, force: flags.force }, this.app());
-    this.out(
-      flags.json
-        ? JSON.stringify(k, null, 2)
-        : `private key ${k.privateKey} (mode 0600)\npublic key  ${k.publicKey}\nkey id      ${k.keyid}\nSigning is on for runs when this key is ~/.mlcube/keys/signing.key or MLCUBE_SIGNING_KEY points at it.`,
-    );
+    if (flags.json) this.outJson({ private_key: k.privateKey, public_key: k.publicKey, keyid: k.keyid });
+    else
+      this.out(
+        `private key ${k.privateKey} (mode 0600)\npublic key  ${k.publicKey}\nkey id      ${k.keyid}\nSigning is on for runs when this key is ~/.mlcube/keys/signing.key or MLCUBE_SIGNING_KEY points at it.`,
+      );
   }
 }

@@ -11,6 +11,7 @@ export default class RunsCompare extends BaseCommand {
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(RunsCompare);
     const c = compareRuns(argv as string[], { mlcube: flags.mlcube, workspace: flags.workspace }, this.app());
-    this.out(flags.json ? JSON.stringify(c, null, 2) : renderCompare(c));
+    if (flags.json) this.outJson(c);
+    else this.out(renderCompare(c));
   }
 }

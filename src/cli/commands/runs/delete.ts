@@ -25,6 +25,7 @@ export default class RunsDelete extends BaseCommand {
       { mlcube: flags.mlcube, workspace: flags.workspace },
       this.app(),
     );
-    this.out(flags.json ? JSON.stringify(deletedJson(r), null, 2) : renderDeleted(r));
+    if (flags.json) this.outJson(deletedJson(r));
+    else this.out(renderDeleted(r));
   }
 }

@@ -10,6 +10,7 @@ export default class RunsList extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(RunsList);
     const list = await listRuns({ mlcube: flags.mlcube, workspace: flags.workspace }, this.app());
-    this.out(flags.json ? JSON.stringify({ workspace: list.where.dir, runs: list.runs }, null, 2) : renderRuns(list));
+    if (flags.json) this.outJson({ workspace: list.where.dir, runs: list.runs });
+    else this.out(renderRuns(list));
   }
 }

@@ -10,6 +10,6 @@ export default class RunsShow extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(RunsShow);
-    this.out(JSON.stringify(await showRun(args.id, { mlcube: flags.mlcube, workspace: flags.workspace }, this.app()), null, 2));
+    this.outJson(await showRun(args.id, { mlcube: flags.mlcube, workspace: flags.workspace }, this.app()));
   }
 }
