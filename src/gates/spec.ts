@@ -90,7 +90,7 @@ function thresholdOf(v: unknown, kind: GateKind, fail: (detail: string, fix: str
   }
   if (typeof v !== 'number' || !Number.isFinite(v))
     throw fail(
-      `the threshold ${JSON.stringify(v)} is not a finite number${typeof v === 'string' && kind !== 'size' ? ' (units are for size gates)' : ''}`,
+      `the threshold ${typeof v === 'number' ? v : JSON.stringify(v)} is not a finite number${typeof v === 'string' && kind !== 'size' ? ' (units are for size gates)' : ''}`,
       kind === 'size' ? 'Write bytes or a size with a unit, e.g. 10MB or 512KiB.' : 'Write a number, e.g. 0.97.',
     );
   return v;

@@ -12,5 +12,5 @@ export function parseSize(text: string): number | undefined {
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   const [v, u] = n >= 1e9 ? [n / 1e9, 'GB'] : n >= 1e6 ? [n / 1e6, 'MB'] : n >= 1e3 ? [n / 1e3, 'kB'] : [n, 'B'];
-  return u === 'B' ? `${n} B` : `${Number(v.toPrecision(3))} ${u} (${n.toLocaleString('en-US')} bytes)`;
+  return u === 'B' ? `${n} B` : `${Number(v.toPrecision(4))} ${u} (${n.toLocaleString('en-US')} bytes)`;
 }
