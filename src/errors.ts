@@ -105,6 +105,12 @@ export class TaskNotStartedError extends MlcubeError {
   readonly exitCode = 6;
 }
 
+/** The task succeeded but a release gate of it failed (README "Release gates"): the message lists every gate. */
+export class GateFailedError extends MlcubeError {
+  readonly code = 'MLCUBE_GATE_FAILED';
+  readonly exitCode = 7;
+}
+
 /** The run was interrupted by the user (Ctrl-C / SIGTERM). */
 export class InterruptedError extends MlcubeError {
   readonly code = 'MLCUBE_INTERRUPTED';

@@ -8,6 +8,7 @@ import type { SyncCopy } from '../params/sync.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import type { RunContext, TaskResult } from '../runner.js';
 import type { TaskOutcome } from '../hooks/hook.js';
+import { gateFailure } from '../hooks/gates.js';
 import type { AppEnv } from './context.js';
 import type { StdoutRoute } from '../task-io.js';
 
@@ -57,12 +58,14 @@ export function outcomeOf(task: string, r: Pick<TaskResult, 'exitCode' | 'durati
 export function settle(plan: RunPlan, outcome: TaskOutcome, results: TaskOutcome[], app: AppEnv): void {
   results.push(outcome);
   if (outcome.exitCode !== 0) throw taskFailed(plan, outcome.task, outcome.exitCode);
+  if (outcome.gates?.release === 'failed') throw gateFailure(outcome.task, outcome.gates, notRunAfter(plan, outcome.task));
   app.log.info(`task "${outcome.task}" succeeded in ${(outcome.durationMs / 1000).toFixed(1)} s`);
 }
 
+const notRunAfter = (plan: RunPlan, t: string) => plan.tasks.map((x) => x.name).slice(plan.tasks.findIndex((x) => x.name === t) + 1);
+
 function taskFailed(plan: RunPlan, t: string, exitCode: number): TaskFailedError {
-  const names = plan.tasks.map((x) => x.name);
-  const rest = names.slice(names.indexOf(t) + 1);
+  const rest = notRunAfter(plan, t);
   return new TaskFailedError(`task failed with exit code ${exitCode} on the ${plan.runner.name} runner${rest.length ? `; not run: ${rest.join(', ')}` : ''}`, exitCode, {
     place: { task: t },
     suggestions: ['Read the task output above; re-run just this task with --task=' + t + ' once fixed.'],

@@ -8,6 +8,7 @@ import { planRun, type PlanInput } from '../plan/plan.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import type { RunHook, TaskOutcome } from '../hooks/hook.js';
 import { provenanceHook } from '../hooks/provenance.js';
+import { gatesHook } from '../hooks/gates.js';
 import { reapKilledRuns } from './reap.js';
 import { runAttached } from './run-attached.js';
 import { runBatch } from './run-batch.js';
@@ -46,7 +47,7 @@ export interface TaskRun {
 }
 
 export interface RunExtras {
-  /** Hooks after the built-in ones (the run record): registered by tests, and by features to come. */
+  /** Hooks after the built-in ones (the run record, the release gates): registered by tests, and by features to come. */
   hooks?: readonly RunHook[];
 }
 
@@ -107,7 +108,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   if (opts.detach && !plan.runner.capabilities.batch) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
-  const hooks = [provenanceHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
+  const hooks = [provenanceHook(app), gatesHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now),
   // then of the hooks: a failure here is exit 2-4 with nothing created in the workspace.
   await runner.check?.(plan.tasks, runContext(plan, app, opts.signal, { stdoutTo: opts.stdoutTo }));

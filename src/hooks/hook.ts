@@ -1,5 +1,6 @@
 import type { PlannedTask, RunPlan } from '../plan/run-plan.js';
 import type { RunContext, Runner, TaskUsage } from '../runner.js';
+import type { GateReport } from '../gates/evaluate.js';
 
 /** How one task run ended (what next() resolves with). A task that threw (Ctrl-C, a runner error) rejects instead. */
 export interface TaskOutcome {
@@ -10,6 +11,8 @@ export interface TaskOutcome {
   usage?: TaskUsage;
   /** The run record's id (`<workspace>/.mlcube/runs/<id>/`), set by the provenance hook. */
   runId?: string;
+  /** The task's release decision, when it has gates and exited 0 (src/hooks/gates.ts): a failed one stops the run with exit 7. */
+  gates?: GateReport;
 }
 
 /** What a hook is told about the task it wraps. */

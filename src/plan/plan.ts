@@ -9,6 +9,7 @@ import type { RunnerDescription, RunnerFlags, RunnerSettings } from '../runner.j
 import { claimedPaths } from './claims.js';
 import { locatingConfigErrors, type ConfigPlaceOf } from '../config/config-places.js';
 import type { PlannedTask, RunPlan } from './run-plan.js';
+import { parseGates } from '../gates/spec.js';
 
 /** What planning is given: the effective configuration (src/config/build.ts) and the command line; the disk only through `fs`. */
 export interface PlanInput {
@@ -94,10 +95,11 @@ export function planTasks(input: PlanInput, settings: RunnerSettings, names: rea
 export function planTask(input: PlanInput, settings: RunnerSettings, name: string, pending?: ReadonlyMap<string, string>): PlannedTask {
   const cfg = input.config;
   const resolved = resolveTask(cfg, name, { workspace: workspaceOf(cfg), env: input.env, home: input.home, fs: input.fs, explicit: input.explicitParams, ...(pending ? { pending } : {}) });
+  const gates = locatingConfigErrors(input.placeOf, () => parseGates(name, ((cfg.tasks as Tree)[name] as Tree | undefined)?.gates, resolved.params));
   const can = input.runner.capabilities;
-  if (can.seesHostPaths || can.batch) return { ...resolved, mounts: null, containerPaths: resolved.params.map(() => null) };
+  if (can.seesHostPaths || can.batch) return { ...resolved, mounts: null, containerPaths: resolved.params.map(() => null), gates };
   const mounts = planMounts(resolved, settings.mountMode);
-  return { ...resolved, mounts, containerPaths: mounts.args.map((a) => a.slice(a.indexOf('=') + 1)) };
+  return { ...resolved, mounts, containerPaths: mounts.args.map((a) => a.slice(a.indexOf('=') + 1)), gates };
 }
 
 const workspaceOf = (cfg: Tree) => String((cfg.runtime as Tree).workspace);

@@ -4,6 +4,7 @@ import type { ResolvedTask } from '../params/resolve.js';
 import type { SyncCopy } from '../params/sync.js';
 import type { RunInvocation, RunnerCapabilities, RunnerSettings } from '../runner.js';
 import type { ClaimedPath } from '../workspace-lock.js';
+import type { GateSpec } from '../gates/spec.js';
 
 /** The runner, as its description says it (src/runner.ts RunnerDescription). */
 export interface PlanRunner {
@@ -18,6 +19,8 @@ export interface PlannedTask extends ResolvedTask {
   mounts: MountPlan | null;
   /** Per parameter (in `params` order): its path inside the container, null where the task sees host paths. */
   containerPaths: (string | null)[];
+  /** Its release gates (`tasks.<task>.gates`), checked against its parameters; evaluated after it succeeds (src/hooks/gates.ts). */
+  gates: GateSpec[];
 }
 
 /**

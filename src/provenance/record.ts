@@ -1,5 +1,6 @@
 import type { TreeEntry } from './digest.js';
 import type { MetricRow } from './metrics.js';
+import type { GateReport } from '../gates/evaluate.js';
 import type { CapturedOutput } from './task-output.js';
 export type { CapturedOutput };
 import type { SecretRef } from '../config/secrets.js';
@@ -158,6 +159,8 @@ export interface RunRecord {
   logs: { path: string; sha256: string }[];
   lineage: LineageLink[];
   error?: string;
+  /** Tasks with release gates: each gate's result and the release decision (failed: status failed, exit_code 7). */
+  gates?: GateReport;
   /** Written by this version on: what a later mlcube needs to clean up after a killed run. */
   reaping?: ReapingFacts;
   /** Status killed: what the mlcube that found the run dead did. */

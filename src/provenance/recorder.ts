@@ -33,6 +33,7 @@ import {
   type RunStatus,
 } from './record.js';
 import { buildStatement } from './statement.js';
+import type { GateReport } from '../gates/evaluate.js';
 import { recordProcess, runsDir } from './store.js';
 import { markLive, thisMlcube, unmarkLive } from './reaper.js';
 import { RECORDS_DIR } from '../params/isolation.js';
@@ -79,6 +80,8 @@ export interface RunOutcome {
   exitCode: number | null;
   error?: string;
   usage?: TaskUsage;
+  /** The release decision of a task with gates (src/gates): kept in the record and signed, passed or failed. */
+  gates?: GateReport;
 }
 
 /** Six hex digits telling apart runs of one task started in the same second (not a secret: no need for crypto). */
@@ -337,10 +340,12 @@ export class RunRecorder {
     r.logs = taskLogs(run, paths, Date.parse(r.started_at));
     Object.assign(r, { status, exit_code: exitCode, ended_at: ended.toISOString(), duration_ms: ended.getTime() - Date.parse(r.started_at) });
     if (error) r.error = scrub(error); // a runner's message may quote a config value
+    if (outcome.gates) r.gates = outcome.gates;
     if (this.opts.image) r.image = await (this.image ??= this.opts.image().catch(() => null));
     if (!this.opts.runsOnHost && !r.image?.digest)
       this.opts.log.warn(`task "${r.task}": the ${r.runner} runner did not tell the image digest; the record cannot say what code ran and will not verify`);
-    if (this.opts.signingKey && status === 'succeeded') {
+    // A run that failed only its release gates is signed too: the statement attests the decision.
+    if (this.opts.signingKey && (status === 'succeeded' || outcome.gates?.release === 'failed')) {
       const env = signEnvelope(Buffer.from(canonicalize(buildStatement(r, run.manifests)), 'utf8'), this.opts.signingKey);
       writeFileAtomic(join(run.dir, ENVELOPE_FILE), JSON.stringify(env, null, 2) + '\n');
       r.signature = { envelope: ENVELOPE_FILE, keyid: env.signatures[0].keyid };

@@ -6,6 +6,8 @@ export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 export const BUILD_TYPE = 'https://mlcube-ts.local/provenance/run/v2';
 /** Files of an output directory listed one by one as subjects, at most (the directory's own digest covers all). */
 export const MAX_FILE_SUBJECTS = 1000;
+/** The byproduct of the statement that carries a task's release decision and its gates. */
+export const RELEASE_GATES = 'release-gates';
 
 interface ResourceDescriptor {
   name?: string;
@@ -66,7 +68,11 @@ export function buildStatement(record: RunRecord, manifests: Manifests): Record<
       runDetails: {
         builder: { id: 'https://mlcube-ts.local/mlcube' },
         metadata: { invocationId: record.run_id, startedOn: record.started_at, finishedOn: record.ended_at },
-        byproducts: [{ name: 'record.json', digest: { sha256: recordDigest(record) }, annotations: { exit_code: record.exit_code, status: record.status } }],
+        byproducts: [
+          { name: 'record.json', digest: { sha256: recordDigest(record) }, annotations: { exit_code: record.exit_code, status: record.status } },
+          // The release decision, attested (README "Release gates"): absent for a task without gates.
+          ...(record.gates ? [{ name: RELEASE_GATES, digest: { sha256: canonicalSha256(record.gates) }, annotations: { release: record.gates.release, gates: record.gates.results } }] : []),
+        ],
       },
     },
   };

@@ -12,6 +12,7 @@ import { canonicalize } from './canonical-json.js';
 import { digestCode } from './recorder.js';
 import { readRegularFile } from './safe-read.js';
 import { readManifests, readRecord, shownStatus } from './store.js';
+import { recheckGates } from '../gates/recheck.js';
 
 export interface TrustedKey {
   key: KeyObject;
@@ -133,7 +134,8 @@ function laterOutputs(dir: string, record: RunRecord, key: TrustedKey | undefine
     if (name === basename(dir)) continue;
     const other = join(runs, name);
     const { record: r } = readRecord(other);
-    if (!r || r.run_id !== name || r.started_at < record.started_at || r.status !== 'succeeded') continue;
+    // A run that failed only its release gates recorded (and signed) its outputs all the same.
+    if (!r || r.run_id !== name || r.started_at < record.started_at || (r.status !== 'succeeded' && r.gates?.release !== 'failed')) continue;
     const { manifests, problems } = readManifests(other, r);
     checkSignature(other, r, manifests, key, problems);
     if (problems.length) continue;
@@ -264,9 +266,18 @@ export async function verifyRun(target: VerifyTarget, key: TrustedKey | undefine
   unsigned = !record.signature;
   if (record.run_id !== id) problems.push(`record: it is the record of run ${record.run_id}, found in the directory of run ${id}`);
   const status = shownStatus(record);
-  if (status !== 'succeeded') problems.push(`status: the run is ${status}${record.exit_code !== null ? ` (exit code ${record.exit_code})` : ''}, not succeeded`);
+  if (record.gates?.release === 'failed')
+    problems.push(
+      `release: the run failed its release gates: ${record.gates.results
+        .filter((g) => g.outcome === 'failed')
+        .map((g) => `${g.name} (${g.reason})`)
+        .join('; ')}`,
+    );
+  else if (status !== 'succeeded') problems.push(`status: the run is ${status}${record.exit_code !== null ? ` (exit code ${record.exit_code})` : ''}, not succeeded`);
   const { manifests, code, problems: manifestProblems } = readManifests(target.dir, record);
   problems.push(...manifestProblems);
+  problems.push(...recheckGates(record, manifests, target.workspace));
+  if (record.gates?.release === 'passed') notes.push(`release: passed (gates ${record.gates.results.map((g) => g.name).join(', ')}, re-checked from the record)`);
   checkSignature(target.dir, record, manifests, key, problems);
   checkCapturedOutput(target.dir, record, problems);
   const later = laterOutputs(target.dir, record, key);

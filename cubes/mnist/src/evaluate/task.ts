@@ -75,6 +75,18 @@ export function measureSpeed(model: tf.LayersModel, test: Split, seconds: number
   return { latency_ms_batch1: { median: q(0.5), p90: q(0.9), runs: lat.length }, throughput_images_per_s_batch256: Math.round(throughput) };
 }
 
+/**
+ * Per-class accuracy as metric rows (`test_accuracy_class_<c>`) and the worst class (`test_accuracy_min_class`, what
+ * the cube's "every class" gate reads): NaN when a class has no test image, so that gate cannot pass unchecked.
+ */
+export function classMetrics(perClass: Record<string, number | null>): Record<string, number> {
+  const values = Object.values(perClass);
+  return {
+    ...Object.fromEntries(Object.entries(perClass).flatMap(([c, a]) => (a === null ? [] : [[`test_accuracy_class_${c}`, a]]))),
+    test_accuracy_min_class: values.some((a) => a === null) ? NaN : Math.min(...(values as number[])),
+  };
+}
+
 /** The evaluate task: scores the model on the held-back test digits and writes `<metrics_dir>/metrics.json`. */
 export async function runEvaluate(params: EvaluateParams, log: Logger): Promise<Record<string, unknown>> {
   const data = loadDataset(params.dataDir);
@@ -93,7 +105,13 @@ export async function runEvaluate(params: EvaluateParams, log: Logger): Promise<
     backend: backend.name,
     train_config: json.userDefinedMetadata?.train_config ?? null,
   };
-  reportMetrics({ test_accuracy: score.accuracy, test_loss: score.loss, latency_ms_batch1: speed.latency_ms_batch1.median, throughput_images_per_s: speed.throughput_images_per_s_batch256 });
+  reportMetrics({
+    test_accuracy: score.accuracy,
+    test_loss: score.loss,
+    ...classMetrics(score.per_class_accuracy),
+    latency_ms_batch1: speed.latency_ms_batch1.median,
+    throughput_images_per_s: speed.throughput_images_per_s_batch256,
+  });
   mkdirSync(params.metricsDir, { recursive: true });
   writeFileSync(join(params.metricsDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   log.info(`metrics written to ${join(params.metricsDir, 'metrics.json')}`);
