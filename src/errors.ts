@@ -106,9 +106,10 @@ export class TaskNotStartedError extends MlcubeError {
 }
 
 /** The task succeeded but a release gate of it failed (README "Release gates"): the message lists every gate. */
+export const GATE_FAILED_EXIT_CODE = 7;
 export class GateFailedError extends MlcubeError {
   readonly code = 'MLCUBE_GATE_FAILED';
-  readonly exitCode = 7;
+  readonly exitCode = GATE_FAILED_EXIT_CODE;
 }
 
 /** The run was interrupted by the user (Ctrl-C / SIGTERM). */

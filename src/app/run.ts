@@ -1,5 +1,5 @@
 import { buildConfig } from '../config/build.js';
-import { RuntimeUnavailableError, UsageError } from '../errors.js';
+import { GATE_FAILED_EXIT_CODE, RuntimeUnavailableError, UsageError } from '../errors.js';
 import type { RunnerFlags, SubmittedJob } from '../runner.js';
 import { RUNNERS } from '../../runners/index.js';
 import { realFs } from '../params/fs-probe.js';
@@ -42,6 +42,8 @@ export interface TaskRun {
   status: 'succeeded' | 'failed';
   exitCode: number;
   durationMs: number;
+  /** The release decision of a task with gates. */
+  release?: 'passed' | 'failed';
   /** The run record's id (`<workspace>/.mlcube/runs/<id>/`), when recording is on. */
   runId?: string;
 }
@@ -130,13 +132,18 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   return results.map(taskRun);
 }
 
-const taskRun = (r: TaskOutcome): TaskRun => ({
-  task: r.task,
-  status: r.exitCode === 0 ? 'succeeded' : 'failed',
-  exitCode: r.exitCode,
-  durationMs: r.durationMs,
-  ...(r.runId ? { runId: r.runId } : {}),
-});
+/** A task that exited 0 but failed its release gates is failed, with the gate exit code, as its record says. */
+const taskRun = (r: TaskOutcome): TaskRun => {
+  const gated = r.exitCode === 0 && r.gates?.release === 'failed';
+  return {
+    task: r.task,
+    status: r.exitCode === 0 && !gated ? 'succeeded' : 'failed',
+    exitCode: gated ? GATE_FAILED_EXIT_CODE : r.exitCode,
+    durationMs: r.durationMs,
+    ...(r.gates ? { release: r.gates.release } : {}),
+    ...(r.runId ? { runId: r.runId } : {}),
+  };
+};
 
 /** Every hook's afterRun; after a failed run, a hook's own failure is only a warning (the run's error is what counts). */
 async function afterRun(hooks: readonly RunHook[], plan: RunPlan, results: readonly TaskOutcome[], app: AppEnv, failed: boolean): Promise<void> {

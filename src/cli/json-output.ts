@@ -39,7 +39,14 @@ export function failureDocument(err: unknown, data: object = {}): object {
   return { ...data, error: errorJson(err) };
 }
 
-export const taskRunJson = (t: TaskRun) => ({ task: t.task, status: t.status, exit_code: t.exitCode, duration_ms: t.durationMs, ...(t.runId ? { run_id: t.runId } : {}) });
+export const taskRunJson = (t: TaskRun) => ({
+  task: t.task,
+  status: t.status,
+  exit_code: t.exitCode,
+  duration_ms: t.durationMs,
+  ...(t.release ? { release: t.release } : {}),
+  ...(t.runId ? { run_id: t.runId } : {}),
+});
 
 export const submittedJobJson = (j: SubmittedJob) => ({ task: j.task, job_id: j.jobId, stdout: j.stdout, stderr: j.stderr });
 

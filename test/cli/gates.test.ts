@@ -115,6 +115,24 @@ describe('release gates on a fixture cube (test/fixtures/cubes/gates): pass, fai
       expect(JSON.parse(list.stdout).runs.map((x: { status: string }) => x.status)).to.deep.equal(['failed']);
     }));
 
+  it('run --json: the gated task is failed with exit code 7 and release failed, as its record says; the error is MLCUBE_GATE_FAILED', () =>
+    withCube(async (cube) => {
+      const passed = JSON.parse((await run(cube, ['--task=score', '--json'])).stdout);
+      expect(passed.tasks.map((t: any) => [t.status, t.exit_code, t.release])).to.deep.equal([['succeeded', 0, 'passed']]);
+      const r = await run(cube, ['--task=score', '--json', '-Ptasks.score.gates.accuracy.min=0.999']);
+      expect(r.exitCode, r.stderr).to.equal(7);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.tasks.map((t: any) => [t.task, t.status, t.exit_code, t.release])).to.deep.equal([['score', 'failed', 7, 'failed']]);
+      expect(doc.error).to.include({ code: 'MLCUBE_GATE_FAILED', exit_code: 7, task: 'score' });
+      const rec = readJson(
+        join(
+          runDirs(cube, 'score').find((d) => d.endsWith(doc.tasks[0].run_id))!,
+          'record.json',
+        ),
+      );
+      expect([rec.status, rec.exit_code]).to.deep.equal(['failed', 7]);
+    }));
+
   it('-P overrides: a size threshold with a unit, the boundary of max, an operator swapped', () =>
     withCube(async (cube) => {
       const r = await run(cube, ['--task=score', '-Ptasks.score.gates.model_size.max=1999', '-Ptasks.score.gates.artifacts_size.below=1kB']);
