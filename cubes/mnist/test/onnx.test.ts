@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeNpz } from '../src/data/npz.js';
@@ -35,11 +36,9 @@ function writeData(dir: string, count: number): void {
 
 describe('mnist cube: ONNX export checked on ONNX Runtime', function () {
   this.timeout(120000);
+  // The export task's reference backend (see export/task.ts).
   before(async () => {
-    await selectBackend('wasm');
-  });
-  after(async () => {
-    await tf.setBackend('cpu');
+    await selectBackend('cpu');
   });
 
   for (const name of MODEL_NAMES) {
@@ -65,6 +64,26 @@ describe('mnist cube: ONNX export checked on ONNX Runtime', function () {
     model.dispose();
     expect(check.passed).to.equal(false);
     expect(check.max_abs_diff_logits).to.be.closeTo(1e-3, 1e-5);
+  });
+
+  it('ONNX Runtime runs with its telemetry off: no device id or event store is written under $XDG_CACHE_HOME or $HOME', () => {
+    const t = tempDir();
+    try {
+      // A fresh process: the runtime reads ORT_DISABLE_TELEMETRY once, when it initialises.
+      const script = `const { loadOnnx } = await import(${JSON.stringify(new URL('../src/model/onnx-runtime.js', import.meta.url).href)});
+        const { toOnnx } = await import(${JSON.stringify(new URL('../src/model/onnx.js', import.meta.url).href)});
+        const { createModel } = await import(${JSON.stringify(new URL('../src/model/architectures.js', import.meta.url).href)});
+        const m = await loadOnnx(toOnnx(createModel('mlp', 1)), 1);
+        await m.run(new Float32Array(784), 1);
+        console.log('ran');`;
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: t.dir, XDG_CACHE_HOME: join(t.dir, 'cache') };
+      delete env.ORT_DISABLE_TELEMETRY;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', cwd: t.dir });
+      expect(r.stdout, r.stderr).to.match(/ran/);
+      expect(readdirSync(t.dir, { recursive: true })).to.deep.equal([]);
+    } finally {
+      t.cleanup();
+    }
   });
 
   it('a layer the converter does not know is an error naming the layer, not a wrong graph', () => {

@@ -25,13 +25,12 @@ export function tfjsPredictor(model: tf.LayersModel, backend: string): Predictor
 }
 
 /** The model converted to ONNX in memory (the converter the export task uses) and run on ONNX Runtime's CPU provider. */
-export async function onnxPredictor(model: tf.LayersModel): Promise<Predictor> {
-  const onnx = await loadOnnx(toOnnx(model));
+export async function onnxPredictor(model: tf.LayersModel, threads?: number): Promise<Predictor> {
+  const onnx = await loadOnnx(toOnnx(model), threads);
   model.dispose();
-  const threads = onnx.threads;
   return {
     backend: 'onnx',
-    description: `ONNX Runtime ${await onnxRuntimeVersion()} (onnxruntime-node, CPU, ${threads} thread${threads > 1 ? 's' : ''})`,
+    description: `ONNX Runtime ${await onnxRuntimeVersion()} (onnxruntime-node, CPU, ${onnx.threads} thread${onnx.threads > 1 ? 's' : ''})`,
     probabilities: async (x) => (await onnx.run(x.dataSync() as Float32Array, x.shape[0])).probabilities,
     dispose: () => onnx.release(),
   };

@@ -3,7 +3,7 @@ import type { Split } from '../data/dataset.js';
 import { batchTensors } from '../model/batch.js';
 import { loadOnnx, tfLogits } from '../model/onnx-runtime.js';
 
-/** Tolerance on the logits: ONNX Runtime and TensorFlow.js add the same float32 products in different orders. */
+/** Tolerance on the logits: ONNX Runtime and TensorFlow.js add the same float32 products in different orders and precisions. */
 export const MAX_ABS_DIFF = 1e-5;
 
 /** How the ONNX model's outputs on ONNX Runtime compare with the TensorFlow.js model's on the same images. */
@@ -18,7 +18,7 @@ export interface OnnxCheck {
   passed: boolean;
 }
 
-/** Runs the whole split through both, in batches, and compares logits, probabilities and the predicted class. */
+/** Runs the whole split through both (TensorFlow.js on the current backend), in batches, and compares logits, probabilities and the predicted class. */
 export async function checkOnnx(model: tf.LayersModel, onnxBytes: Uint8Array, data: Split, batch = 256): Promise<OnnxCheck> {
   const onnx = await loadOnnx(onnxBytes);
   let dLogits = 0;

@@ -7,9 +7,14 @@ import { ONNX_INPUT, ONNX_LOGITS, ONNX_PROBABILITIES } from './onnx.js';
 type Ort = typeof import('onnxruntime-node');
 let ort: Ort | undefined;
 
-/** onnxruntime-node, loaded on first use (a native module: train never needs it). */
+/**
+ * onnxruntime-node, loaded on first use (a native module: train never needs it). Its telemetry is turned off first:
+ * on Linux, ONNX Runtime 1.30 otherwise keeps a device id and an event store under $XDG_CACHE_HOME/Microsoft (or
+ * ~/.cache) and uploads to mobile.events.data.microsoft.com; it reads the variable once, when it initialises.
+ */
 async function runtime(): Promise<Ort> {
   try {
+    process.env.ORT_DISABLE_TELEMETRY = '1';
     ort ??= await import('onnxruntime-node');
     return ort;
   } catch (err) {
