@@ -177,9 +177,12 @@ async function checkParam(p: RecordedParam, ws: string, manifests: Manifests, la
   const what = `${p.io} ${p.name} (${abs})`;
   if (p.base === 'absolute') notes.push(`${p.io} ${p.name}: outside the workspace, checked at its absolute path ${p.path}`);
   if (!p.digest) {
-    if (p.io === 'output') problems.push(`${what}: the run produced ${p.found === 'missing' ? 'nothing' : `a ${p.found}, not a ${p.type},`} there`);
-    else problems.push(`${what}: was a ${p.found} when the run started, not a ${p.type}`);
-    return;
+    if (p.io === 'output') return void problems.push(`${what}: the run produced ${p.found === 'missing' ? 'nothing' : `a ${p.found}, not a ${p.type},`} there`);
+    if (p.found !== 'missing') return void problems.push(`${what}: was a ${p.found} when the run started, not a ${p.type}`);
+    // An optional input the run went without (a required one stops the run before it starts): absent still, as recorded.
+    const since = await digestPath(abs, paramDigestOptions(abs, ws));
+    if (since.type !== 'missing') return void problems.push(`${what}: was missing when the run started (an optional input), is now a ${since.type}`);
+    return void notes.push(`${p.io} ${p.name}: absent, as when the run started (an optional input)`);
   }
   const now = await digestPath(abs, paramDigestOptions(abs, ws));
   if (now.type === 'missing') return void problems.push(`${what}: missing`);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CLI, copyFixture, FIXTURES, mlcube, readJson, tempDir } from '../helpers/cli.js';
@@ -131,6 +131,25 @@ describe('run records and signed provenance (fixture cube basic, local runner)',
     expect(v.stderr).to.match(/output report .*report\.txt\): missing/);
     expect(v.stderr).to.match(/output out_dir .*: extra\.txt was added/);
     expect(v.stderr).to.contain('2 problems');
+  });
+
+  it('an optional input the run went without verifies while it stays absent, and fails once a file appears there', async () => {
+    // consume gets an optional input file that does not exist (bound as nothing, recorded as missing).
+    const file = join(cube.dir, 'mlcube.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('        out_dir: out/\n', '        out_dir: out/\n        extra: {type: file, default: input/extra.yaml, optional: true}\n'));
+    const before = new Set(readdirSync(runsDir()));
+    const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=consume'], { env });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const [id] = readdirSync(runsDir()).filter((d) => !before.has(d));
+    const extra = readJson(join(runsDir(), id, 'record.json')).parameters.find((p: any) => p.name === 'extra');
+    expect([extra.found, extra.digest]).to.deep.equal(['missing', null]);
+    const ok = await verify(id);
+    expect(ok.exitCode, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.contain('input extra: absent, as when the run started (an optional input)');
+    writeFileSync(join(ws, 'input', 'extra.yaml'), 'x: 1\n');
+    const v = await verify(id);
+    expect(v.exitCode).to.equal(5);
+    expect(v.stderr).to.match(/input extra .*extra\.yaml\): was missing when the run started \(an optional input\), is now a file/);
   });
 
   it('fails for an unsigned run, and reports a record left "running" by a dead process as killed', async () => {

@@ -30,7 +30,19 @@ function data(count) {
 
 /** images/s of one training epoch over `count` images (after a one-batch warm-up epoch). */
 async function measure(backend, model, batch, workers, count) {
-  const cfg = { model, optimizer: 'adam', learning_rate: 0.001, train_epochs: 2, batch_size: batch, validation_split: 0, seed: 1, backend, workers };
+  const cfg = {
+    model,
+    loss: 'categorical_crossentropy',
+    optimizer: 'adam',
+    learning_rate: 0.001,
+    lr_schedule: { type: 'constant' },
+    train_epochs: 2,
+    batch_size: batch,
+    validation_split: 0,
+    seed: 1,
+    backend,
+    workers,
+  };
   const d = data(count);
   if (workers === 1) {
     const { model: m, history } = trainReplica(cfg, d, new LocalComm());

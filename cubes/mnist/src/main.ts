@@ -3,6 +3,7 @@ import { need, parseArgs, type TaskArgs } from './cli-args.js';
 import { runDownload } from './download/task.js';
 import { CubeError } from './errors.js';
 import { runEvaluate } from './evaluate/task.js';
+import { runExport } from './export/task.js';
 import { Logger } from './log.js';
 import { runTrain } from './train/task.js';
 
@@ -18,7 +19,17 @@ const TASKS: Record<string, (a: TaskArgs, log: Logger) => Promise<unknown>> = {
       },
       log,
     ),
-  evaluate: (a, log) => runEvaluate({ dataDir: resolve(need(a, 'data_dir')), modelDir: resolve(need(a, 'model_dir')), metricsDir: resolve(need(a, 'metrics_dir')) }, log),
+  evaluate: (a, log) =>
+    runEvaluate(
+      {
+        dataDir: resolve(need(a, 'data_dir')),
+        modelDir: resolve(need(a, 'model_dir')),
+        metricsDir: resolve(need(a, 'metrics_dir')),
+        evalConfig: a.params.eval_config ? resolve(a.params.eval_config) : undefined,
+      },
+      log,
+    ),
+  export: (a, log) => runExport({ dataDir: resolve(need(a, 'data_dir')), modelDir: resolve(need(a, 'model_dir')), exportDir: resolve(need(a, 'export_dir')) }, log),
 };
 
 /** Entry point of the cube: `node dist/main.js <task> --param=<path> ...`; exit 0 on success, 1 with one stderr line otherwise. */

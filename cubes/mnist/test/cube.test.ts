@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { datasetFromNpz } from '../src/data/dataset.js';
 import { writeNpz } from '../src/data/npz.js';
 import { DATA_CONFIG_SCHEMA } from '../src/download/schema.js';
+import { EVAL_CONFIG_SCHEMA } from '../src/evaluate/schema.js';
 import { TRAIN_CONFIG_SCHEMA } from '../src/train/schema.js';
 import { buildOfflineSet, TEST_PER_CLASS } from '../src/tools/offline-set.js';
 import { tempDir } from './helpers.js';
@@ -45,10 +46,11 @@ describe('mnist cube: files and contract', function () {
   it('schemas/mnist-*.schema.json are the schemas the cube validates with', () => {
     expect(JSON.parse(readFileSync(join(ROOT, 'schemas/mnist-train-config.schema.json'), 'utf8'))).to.deep.equal(TRAIN_CONFIG_SCHEMA);
     expect(JSON.parse(readFileSync(join(ROOT, 'schemas/mnist-data-config.schema.json'), 'utf8'))).to.deep.equal(DATA_CONFIG_SCHEMA);
+    expect(JSON.parse(readFileSync(join(ROOT, 'schemas/mnist-eval-config.schema.json'), 'utf8'))).to.deep.equal(EVAL_CONFIG_SCHEMA);
   });
 
   it("mlcube.yaml validates against schemas/mlcube.schema.json and the workspaces' YAML against the cube schemas", () => {
-    const ajv = new Ajv({ strict: false, allErrors: true });
+    const ajv = new Ajv({ strict: false, allErrors: true, discriminator: true });
     for (const f of readdirSync(join(ROOT, 'schemas')).filter((n) => n.endsWith('.json'))) ajv.addSchema(JSON.parse(readFileSync(join(ROOT, 'schemas', f), 'utf8')));
     const cube = parse(readFileSync(join(CUBE, 'mlcube.yaml'), 'utf8'));
     const check = (id: string, doc: unknown) => {
@@ -56,13 +58,14 @@ describe('mnist cube: files and contract', function () {
       expect(v(doc), JSON.stringify(v.errors)).to.equal(true);
     };
     check('https://mlcube-ts.local/schemas/mlcube.schema.json', cube);
-    expect(Object.keys(cube.tasks)).to.deep.equal(['download', 'train', 'evaluate']);
+    expect(Object.keys(cube.tasks)).to.deep.equal(['download', 'train', 'evaluate', 'export']);
     expect(cube.local.command).to.equal('node dist/main.js');
     for (const ws of [join(ROOT, 'workspace/mnist'), join(CUBE, 'workspace')]) {
       check(DATA_CONFIG_SCHEMA.$id, parse(readFileSync(join(ws, 'data.yaml'), 'utf8')));
       check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(ws, 'train.yaml'), 'utf8')));
     }
     check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-quick.yaml'), 'utf8')));
+    check(EVAL_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'evaluate-onnx.yaml'), 'utf8')));
   });
 
   it('main.js: exit 1 with one stderr line naming file and key for a bad data_config; exit 0 on success', () => {
@@ -73,7 +76,7 @@ describe('mnist cube: files and contract', function () {
       expect(bad.status).to.equal(1);
       const errLines = bad.stderr.split('\n').filter((l) => l.includes('error:'));
       expect(errLines).to.have.length(1);
-      expect(errLines[0]).to.match(/data\.yaml: key "hash": bad value; found 12; expected .*Fix: /);
+      expect(errLines[0]).to.match(/data\.yaml:2:1: key "hash": bad value; found 12; expected .*Fix: /);
       expect(bad.stdout).to.equal('');
       const images = new Uint8Array(20 * 784).map((_, i) => i % 255);
       const labels = Uint8Array.from({ length: 20 }, (_, i) => i % 10);

@@ -253,9 +253,9 @@ describe('mnist cube: download task', function () {
 
   it('rejects unknown keys and bad hashes naming the file and the key', async () => {
     let msg = await failure(config(`uri: x.npz\nhash: ${sha(npz)}\nmirror: y\n`));
-    expect(msg).to.match(/data\.yaml: key "mirror": unknown key/);
+    expect(msg).to.match(/data\.yaml:3:1: key "mirror": unknown key/);
     msg = await failure(config('uri: x.npz\nhash: 1234\n'));
-    expect(msg).to.match(/data\.yaml: key "hash": bad value; found 1234/);
+    expect(msg).to.match(/data\.yaml:2:1: key "hash": bad value; found 1234/);
     msg = await failure(config('uri: ftp://host/x.npz\nhash: ' + sha(npz) + '\n'));
     expect(msg).to.match(/unsupported URI scheme; found ftp:\/\/host\/x\.npz/);
     unchanged();

@@ -22,7 +22,20 @@ describe('mnist cube: evaluate task', function () {
       await selectBackend('wasm');
       const data = toySplit(200);
       const { model } = trainReplica(
-        { model: 'mlp', optimizer: 'adam', learning_rate: 0.003, train_epochs: 2, batch_size: 32, validation_split: 0, seed: 1, backend: 'wasm', workers: 1 },
+        {
+          model: 'mlp',
+          model_id: 'mnist_mlp_v1',
+          loss: 'categorical_crossentropy',
+          optimizer: 'adam',
+          learning_rate: 0.003,
+          lr_schedule: { type: 'constant' },
+          train_epochs: 2,
+          batch_size: 32,
+          validation_split: 0,
+          seed: 1,
+          backend: 'wasm',
+          workers: 1,
+        },
         data,
         new LocalComm(),
       );

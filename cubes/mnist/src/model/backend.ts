@@ -35,9 +35,10 @@ async function tryImport(pkg: string): Promise<unknown> {
 
 /**
  * Picks the TensorFlow.js backend: tfjs-node-gpu when GPUs were requested, then tfjs-node, then WebAssembly
- * (with this cube's training kernels), then pure JS. `requested` pins one; every skipped option says why.
+ * (with this cube's training kernels), then pure JS. `requested` pins one (as the `config` file's key says); every
+ * skipped option says why.
  */
-export async function selectBackend(requested: 'auto' | BackendName, env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice> {
+export async function selectBackend(requested: 'auto' | BackendName, env: NodeJS.ProcessEnv = process.env, config = 'train_config'): Promise<BackendChoice> {
   const skipped: string[] = [];
   const wantGpu = gpuRequested(env);
   if (requested === 'auto' || requested === 'tensorflow') {
@@ -59,7 +60,7 @@ export async function selectBackend(requested: 'auto' | BackendName, env: NodeJS
     }
     if (requested === 'tensorflow') {
       throw new CubeError({
-        place: 'train_config: key "backend"',
+        place: `${config}: key "backend"`,
         problem: 'backend "tensorflow" is not available',
         found: skipped.join('; '),
         expected: 'an installed @tensorflow/tfjs-node',
@@ -78,7 +79,7 @@ export async function selectBackend(requested: 'auto' | BackendName, env: NodeJS
     }
     if (requested === 'wasm') {
       throw new CubeError({
-        place: 'train_config: key "backend"',
+        place: `${config}: key "backend"`,
         problem: 'backend "wasm" is not available',
         found: skipped.join('; '),
         expected: 'a working @tensorflow/tfjs-backend-wasm',

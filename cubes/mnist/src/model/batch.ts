@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/dataset.js';
+import { lossSum } from './loss.js';
 
 const PIXELS = 784;
 const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
@@ -18,9 +19,12 @@ export function batchTensors(data: Split, idx: ArrayLike<number>): [tf.Tensor4D,
   return [tf.tensor4d(x, [n, 28, 28, 1]), tf.tensor2d(y, [n, 10])];
 }
 
-/** Sum of categorical cross-entropy over the batch, and the number of correct predictions. */
+/** The number of images whose most probable class is the labelled one. */
+export function correctCount(probs: tf.Tensor, onehot: tf.Tensor): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(onehot, -1)), 'float32'));
+}
+
+/** Sum of categorical cross-entropy over the batch (the test loss, whatever loss trained), and the number of correct predictions. */
 export function lossAndCorrect(probs: tf.Tensor, onehot: tf.Tensor): [tf.Scalar, tf.Scalar] {
-  const ce = tf.neg(tf.sum(tf.mul(onehot, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7)))));
-  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(onehot, -1)), 'float32'));
-  return [ce as tf.Scalar, correct as tf.Scalar];
+  return [lossSum({ loss: 'categorical_crossentropy' }, probs, onehot), correctCount(probs, onehot)];
 }

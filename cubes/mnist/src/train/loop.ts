@@ -1,14 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/dataset.js';
 import { createModel } from '../model/architectures.js';
-import { batchTensors, lossAndCorrect } from '../model/batch.js';
+import { batchTensors, correctCount } from '../model/batch.js';
 import type { Comm } from './comm.js';
+import { lossSum } from '../model/loss.js';
 import { permutation, seedMathRandom } from './rng.js';
+import { learningRateAt } from './schedule.js';
 import type { TrainConfig } from './schema.js';
 
 /** Metrics of one epoch, as written to `<log_dir>/train-metrics.jsonl`. */
 export interface EpochMetrics {
   epoch: number;
+  learning_rate: number;
   loss: number;
   accuracy: number;
   val_loss: number | null;
@@ -51,8 +54,19 @@ function shard<T extends { length: number; subarray(a: number, b: number): T }>(
   return all.subarray(start, end);
 }
 
+/**
+ * Sets the learning rate for the next steps. Adam and RMSProp read their `learningRate` field at every step (it is
+ * protected in the typings, the value getConfig reports); SGD caches it in a tensor and has a setter for it.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  // Not `instanceof`: tfjs optimizers answer it by duck typing (every one is an "SGDOptimizer").
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
 /** Loss sum, correct count and count of `model` on `idx` (this replica's share), summed over replicas. */
-export function evaluateSplit(model: tf.LayersModel, data: Split, idx: Uint32Array, comm: Comm, batch = 500): [number, number, number] {
+export function evaluateSplit(cfg: Pick<TrainConfig, 'loss' | 'focal_gamma'>, model: tf.LayersModel, data: Split, idx: Uint32Array, comm: Comm, batch = 500): [number, number, number] {
   const mine = shard(idx, comm);
   let loss = 0;
   let correct = 0;
@@ -60,8 +74,8 @@ export function evaluateSplit(model: tf.LayersModel, data: Split, idx: Uint32Arr
     const part = mine.subarray(s, Math.min(mine.length, s + batch));
     const [l, c] = tf.tidy(() => {
       const [x, y] = batchTensors(data, part);
-      const [ls, cs] = lossAndCorrect(model.predict(x) as tf.Tensor, y);
-      return [ls.dataSync()[0], cs.dataSync()[0]];
+      const p = model.predict(x) as tf.Tensor;
+      return [lossSum(cfg, p, y).dataSync()[0], correctCount(p, y).dataSync()[0]];
     });
     loss += l;
     correct += c;
@@ -96,10 +110,12 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
   const trainIdx = split.subarray(nVal);
   const history: EpochMetrics[] = [];
   for (let epoch = 1; epoch <= cfg.train_epochs; epoch++) {
+    const lr = learningRateAt(cfg.learning_rate, cfg.lr_schedule, epoch);
+    setLearningRate(optimizer, lr);
     const order = permutation(trainIdx.length, cfg.seed + 7919 * epoch);
     const steps = Math.ceil(trainIdx.length / cfg.batch_size);
     const started = performance.now();
-    let lossSum = 0;
+    let lossTotal = 0;
     let correct = 0;
     let seen = 0;
     for (let step = 0; step < steps; step++) {
@@ -113,7 +129,9 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
           const [x, y] = batchTensors(data, mine);
           let c: tf.Scalar | undefined;
           const { value, grads } = tf.variableGrads(() => {
-            const [l, k] = lossAndCorrect(model.apply(x, { training: true }) as tf.Tensor, y);
+            const p = model.apply(x, { training: true }) as tf.Tensor;
+            const l = lossSum(cfg, p, y);
+            const k = correctCount(p, y);
             c = tf.keep(k); // variableGrads disposes everything f made except the loss
             return tf.div(l, globalLen) as tf.Scalar;
           }, vars);
@@ -130,7 +148,9 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
           if (mine.length > 0) {
             const [x, y] = batchTensors(data, mine);
             const r = tf.variableGrads(() => {
-              const [l, k] = lossAndCorrect(model.apply(x, { training: true }) as tf.Tensor, y);
+              const p = model.apply(x, { training: true }) as tf.Tensor;
+              const l = lossSum(cfg, p, y);
+              const k = correctCount(p, y);
               c = tf.keep(k);
               return tf.div(l, globalLen) as tf.Scalar;
             }, vars);
@@ -157,24 +177,25 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
         });
         stats = total.subarray(nParams);
       }
-      lossSum += stats[0];
+      lossTotal += stats[0];
       correct += stats[1];
       seen += globalLen;
       if (comm.rank === 0 && events.progress) {
-        events.progress({ epoch, step: step + 1, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / ((performance.now() - started) / 1000) });
+        events.progress({ epoch, step: step + 1, steps, loss: lossTotal / seen, accuracy: correct / seen, imagesPerS: seen / ((performance.now() - started) / 1000) });
       }
     }
     const seconds = (performance.now() - started) / 1000;
     let valLoss: number | null = null;
     let valAcc: number | null = null;
     if (nVal > 0) {
-      const [l, c, n] = evaluateSplit(model, data, valIdx, comm);
+      const [l, c, n] = evaluateSplit(cfg, model, data, valIdx, comm);
       valLoss = l / n;
       valAcc = c / n;
     }
     const m: EpochMetrics = {
       epoch,
-      loss: lossSum / seen,
+      learning_rate: lr,
+      loss: lossTotal / seen,
       accuracy: correct / seen,
       val_loss: valLoss,
       val_accuracy: valAcc,

@@ -1,3 +1,5 @@
+import type { ModelId, ModelName } from '../model/architectures.js';
+
 /** JSON schema of train_config (copied verbatim to schemas/mnist-train-config.schema.json; a test keeps them equal). */
 export const TRAIN_CONFIG_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -6,9 +8,42 @@ export const TRAIN_CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    model: { enum: ['mlp', 'cnn', 'lenet5'], default: 'cnn', description: 'mlp: the MLCube example (Flatten, Dense 512, Dropout 0.2, Dense 10); cnn: Conv32-Pool-Conv64-Pool-Dense128; lenet5.' },
+    model: {
+      enum: ['mlp', 'cnn', 'lenet5', 'mnist_mlp_v1', 'mnist_cnn_v1', 'mnist_lenet5_v1'],
+      default: 'cnn',
+      description:
+        'mlp: the MLCube example (Flatten, Dense 512, Dropout 0.2, Dense 10); cnn: Conv32-Pool-Conv64-Pool-Dense128; lenet5. A model id (mnist_<architecture>_v<version>) pins the version; a bare name means its current version. The id is recorded with the model.',
+    },
+    loss: {
+      enum: ['categorical_crossentropy', 'mse', 'focal'],
+      default: 'categorical_crossentropy',
+      description: 'mse: mean over the 10 classes of (one-hot - softmax)^2; focal: -(1-p)^gamma log p of the true class (Lin et al. 2017), gamma from focal_gamma.',
+    },
+    focal_gamma: { type: 'number', minimum: 0, maximum: 10, description: 'Focusing parameter of loss: focal (default 2; 0 is cross-entropy). Only with loss: focal.' },
     optimizer: { enum: ['adam', 'sgd', 'rmsprop'], default: 'adam' },
-    learning_rate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.001 },
+    learning_rate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.001, description: 'The learning rate of epoch 1; lr_schedule changes it from epoch to epoch.' },
+    lr_schedule: {
+      description:
+        'Learning rate per epoch e (1-based): constant; step: learning_rate * factor^floor((e-1)/every_epochs); exponential: learning_rate * factor^(e-1); cyclic: triangular between learning_rate (epochs 1, 1+period, ...) and min_learning_rate (half a period later).',
+      type: 'object',
+      default: { type: 'constant' },
+      required: ['type'],
+      discriminator: { propertyName: 'type' },
+      oneOf: [
+        { properties: { type: { const: 'constant' } }, additionalProperties: false },
+        {
+          properties: { type: { const: 'step' }, every_epochs: { type: 'integer', minimum: 1, maximum: 1000 }, factor: { type: 'number', exclusiveMinimum: 0, maximum: 1 } },
+          required: ['every_epochs', 'factor'],
+          additionalProperties: false,
+        },
+        { properties: { type: { const: 'exponential' }, factor: { type: 'number', exclusiveMinimum: 0, maximum: 1 } }, required: ['factor'], additionalProperties: false },
+        {
+          properties: { type: { const: 'cyclic' }, min_learning_rate: { type: 'number', exclusiveMinimum: 0 }, period_epochs: { type: 'integer', minimum: 2, maximum: 1000 } },
+          required: ['min_learning_rate', 'period_epochs'],
+          additionalProperties: false,
+        },
+      ],
+    },
     train_epochs: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
     batch_size: { type: 'integer', minimum: 1, maximum: 65536, default: 128 },
     validation_split: {
@@ -28,11 +63,26 @@ export const TRAIN_CONFIG_SCHEMA = {
   },
 } as const;
 
-/** train_config after validation and defaults. */
+export type LrSchedule =
+  { type: 'constant' } | { type: 'step'; every_epochs: number; factor: number } | { type: 'exponential'; factor: number } | { type: 'cyclic'; min_learning_rate: number; period_epochs: number };
+
+/** train.yaml as validated (defaults filled in): `model` may be an architecture or a model id. */
+export interface TrainConfigFile extends Omit<TrainConfig, 'model' | 'model_id' | 'focal_gamma'> {
+  model: ModelName | ModelId;
+  focal_gamma?: number;
+}
+
+/** train_config after validation, defaults and resolving the model id: what training uses and records. */
 export interface TrainConfig {
-  model: 'mlp' | 'cnn' | 'lenet5';
+  model: ModelName;
+  /** The versioned id of the architecture trained (mnist_cnn_v1). */
+  model_id: ModelId;
+  loss: 'categorical_crossentropy' | 'mse' | 'focal';
+  /** Set with loss: focal only. */
+  focal_gamma?: number;
   optimizer: 'adam' | 'sgd' | 'rmsprop';
   learning_rate: number;
+  lr_schedule: LrSchedule;
   train_epochs: number;
   batch_size: number;
   validation_split: number;

@@ -8,11 +8,11 @@ import type { Logger } from '../log.js';
 import { createModel } from '../model/architectures.js';
 import { type BackendChoice, describeBackend, selectBackend } from '../model/backend.js';
 import { modelArtifacts, writeModel } from '../model/io.js';
-import { loadYamlConfig } from '../yaml-config.js';
 import { LocalComm } from './comm.js';
+import { readTrainConfig } from './config.js';
 import { type EpochMetrics, type LoopEvents, trainReplica } from './loop.js';
 import { trainParallel } from './parallel.js';
-import { TRAIN_CONFIG_SCHEMA, type TrainConfig } from './schema.js';
+import type { TrainConfig } from './schema.js';
 
 export interface TrainParams {
   dataDir: string;
@@ -39,7 +39,7 @@ function bar(done: number, total: number, width = 24): string {
 
 /** The train task: read data and train_config, train with the best backend, save the model and per-epoch metrics. */
 export async function runTrain(params: TrainParams, log: Logger): Promise<EpochMetrics[]> {
-  const cfg = loadYamlConfig<TrainConfig>(params.trainConfig, TRAIN_CONFIG_SCHEMA, 'train_config');
+  const cfg = readTrainConfig(params.trainConfig);
   const data = loadDataset(params.dataDir);
   const backend = await selectBackend(cfg.backend);
   for (const s of backend.skipped.filter((x) => x.startsWith('GPU requested'))) log.warn(s);
@@ -56,8 +56,8 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
       log.tty('\r\x1b[K');
       const val = m.val_loss === null ? '' : ` val_loss ${m.val_loss.toFixed(4)} val_acc ${m.val_accuracy!.toFixed(4)}`;
       log.info(`epoch ${m.epoch}/${cfg.train_epochs}: loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(4)}${val} ${m.images_per_s} img/s (${m.seconds.toFixed(1)}s)`);
-      if (metricsFile) appendFileSync(metricsFile, `${JSON.stringify({ ...m, backend: backend.name, workers: world })}\n`);
-      reportMetrics({ loss: m.loss, accuracy: m.accuracy, val_loss: m.val_loss, val_accuracy: m.val_accuracy, images_per_s: m.images_per_s }, m.epoch);
+      if (metricsFile) appendFileSync(metricsFile, `${JSON.stringify({ ...m, model_id: cfg.model_id, backend: backend.name, workers: world })}\n`);
+      reportMetrics({ learning_rate: m.learning_rate, loss: m.loss, accuracy: m.accuracy, val_loss: m.val_loss, val_accuracy: m.val_accuracy, images_per_s: m.images_per_s }, m.epoch);
     },
   };
   let artifacts: tf.io.ModelArtifacts;
@@ -74,8 +74,8 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
     ({ artifacts, history } = await trainParallel(cfg, data.train, world, backend.name, nParams, events));
   }
   const last = history[history.length - 1];
-  writeModel(params.modelDir, artifacts, { train_config: cfg, backend: backend.name, workers: world, final: last, tfjs: tf.version.tfjs });
-  writeFileSync(join(params.modelDir, 'training.json'), `${JSON.stringify({ train_config: cfg, backend: backend.name, workers: world, history }, null, 2)}\n`);
-  log.info(`model saved to ${params.modelDir} (model.json + weights.bin, tfjs layers format)`);
+  writeModel(params.modelDir, artifacts, { model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, final: last, tfjs: tf.version.tfjs });
+  writeFileSync(join(params.modelDir, 'training.json'), `${JSON.stringify({ model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, history }, null, 2)}\n`);
+  log.info(`model ${cfg.model_id} saved to ${params.modelDir} (model.json + weights.bin, tfjs layers format)`);
   return history;
 }
