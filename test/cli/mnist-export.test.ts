@@ -12,7 +12,17 @@ describe('MNIST cube: export (ONNX + TensorFlow.js, checked on ONNX Runtime) and
     try {
       for (const f of ['data.yaml', 'mnist-offline.npz', 'train-quick.yaml', 'evaluate-onnx.yaml']) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', f), join(ws.dir, f));
       const r = await mlcube(
-        ['run', '--mlcube=cubes/mnist', '--platform=local', '--task=download,train,export,evaluate', `--workspace=${ws.dir}`, 'train_config=train-quick.yaml', 'eval_config=evaluate-onnx.yaml'],
+        [
+          'run',
+          '--mlcube=cubes/mnist',
+          '--platform=local',
+          '--task=download,train,export,evaluate',
+          `--workspace=${ws.dir}`,
+          'train_config=train-quick.yaml',
+          'eval_config=evaluate-onnx.yaml',
+          '-Ptasks.evaluate.gates.test_accuracy.min=0.85',
+          '-Ptasks.evaluate.gates.min_class_accuracy.min=0.7',
+        ],
         { env: { MLCUBE_RECORD: 'off' } },
       );
       expect(r.exitCode, r.stderr).to.equal(0);
