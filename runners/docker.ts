@@ -103,7 +103,8 @@ export class DockerRunner implements Runner<DockerSettings> {
     try {
       await buildImage(this.docker, image, source, buildArgs, ctx.log);
     } catch (caught) {
-      const said = (caught instanceof ImageError ? caught.detail : String(caught)).split('\n')[0];
+      // The Engine's own first line, without buildImage's "building image X failed: ".
+      const said = (caught instanceof ImageError ? caught.detail : String(caught)).split('\n')[0].replace(/^building image \S+ failed: /, '');
       throw (await missingBaseError(this.docker, bases, source.dockerfile, image, said)) ?? caught;
     }
   }
