@@ -12,7 +12,8 @@ import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
 import { stdoutStream } from '../src/task-io.js';
 import { cgroupCandidates, CGROUP_FILES, cgroupSample, containerName, containerPlan, LABEL_PREFIX, statsSample, type HostUser, type StatsSample } from './docker-spec.js';
-import { buildImage, buildSource, configureAction, engineError, imageExists, needsConfigure, pullImage } from './docker-image.js';
+import { buildImage, buildSource, configureAction, engineError, imageExists, needsConfigure, pullImage, type BuildSource } from './docker-image.js';
+import { dockerfileBases } from './docker-from.js';
 
 export interface DockerRunnerDeps {
   docker: Docker;
@@ -81,11 +82,31 @@ export class DockerRunner implements Runner<DockerSettings> {
     // auto builds from a Dockerfile when the cube has one, else pulls: say which, so a failed pull is not a surprise.
     if (action === 'pull' && !source.exists && buildStrategy === 'auto') ctx.log.info(`build_strategy is auto and there is no Dockerfile at ${source.dockerfile}: pulling ${image}`);
     if (action === 'pull') await pullImage(this.docker, image, ctx.log, source.exists);
-    else if (action === 'build') await buildImage(this.docker, image, source, ctx.settings.buildArgs, ctx.log);
+    else if (action === 'build') await this.build(ctx, source);
     else if (!(await imageExists(this.docker, image))) {
       throw new ImageError(`image ${image} is not in the local Docker daemon and build_strategy is never`, {
         suggestions: ['Build or load the image first (docker build / docker load), or use -Pdocker.build_strategy=auto.'],
       });
+    }
+  }
+
+  /**
+   * Builds the image: first the Dockerfile's missing base images that are mlcube's own (`mlcube base-image` tags),
+   * so that a cube on them configures offline; a build whose base image is missing and could not be pulled ends
+   * with an error naming that image and how to make one here.
+   */
+  private async build(ctx: RunContext<DockerSettings>, source: BuildSource): Promise<void> {
+    const { image, buildArgs } = ctx.settings;
+    const bases = dockerfileBases(readFileSync(source.dockerfile, 'utf8'), buildArgs);
+    // Loaded here, not with the runner: only builds need it.
+    const { makeMissingBases, missingBaseError } = await import('./docker-base-image.js');
+    await makeMissingBases(this.docker, bases, source.dockerfile, ctx.log);
+    try {
+      await buildImage(this.docker, image, source, buildArgs, ctx.log);
+    } catch (caught) {
+      // The Engine's own first line, without buildImage's "building image X failed: ".
+      const said = (caught instanceof ImageError ? caught.detail : String(caught)).split('\n')[0].replace(/^building image \S+ failed: /, '');
+      throw (await missingBaseError(this.docker, bases, source.dockerfile, image, said)) ?? caught;
     }
   }
 

@@ -23,10 +23,17 @@ export async function jobControl(runner: string): Promise<JobControl> {
   return r.jobControl();
 }
 
-/** The docker runner's registry-free base image (`mlcube base-image`); dockerode loads only when asked. */
-export async function makeNodeBaseImage(tag: string, log: import('../src/log.js').Logger): Promise<string> {
-  const { buildNodeBaseImage } = await import('./docker-base-image.js');
-  return buildNodeBaseImage(tag, log);
+export { parsePackages, validSuite } from './docker-base-spec.js';
+export type { BaseImageResult } from './docker-base-image.js';
+
+/** The docker runner's registry-free base images (`mlcube base-image`); dockerode loads only when asked. */
+export async function makeBaseImage(
+  spec: Omit<import('./docker-base-spec.js').BaseSpec, 'suite'> & { suite?: string },
+  opts: { tag?: string; rebuild?: boolean },
+  log: import('../src/log.js').Logger,
+): Promise<import('./docker-base-image.js').BaseImageResult> {
+  const { ensureBaseImage } = await import('./docker-base-image.js');
+  return ensureBaseImage(spec, opts, log);
 }
 
 /** Force-removes a killed run's containers (label org.mlcommons.mlcube.run-id); dockerode loads only when asked. */

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import * as tar from 'tar';
 import { mlcube, tempDir } from '../helpers/cli.js';
+import { buildSource, contextStream } from '../../runners/docker-image.js';
 
 describe('create, config and doctor commands', () => {
   it('create scaffolds a cube from the built-in template that runs at once on the local runner, and never overwrites', async () => {
@@ -22,6 +24,31 @@ describe('create, config and doctor commands', () => {
       const bad = await mlcube(['create', '--name=My Cube'], { cwd: t.dir });
       expect(bad.exitCode).to.equal(2);
       expect(existsSync(join(t.dir, 'My Cube'))).to.equal(false);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it("a created cube's Docker build context holds its code and not its workspace (.dockerignore)", async () => {
+    const t = tempDir();
+    try {
+      const c = await mlcube(['create', '--name=ctx-cube', '--json'], { cwd: t.dir });
+      expect(c.exitCode, c.stderr).to.equal(0);
+      const dir = JSON.parse(c.stdout).dir;
+      // A workspace with outputs and run records, as after a run.
+      await mlcube(['run', `--mlcube=${dir}`, '--platform=local', '--task=greet']);
+      expect(existsSync(join(dir, 'workspace', 'greetings', 'greeting.txt'))).to.equal(true);
+      const entries: string[] = [];
+      const parser = new tar.Parser();
+      parser.on('entry', (e: tar.ReadEntry) => {
+        entries.push(e.path.replace(/^\.\//, ''));
+        e.resume();
+      });
+      const done = new Promise((res) => parser.on('end', res));
+      (await contextStream(buildSource(dir, { buildContext: '.', buildFile: 'Dockerfile' }))).pipe(parser);
+      await done;
+      expect(entries).to.include.members(['Dockerfile', 'main.mjs', 'mlcube.yaml', '.dockerignore']);
+      expect(entries.filter((e) => e.startsWith('workspace'))).to.deep.equal([]);
     } finally {
       t.cleanup();
     }

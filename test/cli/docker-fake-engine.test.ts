@@ -98,7 +98,9 @@ class FakeEngine {
       return void res.end(`${JSON.stringify({ stream: 'Step 1/1 : FROM scratch\n' })}\n${JSON.stringify({ aux: { ID: 'sha256:' + 'b'.repeat(64) } })}\n`);
     }
     if (req.method === 'GET' && /^\/images\/.+\/json$/.test(path.split('?')[0])) {
-      return this.imagePresent ? this.json(res, 200, { Id: 'sha256:' + 'a'.repeat(64), RepoDigests: [] }) : this.json(res, 404, { message: 'No such image' });
+      // Only the cube's own image may be missing: the base image its Dockerfile starts FROM is there.
+      const present = this.imagePresent || !path.startsWith('/images/mlcube-test/basic:');
+      return present ? this.json(res, 200, { Id: 'sha256:' + 'a'.repeat(64), RepoDigests: [] }) : this.json(res, 404, { message: 'No such image' });
     }
     this.json(res, 500, { message: `fake engine: no route for ${route}` });
   }
@@ -270,6 +272,8 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     const paths = engine.paths();
     expect(paths.filter((p) => p === 'POST /containers/create')).to.have.length(1);
     expect(paths.indexOf('POST /build')).to.be.lessThan(paths.indexOf('POST /containers/create'));
+    // The Dockerfile's base image is looked for before the build (it would be made here if it were mlcube's own and missing).
+    expect(paths.indexOf('GET /images/mlcube/node-base:20/json')).to.be.within(0, paths.indexOf('POST /build'));
     const build = engine.calls.find((c) => c.path.startsWith('/build'))!;
     expect(decodeURIComponent(build.path)).to.contain('t=mlcube-test/basic:0.0.1');
     expect(build.body, 'a tar build context was sent').to.be.greaterThan(0);

@@ -5,7 +5,8 @@ import { mlcube } from './cli.js';
 
 /**
  * The set-up of a suite that runs images on the real daemon: skips (printing `why` and what the probe found) when no
- * daemon answers, else makes the local base image (`mlcube base-image`: no registry is reachable) the fixtures build on.
+ * daemon answers or the base image cannot be made here (mmdebstrap missing), else makes (or reuses) the local base
+ * image the fixtures build on (`mlcube base-image`: no registry is reachable).
  */
 export async function requireDockerBaseImage(ctx: Context, why: string): Promise<void> {
   const a = await new DockerRunner().probe();
@@ -14,5 +15,9 @@ export async function requireDockerBaseImage(ctx: Context, why: string): Promise
     ctx.skip();
   }
   const base = await mlcube(['base-image']);
+  if (base.exitCode === 3) {
+    console.warn(`    skip: ${why} and the base image made by mlcube base-image: ${base.stderr.trim().split('\n').slice(-2).join(' ')}`);
+    ctx.skip();
+  }
   expect(base.exitCode, base.stderr).to.equal(0);
 }
