@@ -7,6 +7,7 @@ import { describeReport, evaluateGates, type GateReport } from '../gates/evaluat
 import { taskMeasure } from '../gates/measure.js';
 import { OPERATOR_KEY } from '../gates/spec.js';
 import { METRICS_FILE_NAME } from '../runner.js';
+import { stdoutStream } from '../task-io.js';
 import type { RunHook } from './hook.js';
 
 /**
@@ -26,7 +27,7 @@ export function gatesHook(app: AppEnv): RunHook {
       let run = ctx.run;
       if (!run.taskIo) {
         own = mkdtempSync(join(tmpdir(), 'mlcube-metrics-'));
-        run = { ...run, taskIo: { stdout: process.stdout, stderr: process.stderr, metricsDir: own } };
+        run = { ...run, taskIo: { stdout: stdoutStream(run.stdoutTo), stderr: process.stderr, metricsDir: own } };
       }
       try {
         const r = await next({ ...ctx, run });

@@ -131,6 +131,10 @@ describe('release gates on a fixture cube (test/fixtures/cubes/gates): pass, fai
         ),
       );
       expect([rec.status, rec.exit_code]).to.deep.equal(['failed', 7]);
+      // Unrecorded, the gates hook gives the task its metrics file and output streams: stdout stays the document's.
+      const off = await run(cube, ['--task=score', '--json'], { MLCUBE_RECORD: 'off' });
+      expect(JSON.parse(off.stdout).tasks.map((t: any) => [t.status, t.release])).to.deep.equal([['succeeded', 'passed']]);
+      expect(off.stderr).to.contain('score: scored');
     }));
 
   it('-P overrides: a size threshold with a unit, the boundary of max, an operator swapped', () =>

@@ -68,7 +68,7 @@ describe('Docker offline, from no base images: the README recipes for a Node cub
     let ws: { dir: string; cleanup: () => void };
     before(() => {
       ws = tempDir('mlcube-mnist-docker-');
-      for (const f of ['data.yaml', 'mnist-offline.npz', 'train-quick.yaml']) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', f), join(ws.dir, f));
+      for (const f of ['data.yaml', 'mnist-offline.npz', 'train-quick.yaml', 'evaluate-onnx.yaml']) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', f), join(ws.dir, f));
     });
     after(() => ws?.cleanup());
 
@@ -110,6 +110,32 @@ describe('Docker offline, from no base images: the README recipes for a Node cub
       const metrics = readJson(join(ws.dir, 'metrics', 'metrics.json'));
       expect(metrics.accuracy).to.be.greaterThan(0.85);
       for (const f of ['data/mnist-offline.npz', 'model/model.json', 'metrics/metrics.json']) expect(statSync(join(ws.dir, f)).uid, f).to.equal(process.getuid!());
+    });
+
+    it('run: export (ONNX checked on ONNX Runtime in the container) -> evaluate on ONNX Runtime (eval_config=evaluate-onnx.yaml)', async () => {
+      const r = await mlcube([
+        'run',
+        '--mlcube=cubes/mnist',
+        '--platform=docker',
+        '--task=export,evaluate',
+        `--workspace=${ws.dir}`,
+        'eval_config=evaluate-onnx.yaml',
+        '-Ptasks.evaluate.gates.test_accuracy.min=0.85',
+        '-Ptasks.evaluate.gates.min_class_accuracy.min=0.7',
+        '--json',
+      ]);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout).tasks.map((t: { task: string; release: string }) => [t.task, t.release])).to.deep.equal([
+        ['export', 'passed'],
+        ['evaluate', 'passed'],
+      ]);
+      const report = readJson(join(ws.dir, 'export', 'export.json'));
+      expect(report.model_id).to.equal('mnist_mlp_v1');
+      expect(report.check).to.include({ images: 1500, same_class: 1500, passed: true });
+      expect(statSync(join(ws.dir, 'export', 'model.onnx')).size).to.equal(report.onnx.bytes);
+      const metrics = readJson(join(ws.dir, 'metrics', 'metrics.json'));
+      expect(metrics.backend).to.equal('onnx');
+      expect(metrics.accuracy).to.be.greaterThan(0.85);
     });
 
     it("the image carries the cube's production node_modules, without its dev dependencies and sources", async () => {
