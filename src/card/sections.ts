@@ -29,7 +29,7 @@ const orNot = (rows: Row[], head: string[], what: string): Block => (rows.length
 const value = (kind: GateResult['kind'], v: number | string | null) => (v === null ? NOT_REPORTED : kind === 'size' && typeof v === 'number' ? formatBytes(v) : String(v));
 
 /** The release line at the top of the card. */
-export function releaseLine(d: CardData): Block {
+export function releaseLine(d: CardData): Extract<Block, { kind: 'text' }> {
   if (d.release === null) return { kind: 'text', text: 'Release: no release gates were declared for these runs.', strong: true };
   if (d.release === 'passed') return { kind: 'text', text: 'Release: PASSED (every release gate passed).', strong: true };
   const failed = d.gates.flatMap((g) => g.report.results.filter((r) => r.outcome === 'failed').map((r) => `${r.name} (${r.reason})`));
