@@ -67,9 +67,7 @@ function jsonFiles(r: RunRecord, dir: string, p: RecordedParam, workspace: strin
   const base = hostPathOf(p, workspace);
   if (p.type === 'file') return p.digest && p.path.endsWith('.json') ? [{ path: base, shown: p.path, sha256: p.digest.sha256 }] : [];
   const entries = readManifests(dir, r).manifests.get(manifestKey(p)) ?? [];
-  return entries
-    .filter((e) => e.type === 'file' && e.path.endsWith('.json') && e.sha256)
-    .map((e) => ({ path: join(base, ...e.path.split('/')), shown: `${p.path}/${e.path}`, sha256: e.sha256! }));
+  return entries.filter((e) => e.type === 'file' && e.path.endsWith('.json') && e.sha256).map((e) => ({ path: join(base, ...e.path.split('/')), shown: `${p.path}/${e.path}`, sha256: e.sha256! }));
 }
 
 /** The confusion matrix: key confusion_matrix of the first JSON file among the evaluation's metrics outputs that has a valid one. */

@@ -6,10 +6,7 @@ import type { CardData } from './data.js';
  * The card as a list of sections of plain cells, shared by the Markdown and the HTML writers (markdown.ts,
  * html.ts) so that both always say the same thing.
  */
-export type Block =
-  | { kind: 'table'; head: string[]; rows: Row[] }
-  | { kind: 'text'; text: string; strong?: boolean; alert?: boolean }
-  | { kind: 'code'; text: string };
+export type Block = { kind: 'table'; head: string[]; rows: Row[] } | { kind: 'text'; text: string; strong?: boolean; alert?: boolean } | { kind: 'code'; text: string };
 
 /** A table row; `failed` rows are the failed gates (shown in red, in capitals). */
 export interface Row {
@@ -38,21 +35,39 @@ export function releaseLine(d: CardData): Extract<Block, { kind: 'text' }> {
 
 export function cardSections(d: CardData): Section[] {
   const intro: Block[] = [releaseLine(d)];
-  for (const u of d.unverified)
-    intro.push({ kind: 'text', alert: true, strong: true, text: `UNVERIFIED: run ${u.run_id} does not verify (made with --unverified): ${u.problems.join('; ')}` });
+  for (const u of d.unverified) intro.push({ kind: 'text', alert: true, strong: true, text: `UNVERIFIED: run ${u.run_id} does not verify (made with --unverified): ${u.problems.join('; ')}` });
   const runs = [d.training, d.evaluation].filter((r) => r !== null);
   return [
     {
       heading: 'Runs',
-      blocks: [...intro, { kind: 'table', head: ['role', 'task', 'run', 'status', 'started'], rows: runs.map((r) => ({ cells: [r === d.training ? 'training' : 'evaluation', r.task, r.run_id, r.status, r.started_at] })) }],
+      blocks: [
+        ...intro,
+        {
+          kind: 'table',
+          head: ['role', 'task', 'run', 'status', 'started'],
+          rows: runs.map((r) => ({ cells: [r === d.training ? 'training' : 'evaluation', r.task, r.run_id, r.status, r.started_at] })),
+        },
+      ],
     },
     {
       heading: 'Model',
-      blocks: [orNot(d.model.map((a) => ({ cells: [a.run_id, `${a.io} ${a.name}`, a.path, digest(a.algorithm, a.sha256)] })), ['run', 'parameter', 'path', 'digest'], 'model identity')],
+      blocks: [
+        orNot(
+          d.model.map((a) => ({ cells: [a.run_id, `${a.io} ${a.name}`, a.path, digest(a.algorithm, a.sha256)] })),
+          ['run', 'parameter', 'path', 'digest'],
+          'model identity',
+        ),
+      ],
     },
     {
       heading: 'Data',
-      blocks: [orNot(d.data.map((a) => ({ cells: [a.run_id, `${a.io} ${a.name}`, a.path, digest(a.algorithm, a.sha256)] })), ['run', 'parameter', 'path', 'digest'], 'input data')],
+      blocks: [
+        orNot(
+          d.data.map((a) => ({ cells: [a.run_id, `${a.io} ${a.name}`, a.path, digest(a.algorithm, a.sha256)] })),
+          ['run', 'parameter', 'path', 'digest'],
+          'input data',
+        ),
+      ],
     },
     {
       heading: 'Code',
@@ -88,16 +103,14 @@ export function cardSections(d: CardData): Section[] {
     {
       heading: 'Release gates',
       blocks: d.gates.length
-        ? d.gates.map(
-            (g): Block => ({
-              kind: 'table',
-              head: [`${g.task} (${g.run_id}): release ${g.report.release === 'passed' ? 'passed' : 'FAILED'}`, 'measures', 'threshold', 'value', 'outcome'],
-              rows: g.report.results.map((r) => ({
-                cells: [r.name, describeSource({ ...r, key: r.key ?? undefined }), `${r.op} ${value(r.kind, r.threshold)}`, value(r.kind, r.value), r.outcome === 'passed' ? 'passed' : 'FAILED'],
-                failed: r.outcome === 'failed',
-              })),
-            }),
-          )
+        ? d.gates.map((g): Block => ({
+            kind: 'table',
+            head: [`${g.task} (${g.run_id}): release ${g.report.release === 'passed' ? 'passed' : 'FAILED'}`, 'measures', 'threshold', 'value', 'outcome'],
+            rows: g.report.results.map((r) => ({
+              cells: [r.name, describeSource({ ...r, key: r.key ?? undefined }), `${r.op} ${value(r.kind, r.threshold)}`, value(r.kind, r.value), r.outcome === 'passed' ? 'passed' : 'FAILED'],
+              failed: r.outcome === 'failed',
+            })),
+          }))
         : [{ kind: 'text', text: 'no release gates were declared for these runs' }],
     },
   ];

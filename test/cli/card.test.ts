@@ -29,7 +29,13 @@ describe('mlcube card on a fixture cube (test/fixtures/cubes/card): files, ident
   const card = (cube: string, args: string[] = [], extra: Record<string, string> = env) => mlcube(['card', `--mlcube=${cube}`, '--json', ...args], { env: extra });
   const record = (cube: string, task: string) => {
     const runs = join(cube, 'workspace', '.mlcube', 'runs');
-    return readJson(join(runs, readdirSync(runs).find((d) => d.includes(`-${task}-`))!, 'record.json'));
+    return readJson(
+      join(
+        runs,
+        readdirSync(runs).find((d) => d.includes(`-${task}-`))!,
+        'record.json',
+      ),
+    );
   };
 
   it('writes model-card.md, a self-contained model-card.html and four PNG plots with the runs’ digests, config, metrics and gates', () =>

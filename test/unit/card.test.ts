@@ -47,14 +47,19 @@ describe('model card data from run records (src/card/data.ts): nothing invented'
     [
       'per-class accuracy from test_accuracy_class_<c>, in numeric class order; other metrics left out of it',
       inputs({ evaluation: evaluation({ test_accuracy: 0.9, test_accuracy_class_10: 0.5, test_accuracy_class_2: 0.8, test_accuracy_class_0: 1, test_accuracy_min_class: 0.5 }) }),
-      (d) => expect(d.perClass).to.deep.equal([
-        { label: '0', accuracy: 1 },
-        { label: '2', accuracy: 0.8 },
-        { label: '10', accuracy: 0.5 },
-      ]),
+      (d) =>
+        expect(d.perClass).to.deep.equal([
+          { label: '0', accuracy: 1 },
+          { label: '2', accuracy: 0.8 },
+          { label: '10', accuracy: 0.5 },
+        ]),
     ],
     ['no per-class rows: per-class accuracy is null (not reported), not zeros', inputs({ evaluation: evaluation({ test_accuracy: 0.9 }) }), (d) => expect(d.perClass).to.equal(null)],
-    ['a class whose accuracy is NaN is no bar (the final metrics still show NaN)', inputs({ evaluation: evaluation({ test_accuracy_class_0: 'NaN', test_accuracy_class_1: 0.7 }) }), (d) => expect(d.perClass).to.deep.equal([{ label: '1', accuracy: 0.7 }])],
+    [
+      'a class whose accuracy is NaN is no bar (the final metrics still show NaN)',
+      inputs({ evaluation: evaluation({ test_accuracy_class_0: 'NaN', test_accuracy_class_1: 0.7 }) }),
+      (d) => expect(d.perClass).to.deep.equal([{ label: '1', accuracy: 0.7 }]),
+    ],
     [
       'curves from the training run’s rows with a step, training and validation by name',
       inputs({ training: train([...EPOCHS, row('accuracy', 0.99)]) }),
@@ -68,7 +73,11 @@ describe('model card data from run records (src/card/data.ts): nothing invented'
         expect(d.curves.loss!.map((p) => p.split)).to.deep.equal(['training', 'training']);
       },
     ],
-    ['no step rows: no curves (a final value is no curve)', inputs({ training: train([row('accuracy', 0.9), row('loss', 'NaN', 1)]) }), (d) => expect(d.curves).to.deep.equal({ accuracy: null, loss: null })],
+    [
+      'no step rows: no curves (a final value is no curve)',
+      inputs({ training: train([row('accuracy', 0.9), row('loss', 'NaN', 1)]) }),
+      (d) => expect(d.curves).to.deep.equal({ accuracy: null, loss: null }),
+    ],
     [
       'no training run: no curves, and the model identity is the evaluation’s model input',
       inputs({ training: null }),
@@ -93,12 +102,40 @@ describe('model card data from run records (src/card/data.ts): nothing invented'
   for (const [what, i, check] of table) it(what, () => check(cardData(i)));
 
   const matrices: [string, unknown, boolean][] = [
-    ['square of non-negative integers', [[1, 0], [2, 3]], true],
+    [
+      'square of non-negative integers',
+      [
+        [1, 0],
+        [2, 3],
+      ],
+      true,
+    ],
     ['1x1', [[5]], true],
     ['not square', [[1, 0], [2]], false],
-    ['negative', [[1, -1], [0, 1]], false],
-    ['fractions', [[0.5, 0], [0, 1]], false],
-    ['strings', [['1', '0'], ['0', '1']], false],
+    [
+      'negative',
+      [
+        [1, -1],
+        [0, 1],
+      ],
+      false,
+    ],
+    [
+      'fractions',
+      [
+        [0.5, 0],
+        [0, 1],
+      ],
+      false,
+    ],
+    [
+      'strings',
+      [
+        ['1', '0'],
+        ['0', '1'],
+      ],
+      false,
+    ],
     ['empty', [], false],
     ['not a list', { a: 1 }, false],
   ];
