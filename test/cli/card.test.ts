@@ -73,6 +73,10 @@ describe('mlcube card on a fixture cube (test/fixtures/cubes/card): files, ident
       const files = PLOTS.map((p) => readFileSync(join(out, p)).toString('base64'));
       for (const src of imgs) expect(files).to.include(src.replace(/^data:image\/png;base64,/, ''));
       expect(html).to.not.match(/(src|href)="(?!data:)/);
+      // The same records give the same card, byte for byte (bundled font, no clock, no randomness).
+      const again = await card(cube, [`--out=${join(cube, 'again')}`]);
+      expect(again.exitCode, again.stderr).to.equal(0);
+      for (const f of [...PLOTS, 'model-card.md', 'model-card.html']) expect(readFileSync(join(cube, 'again', f)).equals(readFileSync(join(out, f))), f).to.equal(true);
     }));
 
   it('a gate made to fail (exit 7): the card is still made, its release FAILED and the gate’s row FAILED', () =>
