@@ -73,4 +73,15 @@ describe('MNIST cube on the docker runner: download -> train -> evaluate in cont
       await c.remove({ force: true });
     }
   });
+
+  it('the model card of the containers’ runs names the image and its digest (the runs are unsigned here: --unverified)', async () => {
+    const r = await mlcube(['card', '--mlcube=cubes/mnist', `--workspace=${ws.dir}`, '--unverified', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const card = JSON.parse(r.stdout);
+    expect([card.verified, card.not_reported]).to.deep.equal([false, []]);
+    const evaluate = readJson(join(ws.dir, '.mlcube', 'runs', card.evaluation_run, 'record.json'));
+    expect(evaluate.image.digest).to.match(/^sha256:/);
+    const md = readFileSync(join(ws.dir, 'model-card', 'model-card.md'), 'utf8');
+    expect(md).to.contain(`| ${card.evaluation_run} | evaluate | docker | sha256:${evaluate.cube.sha256} | - | ${TAG} | ${evaluate.image.digest} |`);
+  });
 });
