@@ -22,13 +22,14 @@ export function mkdirWithMode(dir: string, mode = 0o755): void {
  * Writes a file atomically: a temp file beside it with exactly `mode` (fchmod: the umask does not apply), fsync
  * (unless !durable), rename over the target (readers never see half a file). Missing parents get `dirMode`.
  */
-export function writeFileAtomic(path: string, data: string, mode = 0o644, durable = true, dirMode = 0o755): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, durable = true, dirMode = 0o755): void {
   mkdirWithMode(dirname(path), dirMode);
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`;
   const fd = openSync(tmp, 'wx', mode);
   try {
     fchmodSync(fd, mode);
-    writeSync(fd, data);
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
     if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);

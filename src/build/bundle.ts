@@ -36,7 +36,8 @@ const common: BuildOptions = {
   target: 'node20',
   // Loaded from node_modules, only where used: dockerode and tar by the Docker runner (runners/docker.ts is
   // imported when a docker run starts), typescript/ts-node by oclif for .ts commands (never here).
-  external: ['dockerode', 'tar', 'typescript', 'ts-node'],
+  // vega, vega-lite and resvg (a native module) by `mlcube card` only (src/card/render.ts).
+  external: ['dockerode', 'tar', 'typescript', 'ts-node', 'vega', 'vega-lite', '@resvg/resvg-js'],
   // A third less source to read at every start; names are kept (readable stacks), and a source map is beside it.
   minifyWhitespace: true,
   minifySyntax: true,

@@ -247,6 +247,12 @@ function cubeRootOf(record: RunRecord, target: VerifyTarget, notes: string[]): s
   return record.cube.root;
 }
 
+/** The problem a run that failed its release gates verifies with (a model card shows such a run: src/app/card.ts). */
+export function releaseProblem(record: RunRecord): string {
+  const failed = (record.gates?.results ?? []).filter((g) => g.outcome === 'failed');
+  return `release: the run failed its release gates: ${failed.map((g) => `${g.name} (${g.reason})`).join('; ')}`;
+}
+
 /**
  * Verifies one run, failing closed: the record must be a well-formed v2 record whose id is its directory's name,
  * succeeded, signed by the trusted key (keyid included), its signed statement equal to the record, its manifests
@@ -269,13 +275,7 @@ export async function verifyRun(target: VerifyTarget, key: TrustedKey | undefine
   unsigned = !record.signature;
   if (record.run_id !== id) problems.push(`record: it is the record of run ${record.run_id}, found in the directory of run ${id}`);
   const status = shownStatus(record);
-  if (record.gates?.release === 'failed')
-    problems.push(
-      `release: the run failed its release gates: ${record.gates.results
-        .filter((g) => g.outcome === 'failed')
-        .map((g) => `${g.name} (${g.reason})`)
-        .join('; ')}`,
-    );
+  if (record.gates?.release === 'failed') problems.push(releaseProblem(record));
   else if (status !== 'succeeded') problems.push(`status: the run is ${status}${record.exit_code !== null ? ` (exit code ${record.exit_code})` : ''}, not succeeded`);
   const { manifests, code, problems: manifestProblems } = readManifests(target.dir, record);
   problems.push(...manifestProblems);

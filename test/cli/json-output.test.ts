@@ -118,6 +118,8 @@ const ROWS: Row[] = [
     exit: 2,
     check: (d) => expect(d.error.code).to.equal('MLCUBE_USAGE'),
   },
+  // No run of this workspace read a model: a usage error (the card's success document: test/cli/card.test.ts).
+  { name: 'card (no evaluation run)', args: (w) => ['card', `--workspace=${w.ws}`, '--json'], exit: 2, check: (d) => expect(d.error.message).to.contain('read a model that a recorded run produced') },
   // No Slurm run in the workspace: a usage error, as a document too.
   { name: 'status (no Slurm run)', args: (w) => ['status', `--workspace=${w.ws}`, '--json'], exit: 2, check: (d) => expect(d.error.message).to.contain('no Slurm run recorded') },
   { name: 'cancel (no Slurm run)', args: (w) => ['cancel', `--workspace=${w.ws}`, '--json'], exit: 2, check: (d) => expect(d.error.code).to.equal('MLCUBE_USAGE') },

@@ -138,6 +138,17 @@ describe('Docker offline, from no base images: the README recipes for a Node cub
       expect(metrics.accuracy).to.be.greaterThan(0.85);
     });
 
+    it('the model card of the containers’ runs names the image and its digest (the runs are unsigned here: --unverified)', async () => {
+      const r = await mlcube(['card', '--mlcube=cubes/mnist', `--workspace=${ws.dir}`, '--unverified', '--json']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      const card = JSON.parse(r.stdout);
+      expect([card.verified, card.not_reported]).to.deep.equal([false, []]);
+      const evaluate = readJson(join(ws.dir, '.mlcube', 'runs', card.evaluation_run, 'record.json'));
+      expect(evaluate.image.digest).to.match(/^sha256:/);
+      const md = readFileSync(join(ws.dir, 'model-card', 'model-card.md'), 'utf8');
+      expect(md).to.contain(`| ${card.evaluation_run} | evaluate | docker | sha256:${evaluate.cube.sha256} | - | ${MNIST_IMAGE} | ${evaluate.image.digest} |`);
+    });
+
     it("the image carries the cube's production node_modules, without its dev dependencies and sources", async () => {
       const probe =
         "const r = require('node:module').createRequire('/cube/dist/main.js'); const at = (p) => { try { return r.resolve(p); } catch { return null; } };" +

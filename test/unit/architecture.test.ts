@@ -4,7 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { REPO } from '../helpers/cli.js';
 
 describe('architecture rules (design.md §2; the import layering rules are lint rules: eslint.config.js)', () => {
-  it('no runner client loads at start: dockerode and tar are outside what the CLI entry points import statically (the Docker runner imports them)', () => {
+  it('no runner client or card renderer loads at start: dockerode, tar, vega, vega-lite and resvg are outside what the CLI entry points import statically (the Docker runner imports them)', () => {
     // Static value imports, followed from the entry points through our own modules; import() and `import type` are not followed.
     const valueImports = (f: string) => [...readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s(?!type\s)[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]);
     const loaded = new Set<string>();
@@ -20,6 +20,9 @@ describe('architecture rules (design.md §2; the import layering rules are lint 
     for (const entry of ['launcher.ts', 'main.ts', 'run-main.ts']) visit(join(REPO, 'src', 'cli', entry));
     expect([...loaded].map((f) => relative(REPO, f))).to.include.members(['runners/index.ts', 'runners/docker-config.ts', 'src/cli/commands/run.ts']);
     expect([...packages].filter((p) => p === 'dockerode' || p === 'tar')).to.deep.equal([]);
+    // The model card's renderers (resvg is a native module) load only when `mlcube card` draws a plot.
+    expect([...packages].filter((p) => ['vega', 'vega-lite', '@resvg/resvg-js'].includes(p))).to.deep.equal([]);
+    expect(valueImports(join(REPO, 'src', 'card', 'render.ts'))).to.deep.equal(['node:module', 'node:path']);
     // The control: the Docker runner's module does import dockerode (so the walk above can find it).
     expect(valueImports(join(REPO, 'runners', 'docker.ts'))).to.include('dockerode');
   });

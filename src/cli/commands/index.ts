@@ -16,6 +16,7 @@ import RunsDelete from './runs/delete.js';
 import ProvenanceVerify from './provenance/verify.js';
 import ProvenanceExport from './provenance/export.js';
 import KeysGenerate from './keys/generate.js';
+import Card from './card.js';
 
 /** Explicit command table (oclif "explicit" strategy): no directory scan at start-up. */
 export const COMMANDS = {
@@ -37,4 +38,5 @@ export const COMMANDS = {
   'provenance:verify': ProvenanceVerify,
   'provenance:export': ProvenanceExport,
   'keys:generate': KeysGenerate,
+  card: Card,
 };

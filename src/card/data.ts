@@ -1,0 +1,162 @@
+import type { GateReport } from '../gates/evaluate.js';
+import type { RecordedParam, RunRecord } from '../provenance/record.js';
+
+/**
+ * What a model card says, derived from run records only (README "Model cards"): nothing here is measured or
+ * guessed; a metric the runs did not report is `null` and the card says "not reported".
+ */
+export interface CardData {
+  title: string;
+  evaluation: RunRef;
+  /** The run that produced the model the evaluation read (its lineage); null when none was recorded. */
+  training: RunRef | null;
+  /** Runs whose records did not verify (only with --unverified): each with its problems. */
+  unverified: { run_id: string; problems: string[] }[];
+  model: Artifact[];
+  data: Artifact[];
+  code: CodeIdentity[];
+  config: ConfigFile[];
+  metrics: { run_id: string; task: string; final: Record<string, number | string> }[];
+  gates: { run_id: string; task: string; report: GateReport }[];
+  /** passed only when at least one run had gates and every run's release passed; null: no gates declared. */
+  release: 'passed' | 'failed' | null;
+  perClass: { label: string; accuracy: number }[] | null;
+  confusion: { matrix: number[][]; source: string } | null;
+  curves: { accuracy: CurvePoint[] | null; loss: CurvePoint[] | null };
+}
+
+export interface RunRef {
+  run_id: string;
+  task: string;
+  status: string;
+  started_at: string;
+}
+
+export interface Artifact {
+  run_id: string;
+  io: 'input' | 'output';
+  name: string;
+  path: string;
+  algorithm: string | null;
+  sha256: string | null;
+}
+
+export interface CodeIdentity {
+  run_id: string;
+  task: string;
+  runner: string;
+  cube_file_sha256: string;
+  code_sha256: string | null;
+  image: string | null;
+  image_digest: string | null;
+}
+
+export interface ConfigFile {
+  run_id: string;
+  name: string;
+  path: string;
+  sha256: string | null;
+  /** The file's text; null with `why` when it could not be shown. */
+  text: string | null;
+  why?: string;
+}
+
+export interface CurvePoint {
+  epoch: number;
+  split: 'training' | 'validation';
+  value: number;
+}
+
+/** Metric names the card reads (README "Model cards"): the same names give any cube the same card. */
+export const CURVES = {
+  accuracy: { training: 'accuracy', validation: 'val_accuracy' },
+  loss: { training: 'loss', validation: 'val_loss' },
+} as const;
+export const PER_CLASS_PREFIX = 'test_accuracy_class_';
+export const CONFUSION_KEY = 'confusion_matrix';
+
+export interface CardInputs {
+  evaluation: RunRecord;
+  training: RunRecord | null;
+  unverified: { run_id: string; problems: string[] }[];
+  /** Found by the caller in the evaluation's metrics outputs (a JSON key, read from verified files). */
+  confusion: { matrix: number[][]; source: string } | null;
+  /** The training run's config inputs, read by the caller. */
+  config: ConfigFile[];
+}
+
+const ref = (r: RunRecord): RunRef => ({ run_id: r.run_id, task: r.task, status: r.status, started_at: r.started_at });
+const artifact = (r: RunRecord, p: RecordedParam): Artifact => ({
+  run_id: r.run_id,
+  io: p.io,
+  name: p.name,
+  path: p.path,
+  algorithm: p.digest?.algorithm ?? null,
+  sha256: p.digest?.sha256 ?? null,
+});
+
+/** One curve: the rows of a metric with a step, one point per step (the last row written for a step wins). */
+function curve(r: RunRecord | null, names: { training: string; validation: string }): CurvePoint[] | null {
+  if (!r) return null;
+  const points = new Map<string, CurvePoint>();
+  for (const row of r.metrics.rows) {
+    const split = row.name === names.training ? 'training' : row.name === names.validation ? 'validation' : undefined;
+    if (!split || typeof row.step !== 'number' || typeof row.value !== 'number') continue;
+    points.set(`${split}:${row.step}`, { epoch: row.step, split, value: row.value });
+  }
+  const out = [...points.values()].sort((a, b) => a.epoch - b.epoch || (a.split < b.split ? -1 : 1));
+  return out.length ? out : null;
+}
+
+/** Per-class accuracy from the evaluation's final metrics `test_accuracy_class_<label>` (numbers only). */
+function perClass(final: Record<string, number | string>): CardData['perClass'] {
+  const rows = Object.entries(final)
+    .filter(([k, v]) => k.startsWith(PER_CLASS_PREFIX) && k.length > PER_CLASS_PREFIX.length && typeof v === 'number')
+    .map(([k, v]) => ({ label: k.slice(PER_CLASS_PREFIX.length), accuracy: v as number }));
+  // Numeric labels in numeric order (2 before 10), others after them by name.
+  rows.sort((a, b) => {
+    const [x, y] = [Number(a.label), Number(b.label)];
+    if (Number.isInteger(x) && Number.isInteger(y)) return x - y;
+    return Number.isInteger(x) ? -1 : Number.isInteger(y) ? 1 : a.label < b.label ? -1 : 1;
+  });
+  return rows.length ? rows : null;
+}
+
+/** The card's content from the evaluation run, the training run it consumed, and what the caller read for them. */
+export function cardData(i: CardInputs): CardData {
+  const runs = [i.training, i.evaluation].filter((r): r is RunRecord => r !== null);
+  const gates = runs.filter((r) => r.gates).map((r) => ({ run_id: r.run_id, task: r.task, report: r.gates! }));
+  const models = (i.training?.parameters ?? []).filter((p) => p.io === 'output' && p.kind === 'model').map((p) => artifact(i.training!, p));
+  return {
+    title: `Model card: ${i.evaluation.cube.name ?? 'cube'} (${i.training ? `${i.training.task} ${i.training.run_id}, ` : ''}${i.evaluation.task} ${i.evaluation.run_id})`,
+    evaluation: ref(i.evaluation),
+    training: i.training ? ref(i.training) : null,
+    unverified: i.unverified,
+    model: models.length ? models : i.evaluation.parameters.filter((p) => p.io === 'input' && p.kind === 'model').map((p) => artifact(i.evaluation, p)),
+    data: runs.flatMap((r) => r.parameters.filter((p) => p.io === 'input' && p.kind === 'dataset').map((p) => artifact(r, p))),
+    code: runs.map((r) => ({
+      run_id: r.run_id,
+      task: r.task,
+      runner: r.runner,
+      cube_file_sha256: r.cube.sha256,
+      code_sha256: r.cube.code?.sha256 ?? null,
+      image: r.image?.reference ?? null,
+      image_digest: r.image?.digest ?? null,
+    })),
+    config: i.config,
+    metrics: runs.map((r) => ({ run_id: r.run_id, task: r.task, final: r.metrics.final })),
+    gates,
+    release: gates.length === 0 ? null : gates.every((g) => g.report.release === 'passed') ? 'passed' : 'failed',
+    perClass: perClass(i.evaluation.metrics.final),
+    confusion: i.confusion,
+    curves: { accuracy: curve(i.training, CURVES.accuracy), loss: curve(i.training, CURVES.loss) },
+  };
+}
+
+/** A confusion matrix as found in a metrics file: a non-empty square list of lists of non-negative integers. */
+export function asConfusionMatrix(v: unknown): number[][] | undefined {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 1000) return undefined;
+  const n = v.length;
+  const ok = v.every((row) => Array.isArray(row) && row.length === n && row.every((x) => Number.isInteger(x) && x >= 0));
+  return ok ? (v as number[][]) : undefined;
+}
