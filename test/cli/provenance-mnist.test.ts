@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -26,17 +26,26 @@ function mainJobCopy(): { dir: string; cube: string; cleanup: () => void } {
   return { dir: t.dir, cube, cleanup: t.cleanup };
 }
 
-describe("the main job (npm start: MNIST download -> train -> evaluate) gives three linked, verifiable records in the cube's workspace", function () {
-  it('`mlcube runs list --mlcube=cubes/mnist` lists the three runs of `npm start`; each verifies; the chain renders as DOT', async () => {
+describe("the main job (npm start: MNIST download -> train -> export -> evaluate, then the model card) gives four linked, verifiable records in the cube's workspace", function () {
+  it('`mlcube runs list --mlcube=cubes/mnist` lists the four runs of `npm start`; each verifies; the chain renders as DOT; the card verifies', async () => {
     const repo = mainJobCopy();
     const keys = tempDir('mlcube-keys-');
     try {
       expect((await mlcube(['keys', 'generate', `--dir=${keys.dir}`])).exitCode).to.equal(0);
       const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key'), MLCUBE_SYSTEM_SETTINGS: join(tmpdir(), 'mlcube-test-no-settings.yaml') };
-      // The quick model misses the cube's accuracy gates: lowered as the README's quick command does (npm passes them on).
+      // npm start's own two commands (package.json), run as its shell would; the quick model misses the cube's accuracy
+      // gates, so the run's are lowered as the README's quick command does (npm would append them to the card's).
       const lowered = ['-Ptasks.evaluate.gates.test_accuracy.min=0.85', '-Ptasks.evaluate.gates.min_class_accuracy.min=0.7'];
-      const start = await execa('npm', ['start', '--silent', '--', ...lowered], { cwd: repo.dir, env, reject: false });
+      const script: string = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts.start;
+      const [runCmd, cardCmd, ...more] = script.split(' && ');
+      expect([runCmd.startsWith('node dist/mlcube.cjs run '), cardCmd?.startsWith('node dist/mlcube.cjs card '), more]).to.deep.equal([true, true, []]);
+      const words = (cmd: string) => cmd.split(' ').slice(1);
+      const start = await execa('node', [...words(runCmd), ...lowered], { cwd: repo.dir, env, reject: false });
       expect(start.exitCode, start.stderr).to.equal(0);
+      const card = await execa('node', [...words(cardCmd), '--json'], { cwd: repo.dir, env, reject: false });
+      expect(card.exitCode, card.stderr).to.equal(0);
+      expect(JSON.parse(card.stdout)).to.include({ release: 'passed', verified: true });
+      expect(existsSync(join(repo.cube, 'workspace', 'model-card', 'model-card.html'))).to.equal(true);
 
       const table = await mlcube(['runs', 'list', '--mlcube=cubes/mnist'], { cwd: repo.dir });
       expect(table.exitCode, table.stderr).to.equal(0);
@@ -44,13 +53,14 @@ describe("the main job (npm start: MNIST download -> train -> evaluate) gives th
       expect(rows.map((l) => l.split(/\s+/).slice(1, 3))).to.deep.equal([
         ['download', 'succeeded'],
         ['train', 'succeeded'],
+        ['export', 'succeeded'],
         ['evaluate', 'succeeded'],
       ]);
       // The same runs from elsewhere, by the cube's absolute path.
       const list = await mlcube(['runs', 'list', `--mlcube=${repo.cube}`, '--json'], { cwd: tmpdir() });
       const { workspace, runs } = JSON.parse(list.stdout);
       expect(workspace).to.equal(join(repo.cube, 'workspace'));
-      expect(runs.map((x: { task: string }) => x.task)).to.deep.equal(['download', 'train', 'evaluate']);
+      expect(runs.map((x: { task: string }) => x.task)).to.deep.equal(['download', 'train', 'export', 'evaluate']);
       expect(runs.find((x: { task: string }) => x.task === 'evaluate').consumed).to.have.length(2);
       const ids: string[] = runs.map((x: { run_id: string }) => x.run_id);
 
