@@ -116,11 +116,29 @@ export async function ensureBaseImage(
 export async function makeMissingBases(docker: Docker, bases: readonly DockerfileBase[], dockerfile: string, log: Logger): Promise<void> {
   const here = hostSuite();
   for (const b of bases) {
-    if (await imageExists(docker, b.image)) continue;
     const spec = parseBaseTag(b.image, NODE_MAJOR, here);
     if (!spec) continue;
-    log.info(`the base image ${b.image} (${dockerfile}:${b.line}) is not in the local Docker daemon: making it, as \`${baseImageCommand(spec, here)}\` does`);
+    const found = await inspected(docker, b.image);
+    // An image of our tag without our label was made by an older mlcube (node and its libraries only: no shell, no
+    // librt for ONNX Runtime): building on it would fail later, inside the task.
+    if (found && found.Config?.Labels?.[BASE_LABEL]) continue;
+    const how = `as \`${baseImageCommand(spec, here)}\` does`;
+    log.info(
+      found
+        ? `the base image ${b.image} (${dockerfile}:${b.line}) has no ${BASE_LABEL} label: an older mlcube made it (node only, no shell); making it again, ${how}`
+        : `the base image ${b.image} (${dockerfile}:${b.line}) is not in the local Docker daemon: making it, ${how}`,
+    );
     await ensureBaseImage(spec, {}, log, docker);
+  }
+}
+
+/** The image's inspect data, or undefined when the daemon lacks it. */
+async function inspected(docker: Docker, image: string): Promise<Docker.ImageInspectInfo | undefined> {
+  try {
+    return await docker.getImage(image).inspect();
+  } catch (caught) {
+    if (engineError(caught).statusCode === 404) return undefined;
+    throw caught;
   }
 }
 

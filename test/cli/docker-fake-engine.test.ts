@@ -22,6 +22,8 @@ interface Call {
 class FakeEngine {
   readonly calls: Call[] = [];
   imagePresent = true;
+  /** The base image is there without mlcube's base-image label (made by an older mlcube). */
+  staleBase = false;
   exitCode = 0;
   output = 'hello from the fake engine\n';
   /** How long the container "runs": wait answers this long after start. */
@@ -97,10 +99,18 @@ class FakeEngine {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return void res.end(`${JSON.stringify({ stream: 'Step 1/1 : FROM scratch\n' })}\n${JSON.stringify({ aux: { ID: 'sha256:' + 'b'.repeat(64) } })}\n`);
     }
+    if (route === 'POST /images/create') {
+      // docker import of a base image made here: from then on it carries mlcube's label.
+      this.staleBase = false;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return void res.end(`${JSON.stringify({ status: 'sha256:' + 'c'.repeat(64) })}\n`);
+    }
     if (req.method === 'GET' && /^\/images\/.+\/json$/.test(path.split('?')[0])) {
-      // Only the cube's own image may be missing: the base image its Dockerfile starts FROM is there.
+      // Only the cube's own image may be missing: the base image its Dockerfile starts FROM is there, with mlcube's
+      // base-image label unless `staleBase` (one an older mlcube made).
       const present = this.imagePresent || !path.startsWith('/images/mlcube-test/basic:');
-      return present ? this.json(res, 200, { Id: 'sha256:' + 'a'.repeat(64), RepoDigests: [] }) : this.json(res, 404, { message: 'No such image' });
+      const labels = path.startsWith('/images/mlcube/node-base:') && !this.staleBase ? { 'org.mlcommons.mlcube.base-image': `suite=bookworm packages= node=${process.version}` } : null;
+      return present ? this.json(res, 200, { Id: 'sha256:' + 'a'.repeat(64), RepoDigests: [], Size: 1000, Config: { Labels: labels } }) : this.json(res, 404, { message: 'No such image' });
     }
     this.json(res, 500, { message: `fake engine: no route for ${route}` });
   }
@@ -277,6 +287,31 @@ describe('docker runner against a fake Engine API (wire format, no daemon needed
     const build = engine.calls.find((c) => c.path.startsWith('/build'))!;
     expect(decodeURIComponent(build.path)).to.contain('t=mlcube-test/basic:0.0.1');
     expect(build.body, 'a tar build context was sent').to.be.greaterThan(0);
+  });
+
+  it("a base image of mlcube's own tag without its label (an older mlcube made it: node only) is made again before the build", async () => {
+    engine.imagePresent = false;
+    engine.staleBase = true;
+    // mmdebstrap stands in: it writes an empty tar where it is told to (the last argument ending in .tar).
+    const bin = tempDir('mlcube-fake-mmdebstrap-');
+    try {
+      writeFileSync(
+        join(bin.dir, 'mmdebstrap'),
+        `#!${process.execPath}\nconst out = process.argv.slice(2).filter((a) => a.endsWith('.tar')).pop();\nrequire('node:fs').writeFileSync(out, Buffer.alloc(1024));\n`,
+        { mode: 0o755 },
+      );
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=docker', '--task=copy'], {
+        env: { DOCKER_HOST: `unix://${engine.socketPath}`, MLCUBE_RECORD: 'off', PATH: `${bin.dir}:${process.env.PATH}` },
+      });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stderr).to.contain('has no org.mlcommons.mlcube.base-image label: an older mlcube made it (node only, no shell); making it again');
+      const paths = engine.paths();
+      expect(paths.indexOf('POST /images/create'), 'imported before the build').to.be.within(0, paths.indexOf('POST /build'));
+      const imported = decodeURIComponent(engine.calls.find((c) => c.path.includes('/images/create'))!.path);
+      expect(imported).to.contain('repo=mlcube/node-base').and.contain('tag=20');
+    } finally {
+      bin.cleanup();
+    }
   });
 
   it('under build_strategy never, a missing image is exit 4 and nothing is built or started', async () => {
