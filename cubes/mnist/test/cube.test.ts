@@ -7,12 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { datasetFromNpz } from '../src/data/dataset.js';
-import { writeNpz } from '../src/data/npz.js';
 import { DATA_CONFIG_SCHEMA } from '../src/download/schema.js';
 import { EVAL_CONFIG_SCHEMA } from '../src/evaluate/schema.js';
 import { TRAIN_CONFIG_SCHEMA } from '../src/train/schema.js';
 import { buildOfflineSet, TEST_PER_CLASS } from '../src/tools/offline-set.js';
-import { tempDir } from './helpers.js';
+import { mnistNpz, tempDir } from './helpers.js';
 
 // dist-test/test -> the cube's directory, and the repository around it
 const CUBE = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -80,15 +79,7 @@ describe('mnist cube: files and contract', function () {
       expect(bad.stdout).to.equal('');
       const images = new Uint8Array(20 * 784).map((_, i) => i % 255);
       const labels = Uint8Array.from({ length: 20 }, (_, i) => i % 10);
-      const npz = writeNpz(
-        [
-          ['x_train', images, [20, 28, 28]],
-          ['y_train', labels, [20]],
-          ['x_test', images, [20, 28, 28]],
-          ['y_test', labels, [20]],
-        ],
-        true,
-      );
+      const npz = mnistNpz(images, labels, true);
       writeFileSync(join(t.dir, 'tiny.npz'), npz);
       writeFileSync(join(t.dir, 'data.yaml'), `uri: tiny.npz\nhash: ${createHash('sha256').update(npz).digest('hex')}\n`);
       mkdirSync(join(t.dir, 'data'), { recursive: true });

@@ -5,9 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { writeIdx } from '../src/data/idx.js';
-import { writeNpz } from '../src/data/npz.js';
 import { runDownload } from '../src/download/task.js';
-import { quietLogger, tempDir } from './helpers.js';
+import { mnistNpz, quietLogger, tempDir } from './helpers.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -61,15 +60,7 @@ describe('mnist cube: download task', function () {
   this.timeout(30000);
   const images = Uint8Array.from({ length: 4 * 784 }, (_, i) => i % 251);
   const labels = Uint8Array.of(1, 2, 3, 4);
-  const npz = writeNpz(
-    [
-      ['x_train', images, [4, 28, 28]],
-      ['y_train', labels, [4]],
-      ['x_test', images, [4, 28, 28]],
-      ['y_test', labels, [4]],
-    ],
-    true,
-  );
+  const npz = mnistNpz(images, labels, true);
   const idx: Record<string, Buffer> = {
     'train-images-idx3-ubyte.gz': writeIdx(images, [4, 28, 28], true),
     'train-labels-idx1-ubyte.gz': writeIdx(labels, [4], true),

@@ -1,14 +1,13 @@
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeNpz } from '../src/data/npz.js';
 import { runEvaluate } from '../src/evaluate/task.js';
 import { selectBackend } from '../src/model/backend.js';
 import { modelArtifacts, writeModel } from '../src/model/io.js';
 import { LocalComm } from '../src/train/comm.js';
 import { trainReplica } from '../src/train/loop.js';
-import { quietLogger, tempDir, toySplit } from './helpers.js';
+import { quietLogger, tempDir, toySplit, trainConfig, writeMnistData } from './helpers.js';
 
 describe('mnist cube: evaluate on ONNX Runtime (eval_config backend: onnx)', function () {
   this.timeout(60000);
@@ -21,34 +20,10 @@ describe('mnist cube: evaluate on ONNX Runtime (eval_config backend: onnx)', fun
     try {
       await selectBackend('wasm');
       const data = toySplit(200);
-      const { model } = trainReplica(
-        {
-          model: 'lenet5',
-          model_id: 'mnist_lenet5_v1',
-          loss: 'categorical_crossentropy',
-          optimizer: 'adam',
-          learning_rate: 0.003,
-          lr_schedule: { type: 'constant' },
-          train_epochs: 1,
-          batch_size: 32,
-          validation_split: 0,
-          seed: 1,
-          backend: 'wasm',
-          workers: 1,
-        },
-        data,
-        new LocalComm(),
-      );
+      const { model } = trainReplica(trainConfig({ model: 'lenet5', model_id: 'mnist_lenet5_v1', train_epochs: 1, validation_split: 0, seed: 1 }), data, new LocalComm());
       writeModel(join(t.dir, 'model'), await modelArtifacts(model), { model_id: 'mnist_lenet5_v1' });
       model.dispose();
-      mkdirSync(join(t.dir, 'data'));
-      const arrays: [string, Uint8Array, number[]][] = [
-        ['x_train', data.images, [200, 28, 28]],
-        ['y_train', data.labels, [200]],
-        ['x_test', data.images, [200, 28, 28]],
-        ['y_test', data.labels, [200]],
-      ];
-      writeFileSync(join(t.dir, 'data', 'mnist.npz'), writeNpz(arrays, false));
+      writeMnistData(join(t.dir, 'data'), data);
       const params = { dataDir: join(t.dir, 'data'), modelDir: join(t.dir, 'model'), speedSeconds: 0.1 };
       const read = (d: string) => JSON.parse(readFileSync(join(t.dir, d, 'metrics.json'), 'utf8'));
       // No eval_config file (the optional input absent): TensorFlow.js, as before.

@@ -1,14 +1,13 @@
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeNpz } from '../src/data/npz.js';
 import { modelArtifacts, writeModel } from '../src/model/io.js';
 import { classMetrics, runEvaluate } from '../src/evaluate/task.js';
 import { selectBackend } from '../src/model/backend.js';
 import { LocalComm } from '../src/train/comm.js';
 import { trainReplica } from '../src/train/loop.js';
-import { quietLogger, tempDir, toySplit } from './helpers.js';
+import { quietLogger, tempDir, toySplit, trainConfig, writeMnistData } from './helpers.js';
 
 describe('mnist cube: evaluate task', function () {
   this.timeout(60000);
@@ -21,39 +20,10 @@ describe('mnist cube: evaluate task', function () {
     try {
       await selectBackend('wasm');
       const data = toySplit(200);
-      const { model } = trainReplica(
-        {
-          model: 'mlp',
-          model_id: 'mnist_mlp_v1',
-          loss: 'categorical_crossentropy',
-          optimizer: 'adam',
-          learning_rate: 0.003,
-          lr_schedule: { type: 'constant' },
-          train_epochs: 2,
-          batch_size: 32,
-          validation_split: 0,
-          seed: 1,
-          backend: 'wasm',
-          workers: 1,
-        },
-        data,
-        new LocalComm(),
-      );
+      const { model } = trainReplica(trainConfig({ model: 'mlp', model_id: 'mnist_mlp_v1', train_epochs: 2, validation_split: 0, seed: 1 }), data, new LocalComm());
       writeModel(join(t.dir, 'model'), await modelArtifacts(model), { train_config: { model: 'mlp' } });
       model.dispose();
-      mkdirSync(join(t.dir, 'data'));
-      writeFileSync(
-        join(t.dir, 'data', 'mnist.npz'),
-        writeNpz(
-          [
-            ['x_train', data.images, [200, 28, 28]],
-            ['y_train', data.labels, [200]],
-            ['x_test', data.images, [200, 28, 28]],
-            ['y_test', data.labels, [200]],
-          ],
-          false,
-        ),
-      );
+      writeMnistData(join(t.dir, 'data'), data);
       const rowsFile = join(t.dir, 'rows.jsonl');
       process.env.MLCUBE_METRICS_FILE = rowsFile;
       try {
@@ -106,20 +76,7 @@ describe('mnist cube: evaluate task', function () {
   it('names model_dir and the fix when there is no model', async () => {
     const t = tempDir();
     try {
-      mkdirSync(join(t.dir, 'data'));
-      const d = toySplit(10);
-      writeFileSync(
-        join(t.dir, 'data', 'mnist.npz'),
-        writeNpz(
-          [
-            ['x_train', d.images, [10, 28, 28]],
-            ['y_train', d.labels, [10]],
-            ['x_test', d.images, [10, 28, 28]],
-            ['y_test', d.labels, [10]],
-          ],
-          false,
-        ),
-      );
+      writeMnistData(join(t.dir, 'data'), toySplit(10));
       let msg = '';
       await runEvaluate({ dataDir: join(t.dir, 'data'), modelDir: join(t.dir, 'none'), metricsDir: join(t.dir, 'm') }, quietLogger()).catch((e: Error) => {
         msg = e.message;

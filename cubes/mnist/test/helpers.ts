@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Logger } from '../src/log.js';
 import type { Split } from '../src/data/dataset.js';
+import { writeNpz } from '../src/data/npz.js';
+import type { TrainConfig } from '../src/train/schema.js';
 
 /** A Logger that records lines instead of printing them. */
 export function quietLogger(task = 'test'): Logger & { lines: string[] } {
@@ -40,4 +42,43 @@ export function toySplit(count: number, seed = 1): Split {
     for (let c = 4; c < 24; c++) images[i * 784 + (2 * label + 4) * 28 + c] = 250;
   }
   return { images, labels, count };
+}
+
+/** An npz in the MNIST layout whose train and test arrays are both these images (count x 28 x 28) and labels. */
+export function mnistNpz(images: Uint8Array, labels: Uint8Array, compress = false): Buffer {
+  const count = labels.length;
+  return writeNpz(
+    [
+      ['x_train', images, [count, 28, 28]],
+      ['y_train', labels, [count]],
+      ['x_test', images, [count, 28, 28]],
+      ['y_test', labels, [count]],
+    ],
+    compress,
+  );
+}
+
+/** `<dir>/mnist.npz` (the directory made) holding `split` as both the training and the test set. */
+export function writeMnistData(dir: string, split: Split): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'mnist.npz'), mnistNpz(split.images, split.labels));
+}
+
+/** A small training configuration for tests (one epoch of the MLP on the wasm backend); `over` changes keys. */
+export function trainConfig(over: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    model: 'mlp',
+    model_id: 'mnist_mlp_v1',
+    loss: 'categorical_crossentropy',
+    optimizer: 'adam',
+    learning_rate: 0.003,
+    lr_schedule: { type: 'constant' },
+    train_epochs: 1,
+    batch_size: 32,
+    validation_split: 0.2,
+    seed: 7,
+    backend: 'wasm',
+    workers: 1,
+    ...over,
+  };
 }

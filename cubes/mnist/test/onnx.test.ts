@@ -1,16 +1,15 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeNpz } from '../src/data/npz.js';
 import { checkOnnx, MAX_ABS_DIFF } from '../src/export/check.js';
 import { runExport } from '../src/export/task.js';
 import { createModel, MODEL_NAMES } from '../src/model/architectures.js';
 import { selectBackend } from '../src/model/backend.js';
 import { loadModel, modelArtifacts, writeModel } from '../src/model/io.js';
 import { toOnnx } from '../src/model/onnx.js';
-import { quietLogger, tempDir, toySplit } from './helpers.js';
+import { quietLogger, tempDir, toySplit, writeMnistData } from './helpers.js';
 
 /** A model of the architecture with its initial weights and non-zero biases (zeros would hide a bias written wrong). */
 function randomModel(name: (typeof MODEL_NAMES)[number], seed = 5): tf.LayersModel {
@@ -22,17 +21,7 @@ function randomModel(name: (typeof MODEL_NAMES)[number], seed = 5): tf.LayersMod
   return m;
 }
 
-function writeData(dir: string, count: number): void {
-  const d = toySplit(count, 3);
-  mkdirSync(dir, { recursive: true });
-  const shape: [string, Uint8Array, number[]][] = [
-    ['x_train', d.images, [count, 28, 28]],
-    ['y_train', d.labels, [count]],
-    ['x_test', d.images, [count, 28, 28]],
-    ['y_test', d.labels, [count]],
-  ];
-  writeFileSync(join(dir, 'mnist.npz'), writeNpz(shape, false));
-}
+const writeData = (dir: string, count: number) => writeMnistData(dir, toySplit(count, 3));
 
 describe('mnist cube: ONNX export checked on ONNX Runtime', function () {
   this.timeout(120000);

@@ -3,32 +3,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { writeNpz } from '../src/data/npz.js';
 import { loadModel, modelArtifacts, writeModel } from '../src/model/io.js';
 import { selectBackend } from '../src/model/backend.js';
 import { LocalComm } from '../src/train/comm.js';
 import { trainReplica } from '../src/train/loop.js';
 import { createModel } from '../src/model/architectures.js';
 import { trainParallel } from '../src/train/parallel.js';
-import type { TrainConfig } from '../src/train/schema.js';
 import { runTrain } from '../src/train/task.js';
 import { registerWasmTrainingKernels } from '../src/model/wasm-kernels.js';
-import { quietLogger, tempDir, toySplit } from './helpers.js';
+import { quietLogger, tempDir, toySplit, trainConfig, writeMnistData } from './helpers.js';
 
-const base: TrainConfig = {
-  model: 'mlp',
-  model_id: 'mnist_mlp_v1',
-  loss: 'categorical_crossentropy',
-  optimizer: 'adam',
-  learning_rate: 0.003,
-  lr_schedule: { type: 'constant' },
-  train_epochs: 1,
-  batch_size: 32,
-  validation_split: 0.2,
-  seed: 7,
-  backend: 'wasm',
-  workers: 1,
-};
+const base = trainConfig();
 
 async function onBackend<T>(name: string, f: () => T): Promise<T> {
   await tf.setBackend(name);
@@ -171,18 +156,7 @@ describe('mnist cube: training', function () {
     const t = tempDir();
     try {
       const dataDir = join(t.dir, 'data');
-      const small = toySplit(100);
-      const npz = writeNpz(
-        [
-          ['x_train', small.images, [100, 28, 28]],
-          ['y_train', small.labels, [100]],
-          ['x_test', small.images, [100, 28, 28]],
-          ['y_test', small.labels, [100]],
-        ],
-        false,
-      );
-      (await import('node:fs')).mkdirSync(dataDir);
-      writeFileSync(join(dataDir, 'mnist.npz'), npz);
+      writeMnistData(dataDir, toySplit(100));
       const cfgFile = join(t.dir, 'train.yaml');
       writeFileSync(cfgFile, 'model: mlp\ntrain_epochs: 2\nbatch_size: 50\nseed: 3\nworkers: 1\n');
       const log = quietLogger('train');
