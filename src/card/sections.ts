@@ -1,6 +1,6 @@
 import { describeSource, type GateResult } from '../gates/evaluate.js';
 import { formatBytes } from '../gates/units.js';
-import type { CardData } from './data.js';
+import type { Artifact, CardData } from './data.js';
 
 /**
  * The card as a list of sections of plain cells, shared by the Markdown and the HTML writers (markdown.ts,
@@ -23,6 +23,17 @@ export const NOT_REPORTED = 'not reported';
 
 const digest = (algorithm: string | null, sha256: string | null) => (sha256 ? `${algorithm}:${sha256}` : NOT_REPORTED);
 const orNot = (rows: Row[], head: string[], what: string): Block => (rows.length ? { kind: 'table', head, rows } : { kind: 'text', text: `${what}: ${NOT_REPORTED}` });
+/** A section listing artifacts (the model, the data) with their digests. */
+const artifacts = (heading: string, list: readonly Artifact[], what: string): Section => ({
+  heading,
+  blocks: [
+    orNot(
+      list.map((a) => ({ cells: [a.run_id, `${a.io} ${a.name}`, a.path, digest(a.algorithm, a.sha256)] })),
+      ['run', 'parameter', 'path', 'digest'],
+      what,
+    ),
+  ],
+});
 const value = (kind: GateResult['kind'], v: number | string | null) => (v === null ? NOT_REPORTED : kind === 'size' && typeof v === 'number' ? formatBytes(v) : String(v));
 
 /** The release line at the top of the card. */
@@ -49,26 +60,8 @@ export function cardSections(d: CardData): Section[] {
         },
       ],
     },
-    {
-      heading: 'Model',
-      blocks: [
-        orNot(
-          d.model.map((a) => ({ cells: [a.run_id, `${a.io} ${a.name}`, a.path, digest(a.algorithm, a.sha256)] })),
-          ['run', 'parameter', 'path', 'digest'],
-          'model identity',
-        ),
-      ],
-    },
-    {
-      heading: 'Data',
-      blocks: [
-        orNot(
-          d.data.map((a) => ({ cells: [a.run_id, `${a.io} ${a.name}`, a.path, digest(a.algorithm, a.sha256)] })),
-          ['run', 'parameter', 'path', 'digest'],
-          'input data',
-        ),
-      ],
-    },
+    artifacts('Model', d.model, 'model identity'),
+    artifacts('Data', d.data, 'input data'),
     {
       heading: 'Code',
       blocks: [
