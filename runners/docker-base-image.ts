@@ -7,7 +7,7 @@ import { ImageError, RuntimeUnavailableError, UsageError } from '../src/errors.j
 import type { Logger } from '../src/log.js';
 import { BASE_LABEL, baseImageCommand, baseLabel, baseTag, importChanges, mmdebstrapArgs, mmdebstrapFix, NODE_REPO, parseBaseTag, type BaseSpec } from './docker-base-spec.js';
 import type { DockerfileBase } from './docker-from.js';
-import { engineError, follow, imageExists, streamError } from './docker-image.js';
+import { engineError, follow, imageExists, inspectImage, streamError } from './docker-image.js';
 import { localDocker } from './docker.js';
 
 export const NODE_MAJOR = process.versions.node.split('.')[0];
@@ -55,13 +55,9 @@ export async function ensureBaseImage(
   const spec: BaseSpec = { ...wanted, suite };
   const tag = opts.tag ?? baseTag(spec, NODE_MAJOR);
   const label = baseLabel(spec, process.version);
-  const found = await docker
-    .getImage(tag)
-    .inspect()
-    .catch((caught: unknown) => {
-      if (engineError(caught).statusCode === 404) return undefined;
-      throw new ImageError(`cannot inspect the image ${tag}: ${engineError(caught).message}`, { suggestions: ['Check that the Docker daemon runs (mlcube doctor).'] });
-    });
+  const found = await inspectImage(docker, tag).catch((caught: unknown) => {
+    throw new ImageError(`cannot inspect the image ${tag}: ${engineError(caught).message}`, { suggestions: ['Check that the Docker daemon runs (mlcube doctor).'] });
+  });
   const foundLabel = found?.Config?.Labels?.[BASE_LABEL];
   if (found && foundLabel === label && !opts.rebuild) {
     log.info(`reusing ${tag}: it holds the same (${label}); --rebuild makes it again`);
@@ -118,7 +114,7 @@ export async function makeMissingBases(docker: Docker, bases: readonly Dockerfil
   for (const b of bases) {
     const spec = parseBaseTag(b.image, NODE_MAJOR, here);
     if (!spec) continue;
-    const found = await inspected(docker, b.image);
+    const found = await inspectImage(docker, b.image);
     // An image of our tag without our label was made by an older mlcube (node and its libraries only: no shell, no
     // librt for ONNX Runtime): building on it would fail later, inside the task.
     if (found && found.Config?.Labels?.[BASE_LABEL]) continue;
@@ -129,16 +125,6 @@ export async function makeMissingBases(docker: Docker, bases: readonly Dockerfil
         : `the base image ${b.image} (${dockerfile}:${b.line}) is not in the local Docker daemon: making it, ${how}`,
     );
     await ensureBaseImage(spec, {}, log, docker);
-  }
-}
-
-/** The image's inspect data, or undefined when the daemon lacks it. */
-async function inspected(docker: Docker, image: string): Promise<Docker.ImageInspectInfo | undefined> {
-  try {
-    return await docker.getImage(image).inspect();
-  } catch (caught) {
-    if (engineError(caught).statusCode === 404) return undefined;
-    throw caught;
   }
 }
 

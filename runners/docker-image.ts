@@ -94,14 +94,18 @@ export function streamError(events: ProgressEvent[]): string | undefined {
   return bad ? (bad.errorDetail?.message ?? bad.error) : undefined;
 }
 
-export async function imageExists(docker: Docker, image: string): Promise<boolean> {
+/** The image's inspect data, or undefined when the daemon does not have it (any other failure throws). */
+export async function inspectImage(docker: Docker, image: string): Promise<Docker.ImageInspectInfo | undefined> {
   try {
-    await docker.getImage(image).inspect();
-    return true;
+    return await docker.getImage(image).inspect();
   } catch (caught) {
-    if (engineError(caught).statusCode === 404) return false;
+    if (engineError(caught).statusCode === 404) return undefined;
     throw caught;
   }
+}
+
+export async function imageExists(docker: Docker, image: string): Promise<boolean> {
+  return (await inspectImage(docker, image)) !== undefined;
 }
 
 export async function pullImage(docker: Docker, image: string, log: Logger, buildable: boolean): Promise<void> {
