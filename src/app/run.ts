@@ -1,5 +1,5 @@
 import { buildConfig } from '../config/build.js';
-import { GATE_FAILED_EXIT_CODE, RuntimeUnavailableError, UsageError } from '../errors.js';
+import { RuntimeUnavailableError, UsageError } from '../errors.js';
 import type { RunnerFlags, SubmittedJob } from '../runner.js';
 import { RUNNERS } from '../../runners/index.js';
 import { realFs } from '../params/fs-probe.js';
@@ -8,7 +8,7 @@ import { planRun, type PlanInput } from '../plan/plan.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import type { RunHook, TaskOutcome } from '../hooks/hook.js';
 import { provenanceHook } from '../hooks/provenance.js';
-import { gatesHook } from '../hooks/gates.js';
+import { gatedResult, gatesHook } from '../hooks/gates.js';
 import { reapKilledRuns } from './reap.js';
 import { runAttached } from './run-attached.js';
 import { runBatch } from './run-batch.js';
@@ -133,17 +133,13 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
 }
 
 /** A task that exited 0 but failed its release gates is failed, with the gate exit code, as its record says. */
-const taskRun = (r: TaskOutcome): TaskRun => {
-  const gated = r.exitCode === 0 && r.gates?.release === 'failed';
-  return {
-    task: r.task,
-    status: r.exitCode === 0 && !gated ? 'succeeded' : 'failed',
-    exitCode: gated ? GATE_FAILED_EXIT_CODE : r.exitCode,
-    durationMs: r.durationMs,
-    ...(r.gates ? { release: r.gates.release } : {}),
-    ...(r.runId ? { runId: r.runId } : {}),
-  };
-};
+const taskRun = (r: TaskOutcome): TaskRun => ({
+  task: r.task,
+  ...gatedResult(r),
+  durationMs: r.durationMs,
+  ...(r.gates ? { release: r.gates.release } : {}),
+  ...(r.runId ? { runId: r.runId } : {}),
+});
 
 /** Every hook's afterRun; after a failed run, a hook's own failure is only a warning (the run's error is what counts). */
 async function afterRun(hooks: readonly RunHook[], plan: RunPlan, results: readonly TaskOutcome[], app: AppEnv, failed: boolean): Promise<void> {

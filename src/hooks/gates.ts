@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppEnv } from '../app/context.js';
-import { GateFailedError } from '../errors.js';
+import { GATE_FAILED_EXIT_CODE, GateFailedError } from '../errors.js';
 import { describeReport, evaluateGates, type GateReport } from '../gates/evaluate.js';
 import { taskMeasure } from '../gates/measure.js';
 import { OPERATOR_KEY } from '../gates/spec.js';
 import { METRICS_FILE_NAME } from '../runner.js';
 import { stdoutStream } from '../task-io.js';
-import type { RunHook } from './hook.js';
+import type { RunHook, TaskOutcome } from './hook.js';
 
 /**
  * Release gates (README "Release gates"): after a task with `gates:` ended with exit code 0, each gate is measured
@@ -58,4 +58,10 @@ export function gateFailure(task: string, report: GateReport, notRun: readonly s
       ],
     },
   );
+}
+
+/** A task's result once its gates are judged: one that exited 0 but failed its release gates is failed, with exit code 7. */
+export function gatedResult(o: Pick<TaskOutcome, 'exitCode' | 'gates'>): { status: 'succeeded' | 'failed'; exitCode: number } {
+  if (o.exitCode !== 0) return { status: 'failed', exitCode: o.exitCode };
+  return o.gates?.release === 'failed' ? { status: 'failed', exitCode: GATE_FAILED_EXIT_CODE } : { status: 'succeeded', exitCode: 0 };
 }

@@ -7,7 +7,7 @@ import { loadPrivateKey, SIGNING_KEY_ENV, signingKeyPath } from '../provenance/k
 import { RunRecorder } from '../provenance/recorder.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import type { RunHook, TaskHookContext, TaskOutcome } from './hook.js';
-import { gateFailure } from './gates.js';
+import { gatedResult, gateFailure } from './gates.js';
 
 /** Env var: `off` (or 0/false/no) writes no run records (the provenance hook is not registered). */
 export const RECORD_ENV = 'MLCUBE_RECORD';
@@ -83,8 +83,7 @@ export function provenanceHook(app: AppEnv): RunHook | undefined {
       // A failed release decision fails the run (exit 7, src/app/run-steps.ts): the record says so, signed all the same.
       const gated = r.exitCode === 0 && r.gates?.release === 'failed' ? gateFailure(task.name, r.gates) : undefined;
       await recorder.finish(active, task, {
-        status: r.exitCode === 0 && !gated ? 'succeeded' : 'failed',
-        exitCode: gated ? gated.exitCode : r.exitCode,
+        ...gatedResult(r),
         usage: r.usage,
         ...(r.gates ? { gates: r.gates } : {}),
         ...(gated ? { error: gated.message } : {}),
