@@ -1,3 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 /** Pipes a child's output into a stream we do not own (never ended here: TaskIo's streams are the recorder's); settles once the output has ended. */
 export function pipeInto(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => {
@@ -22,4 +26,9 @@ export function stdoutStream(route: StdoutRoute | undefined): NodeJS.WritableStr
 /** The same where the task's process writes it itself: its stdout's entry in the child's stdio (fd 2 is our stderr). */
 export function stdoutStdio(route: StdoutRoute | undefined): 'inherit' | 2 {
   return route === 'stderr' ? 2 : 'inherit';
+}
+
+/** A task run's private metrics directory: `<tmp>/mlcube-metrics-XXXXXX` (the reaper removes only names of this form). */
+export function newMetricsDir(): string {
+  return mkdtempSync(join(tmpdir(), 'mlcube-metrics-'));
 }

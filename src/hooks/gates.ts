@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppEnv } from '../app/context.js';
 import { GATE_FAILED_EXIT_CODE, GateFailedError } from '../errors.js';
@@ -7,7 +6,7 @@ import { describeReport, evaluateGates, type GateReport } from '../gates/evaluat
 import { taskMeasure } from '../gates/measure.js';
 import { OPERATOR_KEY } from '../gates/spec.js';
 import { METRICS_FILE_NAME } from '../runner.js';
-import { stdoutStream } from '../task-io.js';
+import { newMetricsDir, stdoutStream } from '../task-io.js';
 import type { RunHook, TaskOutcome } from './hook.js';
 
 /**
@@ -26,7 +25,7 @@ export function gatesHook(app: AppEnv): RunHook {
       let own: string | undefined;
       let run = ctx.run;
       if (!run.taskIo) {
-        own = mkdtempSync(join(tmpdir(), 'mlcube-metrics-'));
+        own = newMetricsDir();
         run = { ...run, taskIo: { stdout: stdoutStream(run.stdoutTo), stderr: process.stderr, metricsDir: own } };
       }
       try {

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { arch, hostname, platform as osPlatform, tmpdir, userInfo } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { arch, hostname, platform as osPlatform, userInfo } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import type { Tree } from '../config/tree.js';
 import type { Redaction } from '../config/secrets.js';
@@ -37,7 +37,7 @@ import type { GateReport } from '../gates/evaluate.js';
 import { recordProcess, runsDir } from './store.js';
 import { markLive, thisMlcube, unmarkLive } from './reaper.js';
 import { RECORDS_DIR } from '../params/isolation.js';
-import { stdoutStream, type StdoutRoute } from '../task-io.js';
+import { newMetricsDir, stdoutStream, type StdoutRoute } from '../task-io.js';
 
 export interface RecorderOptions {
   workspace: string;
@@ -240,7 +240,7 @@ export class RunRecorder {
     };
     // The run directory (made above) and the task's output files exist before the runner starts anything; the metrics
     // directory is private to this task run and outside the workspace, so a container sees it and nothing else.
-    const metricsDir = mkdtempSync(join(tmpdir(), 'mlcube-metrics-'));
+    const metricsDir = newMetricsDir();
     const me = thisMlcube();
     record.reaping = { boot_id: me.boot_id, pid_start: me.pid_start, metrics_dir: metricsDir, task_pgid: null, task_start: null, docker_host: o.dockerHost ?? null };
     const captures = {
