@@ -15,7 +15,7 @@ import { resolveTree } from './interpolate.js';
 import { normalizeTasks, parameterNames } from '../params/normalize.js';
 import { paramKey } from '../params/resolve.js';
 import { which } from '../which.js';
-import { configPlaces, locatingConfigErrors, type ConfigPlaceOf } from './config-places.js';
+import { configPlaces, locatingConfigErrors, prefixes, type ConfigPlaceOf } from './config-places.js';
 
 export interface BuildOptions {
   mlcube?: string;
@@ -144,7 +144,7 @@ export function commandLineParams(tasks: Tree, taskArgs: ReadonlyMap<string, str
 
 /** The override's value holds something at `path` (a string where a parameter spec stands is its short form: the path). */
 function setsValue(o: ParamOverride, path: readonly string[]): boolean {
-  if (o.key.length > path.length || !o.key.every((k, i) => path[i] === k)) return false;
+  if (!prefixes(o.key, path)) return false;
   let v: unknown = o.value;
   for (const k of path.slice(o.key.length)) {
     if (!isTree(v)) return k === 'default' && typeof v === 'string';

@@ -40,7 +40,8 @@ export function configPlaces(origins: ConfigOrigins): ConfigPlaceOf {
   };
 }
 
-function prefixes(short: readonly string[], long: readonly string[]): boolean {
+/** `short` is `long` or a path above it. */
+export function prefixes(short: readonly string[], long: readonly string[]): boolean {
   return short.length <= long.length && short.every((k, i) => long[i] === k);
 }
 
