@@ -81,8 +81,8 @@ export interface SubmitSpec {
   cube: string;
   logDir: string;
   workspace: string;
-  /** Job id the task waits for (afterok). */
-  after?: string;
+  /** Job ids the task waits for (afterok on every one). */
+  after?: readonly string[];
 }
 
 /** A job name Slurm displays: mlcube-<cube>-<task>. */
@@ -90,7 +90,7 @@ export function jobName(cube: string, task: string): string {
   return `mlcube-${cube}-${task}`.replace(/[^A-Za-z0-9_.-]+/g, '-');
 }
 
-/** `sbatch --parsable ...` (script on stdin). The cluster sequences the chain: afterok + kill-on-invalid-dep. */
+/** `sbatch --parsable ...` (script on stdin). The cluster sequences the graph: afterok on every parent + kill-on-invalid-dep. */
 export function sbatchArgv(job: SubmitSpec, s: SlurmSettings): string[] {
   const argv = [
     'sbatch',
@@ -106,7 +106,7 @@ export function sbatchArgv(job: SubmitSpec, s: SlurmSettings): string[] {
   if (s.cpusPerTask) argv.push(`--cpus-per-task=${s.cpusPerTask}`);
   if (s.mem) argv.push(`--mem=${s.mem}`);
   if (s.gpusPerJob > 0) argv.push(`--gres=gpu:${s.gpusPerJob}`);
-  if (job.after) argv.push(`--dependency=afterok:${job.after}`, '--kill-on-invalid-dep=yes');
+  if (job.after?.length) argv.push(`--dependency=afterok:${job.after.join(':')}`, '--kill-on-invalid-dep=yes');
   argv.push(...s.sbatchArgs);
   return argv;
 }

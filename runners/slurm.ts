@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFi
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { ConfigError, InterruptedError, RuntimeUnavailableError, UsageError } from '../src/errors.js';
-import type { Availability, JobState, RunContext, Runner, SubmittedChain, SubmittedJob, TaskResult } from '../src/runner.js';
+import type { Availability, JobState, RunContext, Runner, SubmittedGraph, SubmittedJob, TaskResult } from '../src/runner.js';
 import { slurmRunner, type SlurmSettings } from './slurm-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
@@ -99,10 +99,10 @@ export class SlurmRunner implements Runner<SlurmSettings> {
   }
 
   async run(task: ResolvedTask, ctx: RunContext<SlurmSettings>): Promise<TaskResult> {
-    return (await this.submitChain([task], ctx)).wait(0);
+    return (await this.submitGraph([task], [[]], ctx)).wait(0);
   }
 
-  private async submit(tasks: readonly ResolvedTask[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
+  private async submit(tasks: readonly ResolvedTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
     const inv = ctx.invocation;
     if (!inv) throw new UsageError('the slurm runner needs the command line of the run (internal: no invocation in the context)');
     const s = ctx.settings;
@@ -119,12 +119,13 @@ export class SlurmRunner implements Runner<SlurmSettings> {
     mkdirSync(logDir, { recursive: true });
     const jobs: SubmittedJob[] = [];
     try {
-      for (const t of tasks) {
+      for (const [i, t] of tasks.entries()) {
+        const after = (parents[i] ?? []).map((p) => jobs[p].jobId);
         const script = jobScript(
           { task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: s.inner, invocation: inv, params: t.params.map((p) => p.name) },
           s,
         );
-        const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after: jobs.at(-1)?.jobId }, s);
+        const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after }, s);
         ctx.log.debug(`${argv.join(' ')} <<'EOF'\n${script}EOF`);
         const r = await execa(argv[0], argv.slice(1), { input: script, reject: false, env: this.env, extendEnv: false });
         const id = parseJobId(String(r.stdout));
@@ -135,7 +136,7 @@ export class SlurmRunner implements Runner<SlurmSettings> {
           });
         }
         jobs.push({ task: t.name, jobId: id, stdout: join(logDir, `${t.name}-${id}.out`), stderr: join(logDir, `${t.name}-${id}.err`) });
-        ctx.log.info(`task "${t.name}": submitted Slurm job ${id}${jobs.length > 1 ? ` (after ${jobs[jobs.length - 2].jobId} succeeds)` : ''}`);
+        ctx.log.info(`task "${t.name}": submitted Slurm job ${id}${after.length ? ` (after ${after.join(' and ')} succeed${after.length === 1 ? 's' : ''})` : ''}`);
       }
     } catch (e) {
       await cancelJobs(
@@ -149,21 +150,19 @@ export class SlurmRunner implements Runner<SlurmSettings> {
   }
 
   /**
-   * Submits the chain (one job per task, afterok) and returns without waiting; `wait(i)` then follows job i with
-   * scontrol, streaming its output files while they grow.
+   * Submits the graph (one job per task, afterok on its parents' jobs) and returns without waiting; `wait(i)` then
+   * follows job i with scontrol, streaming its output files while they grow.
    */
-  async submitChain(tasks: readonly ResolvedTask[], ctx: RunContext<SlurmSettings>): Promise<SubmittedChain> {
-    const jobs = await this.submit(tasks, ctx);
+  async submitGraph(tasks: readonly ResolvedTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedGraph> {
+    const jobs = await this.submit(tasks, parents, ctx);
     const poll = ctx.settings.pollMs;
-    // Jobs before this index were followed to their end or cancelled: cancel() leaves them alone.
-    let settled = 0;
-    const cancelFrom = async (i: number) => {
-      const rest = jobs.slice(Math.max(i, settled));
-      settled = jobs.length;
-      await cancelJobs(
-        rest.map((j) => j.jobId),
-        this.env,
-      ).catch(() => undefined);
+    // Jobs followed to their end or cancelled: cancel() leaves them alone.
+    const settled = new Set<number>();
+    const cancel = async (which: readonly number[] = jobs.map((_, i) => i)) => {
+      const ids = which.filter((i) => !settled.has(i)).map((i) => jobs[i].jobId);
+      which.forEach((i) => settled.add(i));
+      if (ids.length) await cancelJobs(ids, this.env).catch(() => undefined);
+      return ids;
     };
     const wait = async (i: number): Promise<TaskResult> => {
       const job = jobs[i];
@@ -174,15 +173,14 @@ export class SlurmRunner implements Runner<SlurmSettings> {
       let last: JobState | undefined;
       for (;;) {
         if (ctx.signal.aborted) {
-          const ids = jobs.slice(Math.max(i, settled)).map((j) => j.jobId);
-          await cancelFrom(i);
-          throw new InterruptedError(`interrupted: cancelled Slurm job(s) ${ids.join(', ')}`, { place: { task: job.task } });
+          const ids = await cancel();
+          throw new InterruptedError(`interrupted: cancelled Slurm job(s) ${[job.jobId, ...ids.filter((id) => id !== job.jobId)].join(', ')}`, { place: { task: job.task } });
         }
         const s = await jobState(job.jobId, this.env);
         out = pump(job.stdout, out, stdoutStream(ctx.stdoutTo));
         err = pump(job.stderr, err, process.stderr);
         if (!s) {
-          await cancelFrom(i);
+          await cancel();
           throw new RuntimeUnavailableError(`Slurm no longer knows job ${job.jobId} (task "${job.task}"; last state ${last?.state ?? 'unknown'})`, {
             suggestions: ['Raise MinJobAge in slurm.conf, or follow it with sacct where accounting runs.'],
           });
@@ -196,15 +194,9 @@ export class SlurmRunner implements Runner<SlurmSettings> {
       await sleep(200);
       pump(job.stdout, out, stdoutStream(ctx.stdoutTo));
       pump(job.stderr, err, process.stderr);
-      settled = Math.max(settled, i + 1);
-      const exitCode = jobExitCode(last!);
-      const rest = jobs.slice(settled);
-      if (exitCode !== 0 && rest.length) {
-        ctx.log.info(`job ${job.jobId} ended ${last!.state}: cancelling the jobs that depend on it (${rest.map((j) => j.jobId).join(', ')})`);
-        await cancelFrom(settled);
-      }
-      return { exitCode, durationMs: Date.now() - (started ?? following) };
+      settled.add(i);
+      return { exitCode: jobExitCode(last!), durationMs: Date.now() - (started ?? following) };
     };
-    return { jobs, wait, cancel: () => cancelFrom(settled) };
+    return { jobs, wait, cancel: async (which) => void (await cancel(which)) };
   }
 }

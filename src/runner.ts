@@ -112,17 +112,16 @@ export interface SubmittedJob {
   stderr: string;
 }
 
-/** A chain a batch runner submitted: one job per task, sequenced by the batch system. */
-export interface SubmittedChain {
+/** A task graph a batch runner submitted: one job per task, each waiting for its parents' jobs in the batch system. */
+export interface SubmittedGraph {
   jobs: SubmittedJob[];
   /**
-   * Follows the job of task `i` (tasks in order) until it ends, its output streamed, and resolves with its exit code;
-   * a job that failed has the jobs after it cancelled. Ctrl-C (the context's signal) cancels the jobs not yet ended
-   * and rejects with InterruptedError.
+   * Follows the job of task `i` (tasks as submitted) until it ends, its output streamed, and resolves with its exit
+   * code. Ctrl-C (the context's signal) cancels the jobs not yet ended and rejects with InterruptedError.
    */
   wait(i: number): Promise<TaskResult>;
-  /** Cancels the jobs not yet followed to their end (the run stopped early); never throws. */
-  cancel(): Promise<void>;
+  /** Cancels the jobs of these tasks (default: every job not yet followed to its end); never throws. */
+  cancel(tasks?: readonly number[]): Promise<void>;
 }
 
 export interface TaskResult {
@@ -138,7 +137,7 @@ export interface TaskResult {
 export interface RunnerCapabilities {
   /** The task sees host paths (no container, no /mlcube_io mounts). */
   readonly seesHostPaths: boolean;
-  /** A batch system sequences a whole chain itself (e.g. Slurm afterok): the runner has submitChain, and `run --detach` works. */
+  /** A batch system sequences a whole task graph itself (e.g. Slurm afterok): the runner has submitGraph, and `run --detach` works. */
   readonly batch: boolean;
 }
 
@@ -164,10 +163,11 @@ export interface Runner<S extends RunnerSettings = RunnerSettings> {
   /** Run one task; resolves with its exit code (non-zero is not thrown: the caller decides). */
   run(task: ResolvedTask, ctx: RunContext<S>): Promise<TaskResult>;
   /**
-   * Present exactly when capabilities.batch: submit the whole ordered chain at once (the batch system sequences it,
-   * e.g. Slurm afterok); `run` then follows each task's job through SubmittedChain.wait, or not at all (--detach).
+   * Present exactly when capabilities.batch: submit the whole graph at once, `parents[i]` the indices of the tasks
+   * task i waits for (all earlier in `tasks`), the batch system sequencing it (e.g. Slurm afterok); `run` then
+   * follows each task's job through SubmittedGraph.wait, or not at all (--detach).
    */
-  submitChain?(tasks: readonly ResolvedTask[], ctx: RunContext<S>): Promise<SubmittedChain>;
+  submitGraph?(tasks: readonly ResolvedTask[], parents: readonly (readonly number[])[], ctx: RunContext<S>): Promise<SubmittedGraph>;
   /** Machine-readable facts about the configured image (e.g. {hash}); optional. */
   inspect?(ctx: RunContext<S>, force: boolean): Promise<Tree>;
 }

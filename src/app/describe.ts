@@ -3,6 +3,7 @@ import { RUNNERS } from '../../runners/index.js';
 import { isTree, type Tree } from '../config/tree.js';
 import { settingsPath } from '../config/settings.js';
 import type { AppEnv } from './context.js';
+import { describeReason, graphLevels, taskGraph, type EdgeReason, type TaskGraph } from '../plan/graph.js';
 
 export interface CubeDescription {
   path: string;
@@ -12,7 +13,19 @@ export interface CubeDescription {
   workspace: string;
   settings: string;
   tasks: { name: string; entrypoint?: string; inputs: string[]; outputs: string[] }[];
+  /** Every task's graph (README "Task graph"): what `mlcube run` with no --task runs, in this order. */
+  graph: GraphDescription;
 }
+
+/** A task graph as `describe --json` and `run --dry-run --json` print it. */
+export interface GraphDescription {
+  order: string[];
+  /** Tasks by depth: those of one level may run side by side. */
+  levels: string[][];
+  edges: { from: string; to: string; reasons: EdgeReason[] }[];
+}
+
+export const graphDescription = (g: TaskGraph): GraphDescription => ({ order: g.order, levels: graphLevels(g), edges: g.edges.map((e) => ({ from: e.from, to: e.to, reasons: e.reasons })) });
 
 /** `describe`: a summary of the cube without any platform (Python prints `runner: {}` there). */
 export function describeCube(opts: { mlcube?: string; workspace?: string }, app: AppEnv): CubeDescription {
@@ -36,6 +49,7 @@ export function describeCube(opts: { mlcube?: string; workspace?: string }, app:
     workspace: String((cfg.runtime as Tree).workspace),
     settings: settingsPath(app.env, app.home),
     tasks,
+    graph: graphDescription(taskGraph(cfg, Object.keys(cfg.tasks as Tree), { workspace: String((cfg.runtime as Tree).workspace), env: app.env, home: app.home }, built.placeOf)),
   };
 }
 
@@ -53,4 +67,19 @@ export function renderDescription(d: CubeDescription): string {
   lines.push('', 'Run this MLCube:', '  Configure MLCube:', `    mlcube configure --mlcube=${d.path} --platform=docker`, '  Run MLCube tasks:');
   for (const t of d.tasks) lines.push(`    mlcube run --mlcube=${d.path} --task=${t.name} --platform=docker`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The task graph as text (`describe --graph`, `run --dry-run`): the tasks in the order they start, each with what it
+ * waits for and why; a blank-free block indented by `indent`.
+ */
+export function renderGraph(g: GraphDescription, indent = '  '): string[] {
+  const lines = [`${indent}Task graph (${g.order.length} task${g.order.length === 1 ? '' : 's'}; tasks of one level may run side by side):`];
+  for (const [i, level] of g.levels.entries()) {
+    lines.push(`${indent}  level ${i + 1}: ${level.join(', ')}`);
+    for (const t of level) {
+      for (const e of g.edges.filter((x) => x.to === t)) lines.push(`${indent}    ${t} <- ${e.from}: ${e.reasons.map(describeReason).join('; ')}`);
+    }
+  }
+  return lines;
 }

@@ -5,17 +5,20 @@ import type { RunContext, Runner } from '../runner.js';
 import { claimPaths, type HeldClaim } from '../workspace-lock.js';
 import type { AppEnv } from './context.js';
 import type { StdoutRoute } from '../task-io.js';
-import { createOutputDirs, outcomeOf, runContext, settle, syncWorkspace, throwIfAborted } from './run-steps.js';
+import { createOutputDirs, outcomeFailed, outcomeOf, runContext, settleGraph, syncWorkspace } from './run-steps.js';
+import { runGraph } from './run-graph.js';
 
 export interface AttachedOptions {
   signal: AbortSignal;
   /** false (--no-wait): fail with OutputsBusyError instead of waiting for another run. */
   wait: boolean;
+  /** At most this many tasks at once (--jobs). */
+  jobs: number;
   stdoutTo?: StdoutRoute;
 }
 
 /**
- * An attached runner's tasks, in order, while the run holds its claim on the workspace (src/workspace-lock.ts):
+ * An attached runner's tasks, in graph order (up to `jobs` side by side, src/app/run-graph.ts), while the run holds its claim on the workspace (src/workspace-lock.ts):
  * taken after every check (a run that fails them changes nothing), before anything is written; a claim lost while
  * running stops the task like Ctrl-C, then fails the run (exit 75). Each task's outcome is pushed onto `results`.
  */
@@ -35,7 +38,7 @@ export async function runAttached(plan: RunPlan, input: PlanInput, runner: Runne
   });
   app.log.debug(`workspace lock held at ${performance.now().toFixed(0)} ms`);
   try {
-    await runClaimed(plan, input, runner, hooks, claim, runContext(plan, app, AbortSignal.any([opts.signal, lost.signal]), { stdoutTo: opts.stdoutTo }), app, results);
+    await runClaimed(plan, input, runner, hooks, claim, runContext(plan, app, AbortSignal.any([opts.signal, lost.signal]), { stdoutTo: opts.stdoutTo }), opts.jobs, app, results);
   } catch (e) {
     if (claim.lost && !opts.signal.aborted) throw claim.lost;
     throw e;
@@ -44,28 +47,42 @@ export async function runAttached(plan: RunPlan, input: PlanInput, runner: Runne
   }
 }
 
-async function runClaimed(plan: RunPlan, input: PlanInput, runner: Runner, hooks: readonly RunHook[], claim: HeldClaim, ctx: RunContext, app: AppEnv, results: TaskOutcome[]): Promise<void> {
+async function runClaimed(
+  plan: RunPlan,
+  input: PlanInput,
+  runner: Runner,
+  hooks: readonly RunHook[],
+  claim: HeldClaim,
+  ctx: RunContext,
+  jobs: number,
+  app: AppEnv,
+  results: TaskOutcome[],
+): Promise<void> {
   await syncWorkspace(plan.syncs, app);
-  for (const planned of plan.tasks) {
-    // Planned again now that the earlier tasks ran: what they made exists (an input of type unknown is what it is now).
-    const task = planTask(input, plan.settings, planned.name);
-    claim.update({ task: task.name });
-    throwIfAborted(ctx.signal, task.name);
+  // Which tasks run now and the record of the latest started: what waiting runs are shown.
+  const running = new Set<string>();
+  const show = (runId?: string) => claim.update({ task: [...running].join(', '), ...(runId ? { runId } : {}) });
+  const run = await runGraph(plan.graph, { limit: jobs, signal: ctx.signal, failed: outcomeFailed, log: app.log }, async (name) => {
+    // Planned again now that the tasks it waits for ran: what they made exists (an input of type unknown is what it is now).
+    const task = planTask(input, plan.settings, name);
+    running.add(name);
+    show();
     createOutputDirs(task);
     let cleanup: Promise<void> | undefined;
-    let outcome: TaskOutcome;
     try {
-      outcome = await throughHooks(hooks, task, { plan, runner, run: ctx, batch: false }, async (c) => {
-        // Waiting runs are shown the record this one is on.
-        if (c.run.runId) claim.update({ task: task.name, runId: c.run.runId });
+      const outcome = await throughHooks(hooks, task, { plan, runner, run: ctx, batch: false }, async (c) => {
+        if (c.run.runId) show(c.run.runId);
         const r = await runner.run(task, c.run);
         cleanup = r.cleanup;
         return outcomeOf(task.name, r);
       });
+      results.push(outcome);
+      return outcome;
     } finally {
       // The runner's clean-up (e.g. removing the container) went on while the hooks finished (the record written).
       await cleanup;
+      running.delete(name);
     }
-    settle(plan, outcome, results, app);
-  }
+  });
+  settleGraph(plan, run, ctx.signal);
 }

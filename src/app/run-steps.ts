@@ -11,6 +11,7 @@ import type { TaskOutcome } from '../hooks/hook.js';
 import { gateFailure } from '../hooks/gates.js';
 import type { AppEnv } from './context.js';
 import type { StdoutRoute } from '../task-io.js';
+import type { GraphRun } from './run-graph.js';
 
 /**
  * What the runner is given for the tasks of a plan; `jobEnv`: what a batch job's own `mlcube run` must get;
@@ -54,19 +55,25 @@ export function outcomeOf(task: string, r: Pick<TaskResult, 'exitCode' | 'durati
   return { task, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.usage ? { usage: r.usage } : {}) };
 }
 
-/** A task's outcome, once through the hooks: kept in `results`; a failure stops the run with the task's exit code. */
-export function settle(plan: RunPlan, outcome: TaskOutcome, results: TaskOutcome[], app: AppEnv): void {
-  results.push(outcome);
-  if (outcome.exitCode !== 0) throw taskFailed(plan, outcome.task, outcome.exitCode);
-  if (outcome.gates?.release === 'failed') throw gateFailure(outcome.task, outcome.gates, notRunAfter(plan, outcome.task));
-  app.log.info(`task "${outcome.task}" succeeded in ${(outcome.durationMs / 1000).toFixed(1)} s`);
+/** A task outcome that fails the run: a non-zero exit code, or release gates that failed. */
+export const outcomeFailed = (o: TaskOutcome) => o.exitCode !== 0 || o.gates?.release === 'failed';
+
+/**
+ * The graph's run (src/app/run-graph.ts) as the run's result: the first failure thrown (a task's exit code, its
+ * gates, or what its run threw), naming the tasks that did not run; Ctrl-C between tasks is an InterruptedError.
+ */
+export function settleGraph(plan: RunPlan, run: GraphRun, signal: AbortSignal): void {
+  const f = run.failure;
+  if (f && 'error' in f) throw f.error;
+  if (f) {
+    if (f.outcome.exitCode !== 0) throw taskFailed(plan, f.task, f.outcome.exitCode, run.notRun);
+    throw gateFailure(f.task, f.outcome.gates!, run.notRun);
+  }
+  if (run.notRun.length) throwIfAborted(signal, run.notRun[0]);
 }
 
-const notRunAfter = (plan: RunPlan, t: string) => plan.tasks.map((x) => x.name).slice(plan.tasks.findIndex((x) => x.name === t) + 1);
-
-function taskFailed(plan: RunPlan, t: string, exitCode: number): TaskFailedError {
-  const rest = notRunAfter(plan, t);
-  return new TaskFailedError(`task failed with exit code ${exitCode} on the ${plan.runner.name} runner${rest.length ? `; not run: ${rest.join(', ')}` : ''}`, exitCode, {
+function taskFailed(plan: RunPlan, t: string, exitCode: number, notRun: readonly string[]): TaskFailedError {
+  return new TaskFailedError(`task failed with exit code ${exitCode} on the ${plan.runner.name} runner${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`, exitCode, {
     place: { task: t },
     suggestions: ['Read the task output above; re-run just this task with --task=' + t + ' once fixed.'],
   });

@@ -1,6 +1,7 @@
 import { buildConfig } from '../config/build.js';
 import { RuntimeUnavailableError, UsageError } from '../errors.js';
-import type { RunnerFlags, SubmittedJob } from '../runner.js';
+import { availableParallelism } from 'node:os';
+import type { RunnerDescription, RunnerFlags, SubmittedJob } from '../runner.js';
 import { RUNNERS } from '../../runners/index.js';
 import { realFs } from '../params/fs-probe.js';
 import type { AppEnv } from './context.js';
@@ -34,6 +35,8 @@ export interface RunOptions {
   stdoutTo?: StdoutRoute;
   /** Told the tasks that ran (the failed one last) when the run fails once tasks started: `run --json` prints them with the error. */
   onFailure?: (ran: TaskRun[]) => void;
+  /** --jobs: at most this many tasks at once on an attached runner (a positive whole number; default: the CPUs offered). */
+  jobs?: string;
 }
 
 /** What `run --json` prints per task (src/cli/json-output.ts). */
@@ -54,11 +57,10 @@ export interface RunExtras {
 }
 
 /**
- * `mlcube run`: build the config, plan the run (every selected task resolved and checked: nothing is created when
- * any is wrong), the runner's pre-flight, then the tasks in order through the hooks (src/hooks), stopping at the
- * first failure with the task's exit code.
+ * The plan of a run (src/plan/plan.ts): the configuration built, every selected task resolved and checked, in graph
+ * order. Pure but for reading the disk: `run --dry-run` stops here.
  */
-export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras = {}): Promise<TaskRun[]> {
+export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: RunPlan; input: PlanInput; spec: RunnerDescription } {
   const scope = (opts.tasks ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -98,6 +100,28 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   };
   const plan = planRun(input);
   for (const line of plan.info) app.log.info(line);
+  return { plan, input, spec };
+}
+
+/** --jobs as a number: a positive whole number, or (not given) the CPUs this process may use. */
+export function jobsLimit(value: string | undefined): number {
+  if (value === undefined) return availableParallelism();
+  if (!/^[1-9][0-9]{0,5}$/.test(value.trim())) {
+    throw new UsageError(`--jobs=${value} is not a positive whole number`, {
+      suggestions: [`Give how many tasks may run at once, e.g. --jobs=${availableParallelism()} (the CPUs here), or --jobs=1 for one at a time.`],
+    });
+  }
+  return Number(value.trim());
+}
+
+/**
+ * `mlcube run`: plan the run (nothing is created when any task is wrong), the runner's pre-flight, then the tasks in
+ * graph order through the hooks (src/hooks): side by side up to --jobs on an attached runner, as one submitted graph
+ * on a batch runner. A failed task cancels what waits for it; the run ends with the first failure's exit code.
+ */
+export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras = {}): Promise<TaskRun[]> {
+  const jobs = jobsLimit(opts.jobs);
+  const { plan, input, spec } = planFor(opts, app);
 
   throwIfAborted(opts.signal, plan.tasks[0].name);
   const runner = await spec.create(plan.settings);
@@ -122,7 +146,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   try {
     const io = { signal: opts.signal, stdoutTo: opts.stdoutTo };
     if (plan.runner.capabilities.batch) await runBatch(plan, input, runner, hooks, { ...io, detach: opts.detach === true, onSubmitted: opts.onSubmitted }, app, results);
-    else await runAttached(plan, input, runner, hooks, { ...io, wait: opts.wait !== false }, app, results);
+    else await runAttached(plan, input, runner, hooks, { ...io, wait: opts.wait !== false, jobs }, app, results);
   } catch (e) {
     await afterRun(hooks, plan, results, app, true);
     opts.onFailure?.(results.map(taskRun));

@@ -16,6 +16,10 @@ export interface RunCommandLine {
   detach: boolean;
   /** false with --no-wait: fail at once (exit 75) instead of waiting for a run that holds the same outputs. */
   wait: boolean;
+  /** --jobs N: at most N tasks at once on an attached runner (checked by the run: a positive integer). */
+  jobs?: string;
+  /** --dry-run: print the plan, run nothing, change nothing. */
+  dryRun: boolean;
 }
 
 /**
@@ -23,8 +27,8 @@ export interface RunCommandLine {
  * src/cli/base-command.ts) carry the help texts; a unit test checks that both describe the same flags.
  */
 export const RUN_FLAGS = {
-  strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount'],
-  booleans: ['json', 'detach', 'no-wait'],
+  strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount', 'jobs'],
+  booleans: ['json', 'detach', 'no-wait', 'dry-run'],
   /** -P (also -p), repeatable: configuration overrides. */
   params: 'P',
   defaults: { platform: 'docker' },
@@ -120,5 +124,7 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
     json: values.get('json') === true,
     detach: values.get('detach') === true,
     wait: values.get('no-wait') !== true,
+    ...(str('jobs') !== undefined ? { jobs: str('jobs') } : {}),
+    dryRun: values.get('dry-run') === true,
   };
 }

@@ -4,12 +4,26 @@ import type { SubmittedJob } from '../runner.js';
 import { withInterrupt } from './interrupt.js';
 import { failureDocument, jsonText, submittedJobJson, taskRunJson } from './json-output.js';
 import type { RunCommandLine } from './run-argv.js';
+import { dryRun, renderDryRun } from '../app/dry-run.js';
 
 /**
  * `mlcube run` once its command line is parsed (by oclif or without it: src/cli/run-argv.ts). With --json, stdout
  * carries one document, also when the run fails: the tasks' own stdout goes to stderr.
  */
 export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: string) => void): Promise<void> {
+  if (line.dryRun) {
+    let plan;
+    try {
+      plan = dryRun(
+        { mlcube: line.mlcube, platform: line.platform, tasks: line.task, workspace: line.workspace, params: line.params, taskArgs: line.taskArgs, flags: line.flags, jobs: line.jobs },
+        app,
+      );
+    } catch (e) {
+      if (line.json) out(jsonText(failureDocument(e)));
+      throw e;
+    }
+    return out(line.json ? jsonText(plan) : renderDryRun(plan));
+  }
   let jobs: SubmittedJob[] = [];
   let ran: TaskRun[] = [];
   const summary = (tasks: TaskRun[]) => ({ tasks: tasks.map(taskRunJson), ...(jobs.length ? { jobs: jobs.map(submittedJobJson) } : {}) });
@@ -28,6 +42,7 @@ export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: 
           signal,
           detach: line.detach,
           wait: line.wait,
+          jobs: line.jobs,
           stdoutTo: line.json ? 'stderr' : 'stdout',
           onSubmitted: (j) => (jobs = j),
           onFailure: (r) => (ran = r),

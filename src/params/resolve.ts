@@ -63,25 +63,43 @@ export function taskNames(cfg: Tree): string[] {
   return Object.keys(cfg.tasks as Tree);
 }
 
-/** --task=a,b: empty means the only task (error when there are several), unknown names list what exists. */
+/**
+ * --task=a,b: the tasks named (each once; their order is the task graph's, not this one's); empty means every task
+ * of the cube. Unknown names list what exists.
+ */
 export function selectTasks(cfg: Tree, spec: string | undefined): string[] {
   const all = taskNames(cfg);
   const wanted = (spec ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (wanted.length === 0) {
-    if (all.length === 1) return all;
-    throw new UsageError(`no --task given and the cube has ${all.length} tasks (${all.join(', ')})`, {
-      suggestions: [`Pick one or more: --task=${all.join(',')}`],
-    });
-  }
+  if (wanted.length === 0) return all;
   for (const t of wanted) {
     if (!all.includes(t)) {
       throw new UsageError(`unknown task "${t}" (the cube has: ${all.join(', ')})`, { place: { task: t }, suggestions: [`Use --task=${all[0]} or another listed task.`] });
     }
   }
-  return wanted;
+  return [...new Set(wanted)];
+}
+
+/** What path resolution needs besides the configuration (no disk: see ResolveContext for that). */
+export type PathContext = Pick<ResolveContext, 'workspace' | 'env' | 'home'>;
+
+/** A parameter's host path as declared, before the disk is looked at (the task graph's input). */
+export interface DeclaredPath {
+  name: string;
+  io: IoType;
+  /** The declared type; `unknown` until the disk settles it. */
+  type: string;
+  path: string;
+}
+
+/** The host paths a task's parameters name (an optional input left `null` names none). Pure. */
+export function declaredPaths(cfg: Tree, taskName: string, ctx: PathContext): DeclaredPath[] {
+  const task = (cfg.tasks as Tree)[taskName];
+  return rawParams(isTree(task) ? task : {})
+    .filter((p) => String(p.spec.default) !== 'null')
+    .map((p) => ({ name: p.name, io: p.io, type: String(p.spec.type ?? 'unknown'), path: hostPath(String(p.spec.default), ctx.workspace, ctx.env, ctx.home) }));
 }
 
 /** Where an input would come from: the task (other than `except`) that has an output at the same host path. */

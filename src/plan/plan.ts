@@ -10,6 +10,7 @@ import { claimedPaths } from './claims.js';
 import { locatingConfigErrors, type ConfigPlaceOf } from '../config/config-places.js';
 import type { PlannedTask, RunPlan } from './run-plan.js';
 import { parseGates } from '../gates/spec.js';
+import { taskGraph } from './graph.js';
 
 /** What planning is given: the effective configuration (src/config/build.ts) and the command line; the disk only through `fs`. */
 export interface PlanInput {
@@ -23,7 +24,7 @@ export interface PlanInput {
   platform: string;
   /** The runner's description: its capabilities, and how its settings are parsed. */
   runner: Pick<RunnerDescription, 'name' | 'capabilities' | 'settings'>;
-  /** --task (comma-separated; empty: the cube's only task). */
+  /** --task (comma-separated, any order; empty: every task of the cube). */
   tasks?: string;
   invocation: { params: readonly string[]; taskArgs: readonly string[]; flags: RunnerFlags };
   env: Record<string, string | undefined>;
@@ -34,15 +35,16 @@ export interface PlanInput {
 }
 
 /**
- * `mlcube run`'s plan (pure: the disk is read through `input.fs` only, nothing is written): the tasks selected and
- * resolved in order (an input is fine when an earlier task of the run or the workspace sync makes it), the
- * runner's settings (the GPU request...), the sync copies, the claims. Throws the located error (exit 2) of the
- * first thing that is wrong.
+ * `mlcube run`'s plan (pure: the disk is read through `input.fs` only, nothing is written): the tasks selected,
+ * ordered by their graph (src/plan/graph.ts) and resolved in that order (an input is fine when a task it waits for
+ * or the workspace sync makes it), the runner's settings (the GPU request...), the sync copies, the claims. Throws
+ * the located error (exit 2) of the first thing that is wrong.
  */
 export function planRun(input: PlanInput): RunPlan {
   const cfg = input.config;
-  const names = selectTasks(cfg, input.tasks);
   const workspace = workspaceOf(cfg);
+  const graph = taskGraph(cfg, selectTasks(cfg, input.tasks), { workspace, env: input.env, home: input.home }, input.placeOf);
+  const names = graph.order;
   // The runner's settings, parsed once (a bad GPU request or setting is a located ConfigError).
   const settings = locatingConfigErrors(input.placeOf, () => input.runner.settings(cfg));
   // A custom --workspace gets the cube's own workspace inputs it lacks (Python's sync).
@@ -64,6 +66,7 @@ export function planRun(input: PlanInput): RunPlan {
     config: cfg,
     unresolved: input.unresolved,
     tasks,
+    graph,
     syncs,
     claims: claimedPaths(tasks, syncs, names, input.fs),
     gpus: describeGpus(settings.gpus),

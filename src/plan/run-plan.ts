@@ -5,6 +5,7 @@ import type { SyncCopy } from '../params/sync.js';
 import type { RunInvocation, RunnerCapabilities, RunnerSettings } from '../runner.js';
 import type { ClaimedPath } from '../workspace-lock.js';
 import type { GateSpec } from '../gates/spec.js';
+import type { TaskGraph } from './graph.js';
 
 /** The runner, as its description says it (src/runner.ts RunnerDescription). */
 export interface PlanRunner {
@@ -38,8 +39,10 @@ export interface RunPlan {
   config: Tree;
   /** The same tree before interpolation: tells which values came from env_args or ${oc.env:...} (records redact them). */
   unresolved: Tree;
-  /** The selected tasks, in order, as resolved before any of them ran (an input an earlier task makes is `missing`). */
+  /** The selected tasks, in graph order, as resolved before any of them ran (an input an earlier task makes is `missing`). */
   tasks: PlannedTask[];
+  /** What orders them: a task starts once its parents succeeded; tasks with no path between them may run side by side. */
+  graph: TaskGraph;
   /** Inputs copied from the cube's own workspace into a custom --workspace before the first task (Python's sync). */
   syncs: SyncCopy[];
   /** What the run claims in the workspace (src/workspace-lock.ts): it writes outputs and syncs, it reads inputs. */

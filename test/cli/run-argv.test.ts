@@ -19,6 +19,8 @@ const TAKEN: string[][] = [
   ['--no-wait', '--task=a'],
   ['--task=a', '--no-wait', 'x=1'],
   ['--task=-x'],
+  ['--jobs=3', '--task=a,b'],
+  ['--dry-run', '--jobs', '1', '--json'],
 ];
 
 /** Command lines left to oclif (help, errors, anything unusual): parseRunArgv must decline them. */
@@ -33,6 +35,8 @@ const LEFT_TO_OCLIF: string[][] = [
   ['--mount=xx'],
   ['--json=yes'],
   ['--no-wait', '--no-wait'],
+  ['--jobs=1', '--jobs=2'],
+  ['--dry-run=yes'],
   ['--wait'],
   ['--', 'x=1'],
   ['--bogus'],

@@ -208,7 +208,6 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
 
   const ERRORS: { what: string; input: PlanInput; code: string; message: RegExp }[] = [
     { what: 'an unknown task', input: input({ tasks: 'copy,nope' }), code: 'MLCUBE_USAGE', message: /unknown task "nope" \(the cube has: copy, consume, gpu\)/ },
-    { what: 'several tasks and no --task', input: { ...input(), tasks: '' }, code: 'MLCUBE_USAGE', message: /no --task given and the cube has 3 tasks/ },
     {
       what: 'an unknown task before a malformed GPU request (the selection comes first)',
       input: input({ runner: 'singularity', tasks: 'nope', runnerCfg: { '--nv': '0,1' } }),

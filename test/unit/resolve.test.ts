@@ -176,10 +176,12 @@ describe('parameter resolution (host paths, types, checks)', () => {
     });
   });
 
-  it('selects tasks: the only task by default, unknown names and ambiguity are errors', () => {
+  it('selects tasks: every task by default, each named task once, unknown names are errors', () => {
     expect(selectTasks(cube({ only: {} }), undefined)).to.deep.equal(['only']);
     expect(selectTasks(cube({ a: {}, b: {} }), 'b,a')).to.deep.equal(['b', 'a']);
-    expect(() => selectTasks(cube({ a: {}, b: {} }), '')).to.throw(UsageError, /no --task given and the cube has 2 tasks \(a, b\)/);
+    expect(selectTasks(cube({ a: {}, b: {} }), 'b, a,b')).to.deep.equal(['b', 'a']);
+    expect(selectTasks(cube({ a: {}, b: {} }), '')).to.deep.equal(['a', 'b']);
+    expect(selectTasks(cube({ a: {}, b: {} }), undefined)).to.deep.equal(['a', 'b']);
     expect(() => selectTasks(cube({ a: {} }), 'c')).to.throw(UsageError, /unknown task "c" \(the cube has: a\)/);
   });
 });

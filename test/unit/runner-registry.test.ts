@@ -48,7 +48,7 @@ describe('the runner registry (runners/index.ts): one description per runner', (
         const runner = await r.create();
         expect(runner.name).to.equal(r.name);
         expect(runner.capabilities).to.equal(r.capabilities);
-        expect(typeof runner.submitChain === 'function', 'submitChain present').to.equal(r.capabilities.batch);
+        expect(typeof runner.submitGraph === 'function', 'submitGraph present').to.equal(r.capabilities.batch);
         expect(typeof r.jobControl === 'function', 'job control').to.equal(r.capabilities.batch);
       });
     });

@@ -40,7 +40,7 @@ const submit = { task: 'train', cube: 'mnist', logDir: '/ws/.mlcube/slurm', work
 describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', () => {
   it('sbatch argv: partition, account, time, cpus, mem, gres, extra args; a chained job waits afterok and dies with its dependency', () => {
     expect(
-      sbatchArgv({ ...submit, after: '41' }, cfg({ partition: 'gpu', account: 'proj', time: '01:00:00', cpus_per_task: 8, mem: '32G', gpus: 2, sbatch_args: '--qos=long --constraint "a100|h100"' })),
+      sbatchArgv({ ...submit, after: ['41'] }, cfg({ partition: 'gpu', account: 'proj', time: '01:00:00', cpus_per_task: 8, mem: '32G', gpus: 2, sbatch_args: '--qos=long --constraint "a100|h100"' })),
     ).to.deep.equal([
       'sbatch',
       '--parsable',
@@ -60,6 +60,12 @@ describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', ()
       '--constraint',
       'a100|h100',
     ]);
+    // A task with several parents (the join of a diamond) waits for every one of them.
+    expect(sbatchArgv({ ...submit, after: ['41', '42'] }, cfg()).filter((a) => a.startsWith('--dependency') || a.startsWith('--kill'))).to.deep.equal([
+      '--dependency=afterok:41:42',
+      '--kill-on-invalid-dep=yes',
+    ]);
+    expect(sbatchArgv({ ...submit, after: [] }, cfg()).some((a) => a.startsWith('--dependency'))).to.equal(false);
     expect(sbatchArgv(submit, cfg())).to.deep.equal([
       'sbatch',
       '--parsable',

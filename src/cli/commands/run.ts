@@ -6,12 +6,16 @@ import type { RunCommandLine } from '../run-argv.js';
 export default class Run extends BaseCommand {
   static summary = 'Run MLCube task(s).';
   static description =
-    "Runs the tasks in order on the selected platform and stops at the first failure, exiting with that task's code. Extra arguments name=value (or --name=value) override task parameters.";
+    "Runs the tasks on the selected platform in the order their task graph gives (a task whose input is another's output, or that depends_on it, waits for it; the others may run side by side, up to --jobs), and exits with the first failed task's code: the tasks that wait for a failed one do not start, the others finish. Extra arguments name=value (or --name=value) override task parameters.";
   static strict = false;
   static examples = ['mlcube run --mlcube=cubes/mnist --platform=local --task=download,train --workspace=workspace/mnist', 'mlcube run --task=train data_dir=/data/mnist -Pdocker.build_strategy=auto'];
   static flags = {
     ...cubeFlags,
-    task: Flags.string({ description: 'Comma-separated tasks to run in order; may be omitted when the cube has one task.' }),
+    task: Flags.string({ description: 'Comma-separated tasks to run, in any order (the task graph orders them); omitted: every task of the cube.' }),
+    jobs: Flags.string({
+      description: 'At most this many tasks at once on an attached runner (local, docker, singularity, charliecloud); default: the CPUs this machine offers. Slurm schedules its jobs itself.',
+    }),
+    'dry-run': Flags.boolean({ description: 'Print the plan (the tasks in graph order, what each waits for and why, their parameters) and run nothing: nothing is created or changed.' }),
     network: Flags.string({ description: 'Network for the task container (docker --network, singularity --network).' }),
     security: Flags.string({ description: 'Security options (docker --security-opt, singularity --security).' }),
     gpus: Flags.string({ description: 'GPUs: all, a count (2) or device=0,2; empty or 0 disables GPUs. Overrides platform.accelerator_count.' }),
@@ -19,7 +23,7 @@ export default class Run extends BaseCommand {
     cpu: Flags.string({ description: 'CPU set (docker --cpuset-cpus, singularity --vm-cpu).' }),
     mount: Flags.string({ options: ['ro', 'rw'], description: 'Mount option for every input (outputs keep their own).' }),
     json: Flags.boolean({ description: "Print one JSON document on stdout: the task runs, and the error when the run fails; the tasks' own stdout goes to stderr." }),
-    detach: Flags.boolean({ description: 'Batch platforms (slurm): submit the chain, print the job ids as JSON and return; follow with `mlcube status`, stop with `mlcube cancel`.' }),
+    detach: Flags.boolean({ description: 'Batch platforms (slurm): submit the task graph, print the job ids as JSON and return; follow with `mlcube status`, stop with `mlcube cancel`.' }),
     'no-wait': Flags.boolean({ description: 'When another run of this workspace writes (or reads) what this run writes, fail at once with exit 75 instead of waiting for it; nothing is changed.' }),
   };
 
@@ -42,6 +46,8 @@ export default class Run extends BaseCommand {
       json: flags.json ?? false,
       detach: flags.detach ?? false,
       wait: !(flags['no-wait'] ?? false),
+      ...(flags.jobs !== undefined ? { jobs: flags.jobs } : {}),
+      dryRun: flags['dry-run'] ?? false,
     };
   }
 }
