@@ -200,7 +200,7 @@ describe("run --json: the summary alone on stdout, the tasks' own stdout on stde
   ];
   for (const p of paths)
     for (const rec of records) {
-      const run = (task: string) => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', `--task=${task}`, '--json', ...p.tail], { env: rec.env });
+      const run = (task: string, more: string[] = []) => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', `--task=${task}`, '--json', ...more, ...p.tail], { env: rec.env });
 
       it(`a passing task that prints on stdout (${p.name}, ${rec.name}): stdout parses, the task's text is on stderr`, async () => {
         const r = await run('report');
@@ -217,7 +217,7 @@ describe("run --json: the summary alone on stdout, the tasks' own stdout on stde
       });
 
       it(`a failing task after a passing one (${p.name}, ${rec.name}): stdout parses, with what ran and the error; exit is the task's code`, async () => {
-        const r = await run('report,fail,copy');
+        const r = await run('report,fail,copy', ['-Ptasks.fail.depends_on=[report]', '-Ptasks.copy.depends_on=[fail]']);
         expect(r.exitCode).to.equal(7);
         const doc = oneDocument(r);
         expect(doc.tasks.map((t: any) => [t.task, t.status, t.exit_code])).to.deep.equal([

@@ -1,22 +1,8 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyFixture, mlcube, readJson, snapshot } from '../helpers/cli.js';
-
-/** The run records of a workspace by task (one run of each task per workspace in these tests). */
-function recordsByTask(ws: string): Record<string, { status: string; exit_code: number | null; start: number; end: number; run_id: string }> {
-  const dir = join(ws, '.mlcube', 'runs');
-  if (!existsSync(dir)) return {};
-  const out: Record<string, { status: string; exit_code: number | null; start: number; end: number; run_id: string }> = {};
-  for (const id of readdirSync(dir)) {
-    if (!existsSync(join(dir, id, 'record.json'))) continue;
-    const r = readJson(join(dir, id, 'record.json'));
-    out[r.task] = { status: r.status, exit_code: r.exit_code, start: Date.parse(r.started_at), end: Date.parse(r.ended_at), run_id: r.run_id };
-  }
-  return out;
-}
-
-const overlap = (x: { start: number; end: number }, y: { start: number; end: number }) => x.start < y.end && y.start < x.end;
+import { copyFixture, mlcube, snapshot } from '../helpers/cli.js';
+import { overlap, recordsByTask } from '../helpers/graph.js';
 
 describe('task graph: the diamond fixture cube on the local runner (README "Task graph")', function () {
   this.timeout(120_000);

@@ -133,7 +133,8 @@ describe('charliecloud runner against a real ch-run and dockerd (integration)', 
   });
 
   it('propagates the exit code of a failing task and runs no further task', async () => {
-    const r = await run(['--task=fail,copy']);
+    // copy waits for fail (depends_on): the two are independent in the cube file.
+    const r = await run(['--task=fail,copy', '-Ptasks.copy.depends_on=[fail]']);
     expect(r.exitCode).to.equal(7);
     expect(r.stderr).to.contain('failing on purpose with 7');
     expect(r.stderr).to.contain('not run: copy');

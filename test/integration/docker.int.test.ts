@@ -124,7 +124,8 @@ describe('docker runner against a real dockerd (integration)', function () {
   });
 
   it('propagates the exit code of a failing task', async () => {
-    const r = await run(['--task=fail,copy']);
+    // copy waits for fail (depends_on): the two are independent in the cube file.
+    const r = await run(['--task=fail,copy', '-Ptasks.copy.depends_on=[fail]']);
     expect(r.exitCode).to.equal(7);
     expect(r.stderr).to.contain('failing on purpose with 7');
     expect(r.stderr).to.contain('not run: copy');
@@ -137,7 +138,7 @@ describe('docker runner against a real dockerd (integration)', function () {
     { name: 'not recorded', env: { MLCUBE_RECORD: 'off' } },
   ]) {
     it(`run --json (${rec.name}): stdout is one JSON document also when a task fails; the container's stdout goes to stderr`, async () => {
-      const r = await run(['--task=report,fail', '--json'], rec.env);
+      const r = await run(['--task=report,fail', '--json', '-Ptasks.fail.depends_on=[report]'], rec.env);
       expect(r.exitCode, r.stderr).to.equal(7);
       const doc = JSON.parse(r.stdout);
       expect(doc.tasks.map((t: any) => [t.task, t.status, t.exit_code])).to.deep.equal([

@@ -5,22 +5,13 @@ import { execa } from 'execa';
 import { CLI, REPO, copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
 import { SlurmRunner } from '../../runners/slurm.js';
 import { DockerRunner } from '../../runners/docker.js';
-
-const states = async (ids: string[]) => {
-  const s = await mlcube(['status', '--json', ...ids]);
-  expect(s.exitCode, s.stderr).to.equal(0);
-  return Object.fromEntries((JSON.parse(s.stdout).jobs as { job_id: string; state: string }[]).map((j) => [j.job_id, j.state]));
-};
-const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 30_000) => {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await cond()) return;
-  throw new Error('timed out waiting');
-};
+import { states, submittedIds, waitFor } from '../helpers/slurm.js';
 
 /** A real single-node Slurm cluster (slurm-wlm + munge; .ci/run starts it): sbatch chains, scontrol, scancel. */
 describe('slurm platform against a real Slurm cluster (integration)', function () {
   let cube: { dir: string; cleanup: () => void };
   const run = (args: string[]) => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', ...args]);
-  const ids = (stderr: string) => [...stderr.matchAll(/submitted Slurm job (\d+)/g)].map((m) => m[1]);
+  const ids = submittedIds;
 
   before(async function () {
     const a = await new SlurmRunner().probe();
@@ -92,7 +83,8 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
 
   it('a failing first task: its exit code comes back and the dependent job is cancelled, not run', async () => {
     writeFileSync(join(cube.dir, 'workspace', 'input', 'cfg.yaml'), 'exit_code: 5\n');
-    const r = await run(['--task=fail,copy']);
+    // copy waits for fail (depends_on): the two are independent in the cube file.
+    const r = await run(['--task=fail,copy', '-Ptasks.copy.depends_on=[fail]']);
     expect(r.exitCode, r.stderr).to.equal(5);
     expect(r.stderr).to.contain('failing on purpose with 5').and.contain('not run: copy');
     const [a, b] = ids(r.stderr);
@@ -101,7 +93,7 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
   });
 
   it("run --json: one document on stdout (the jobs' streamed stdout goes to stderr), with the jobs, the tasks and the error", async () => {
-    const r = await run(['--task=report,fail', '--json']);
+    const r = await run(['--task=report,fail', '--json', '-Ptasks.fail.depends_on=[report]']);
     expect(r.exitCode, r.stderr).to.equal(7);
     const doc = JSON.parse(r.stdout);
     expect(doc.tasks.map((t: any) => [t.task, t.status, t.exit_code])).to.deep.equal([
@@ -140,7 +132,7 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
   });
 
   it('--detach prints the job ids as JSON; status follows them; cancel stops them', async () => {
-    const r = await run(['--task=sleep,copy', '--detach']);
+    const r = await run(['--task=sleep,copy', '--detach', '-Ptasks.copy.depends_on=[sleep]']);
     expect(r.exitCode, r.stderr).to.equal(0);
     const jobs = JSON.parse(r.stdout).jobs as { task: string; job_id: string }[];
     expect(jobs.map((j) => j.task)).to.deep.equal(['sleep', 'copy']);
@@ -154,7 +146,7 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
   });
 
   it('Ctrl-C while attached cancels the jobs it submitted and exits 130', async () => {
-    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', '--task=sleep,copy'], {
+    const child = execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=slurm', '-Pslurm.inner=local', '-Pslurm.poll_seconds=0.3', '--task=sleep,copy', '-Ptasks.copy.depends_on=[sleep]'], {
       reject: false,
       env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/s.yaml' },
     });
