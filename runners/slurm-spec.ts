@@ -41,6 +41,7 @@ export function innerArgv(job: JobSpec, gpus: number): string[] {
   if (inv.flags.mount) argv.push(`--mount=${inv.flags.mount}`);
   if (inv.flags.network) argv.push(`--network=${inv.flags.network}`);
   if (inv.flags.security) argv.push(`--security=${inv.flags.security}`);
+  if (inv.policy) argv.push(`--policy=${inv.policy}`);
   if (gpus === 0) argv.push('--gpus=0');
   // `summary=x` given for a chain belongs to the task that has `summary`; the job of another task would reject it.
   const name = (a: string) => /^(?:--)?([^=\s-][^=\s]*)=/s.exec(a)?.[1];

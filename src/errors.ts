@@ -112,6 +112,13 @@ export class GateFailedError extends MlcubeError {
   readonly exitCode = GATE_FAILED_EXIT_CODE;
 }
 
+/** A run policy denied the run before anything ran (README "Policy gate"): the message lists every failed rule. */
+export const POLICY_DENIED_EXIT_CODE = 8;
+export class PolicyDeniedError extends MlcubeError {
+  readonly code = 'MLCUBE_POLICY_DENIED';
+  readonly exitCode = POLICY_DENIED_EXIT_CODE;
+}
+
 /** The run was interrupted by the user (Ctrl-C / SIGTERM). */
 export class InterruptedError extends MlcubeError {
   readonly code = 'MLCUBE_INTERRUPTED';

@@ -100,6 +100,8 @@ export interface RunInvocation {
   params: string[];
   taskArgs: string[];
   flags: RunnerFlags;
+  /** --policy, absolute: a batch job's own `mlcube run` evaluates it again where it runs. */
+  policy?: string;
   /** Environment a batch job's own `mlcube run` must get (what the run's hooks need there, e.g. the signing key). */
   env?: Readonly<Record<string, string>>;
 }

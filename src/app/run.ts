@@ -1,6 +1,9 @@
 import { buildConfig } from '../config/build.js';
 import { RuntimeUnavailableError, UsageError } from '../errors.js';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { PolicySource } from '../config/build.js';
+import { policyGate } from '../policy/gate.js';
 import type { RunnerDescription, RunnerFlags, SubmittedJob } from '../runner.js';
 import { RUNNERS } from '../../runners/index.js';
 import { realFs } from '../params/fs-probe.js';
@@ -37,6 +40,8 @@ export interface RunOptions {
   onFailure?: (ran: TaskRun[]) => void;
   /** --jobs: at most this many tasks at once on an attached runner (a positive whole number; default: the CPUs offered). */
   jobs?: string;
+  /** --policy: a run policy evaluated besides the cube's and the platform's (README "Policy gate"). */
+  policy?: string;
 }
 
 /** What `run --json` prints per task (src/cli/json-output.ts). */
@@ -60,7 +65,7 @@ export interface RunExtras {
  * The plan of a run (src/plan/plan.ts): the configuration built, every selected task resolved and checked, in graph
  * order. Pure but for reading the disk: `run --dry-run` stops here.
  */
-export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: RunPlan; input: PlanInput; spec: RunnerDescription } {
+export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: RunPlan; input: PlanInput; spec: RunnerDescription; policies: PolicySource[] } {
   const scope = (opts.tasks ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -84,6 +89,8 @@ export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: 
   for (const w of built.warnings) app.log.warn(w);
   app.log.debug(`configuration built at ${performance.now().toFixed(0)} ms`);
   const spec = built.runner!;
+  const policyFile = opts.policy !== undefined ? resolve(app.cwd, opts.policy) : undefined;
+  const policies = [...built.policies, ...(policyFile ? [{ file: policyFile, from: '--policy' }] : [])];
   const input: PlanInput = {
     config: built.config,
     unresolved: built.unresolved,
@@ -92,7 +99,7 @@ export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: 
     platform: opts.platform,
     runner: spec,
     tasks: opts.tasks,
-    invocation: { params: opts.params ?? [], taskArgs: opts.taskArgs ?? [], flags: opts.flags ?? {} },
+    invocation: { params: opts.params ?? [], taskArgs: opts.taskArgs ?? [], flags: opts.flags ?? {}, ...(policyFile ? { policy: policyFile } : {}) },
     env: app.env,
     home: app.home,
     fs: realFs,
@@ -100,7 +107,7 @@ export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: 
   };
   const plan = planRun(input);
   for (const line of plan.info) app.log.info(line);
-  return { plan, input, spec };
+  return { plan, input, spec, policies };
 }
 
 /** --jobs as a number: a positive whole number, or (not given) the CPUs this process may use. */
@@ -121,7 +128,9 @@ export function jobsLimit(value: string | undefined): number {
  */
 export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras = {}): Promise<TaskRun[]> {
   const jobs = jobsLimit(opts.jobs);
-  const { plan, input, spec } = planFor(opts, app);
+  const planned = planFor(opts, app);
+  const { input, spec } = planned;
+  let plan = planned.plan;
 
   throwIfAborted(opts.signal, plan.tasks[0].name);
   const runner = await spec.create(plan.settings);
@@ -138,6 +147,8 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now),
   // then of the hooks: a failure here is exit 2-4 with nothing created in the workspace.
   await runner.check?.(plan.tasks, runContext(plan, app, opts.signal, { stdoutTo: opts.stdoutTo }));
+  // The policy gate: on the whole plan, the image now there; a denial (exit 8) leaves the workspace as it was.
+  plan = { ...plan, policies: await policyGate(planned.policies, plan, runner, runContext(plan, app, opts.signal), app.log) };
   for (const h of hooks) await h.beforeRun?.(plan);
   // A killed earlier run's task may still be writing into this workspace: stopped (and its record closed) first.
   await reapKilledRuns(plan.workspace, app);

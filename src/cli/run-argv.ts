@@ -20,6 +20,8 @@ export interface RunCommandLine {
   jobs?: string;
   /** --dry-run: print the plan, run nothing, change nothing. */
   dryRun: boolean;
+  /** --policy FILE: a run policy besides the cube's and the platform's. */
+  policy?: string;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface RunCommandLine {
  * src/cli/base-command.ts) carry the help texts; a unit test checks that both describe the same flags.
  */
 export const RUN_FLAGS = {
-  strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount', 'jobs'],
+  strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount', 'jobs', 'policy'],
   booleans: ['json', 'detach', 'no-wait', 'dry-run'],
   /** -P (also -p), repeatable: configuration overrides. */
   params: 'P',
@@ -126,5 +128,6 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
     wait: values.get('no-wait') !== true,
     ...(str('jobs') !== undefined ? { jobs: str('jobs') } : {}),
     dryRun: values.get('dry-run') === true,
+    ...(str('policy') !== undefined ? { policy: str('policy') } : {}),
   };
 }

@@ -43,6 +43,7 @@ export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: 
           detach: line.detach,
           wait: line.wait,
           jobs: line.jobs,
+          policy: line.policy,
           stdoutTo: line.json ? 'stderr' : 'stdout',
           onSubmitted: (j) => (jobs = j),
           onFailure: (r) => (ran = r),

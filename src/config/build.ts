@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { ConfigError, UsageError } from '../errors.js';
 import type { ConfigProbe, RunnerDescription, RunnerFlags } from '../runner.js';
@@ -50,6 +51,14 @@ export interface EffectiveConfig {
   placeOf: ConfigPlaceOf;
   /** Parameters whose path the command line gave (paramKey): a task override or a -P key reaching its default. */
   explicitParams: Set<string>;
+  /** The run policies the cube file and the platform name (README "Policy gate"); --policy adds its own. */
+  policies: PolicySource[];
+}
+
+/** A run policy file and who asked for it (said in messages). */
+export interface PolicySource {
+  file: string;
+  from: string;
 }
 
 const realProbe: ConfigProbe = {
@@ -73,6 +82,7 @@ export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescript
 
   let platformCfg: Tree = {};
   let spec: RunnerDescription | undefined;
+  const policies: PolicySource[] = typeof (cube as Tree).policy === 'string' ? [{ file: resolve(location.root, String((cube as Tree).policy)), from: `the cube file ${location.file}` }] : [];
   if (opts.platform !== null) {
     platformCfg = platformConfig(settings, opts.platform, runners);
     const runnerName = String(platformCfg.runner);
@@ -82,6 +92,11 @@ export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescript
         place: settings.source?.place(['platforms', opts.platform, 'runner']) ?? { file: settings.file },
         suggestions: [`Set the platform's runner: to one of: ${runners.map((r) => r.name).join(', ')}.`],
       });
+    }
+    // The platform's policy is the run's, not the runner's (src/policy): kept out of the runner section.
+    if (platformCfg.policy !== undefined) {
+      policies.push({ file: resolve(dirname(settings.file), String(platformCfg.policy)), from: `platform "${opts.platform}" of ${settings.file}` });
+      delete platformCfg.policy;
     }
     for (const [k, v] of Object.entries(runnerDefaults(spec))) if (!(k in platformCfg)) platformCfg[k] = v;
     mergeFlags(P, spec, opts.flags ?? {});
@@ -120,7 +135,7 @@ export function buildConfig(opts: BuildOptions, runners: readonly RunnerDescript
 
   const unresolved = cfg;
   if (opts.resolve) cfg = resolveTree(cfg, { env: opts.env, placeOf });
-  return { config: cfg, unresolved, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings, explicitParams, placeOf };
+  return { config: cfg, unresolved, location, settings, source, runner: spec, platform: opts.platform ?? undefined, warnings: normalized.warnings, explicitParams, placeOf, policies };
 }
 
 /**

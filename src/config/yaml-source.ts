@@ -37,8 +37,9 @@ export class YamlSource {
         keyNode = pair.key;
         node = pair.value;
         best = atKey && isNode(keyNode) ? (keyNode as Node) : isNode(node) ? (node as Node) : (keyNode as Node);
-      } else if (isSeq(node) && typeof seg === 'number') {
-        node = node.items[seg];
+      } else if (isSeq(node) && (typeof seg === 'number' || /^(0|[1-9][0-9]*)$/.test(seg))) {
+        // A schema's error path names list items by their index as a string.
+        node = node.items[Number(seg)];
         if (isNode(node)) best = node as Node;
         else break;
       } else break;

@@ -31,6 +31,7 @@ export function provenanceHook(app: AppEnv): RunHook | undefined {
       cubeRoot: plan.cube.root,
       cubeFile: plan.cube.file,
       config: plan.config,
+      policies: plan.policies,
       // `unresolved` tells which values came from env_args or ${oc.env:...}: the record gets them redacted.
       redact: () => redactSecrets(plan.unresolved, plan.config, app.env),
       runner: plan.runner.name,

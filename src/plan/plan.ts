@@ -72,6 +72,7 @@ export function planRun(input: PlanInput): RunPlan {
     gpus: describeGpus(settings.gpus),
     invocation: { mlcubeFile: input.cube.file, params: [...input.invocation.params], taskArgs: [...input.invocation.taskArgs], flags: { ...input.invocation.flags } },
     info,
+    policies: [],
   };
 }
 

@@ -6,6 +6,7 @@ import type { RunInvocation, RunnerCapabilities, RunnerSettings } from '../runne
 import type { ClaimedPath } from '../workspace-lock.js';
 import type { GateSpec } from '../gates/spec.js';
 import type { TaskGraph } from './graph.js';
+import type { PolicyDecision } from '../policy/decide.js';
 
 /** The runner, as its description says it (src/runner.ts RunnerDescription). */
 export interface PlanRunner {
@@ -53,4 +54,6 @@ export interface RunPlan {
   invocation: RunInvocation;
   /** Lines for the user (info level): e.g. an output written outside the workspace. */
   info: string[];
+  /** The run policies' decisions (all allow: a denial stops the run before it starts), set by the policy gate (src/policy/gate.ts); [] without policies. */
+  policies: PolicyDecision[];
 }

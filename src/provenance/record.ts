@@ -1,6 +1,7 @@
 import type { TreeEntry } from './digest.js';
 import type { MetricRow } from './metrics.js';
 import type { GateReport } from '../gates/evaluate.js';
+import type { PolicyDecision } from '../policy/decide.js';
 import type { CapturedOutput } from './task-output.js';
 export type { CapturedOutput };
 import type { SecretRef } from '../config/secrets.js';
@@ -161,6 +162,8 @@ export interface RunRecord {
   error?: string;
   /** Tasks with release gates: each gate's result and the release decision (failed: status failed, exit_code 7). */
   gates?: GateReport;
+  /** The run policies that allowed the run (README "Policy gate"): each file's sha256 and every rule's result. */
+  policies?: PolicyDecision[];
   /** Written by this version on: what a later mlcube needs to clean up after a killed run. */
   reaping?: ReapingFacts;
   /** Status killed: what the mlcube that found the run dead did. */

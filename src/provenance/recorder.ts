@@ -34,6 +34,7 @@ import {
 } from './record.js';
 import { buildStatement } from './statement.js';
 import type { GateReport } from '../gates/evaluate.js';
+import type { PolicyDecision } from '../policy/decide.js';
 import { recordProcess, runsDir } from './store.js';
 import { markLive, thisMlcube, unmarkLive } from './reaper.js';
 import { RECORDS_DIR } from '../params/isolation.js';
@@ -45,6 +46,8 @@ export interface RecorderOptions {
   /** Absolute path of the cube file. */
   cubeFile: string;
   config: Tree;
+  /** The run policies' decisions (src/policy): recorded and signed with every task of the run. */
+  policies?: readonly PolicyDecision[];
   /** The record's view of config, secrets redacted; asked in begin (it loads node:crypto, kept off the start-up path). */
   redact?: () => Redaction;
   runner: string;
@@ -272,6 +275,7 @@ export class RunRecorder {
     const o = this.opts;
     const red = this.redacted();
     Object.assign(r, { config: red.config, secrets: red.secrets });
+    if (o.policies?.length) r.policies = [...o.policies];
     await digestParams(run, 'input', this.hostPaths(run, task));
     r.cube.sha256 = await (this.cubeSha ??= sha256File(o.cubeFile).then((d) => d.sha256));
     if (o.runsOnHost) {

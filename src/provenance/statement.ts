@@ -9,6 +9,9 @@ export const MAX_FILE_SUBJECTS = 1000;
 /** The byproduct of the statement that carries a task's release decision and its gates. */
 export const RELEASE_GATES = 'release-gates';
 
+/** The byproduct of the statement that carries the run policies' decisions. */
+export const RUN_POLICY = 'run-policy';
+
 interface ResourceDescriptor {
   name?: string;
   uri?: string;
@@ -71,6 +74,10 @@ export function buildStatement(record: RunRecord, manifests: Manifests): Record<
         byproducts: [
           { name: 'record.json', digest: { sha256: recordDigest(record) }, annotations: { exit_code: record.exit_code, status: record.status } },
           // The release decision, attested (README "Release gates"): absent for a task without gates.
+          // The run policies that allowed the run (README "Policy gate"): absent without policies.
+          ...(record.policies
+            ? [{ name: RUN_POLICY, digest: { sha256: canonicalSha256(record.policies) }, annotations: { policies: record.policies.map((p) => ({ name: p.name, sha256: p.sha256, decision: p.decision })) } }]
+            : []),
           ...(record.gates ? [{ name: RELEASE_GATES, digest: { sha256: canonicalSha256(record.gates) }, annotations: { release: record.gates.release, gates: record.gates.results } }] : []),
         ],
       },

@@ -280,6 +280,7 @@ export async function verifyRun(target: VerifyTarget, key: TrustedKey | undefine
   const { manifests, code, problems: manifestProblems } = readManifests(target.dir, record);
   problems.push(...manifestProblems);
   problems.push(...recheckGates(record, manifests, target.workspace));
+  for (const p of record.policies ?? []) notes.push(`policy: allowed by ${p.name ?? p.file} (sha256 ${p.sha256.slice(0, 12)}..., ${p.rules.length} rules passed)`);
   if (record.gates?.release === 'passed') notes.push(`release: passed (gates ${record.gates.results.map((g) => g.name).join(', ')}, re-checked from the record)`);
   checkSignature(target.dir, record, manifests, key, problems);
   checkCapturedOutput(target.dir, record, problems);

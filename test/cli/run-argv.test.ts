@@ -21,6 +21,7 @@ const TAKEN: string[][] = [
   ['--task=-x'],
   ['--jobs=3', '--task=a,b'],
   ['--dry-run', '--jobs', '1', '--json'],
+  ['--policy=p.yaml', '--task=a'],
 ];
 
 /** Command lines left to oclif (help, errors, anything unusual): parseRunArgv must decline them. */
