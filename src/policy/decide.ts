@@ -30,7 +30,7 @@ export function decide(policy: Policy, run: RunFacts): PolicyDecision {
       return { name: r.name, outcome: 'failed', reason: `${r.message ? `${r.message}: ` : ''}could not be evaluated: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
     }
     if (value === true) return { name: r.name, outcome: 'passed', reason: null };
-    const got = typeof value === 'boolean' ? '' : ` (the expression gave ${typeof value === 'bigint' ? `${value}` : JSON.stringify(value) ?? String(value)}, not a boolean)`;
+    const got = typeof value === 'boolean' ? '' : ` (the expression gave ${typeof value === 'bigint' ? `${value}` : (JSON.stringify(value) ?? String(value))}, not a boolean)`;
     return { name: r.name, outcome: 'failed', reason: `${r.message ?? `requires ${r.require}`}${got}` };
   });
   return { decision: rules.every((r) => r.outcome === 'passed') ? 'allow' : 'deny', name: policy.name, file: policy.file, sha256: policy.sha256, rules };

@@ -59,7 +59,11 @@ export function runFacts(plan: RunPlan, more: FactsInput): RunFacts {
     runner: plan.runner.name,
     image: more.image,
     network: networkOf(plan),
-    tasks: plan.tasks.map((t) => ({ name: t.name, waits_for: plan.graph.parents[t.name], gates: t.gates.map((g) => ({ name: g.name, kind: g.kind, source: g.source, op: g.op, threshold: g.threshold })) })),
+    tasks: plan.tasks.map((t) => ({
+      name: t.name,
+      waits_for: plan.graph.parents[t.name],
+      gates: t.gates.map((g) => ({ name: g.name, kind: g.kind, source: g.source, op: g.op, threshold: g.threshold })),
+    })),
     parameters,
     datasets: parameters.filter((p) => p.io === 'input' && Object.keys(p.terms).length > 0),
     now: more.now.toISOString(),
@@ -76,7 +80,7 @@ function paramFacts(plan: RunPlan, task: PlannedTask, i: number, more: FactsInpu
     io: p.io,
     type: p.type,
     path: p.hostPath,
-    read_only: p.io === 'input' && readOnly(task, p.realPath),
+    read_only: p.io === 'input' && readOnly(plan, task, i),
     exists: !p.missing,
     sha256: p.io === 'input' ? (more.digests.get(p.hostPath) ?? null) : null,
     terms: isTree(terms) ? withExpiry(terms) : {},
@@ -84,10 +88,19 @@ function paramFacts(plan: RunPlan, task: PlannedTask, i: number, more: FactsInpu
   };
 }
 
-/** A container runner mounts the input read-only: the mount that shows it (its own, or its directory's) says ro. */
-function readOnly(task: PlannedTask, real: string): boolean {
+/**
+ * A container runner mounts the input read-only: the mount that shows it (its own, or a directory's around it) says
+ * ro. An input an earlier task of the run makes has no mount yet (it is planned again once it exists): the rule the
+ * mounts follow decides (src/params/mounts.ts: --mount, else the parameter's opts, else a file is bound read-only).
+ */
+function readOnly(plan: RunPlan, task: PlannedTask, i: number): boolean {
   if (!task.mounts) return false;
-  const showing = task.mounts.mounts.filter((m) => m.kind !== 'pin' && (real === m.host || real.startsWith(`${m.host}/`))).sort((a, b) => b.host.length - a.host.length)[0];
+  const p = task.params[i];
+  if (p.missing) {
+    const mode = plan.settings.mountMode ?? p.opts;
+    return mode ? mode === 'ro' : p.type === 'file';
+  }
+  const showing = task.mounts.mounts.filter((m) => m.kind !== 'pin' && (p.realPath === m.host || p.realPath.startsWith(`${m.host}/`))).sort((a, b) => b.host.length - a.host.length)[0];
   return showing?.opts === 'ro';
 }
 

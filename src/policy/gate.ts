@@ -26,8 +26,11 @@ export async function policyGate(sources: readonly PolicySource[], plan: RunPlan
   const policies = sources.map((s) => ({ source: s, policy: loadPolicy(s.file) }));
   const facts = await gatherFacts(plan, runner, ctx);
   const decisions = policies.map(({ policy }) => decide(policy, facts));
-  const denied = decisions.flatMap((d, i) => d.rules.filter((r) => r.outcome === 'failed').map((r) => `${policies[i].policy.name ?? policies[i].source.file} (${policies[i].source.from}): rule ${r.name}: ${r.reason}`));
-  for (const [i, d] of decisions.entries()) log.info(`policy ${d.name ?? d.file} (${policies[i].source.from}): ${d.decision} (${d.rules.filter((r) => r.outcome === 'passed').length} of ${d.rules.length} rules passed)`);
+  const denied = decisions.flatMap((d, i) =>
+    d.rules.filter((r) => r.outcome === 'failed').map((r) => `${policies[i].policy.name ?? policies[i].source.file} (${policies[i].source.from}): rule ${r.name}: ${r.reason}`),
+  );
+  for (const [i, d] of decisions.entries())
+    log.info(`policy ${d.name ?? d.file} (${policies[i].source.from}): ${d.decision} (${d.rules.filter((r) => r.outcome === 'passed').length} of ${d.rules.length} rules passed)`);
   if (denied.length) {
     throw new PolicyDeniedError(`the run policy denies this run (${denied.length} rule${denied.length === 1 ? '' : 's'} failed):\n  ${denied.join('\n  ')}`, {
       place: { file: policies[0].source.file },

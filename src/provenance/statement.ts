@@ -76,7 +76,13 @@ export function buildStatement(record: RunRecord, manifests: Manifests): Record<
           // The release decision, attested (README "Release gates"): absent for a task without gates.
           // The run policies that allowed the run (README "Policy gate"): absent without policies.
           ...(record.policies
-            ? [{ name: RUN_POLICY, digest: { sha256: canonicalSha256(record.policies) }, annotations: { policies: record.policies.map((p) => ({ name: p.name, sha256: p.sha256, decision: p.decision })) } }]
+            ? [
+                {
+                  name: RUN_POLICY,
+                  digest: { sha256: canonicalSha256(record.policies) },
+                  annotations: { policies: record.policies.map((p) => ({ name: p.name, sha256: p.sha256, decision: p.decision })) },
+                },
+              ]
             : []),
           ...(record.gates ? [{ name: RELEASE_GATES, digest: { sha256: canonicalSha256(record.gates) }, annotations: { release: record.gates.release, gates: record.gates.results } }] : []),
         ],

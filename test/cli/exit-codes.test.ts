@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { CLI, FIXTURES, REPO, copyFixture, mlcube, snapshot, type CliResult } from '../helpers/cli.js';
@@ -72,6 +73,17 @@ const WALKS: Record<string, Walk> = {
     },
     exitCode: 7,
     stderr: /MLCUBE_GATE_FAILED: task "score": release gates failed \(1 of 5\); not run: publish:\n {2}FAILED accuracy: metric accuracy = 0.95, not >= 0.999/,
+  },
+  '8': {
+    // A policy (outside the cube) whose one rule this run breaks: denied before anything is created.
+    run: (c) => {
+      const policy = join(tmpdir(), `mlcube-exit-8-policy-${process.pid}.yaml`);
+      writeFileSync(policy, 'name: no-host-runs\nrules:\n  - {name: no_network, require: \'run.network == "none"\', message: the task must run without a network}\n');
+      return local(c, ['--task=copy', `--policy=${policy}`]).finally(() => rmSync(policy, { force: true }));
+    },
+    exitCode: 8,
+    stderr: /MLCUBE_POLICY_DENIED: .*the run policy denies this run \(1 rule failed\):\n {2}no-host-runs \(--policy\): rule no_network: the task must run without a network/,
+    unchanged: true,
   },
   '75': {
     run: async (c) => {

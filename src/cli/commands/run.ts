@@ -15,7 +15,10 @@ export default class Run extends BaseCommand {
     jobs: Flags.string({
       description: 'At most this many tasks at once on an attached runner (local, docker, singularity, charliecloud); default: the CPUs this machine offers. Slurm schedules its jobs itself.',
     }),
-    policy: Flags.string({ description: 'A run policy (YAML, rules in CEL over the resolved plan; README "Policy gate") that must allow the run before anything runs; also `policy:` in the cube file and in a settings platform. Denied: exit 8.' }),
+    policy: Flags.string({
+      description:
+        'A run policy (YAML, rules in CEL over the resolved plan; README "Policy gate") that must allow the run before anything runs; also `policy:` in the cube file and in a settings platform. Denied: exit 8.',
+    }),
     'dry-run': Flags.boolean({ description: 'Print the plan (the tasks in graph order, what each waits for and why, their parameters) and run nothing: nothing is created or changed.' }),
     network: Flags.string({ description: 'Network for the task container (docker --network, singularity --network).' }),
     security: Flags.string({ description: 'Security options (docker --security-opt, singularity --security).' }),
