@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { Context } from 'mocha';
+import Docker from 'dockerode';
 import { DockerRunner } from '../../runners/docker.js';
 import { mlcube } from './cli.js';
 
@@ -20,4 +21,12 @@ export async function requireDockerBaseImage(ctx: Context, why: string): Promise
     ctx.skip();
   }
   expect(base.exitCode, base.stderr).to.equal(0);
+}
+
+/** Removes an image a suite made (never one it did not make); an image already gone is fine. */
+export async function removeTestImage(tag: string): Promise<void> {
+  await new Docker()
+    .getImage(tag)
+    .remove({ force: true })
+    .catch(() => undefined);
 }

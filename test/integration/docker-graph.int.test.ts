@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { copyFixture, mlcube } from '../helpers/cli.js';
-import { requireDockerBaseImage } from '../helpers/docker.js';
+import { removeTestImage, requireDockerBaseImage } from '../helpers/docker.js';
 import { overlap, recordsByTask } from '../helpers/graph.js';
 
 const TAG = `mlcube-test/diamond:${process.pid}`;
@@ -19,12 +18,7 @@ describe('docker: a task graph runs independent tasks side by side (integration)
   });
   beforeEach(() => (cube = copyFixture('diamond')));
   afterEach(() => cube.cleanup());
-  after(async () => {
-    await new Docker()
-      .getImage(TAG)
-      .remove({ force: true })
-      .catch(() => undefined);
-  });
+  after(() => removeTestImage(TAG));
 
   it('--task=d,c,b,a --jobs=2: a first, d last, b and c in two containers at once', async () => {
     const r = await run(['--task=d,c,b,a', '--jobs=2']);

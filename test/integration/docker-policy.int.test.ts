@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { REPO, copyFixture, mlcube, readJson, snapshot } from '../helpers/cli.js';
-import { requireDockerBaseImage } from '../helpers/docker.js';
+import { removeTestImage, requireDockerBaseImage } from '../helpers/docker.js';
 import { recordsByTask } from '../helpers/graph.js';
 
 const TAG = `mlcube-test/diamond-policy:${process.pid}`;
@@ -28,12 +28,7 @@ describe('docker: the DEPA policy on real plans (integration)', function () {
   });
   beforeEach(() => (cube = copyFixture('diamond')));
   afterEach(() => cube.cleanup());
-  after(async () => {
-    await new Docker()
-      .getImage(TAG)
-      .remove({ force: true })
-      .catch(() => undefined);
-  });
+  after(() => removeTestImage(TAG));
 
   const DENIED: { what: string; args: () => string[]; rules: string[] }[] = [
     { what: '--network=host', args: () => [`-Pdocker.image=${imageId}`, '-Pdocker.build_strategy=never', '--network=host', '--mount=ro'], rules: ['no_network'] },
