@@ -42,6 +42,7 @@ export function innerArgv(job: JobSpec, gpus: number): string[] {
   if (inv.flags.network) argv.push(`--network=${inv.flags.network}`);
   if (inv.flags.security) argv.push(`--security=${inv.flags.security}`);
   if (inv.policy) argv.push(`--policy=${inv.policy}`);
+  if (inv.timeout !== undefined) argv.push(`--timeout=${inv.timeout}`);
   if (gpus === 0) argv.push('--gpus=0');
   // `summary=x` given for a chain belongs to the task that has `summary`; the job of another task would reject it.
   const name = (a: string) => /^(?:--)?([^=\s-][^=\s]*)=/s.exec(a)?.[1];
@@ -84,6 +85,8 @@ export interface SubmitSpec {
   workspace: string;
   /** Job ids the task waits for (afterok on every one). */
   after?: readonly string[];
+  /** The task's timeout (ms): the job's --time, unless slurm.time sets one. */
+  timeoutMs?: number | null;
 }
 
 /** A job name Slurm displays: mlcube-<cube>-<task>. */
@@ -103,7 +106,9 @@ export function sbatchArgv(job: SubmitSpec, s: SlurmSettings): string[] {
   ];
   if (s.partition) argv.push(`--partition=${s.partition}`);
   if (s.account) argv.push(`--account=${s.account}`);
+  // The job's own mlcube stops the task at its timeout; --time (whole minutes, one more for the job's start) is the cluster's backstop.
   if (s.time) argv.push(`--time=${s.time}`);
+  else if (job.timeoutMs) argv.push(`--time=${Math.ceil(job.timeoutMs / 60_000) + 1}`);
   if (s.cpusPerTask) argv.push(`--cpus-per-task=${s.cpusPerTask}`);
   if (s.mem) argv.push(`--mem=${s.mem}`);
   if (s.gpusPerJob > 0) argv.push(`--gres=gpu:${s.gpusPerJob}`);

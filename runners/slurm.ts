@@ -1,8 +1,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import { ConfigError, InterruptedError, RuntimeUnavailableError, UsageError } from '../src/errors.js';
-import type { Availability, JobState, RunContext, Runner, SubmittedGraph, SubmittedJob, TaskResult } from '../src/runner.js';
+import { ConfigError, InterruptedError, RuntimeUnavailableError, UsageError, TIMED_OUT_EXIT_CODE } from '../src/errors.js';
+import type { Availability, JobState, RunContext, Runner, SubmittedGraph, SubmittedJob, BatchTask, TaskResult } from '../src/runner.js';
 import { slurmRunner, type SlurmSettings } from './slurm-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
@@ -14,6 +14,9 @@ export interface SlurmDeps {
   /** The CLI bundle the jobs run (default: this package's dist/mlcube.cjs). */
   cli: string;
 }
+
+/** How long past a task's timeout its job may run before it is cancelled from here (the job's start, its own clean-up). */
+const JOB_TIMEOUT_SLACK_MS = 15_000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((res) => {
@@ -102,7 +105,7 @@ export class SlurmRunner implements Runner<SlurmSettings> {
     return (await this.submitGraph([task], [[]], ctx)).wait(0);
   }
 
-  private async submit(tasks: readonly ResolvedTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
+  private async submit(tasks: readonly BatchTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
     const inv = ctx.invocation;
     if (!inv) throw new UsageError('the slurm runner needs the command line of the run (internal: no invocation in the context)');
     const s = ctx.settings;
@@ -125,7 +128,7 @@ export class SlurmRunner implements Runner<SlurmSettings> {
           { task: t.name, cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: s.inner, invocation: inv, params: t.params.map((p) => p.name) },
           s,
         );
-        const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after }, s);
+        const argv = sbatchArgv({ task: t.name, cube, logDir, workspace: ctx.workspace, after, timeoutMs: t.timeoutMs }, s);
         ctx.log.debug(`${argv.join(' ')} <<'EOF'\n${script}EOF`);
         const r = await execa(argv[0], argv.slice(1), { input: script, reject: false, env: this.env, extendEnv: false });
         const id = parseJobId(String(r.stdout));
@@ -153,7 +156,7 @@ export class SlurmRunner implements Runner<SlurmSettings> {
    * Submits the graph (one job per task, afterok on its parents' jobs) and returns without waiting; `wait(i)` then
    * follows job i with scontrol, streaming its output files while they grow.
    */
-  async submitGraph(tasks: readonly ResolvedTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedGraph> {
+  async submitGraph(tasks: readonly BatchTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedGraph> {
     const jobs = await this.submit(tasks, parents, ctx);
     const poll = ctx.settings.pollMs;
     // Jobs followed to their end or cancelled: cancel() leaves them alone.
@@ -189,6 +192,14 @@ export class SlurmRunner implements Runner<SlurmSettings> {
         if (s.state === 'RUNNING' && started === undefined) started = Date.now();
         last = s;
         if (FINAL_STATES.has(s.state)) break;
+        // The job's own mlcube stops a task at its timeout; one whose job runs on well past it (that mlcube stuck or
+        // gone) is cancelled here, and counts as timed out.
+        const limit = tasks[i].timeoutMs;
+        if (limit && started !== undefined && Date.now() - started > limit + JOB_TIMEOUT_SLACK_MS) {
+          ctx.log.warn(`task "${job.task}": job ${job.jobId} runs ${((Date.now() - started) / 1000).toFixed(0)} s, past its timeout: cancelling it`);
+          await cancel([i]);
+          return { exitCode: TIMED_OUT_EXIT_CODE, durationMs: Date.now() - started };
+        }
         await sleep(poll, ctx.signal);
       }
       await sleep(200);

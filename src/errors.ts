@@ -119,6 +119,13 @@ export class PolicyDeniedError extends MlcubeError {
   readonly exitCode = POLICY_DENIED_EXIT_CODE;
 }
 
+/** A task ran past its timeout (README "Timeouts") and was stopped: its record says timed_out. 124 as GNU timeout's. */
+export const TIMED_OUT_EXIT_CODE = 124;
+export class TaskTimedOutError extends MlcubeError {
+  readonly code = 'MLCUBE_TASK_TIMED_OUT';
+  readonly exitCode = TIMED_OUT_EXIT_CODE;
+}
+
 /** The run was interrupted by the user (Ctrl-C / SIGTERM). */
 export class InterruptedError extends MlcubeError {
   readonly code = 'MLCUBE_INTERRUPTED';

@@ -102,6 +102,8 @@ export interface RunInvocation {
   flags: RunnerFlags;
   /** --policy, absolute: a batch job's own `mlcube run` evaluates it again where it runs. */
   policy?: string;
+  /** --timeout as given: a batch job's own `mlcube run` enforces it where it runs. */
+  timeout?: string;
   /** Environment a batch job's own `mlcube run` must get (what the run's hooks need there, e.g. the signing key). */
   env?: Readonly<Record<string, string>>;
 }
@@ -113,6 +115,9 @@ export interface SubmittedJob {
   stdout: string;
   stderr: string;
 }
+
+/** A task as a batch runner submits it: resolved, with how long it may run (the job's time limit; null: none). */
+export type BatchTask = ResolvedTask & { timeoutMs?: number | null };
 
 /** A task graph a batch runner submitted: one job per task, each waiting for its parents' jobs in the batch system. */
 export interface SubmittedGraph {
@@ -169,7 +174,7 @@ export interface Runner<S extends RunnerSettings = RunnerSettings> {
    * task i waits for (all earlier in `tasks`), the batch system sequencing it (e.g. Slurm afterok); `run` then
    * follows each task's job through SubmittedGraph.wait, or not at all (--detach).
    */
-  submitGraph?(tasks: readonly ResolvedTask[], parents: readonly (readonly number[])[], ctx: RunContext<S>): Promise<SubmittedGraph>;
+  submitGraph?(tasks: readonly BatchTask[], parents: readonly (readonly number[])[], ctx: RunContext<S>): Promise<SubmittedGraph>;
   /** Machine-readable facts about the configured image (e.g. {hash}); optional. */
   inspect?(ctx: RunContext<S>, force: boolean): Promise<Tree>;
 }

@@ -5,8 +5,9 @@ import type { RunContext, Runner } from '../runner.js';
 import { claimPaths, type HeldClaim } from '../workspace-lock.js';
 import type { AppEnv } from './context.js';
 import type { StdoutRoute } from '../task-io.js';
-import { createOutputDirs, outcomeFailed, outcomeOf, runContext, settleGraph, syncWorkspace } from './run-steps.js';
+import { createOutputDirs, outcomeFailed, outcomeOf, runContext, settleGraph, syncWorkspace, withTimeout } from './run-steps.js';
 import { runGraph } from './run-graph.js';
+import { TaskTimedOutError } from '../errors.js';
 
 export interface AttachedOptions {
   signal: AbortSignal;
@@ -62,7 +63,7 @@ async function runClaimed(
   // Which tasks run now and the record of the latest started: what waiting runs are shown.
   const running = new Set<string>();
   const show = (runId?: string) => claim.update({ task: [...running].join(', '), ...(runId ? { runId } : {}) });
-  const run = await runGraph(plan.graph, { limit: jobs, signal: ctx.signal, failed: outcomeFailed, log: app.log }, async (name) => {
+  const run = await runGraph(plan.graph, { limit: jobs, signal: ctx.signal, failed: outcomeFailed, failsTaskOnly: (e) => e instanceof TaskTimedOutError, log: app.log }, async (name) => {
     // Planned again now that the tasks it waits for ran: what they made exists (an input of type unknown is what it is now).
     const task = planTask(input, plan.settings, name);
     running.add(name);
@@ -72,7 +73,7 @@ async function runClaimed(
     try {
       const outcome = await throughHooks(hooks, task, { plan, runner, run: ctx, batch: false }, async (c) => {
         if (c.run.runId) show(c.run.runId);
-        const r = await runner.run(task, c.run);
+        const r = await withTimeout(task, c.run, (run) => runner.run(task, run));
         cleanup = r.cleanup;
         return outcomeOf(task.name, r);
       });

@@ -6,6 +6,7 @@ import type { AppEnv } from './context.js';
 import type { StdoutRoute } from '../task-io.js';
 import { createOutputDirs, outcomeFailed, outcomeOf, runContext, settleGraph, syncWorkspace, throwIfAborted } from './run-steps.js';
 import { runGraph } from './run-graph.js';
+import { TaskTimedOutError } from '../errors.js';
 
 export interface BatchOptions {
   signal: AbortSignal;
@@ -40,7 +41,14 @@ export async function runBatch(plan: RunPlan, input: PlanInput, runner: Runner, 
   try {
     const run = await runGraph(
       plan.graph,
-      { limit: Infinity, signal: opts.signal, failed: outcomeFailed, log: app.log, onCancel: (cancelled) => graph.cancel(cancelled.map((t) => names.indexOf(t))) },
+      {
+        limit: Infinity,
+        signal: opts.signal,
+        failed: outcomeFailed,
+        failsTaskOnly: (e) => e instanceof TaskTimedOutError,
+        log: app.log,
+        onCancel: (cancelled) => graph.cancel(cancelled.map((t) => names.indexOf(t))),
+      },
       async (name) => {
         const i = names.indexOf(name);
         const outcome = await throughHooks(hooks, tasks[i], { plan, runner, run: ctx, batch: true }, async () => outcomeOf(name, await graph.wait(i)));

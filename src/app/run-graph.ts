@@ -9,6 +9,8 @@ export interface GraphRunOptions {
   signal: AbortSignal;
   /** A task outcome that fails the run (its exit code, its release gates). */
   failed: (o: TaskOutcome) => boolean;
+  /** An error a task's run threw that fails that task alone (it timed out): what waits for it is cancelled, the rest goes on. */
+  failsTaskOnly?: (e: unknown) => boolean;
   /** Told the tasks that will not start because a task they wait for failed (a batch runner cancels their jobs). */
   onCancel?: (tasks: string[]) => void | Promise<void>;
   log: Logger;
@@ -71,6 +73,7 @@ export function runGraph(graph: TaskGraph, opts: GraphRunOptions, start: (task: 
             (e: unknown) => {
               state.set(t, 'failed');
               failure ??= { task: t, error: e };
+              if (opts.failsTaskOnly?.(e)) return fail(t, 'timed out');
               halted = true;
               return fail(t, 'stopped');
             },

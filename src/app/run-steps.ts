@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { InterruptedError, TaskFailedError } from '../errors.js';
+import { InterruptedError, TaskFailedError, TaskTimedOutError } from '../errors.js';
+import { formatTimeout } from '../plan/timeout.js';
 import { realFs } from '../params/fs-probe.js';
 import type { ResolvedTask } from '../params/resolve.js';
 import type { SyncCopy } from '../params/sync.js';
-import type { RunPlan } from '../plan/run-plan.js';
+import type { PlannedTask, RunPlan } from '../plan/run-plan.js';
 import type { RunContext, TaskResult } from '../runner.js';
 import type { TaskOutcome } from '../hooks/hook.js';
 import { gateFailure } from '../hooks/gates.js';
@@ -84,5 +85,26 @@ export function createOutputDirs(task: ResolvedTask): void {
   for (const p of task.params) {
     if (p.io !== 'output') continue;
     mkdirSync(p.type === 'directory' ? p.hostPath : dirname(p.hostPath), { recursive: true });
+  }
+}
+
+/**
+ * Runs the task with its timeout (README "Timeouts"): past it, the task's signal aborts, so the runner stops it as it
+ * stops an interrupted one (SIGTERM then SIGKILL to its process group, container stop), and the run fails with
+ * TaskTimedOutError (exit 124, the record says timed_out) instead of an interrupt.
+ */
+export async function withTimeout(task: PlannedTask, ctx: RunContext, run: (ctx: RunContext) => Promise<TaskResult>): Promise<TaskResult> {
+  if (task.timeoutMs === null) return run(ctx);
+  const limit = task.timeoutMs;
+  const timer = AbortSignal.timeout(limit);
+  const started = Date.now();
+  try {
+    return await run({ ...ctx, signal: AbortSignal.any([ctx.signal, timer]) });
+  } catch (e) {
+    if (!timer.aborted || ctx.signal.aborted) throw e;
+    throw new TaskTimedOutError(`the task ran past its timeout of ${formatTimeout(limit)} and was stopped after ${((Date.now() - started) / 1000).toFixed(1)} s`, {
+      place: { task: task.name },
+      suggestions: [`Give it more time: timeout in tasks.${task.name} of the cube file, or --timeout for this run (e.g. --timeout=${Math.ceil((limit * 2) / 1000)}s).`],
+    });
   }
 }

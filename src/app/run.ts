@@ -42,6 +42,8 @@ export interface RunOptions {
   jobs?: string;
   /** --policy: a run policy evaluated besides the cube's and the platform's (README "Policy gate"). */
   policy?: string;
+  /** --timeout: how long each task may run, replacing the cube's `timeout` (README "Timeouts"). */
+  timeout?: string;
 }
 
 /** What `run --json` prints per task (src/cli/json-output.ts). */
@@ -99,11 +101,18 @@ export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: 
     platform: opts.platform,
     runner: spec,
     tasks: opts.tasks,
-    invocation: { params: opts.params ?? [], taskArgs: opts.taskArgs ?? [], flags: opts.flags ?? {}, ...(policyFile ? { policy: policyFile } : {}) },
+    invocation: {
+      params: opts.params ?? [],
+      taskArgs: opts.taskArgs ?? [],
+      flags: opts.flags ?? {},
+      ...(policyFile ? { policy: policyFile } : {}),
+      ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
+    },
     env: app.env,
     home: app.home,
     fs: realFs,
     placeOf: built.placeOf,
+    ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
   };
   const plan = planRun(input);
   for (const line of plan.info) app.log.info(line);

@@ -22,6 +22,8 @@ export interface RunCommandLine {
   dryRun: boolean;
   /** --policy FILE: a run policy besides the cube's and the platform's. */
   policy?: string;
+  /** --timeout DURATION: each task's limit (checked by the plan). */
+  timeout?: string;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface RunCommandLine {
  * src/cli/base-command.ts) carry the help texts; a unit test checks that both describe the same flags.
  */
 export const RUN_FLAGS = {
-  strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount', 'jobs', 'policy'],
+  strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount', 'jobs', 'policy', 'timeout'],
   booleans: ['json', 'detach', 'no-wait', 'dry-run'],
   /** -P (also -p), repeatable: configuration overrides. */
   params: 'P',
@@ -129,5 +131,6 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
     ...(str('jobs') !== undefined ? { jobs: str('jobs') } : {}),
     dryRun: values.get('dry-run') === true,
     ...(str('policy') !== undefined ? { policy: str('policy') } : {}),
+    ...(str('timeout') !== undefined ? { timeout: str('timeout') } : {}),
   };
 }

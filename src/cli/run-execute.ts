@@ -11,13 +11,22 @@ import { dryRun, renderDryRun } from '../app/dry-run.js';
  * carries one document, also when the run fails: the tasks' own stdout goes to stderr.
  */
 export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: string) => void): Promise<void> {
+  const asked = {
+    mlcube: line.mlcube,
+    platform: line.platform,
+    tasks: line.task,
+    workspace: line.workspace,
+    params: line.params,
+    taskArgs: line.taskArgs,
+    flags: line.flags,
+    jobs: line.jobs,
+    policy: line.policy,
+    timeout: line.timeout,
+  };
   if (line.dryRun) {
     let plan;
     try {
-      plan = dryRun(
-        { mlcube: line.mlcube, platform: line.platform, tasks: line.task, workspace: line.workspace, params: line.params, taskArgs: line.taskArgs, flags: line.flags, jobs: line.jobs },
-        app,
-      );
+      plan = dryRun(asked, app);
     } catch (e) {
       if (line.json) out(jsonText(failureDocument(e)));
       throw e;
@@ -32,18 +41,10 @@ export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: 
     results = await withInterrupt((signal) =>
       runTasks(
         {
-          mlcube: line.mlcube,
-          platform: line.platform,
-          tasks: line.task,
-          workspace: line.workspace,
-          params: line.params,
-          taskArgs: line.taskArgs,
-          flags: line.flags,
+          ...asked,
           signal,
           detach: line.detach,
           wait: line.wait,
-          jobs: line.jobs,
-          policy: line.policy,
           stdoutTo: line.json ? 'stderr' : 'stdout',
           onSubmitted: (j) => (jobs = j),
           onFailure: (r) => (ran = r),

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { AppEnv } from '../app/context.js';
 import { redactSecrets } from '../config/secrets.js';
-import { InterruptedError } from '../errors.js';
+import { InterruptedError, TaskTimedOutError, TIMED_OUT_EXIT_CODE } from '../errors.js';
 import { loadPrivateKey, SIGNING_KEY_ENV, signingKeyPath } from '../provenance/keys.js';
 import { RunRecorder } from '../provenance/recorder.js';
 import type { RunPlan } from '../plan/run-plan.js';
@@ -75,9 +75,14 @@ export function provenanceHook(app: AppEnv): RunHook | undefined {
       try {
         r = await next({ ...ctx, run: { ...ctx.run, taskIo: active.taskIo, runId: active.record.run_id, onTaskProcess: (p) => recorder!.taskStarted(active, p) } });
       } catch (e) {
-        const interrupted = e instanceof InterruptedError || ctx.run.signal.aborted;
+        const timedOut = e instanceof TaskTimedOutError;
+        const interrupted = !timedOut && (e instanceof InterruptedError || ctx.run.signal.aborted);
         await recorder
-          .finish(active, task, { status: interrupted ? 'interrupted' : 'failed', exitCode: interrupted ? 130 : null, error: e instanceof Error ? e.message : String(e) })
+          .finish(active, task, {
+            status: timedOut ? 'timed_out' : interrupted ? 'interrupted' : 'failed',
+            exitCode: timedOut ? TIMED_OUT_EXIT_CODE : interrupted ? 130 : null,
+            error: e instanceof Error ? e.message : String(e),
+          })
           .catch((w) => ctx.run.log.warn(`could not finalise the run record ${active.dir}: ${w}`));
         throw e;
       }

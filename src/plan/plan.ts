@@ -11,6 +11,7 @@ import { locatingConfigErrors, type ConfigPlaceOf } from '../config/config-place
 import type { PlannedTask, RunPlan } from './run-plan.js';
 import { parseGates } from '../gates/spec.js';
 import { taskGraph } from './graph.js';
+import { parseTimeout } from './timeout.js';
 
 /** What planning is given: the effective configuration (src/config/build.ts) and the command line; the disk only through `fs`. */
 export interface PlanInput {
@@ -26,12 +27,14 @@ export interface PlanInput {
   runner: Pick<RunnerDescription, 'name' | 'capabilities' | 'settings'>;
   /** --task (comma-separated, any order; empty: every task of the cube). */
   tasks?: string;
-  invocation: { params: readonly string[]; taskArgs: readonly string[]; flags: RunnerFlags };
+  invocation: { params: readonly string[]; taskArgs: readonly string[]; flags: RunnerFlags; policy?: string; timeout?: string };
   env: Record<string, string | undefined>;
   home: string;
   fs: FsProbe;
   /** Locates a runner setting's error in its file (EffectiveConfig.placeOf). */
   placeOf?: ConfigPlaceOf;
+  /** --timeout: every task's limit, replacing the cube's `timeout`. */
+  timeout?: string;
 }
 
 /**
@@ -70,7 +73,14 @@ export function planRun(input: PlanInput): RunPlan {
     syncs,
     claims: claimedPaths(tasks, syncs, names, input.fs),
     gpus: describeGpus(settings.gpus),
-    invocation: { mlcubeFile: input.cube.file, params: [...input.invocation.params], taskArgs: [...input.invocation.taskArgs], flags: { ...input.invocation.flags } },
+    invocation: {
+      mlcubeFile: input.cube.file,
+      params: [...input.invocation.params],
+      taskArgs: [...input.invocation.taskArgs],
+      flags: { ...input.invocation.flags },
+      ...(input.invocation.policy ? { policy: input.invocation.policy } : {}),
+      ...(input.invocation.timeout !== undefined ? { timeout: input.invocation.timeout } : {}),
+    },
     info,
     policies: [],
   };
@@ -100,10 +110,14 @@ export function planTask(input: PlanInput, settings: RunnerSettings, name: strin
   const cfg = input.config;
   const resolved = resolveTask(cfg, name, { workspace: workspaceOf(cfg), env: input.env, home: input.home, fs: input.fs, explicit: input.explicitParams, ...(pending ? { pending } : {}) });
   const gates = locatingConfigErrors(input.placeOf, () => parseGates(name, ((cfg.tasks as Tree)[name] as Tree | undefined)?.gates, resolved.params));
+  const timeoutMs =
+    input.timeout !== undefined
+      ? parseTimeout(input.timeout, { flag: true })
+      : parseTimeout(((cfg.tasks as Tree)[name] as Tree | undefined)?.timeout, { place: { ...input.placeOf?.(['tasks', name, 'timeout']), task: name } });
   const can = input.runner.capabilities;
-  if (can.seesHostPaths || can.batch) return { ...resolved, mounts: null, containerPaths: resolved.params.map(() => null), gates };
+  if (can.seesHostPaths || can.batch) return { ...resolved, mounts: null, containerPaths: resolved.params.map(() => null), gates, timeoutMs };
   const mounts = planMounts(resolved, settings.mountMode);
-  return { ...resolved, mounts, containerPaths: mounts.args.map((a) => a.slice(a.indexOf('=') + 1)), gates };
+  return { ...resolved, mounts, containerPaths: mounts.args.map((a) => a.slice(a.indexOf('=') + 1)), gates, timeoutMs };
 }
 
 const workspaceOf = (cfg: Tree) => String((cfg.runtime as Tree).workspace);

@@ -23,6 +23,8 @@ export interface PlannedTask extends ResolvedTask {
   containerPaths: (string | null)[];
   /** Its release gates (`tasks.<task>.gates`), checked against its parameters; evaluated after it succeeds (src/hooks/gates.ts). */
   gates: GateSpec[];
+  /** How long it may run (`tasks.<task>.timeout`, or --timeout for every task), in ms; null: no limit. */
+  timeoutMs: number | null;
 }
 
 /**

@@ -22,7 +22,7 @@ export interface RunFacts {
 }
 
 /** The statuses `--status` selects; running is not one: a running run is never deleted. */
-export const DELETABLE_STATUSES = ['succeeded', 'failed', 'interrupted', 'killed'] as const;
+export const DELETABLE_STATUSES = ['succeeded', 'failed', 'interrupted', 'killed', 'timed_out'] as const;
 export type DeletableStatus = (typeof DELETABLE_STATUSES)[number];
 
 export type KeptReason = { reason: 'running'; gone: boolean } | { reason: 'lineage'; dependents: string[] };

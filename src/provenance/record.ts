@@ -11,7 +11,7 @@ import type { SecretRef } from '../config/secrets.js';
  * "running" record whose mlcube is gone reads as killed, and the next mlcube command on its workspace rewrites it
  * so once it has stopped and removed what the run left (src/provenance/reaper.ts).
  */
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'killed';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'killed' | 'timed_out';
 export type ShownStatus = RunStatus;
 
 export const RECORD_SCHEMA = 'mlcube-run-record/v2';

@@ -85,6 +85,7 @@ const WALKS: Record<string, Walk> = {
     stderr: /MLCUBE_POLICY_DENIED: .*the run policy denies this run \(1 rule failed\):\n {2}no-host-runs \(--policy\): rule no_network: the task must run without a network/,
     unchanged: true,
   },
+  '124': { run: (c) => local(c, ['--task=sleep', '--timeout=1s']), exitCode: 124, stderr: /MLCUBE_TASK_TIMED_OUT: task "sleep": the task ran past its timeout of 1 s/ },
   '75': {
     run: async (c) => {
       // A run holding the workspace's `nap/` output; a second one with --no-wait is refused at once.

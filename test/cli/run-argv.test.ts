@@ -22,6 +22,7 @@ const TAKEN: string[][] = [
   ['--jobs=3', '--task=a,b'],
   ['--dry-run', '--jobs', '1', '--json'],
   ['--policy=p.yaml', '--task=a'],
+  ['--timeout', '90s', '--task=a'],
 ];
 
 /** Command lines left to oclif (help, errors, anything unusual): parseRunArgv must decline them. */

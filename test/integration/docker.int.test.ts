@@ -10,6 +10,7 @@ import { dockerRunner } from '../../runners/docker-config.js';
 import { readMetrics } from '../../src/provenance/metrics.js';
 import { expectReportRecord } from '../helpers/record-checks.js';
 import { requireDockerBaseImage } from '../helpers/docker.js';
+import { recordsByTask } from '../helpers/graph.js';
 
 const docker = new Docker();
 const TAG = `mlcube-test/basic:${process.pid}`;
@@ -121,6 +122,16 @@ describe('docker runner against a real dockerd (integration)', function () {
     expect(r.exitCode, r.stderr).to.equal(0);
     const c = await run(['--task=write_input', '--mount=rw']);
     expect(c.exitCode, 'rw overrides the parameter opts for inputs').to.equal(0);
+  });
+
+  it('--timeout: the container is stopped within 2 s of it, exit 124, the record timed_out, no container left', async () => {
+    const r = await run(['--task=sleep', '--timeout=2s']);
+    expect(r.exitCode, r.stderr).to.equal(124);
+    expect(r.stderr).to.contain('MLCUBE_TASK_TIMED_OUT: task "sleep": the task ran past its timeout of 2 s');
+    const rec = recordsByTask(join(cube.dir, 'workspace')).sleep;
+    expect(rec).to.include({ status: 'timed_out', exit_code: 124 });
+    expect(rec.end - rec.start).to.be.within(2000, 4000 + 1000);
+    expect(await containersOf(cube.dir)).to.have.length(0);
   });
 
   it('propagates the exit code of a failing task', async () => {

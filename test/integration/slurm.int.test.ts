@@ -6,6 +6,7 @@ import { CLI, REPO, copyFixture, mlcube, readJson, tempDir } from '../helpers/cl
 import { SlurmRunner } from '../../runners/slurm.js';
 import { DockerRunner } from '../../runners/docker.js';
 import { states, submittedIds, waitFor } from '../helpers/slurm.js';
+import { recordsByTask } from '../helpers/graph.js';
 
 /** A real single-node Slurm cluster (slurm-wlm + munge; .ci/run starts it): sbatch chains, scontrol, scancel. */
 describe('slurm platform against a real Slurm cluster (integration)', function () {
@@ -129,6 +130,18 @@ describe('slurm platform against a real Slurm cluster (integration)', function (
     } finally {
       g.cleanup();
     }
+  });
+
+  it("--timeout: the job's own mlcube stops the task within 2 s of it (record timed_out); the job fails with 124 and has a --time", async () => {
+    const r = await run(['--task=sleep', '--timeout=2s', '--log-level=debug']);
+    expect(r.exitCode, r.stderr).to.equal(124);
+    expect(r.stderr).to.contain('MLCUBE_TASK_TIMED_OUT: task "sleep": the task ran past its timeout of 2 s');
+    expect(r.stderr).to.match(/sbatch .*--time=2 /);
+    const [id] = ids(r.stderr);
+    expect(await states([id])).to.deep.equal({ [id]: 'FAILED' });
+    const rec = recordsByTask(join(cube.dir, 'workspace')).sleep;
+    expect(rec).to.include({ status: 'timed_out', exit_code: 124 });
+    expect(rec.end - rec.start).to.be.within(2000, 4000 + 1000);
   });
 
   it('--detach prints the job ids as JSON; status follows them; cancel stops them', async () => {

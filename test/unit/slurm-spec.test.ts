@@ -38,6 +38,15 @@ const job = (over: Partial<JobSpec> = {}): JobSpec => ({
 const submit = { task: 'train', cube: 'mnist', logDir: '/ws/.mlcube/slurm', workspace: '/ws' };
 
 describe('slurm job specs (pure: sbatch argv, job script, scontrol parsing)', () => {
+  it("a timeout becomes the Slurm job's --time (whole minutes, one more for the job's start) unless slurm.time sets one", () => {
+    const s = cfg;
+    const spec = { task: 't', cube: 'c', logDir: '/l', workspace: '/w' };
+    expect(sbatchArgv({ ...spec, timeoutMs: 90_000 }, s()).filter((a) => a.startsWith('--time'))).to.deep.equal(['--time=3']);
+    expect(sbatchArgv({ ...spec, timeoutMs: 60_000 }, s()).filter((a) => a.startsWith('--time'))).to.deep.equal(['--time=2']);
+    expect(sbatchArgv({ ...spec, timeoutMs: 90_000 }, s({ time: '01:00:00' })).filter((a) => a.startsWith('--time'))).to.deep.equal(['--time=01:00:00']);
+    expect(sbatchArgv({ ...spec, timeoutMs: null }, s()).some((a) => a.startsWith('--time'))).to.equal(false);
+  });
+
   it('sbatch argv: partition, account, time, cpus, mem, gres, extra args; a chained job waits afterok and dies with its dependency', () => {
     expect(
       sbatchArgv({ ...submit, after: ['41'] }, cfg({ partition: 'gpu', account: 'proj', time: '01:00:00', cpus_per_task: 8, mem: '32G', gpus: 2, sbatch_args: '--qos=long --constraint "a100|h100"' })),

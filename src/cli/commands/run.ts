@@ -19,6 +19,10 @@ export default class Run extends BaseCommand {
       description:
         'A run policy (YAML, rules in CEL over the resolved plan; README "Policy gate") that must allow the run before anything runs; also `policy:` in the cube file and in a settings platform. Denied: exit 8.',
     }),
+    timeout: Flags.string({
+      description:
+        "How long each task may run (90, 90s, 5m, 1h30m), replacing the cube's `timeout`; then it is stopped (SIGTERM, then SIGKILL; container stop; scancel on Slurm) and the run exits 124.",
+    }),
     'dry-run': Flags.boolean({ description: 'Print the plan (the tasks in graph order, what each waits for and why, their parameters) and run nothing: nothing is created or changed.' }),
     network: Flags.string({ description: 'Network for the task container (docker --network, singularity --network).' }),
     security: Flags.string({ description: 'Security options (docker --security-opt, singularity --security).' }),
@@ -53,6 +57,7 @@ export default class Run extends BaseCommand {
       ...(flags.jobs !== undefined ? { jobs: flags.jobs } : {}),
       dryRun: flags['dry-run'] ?? false,
       ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
+      ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
     };
   }
 }
