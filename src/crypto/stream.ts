@@ -146,7 +146,7 @@ export async function openStream(ciphertext: AsyncIterable<Buffer | string>, ope
       const pt = openChunk(key, bytes, index, true, q.take(n));
       if (!pt) throw fail(`the last chunk, ${index} (bytes ${at}-${at + n - 1}), does not authenticate: the file was changed, cut or appended to there`);
       offset += n;
-      yield pt;
+      if (pt.length) yield pt;
       return;
     }
   }

@@ -28,18 +28,18 @@ export function treeEntries(dir: string): string[] {
   return out;
 }
 
-/** An empty archive: two zero blocks. */
-const EMPTY_TAR = Buffer.alloc(1024);
-
 /** The tar stream of `dir`. */
 export async function packTree(dir: string): Promise<AsyncIterable<Buffer>> {
   const entries = treeEntries(dir).map((e) => e.replace(/\/$/, ''));
-  if (!entries.length) return [EMPTY_TAR] as unknown as AsyncIterable<Buffer>;
   // Loaded here: only encrypting a directory needs it (the CLI's start-up does not load tar).
   const tar = await import('tar');
   // noDirRecurse: each directory is listed once above; follow: false: a file swapped for a link meanwhile goes in as a link, which decrypt refuses.
-  return tar.create({ cwd: dir, portable: true, noDirRecurse: true, follow: false, strict: true }, entries) as unknown as AsyncIterable<Buffer>;
+  // The archive starts with the root, "./" (a tar stream of no entry at all is not one the parser accepts).
+  return tar.create({ cwd: dir, portable: true, noDirRecurse: true, follow: false, strict: true }, ['.', ...entries]) as unknown as AsyncIterable<Buffer>;
 }
+
+/** The first entry of the archive: the directory itself. */
+const ROOT = './';
 
 /** The relative path of a tar entry, or why it may not be unpacked. */
 export function safeEntryPath(path: string, type: string): string {
@@ -80,6 +80,7 @@ export async function unpackTree(plaintext: AsyncIterable<Buffer>, root: string,
   parser.on('error', (e) => fail(e));
   parser.on('entry', (entry) => {
     if (failure) return entry.resume();
+    if (entry.path === ROOT && entry.type === 'Directory' && !seen.has(ROOT)) return seen.add(ROOT), entry.resume();
     let rel: string;
     try {
       rel = safeEntryPath(entry.path, entry.type);
