@@ -16,18 +16,18 @@ function oneOf(flags: Record<string, string | undefined>, command: string): [str
   });
 }
 
-export async function encrypt(src: string, dst: string, flags: { keyFile?: string; recipient?: string; force?: boolean }, app: AppEnv): Promise<CryptResult> {
+export async function encrypt(src: string, dst: string, flags: { keyFile?: string; recipient?: string; force?: boolean }, app: AppEnv, signal?: AbortSignal): Promise<CryptResult> {
   const [flag, file] = oneOf({ 'key-file': flags.keyFile, recipient: flags.recipient }, 'encrypt');
   const path = resolve(app.cwd, file);
   const sealer = flag === 'key-file' ? keySealer(readKeyFile(path)) : recipientSealer(readRecipient(path));
-  return encryptPath(resolve(app.cwd, src), resolve(app.cwd, dst), sealer, { force: flags.force });
+  return encryptPath(resolve(app.cwd, src), resolve(app.cwd, dst), sealer, { force: flags.force, signal });
 }
 
-export async function decrypt(src: string, dst: string, flags: { keyFile?: string; identity?: string; force?: boolean }, app: AppEnv) {
+export async function decrypt(src: string, dst: string, flags: { keyFile?: string; identity?: string; force?: boolean }, app: AppEnv, signal?: AbortSignal) {
   const [flag, file] = oneOf({ 'key-file': flags.keyFile, identity: flags.identity }, 'decrypt');
   const path = resolve(app.cwd, file);
   const opener = flag === 'key-file' ? keyOpener(readKeyFile(path), `--key-file=${file}`) : identityOpener(readIdentity(path), `--identity=${file}`);
-  return decryptPath(resolve(app.cwd, src), resolve(app.cwd, dst), opener, { force: flags.force });
+  return decryptPath(resolve(app.cwd, src), resolve(app.cwd, dst), opener, { force: flags.force, signal });
 }
 
 /** An X25519 pair for encrypted outputs: identity.key (0600) and recipient.pub, by default in ~/.mlcube/keys. */

@@ -48,13 +48,21 @@ function place(tmp: string, dst: string): void {
   rmSync(old, { recursive: true, force: true });
 }
 
+/** `it`, stopping (with the signal's reason) at the first piece after `signal` fired: an interrupted command leaves no temp sibling. */
+async function* until<T>(it: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  for await (const x of it) {
+    signal?.throwIfAborted();
+    yield x;
+  }
+}
+
 const inside = (parent: string, p: string) => {
   const r = relative(parent, p);
   return r === '' || (!r.startsWith('..') && !isAbsolute(r));
 };
 
 /** Encrypts the file or directory `src` into the file `dst` (fsynced before it is renamed into place). */
-export async function encryptPath(src: string, dst: string, sealer: Sealer, opts: { force?: boolean; chunkSize?: number } = {}): Promise<CryptResult> {
+export async function encryptPath(src: string, dst: string, sealer: Sealer, opts: { force?: boolean; chunkSize?: number; signal?: AbortSignal } = {}): Promise<CryptResult> {
   const st = statSync(src, { throwIfNoEntry: false });
   if (!st || !(st.isFile() || st.isDirectory()))
     throw new UsageError(`${src} ${st ? 'is neither a file nor a directory' : 'does not exist'}`, { suggestions: ['Pass the file or directory to encrypt as SRC.'] });
@@ -67,7 +75,10 @@ export async function encryptPath(src: string, dst: string, sealer: Sealer, opts
   const fd = openSync(tmp, 'wx', 0o644);
   try {
     try {
-      for await (const b of sealStream(plaintext, sealer, kind, opts.chunkSize ?? DEFAULT_CHUNK_SIZE)) writeSync(fd, b), hash.update(b);
+      for await (const b of until(sealStream(plaintext, sealer, kind, opts.chunkSize ?? DEFAULT_CHUNK_SIZE), opts.signal)) {
+        writeSync(fd, b);
+        hash.update(b);
+      }
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -81,7 +92,7 @@ export async function encryptPath(src: string, dst: string, sealer: Sealer, opts
 }
 
 /** Decrypts `src` into `dst` (a file or a directory, as it was encrypted); on any failure nothing is left at or beside `dst`. */
-export async function decryptPath(src: string, dst: string, opener: Opener, opts: { force?: boolean } = {}): Promise<CryptResult & { files?: number; directories?: number }> {
+export async function decryptPath(src: string, dst: string, opener: Opener, opts: { force?: boolean; signal?: AbortSignal } = {}): Promise<CryptResult & { files?: number; directories?: number }> {
   const st = statSync(src, { throwIfNoEntry: false });
   if (!st?.isFile()) throw new UsageError(`${src} ${st ? 'is not a file' : 'does not exist'}`, { suggestions: ['Pass the encrypted file (written by `mlcube encrypt`) as SRC.'] });
   refuseExisting(dst, opts.force === true);
@@ -91,11 +102,11 @@ export async function decryptPath(src: string, dst: string, opener: Opener, opts
   try {
     if (opened.header.kind === 'directory') {
       mkdirSync(tmp, { mode: 0o700 });
-      counts = await unpackTree(opened.plaintext, tmp, src);
+      counts = await unpackTree(until(opened.plaintext, opts.signal), tmp, src);
     } else {
       const fd = openSync(tmp, 'wx', 0o600);
       try {
-        for await (const b of opened.plaintext) writeSync(fd, b);
+        for await (const b of until(opened.plaintext, opts.signal)) writeSync(fd, b);
       } finally {
         closeSync(fd);
       }

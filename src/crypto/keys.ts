@@ -35,13 +35,7 @@ const hkdf = (ikm: Buffer, salt: Buffer, info: Buffer) => Buffer.from(nodeCrypto
 
 /** A hex digest, truncated, of `bytes` under a domain label: records may hold it; it reveals nothing of a 256-bit key. */
 function fingerprint(label: string, bytes: Buffer): string {
-  return nodeCrypto()
-    .createHash('sha256')
-    .update(`mlcube-encrypt v1 ${label}\0`)
-    .update(bytes)
-    .digest()
-    .subarray(0, FINGERPRINT_BYTES)
-    .toString('hex');
+  return nodeCrypto().createHash('sha256').update(`mlcube-encrypt v1 ${label}\0`).update(bytes).digest().subarray(0, FINGERPRINT_BYTES).toString('hex');
 }
 
 export const keyFingerprint = (key: Buffer) => fingerprint('key fingerprint', key);

@@ -32,7 +32,9 @@ class Bytes {
   private parts: Buffer[] = [];
   length = 0;
   push(b: Buffer) {
-    if (b.length) this.parts.push(b), (this.length += b.length);
+    if (!b.length) return;
+    this.parts.push(b);
+    this.length += b.length;
   }
   peek(): Buffer {
     return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
@@ -83,7 +85,7 @@ export async function openStream(ciphertext: AsyncIterable<Buffer | string>, ope
   let offset = 0; // bytes taken from q so far
   const more = async () => {
     const r = await it.next();
-    if (r.done) return (eof = true), false;
+    if (r.done) return ((eof = true), false);
     const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
     hash.update(b);
     q.push(b);
@@ -152,4 +154,3 @@ export async function openStream(ciphertext: AsyncIterable<Buffer | string>, ope
   }
   return { header, plaintext: plaintext(), digest: () => hash.copy().digest('hex') };
 }
-

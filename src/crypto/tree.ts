@@ -16,8 +16,10 @@ export function treeEntries(dir: string): string[] {
     for (const name of readdirSync(join(dir, rel)).sort()) {
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(dir, r));
-      if (st.isDirectory()) out.push(`${r}/`), walk(r);
-      else if (st.isFile()) out.push(r);
+      if (st.isDirectory()) {
+        out.push(`${r}/`);
+        walk(r);
+      } else if (st.isFile()) out.push(r);
       else
         throw new UsageError(`${join(dir, r)} is ${st.isSymbolicLink() ? 'a symbolic link' : 'neither a regular file nor a directory'}; only regular files and directories are encrypted`, {
           suggestions: ['Replace it by the file or directory it stands for, or move it out of the directory to encrypt.'],
@@ -80,7 +82,7 @@ export async function unpackTree(plaintext: AsyncIterable<Buffer>, root: string,
   parser.on('error', (e) => fail(e));
   parser.on('entry', (entry) => {
     if (failure) return entry.resume();
-    if (entry.path === ROOT && entry.type === 'Directory' && !seen.has(ROOT)) return seen.add(ROOT), entry.resume();
+    if (entry.path === ROOT && entry.type === 'Directory' && !seen.has(ROOT)) return (seen.add(ROOT), entry.resume());
     let rel: string;
     try {
       rel = safeEntryPath(entry.path, entry.type);

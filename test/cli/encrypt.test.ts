@@ -28,7 +28,11 @@ describe('mlcube encrypt / decrypt', () => {
     expect(Object.keys(doc).sort()).to.deep.equal(['ciphertext_sha256', 'dst', 'key_fingerprint', 'key_mode', 'kind', 'src']);
     expect([doc.kind, doc.key_mode, doc.dst]).to.deep.equal(['file', 'key_file', p('plain.enc')]);
     const { createHash } = await import('node:crypto');
-    expect(doc.ciphertext_sha256).to.equal(createHash('sha256').update(readFileSync(p('plain.enc'))).digest('hex'));
+    expect(doc.ciphertext_sha256).to.equal(
+      createHash('sha256')
+        .update(readFileSync(p('plain.enc')))
+        .digest('hex'),
+    );
     const d = await mlcube(['decrypt', `--key-file=${p('key')}`, p('plain.enc'), p('plain.out')]);
     expect(d.exitCode, d.stderr).to.equal(0);
     expect(d.stdout).to.contain(`decrypted ${p('plain.enc')} -> file ${p('plain.out')} (key fingerprint ${doc.key_fingerprint})`);
@@ -78,7 +82,11 @@ describe('mlcube encrypt / decrypt', () => {
   });
 
   const usage: [string, (d: string) => string[], RegExp][] = [
-    ['a key of the wrong shape', (d) => ['encrypt', `--key-file=${join(d, 'plain.bin')}`, join(d, 'plain.bin'), join(d, 'x.enc')], /the key file \S+plain\.bin holds 300000 bytes that are neither 32 raw bytes nor 64 hex digits\n {2}fix: A key is 32 raw bytes/],
+    [
+      'a key of the wrong shape',
+      (d) => ['encrypt', `--key-file=${join(d, 'plain.bin')}`, join(d, 'plain.bin'), join(d, 'x.enc')],
+      /the key file \S+plain\.bin holds 300000 bytes that are neither 32 raw bytes nor 64 hex digits\n {2}fix: A key is 32 raw bytes/,
+    ],
     ['a missing key file', (d) => ['decrypt', `--key-file=${join(d, 'nokey')}`, join(d, 'plain.enc'), join(d, 'x')], /cannot read the key file \S+nokey \(ENOENT\)/],
     ['no key at all', (d) => ['encrypt', join(d, 'plain.bin'), join(d, 'x.enc')], /mlcube encrypt needs --key-file or --recipient/],
     ['a key and a recipient', (d) => ['encrypt', `--key-file=${join(d, 'key')}`, `--recipient=${join(d, 'key')}`, join(d, 'plain.bin'), join(d, 'x.enc')], /--key-file and --recipient are exclusive/],

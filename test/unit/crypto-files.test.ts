@@ -104,8 +104,8 @@ describe('encrypting and decrypting paths', () => {
   });
 
   for (const [name, mutate] of [
-    ['a flipped byte in the last chunk', (b: Buffer) => (b[b.length - 3] ^= 1, b)],
-    ['a flipped byte in the first chunk', (b: Buffer) => (b[100] ^= 1, b)],
+    ['a flipped byte in the last chunk', (b: Buffer) => ((b[b.length - 3] ^= 1), b)],
+    ['a flipped byte in the first chunk', (b: Buffer) => ((b[100] ^= 1), b)],
     ['truncation in the middle', (b: Buffer) => b.subarray(0, b.length >> 1)],
     ['appended bytes', (b: Buffer) => Buffer.concat([b, Buffer.from('x')])],
   ] as const) {
@@ -113,7 +113,11 @@ describe('encrypting and decrypting paths', () => {
       for (const kind of ['file', 'directory']) {
         const src = join(t.dir, kind);
         if (kind === 'file') writeFileSync(src, randomBytes(20_000));
-        else mkdirSync(join(src, 'sub'), { recursive: true }), writeFileSync(join(src, 'sub', 'x'), randomBytes(20_000)), writeFileSync(join(src, 'y'), 'y');
+        else {
+          mkdirSync(join(src, 'sub'), { recursive: true });
+          writeFileSync(join(src, 'sub', 'x'), randomBytes(20_000));
+          writeFileSync(join(src, 'y'), 'y');
+        }
         const enc = join(t.dir, `${kind}.enc`);
         await encryptPath(src, enc, sealer, { chunkSize: 1024 });
         writeFileSync(enc, mutate(readFileSync(enc)));
@@ -126,6 +130,27 @@ describe('encrypting and decrypting paths', () => {
       }
     });
   }
+
+  it('an interrupt (the abort signal) stops encryption and decryption with its reason; no temp sibling is left', async () => {
+    writeFileSync(join(t.dir, 'f'), randomBytes(10_000));
+    await encryptPath(join(t.dir, 'f'), join(t.dir, 'f.enc'), sealer);
+    mkdirSync(join(t.dir, 'd'));
+    writeFileSync(join(t.dir, 'd', 'x'), 'x');
+    await encryptPath(join(t.dir, 'd'), join(t.dir, 'd.enc'), sealer);
+    const before = snapshot(t.dir);
+    const c = new AbortController();
+    c.abort('SIGINT');
+    for (const run of [
+      () => encryptPath(join(t.dir, 'f'), join(t.dir, 'g.enc'), sealer, { signal: c.signal }),
+      () => decryptPath(join(t.dir, 'f.enc'), join(t.dir, 'f.out'), opener, { signal: c.signal }),
+      () => decryptPath(join(t.dir, 'd.enc'), join(t.dir, 'd.out'), opener, { signal: c.signal }),
+    ]) {
+      let err: unknown;
+      await run().catch((e) => (err = e));
+      expect(err).to.equal('SIGINT');
+      expect(snapshot(t.dir)).to.deep.equal(before);
+    }
+  });
 
   it('a wrong key: exit 5, nothing written', async () => {
     writeFileSync(join(t.dir, 'f'), 'x');
@@ -172,11 +197,25 @@ describe('decrypting a directory: archive entries that could escape the destinat
     ['a ".." inside the path', [{ path: 'a/../../evil', type: 'File', body: 'x' }], /path segment/],
     ['an absolute path', [{ path: '/tmp/evil', type: 'File', body: 'x' }], /absolute path/],
     ['a symbolic link out', [{ path: 'l', type: 'SymbolicLink', linkpath: '/etc' }], /is a SymbolicLink entry/],
-    ['a symbolic link inside', [{ path: 'f', type: 'File', body: 'x' }, { path: 'l', type: 'SymbolicLink', linkpath: 'f' }], /is a SymbolicLink entry/],
+    [
+      'a symbolic link inside',
+      [
+        { path: 'f', type: 'File', body: 'x' },
+        { path: 'l', type: 'SymbolicLink', linkpath: 'f' },
+      ],
+      /is a SymbolicLink entry/,
+    ],
     ['a hard link', [{ path: 'l', type: 'Link', linkpath: '/etc/passwd' }], /is a Link entry/],
     ['a FIFO', [{ path: 'p', type: 'FIFO' }], /is a FIFO entry/],
     ['a character device', [{ path: 'c', type: 'CharacterDevice' }], /is a CharacterDevice entry/],
-    ['a path twice', [{ path: 'f', type: 'File', body: 'x' }, { path: 'f', type: 'File', body: 'y' }], /appears twice/],
+    [
+      'a path twice',
+      [
+        { path: 'f', type: 'File', body: 'x' },
+        { path: 'f', type: 'File', body: 'y' },
+      ],
+      /appears twice/,
+    ],
   ];
   for (const [name, entries, message] of bad)
     it(`${name}: exit 5, the entry named, nothing at DST or outside it`, async () => {

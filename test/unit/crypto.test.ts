@@ -223,22 +223,26 @@ describe('encrypted format v1: tampering is detected (DecryptError naming the pl
         case 0: {
           const at = int(b.length);
           b[at] ^= 1 << int(8);
-          (m = b), (what = `bit flip at ${at}`);
+          m = b;
+          what = `bit flip at ${at}`;
           break;
         }
         case 1: {
           const at = int(b.length);
-          (m = b.subarray(0, at)), (what = `cut at ${at}`);
+          m = b.subarray(0, at);
+          what = `cut at ${at}`;
           break;
         }
         case 2: {
           const at = int(b.length + 1);
-          (m = Buffer.concat([b.subarray(0, at), Buffer.from([int(256)]), b.subarray(at)])), (what = `byte inserted at ${at}`);
+          m = Buffer.concat([b.subarray(0, at), Buffer.from([int(256)]), b.subarray(at)]);
+          what = `byte inserted at ${at}`;
           break;
         }
         case 3: {
           const at = int(b.length);
-          (m = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)])), (what = `byte deleted at ${at}`);
+          m = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
+          what = `byte deleted at ${at}`;
           break;
         }
         default: {
@@ -247,7 +251,8 @@ describe('encrypted format v1: tampering is detected (DecryptError naming the pl
           const to = int(b.length - 16);
           if (from === to) continue;
           b.copy(b, to, from, from + 1 + int(16));
-          (m = b), (what = `splice ${from} -> ${to}`);
+          m = b;
+          what = `splice ${from} -> ${to}`;
         }
       }
       if (m.equals(c)) continue;

@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { withInterrupt } from '../interrupt.js';
 import { decrypt } from '../../app/encrypt.js';
 
 export default class Decrypt extends BaseCommand {
@@ -18,7 +19,8 @@ export default class Decrypt extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Decrypt);
-    const r = await decrypt(args.src, args.dst, { keyFile: flags['key-file'], identity: flags.identity, force: flags.force }, this.app());
+    // Ctrl-C stops between chunks and removes the temp sibling (exit 130): nothing is left at or beside DST.
+    const r = await withInterrupt((signal) => decrypt(args.src, args.dst, { keyFile: flags['key-file'], identity: flags.identity, force: flags.force }, this.app(), signal));
     if (flags.json) return this.outJson(r);
     const what = r.kind === 'directory' ? `directory (${r.files} files, ${r.directories} directories)` : 'file';
     this.out(`decrypted ${r.src} -> ${what} ${r.dst} (${r.key_mode === 'x25519' ? 'recipient' : 'key'} fingerprint ${r.key_fingerprint})`);

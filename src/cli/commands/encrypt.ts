@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { withInterrupt } from '../interrupt.js';
 import { encrypt } from '../../app/encrypt.js';
 
 export default class Encrypt extends BaseCommand {
@@ -18,7 +19,8 @@ export default class Encrypt extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Encrypt);
-    const r = await encrypt(args.src, args.dst, { keyFile: flags['key-file'], recipient: flags.recipient, force: flags.force }, this.app());
+    // Ctrl-C stops between chunks and removes the temp sibling (exit 130): nothing is left at or beside DST.
+    const r = await withInterrupt((signal) => encrypt(args.src, args.dst, { keyFile: flags['key-file'], recipient: flags.recipient, force: flags.force }, this.app(), signal));
     if (flags.json) return this.outJson(r);
     this.out(`encrypted ${r.kind} ${r.src} -> ${r.dst} (${r.key_mode === 'x25519' ? 'recipient' : 'key'} fingerprint ${r.key_fingerprint}, ciphertext sha256 ${r.ciphertext_sha256})`);
   }
