@@ -82,7 +82,6 @@ export async function openStream(ciphertext: AsyncIterable<Buffer | string>, ope
   const hash = nodeCrypto().createHash('sha256');
   const q = new Bytes();
   let eof = false;
-  let offset = 0; // bytes taken from q so far
   const more = async () => {
     const r = await it.next();
     if (r.done) return ((eof = true), false);
@@ -123,7 +122,6 @@ export async function openStream(ciphertext: AsyncIterable<Buffer | string>, ope
     throw fail(`the header's ephemeral public key at byte 64 cannot be used (${(e as Error).message})`);
   }
   q.take(bytes.length);
-  offset = bytes.length;
   const segment = header.chunkSize + TAG_BYTES;
 
   async function* plaintext(): AsyncGenerator<Buffer> {
@@ -133,7 +131,6 @@ export async function openStream(ciphertext: AsyncIterable<Buffer | string>, ope
       if (q.length >= segment) {
         const pt = openChunk(key, bytes, index, false, q.take(segment));
         if (!pt) throw fail(`chunk ${index} (bytes ${at}-${at + segment - 1}) does not authenticate: the file was changed, reordered or cut there`);
-        offset += segment;
         yield pt;
         continue;
       }
@@ -141,13 +138,12 @@ export async function openStream(ciphertext: AsyncIterable<Buffer | string>, ope
       if (q.length < TAG_BYTES)
         throw fail(
           q.length === 0
-            ? `the file ends at byte ${offset}, after chunk ${index - 1}, without its last chunk: it was truncated`
-            : `the file ends at byte ${offset + q.length}, inside chunk ${index} (a chunk is at least its ${TAG_BYTES}-byte tag): it was truncated`,
+            ? `the file ends at byte ${at}, after ${index ? `chunk ${index - 1}` : 'its header'}, without its last chunk: it was truncated`
+            : `the file ends at byte ${at + q.length}, inside chunk ${index} (a chunk is at least its ${TAG_BYTES}-byte tag): it was truncated`,
         );
       const n = q.length;
       const pt = openChunk(key, bytes, index, true, q.take(n));
       if (!pt) throw fail(`the last chunk, ${index} (bytes ${at}-${at + n - 1}), does not authenticate: the file was changed, cut or appended to there`);
-      offset += n;
       if (pt.length) yield pt;
       return;
     }

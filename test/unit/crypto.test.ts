@@ -186,6 +186,7 @@ describe('encrypted format v1: tampering is detected (DecryptError naming the pl
     }
     expect((await refused(ct.subarray(0, H + 3 * SEG), opener, 'cut after the last full chunk')).message).to.contain(`ends at byte ${H + 3 * SEG}, after chunk 2, without its last chunk`);
     for (let at = 0; at < H; at++) expect((await refused(ct.subarray(0, at), opener, `cut at ${at}`)).message).to.contain('inside its header');
+    expect((await refused(ct.subarray(0, H), opener, 'the header alone')).message).to.contain(`ends at byte ${H}, after its header, without its last chunk`);
   });
 
   it('appended bytes: one, a tag, a whole chunk, a copy of the file', async () => {
