@@ -151,3 +151,13 @@ export class OutputsBusyError extends MlcubeError {
   readonly code = 'MLCUBE_OUTPUTS_BUSY';
   readonly exitCode = 75;
 }
+
+/**
+ * `mlcube decrypt` (or a run decrypting an input) cannot open a ciphertext: not the format, a key that is not the one
+ * it was sealed with, or a header or chunk that does not authenticate (changed, dropped, reordered, truncated,
+ * appended to). Nothing is written at the destination. Exit 5, as for the other failed integrity checks.
+ */
+export class DecryptError extends MlcubeError {
+  readonly code = 'MLCUBE_DECRYPT_FAILED';
+  readonly exitCode = 5;
+}

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFixture, mlcube, tempDir, type CliResult } from '../helpers/cli.js';
 
@@ -85,6 +87,30 @@ const ROWS: Row[] = [
     name: 'keys generate',
     args: (w) => ['keys', 'generate', `--dir=${join(w.tmp, 'more-keys')}`, '--json'],
     check: (d, w) => expect([d.private_key, d.public_key]).to.deep.equal([join(w.tmp, 'more-keys', 'signing.key'), join(w.tmp, 'more-keys', 'signing.pub')]),
+  },
+  {
+    name: 'keys generate --kind=x25519',
+    args: (w) => ['keys', 'generate', '--kind=x25519', `--dir=${join(w.tmp, 'x25519-keys')}`, '--json'],
+    check: (d, w) => expect([d.kind, d.public_key]).to.deep.equal(['x25519', join(w.tmp, 'x25519-keys', 'recipient.pub')]),
+  },
+  {
+    name: 'encrypt',
+    args: (w) => {
+      writeFileSync(join(w.tmp, 'enc.key'), randomBytes(32));
+      writeFileSync(join(w.tmp, 'secret.txt'), 'secret');
+      return ['encrypt', `--key-file=${join(w.tmp, 'enc.key')}`, join(w.tmp, 'secret.txt'), join(w.tmp, 'secret.enc'), '--json'];
+    },
+    check: (d) => expect([d.kind, d.key_mode]).to.deep.equal(['file', 'key_file']),
+  },
+  { name: 'decrypt', args: (w) => ['decrypt', `--key-file=${join(w.tmp, 'enc.key')}`, join(w.tmp, 'secret.enc'), join(w.tmp, 'secret.out'), '--json'], check: (d) => expect(d.kind).to.equal('file') },
+  {
+    name: 'decrypt (a wrong key: the error)',
+    args: (w) => {
+      writeFileSync(join(w.tmp, 'wrong.key'), randomBytes(32));
+      return ['decrypt', `--key-file=${join(w.tmp, 'wrong.key')}`, join(w.tmp, 'secret.enc'), join(w.tmp, 'never'), '--json'];
+    },
+    exit: 5,
+    check: (d) => expect(d.error.code).to.equal('MLCUBE_DECRYPT_FAILED'),
   },
   { name: 'inspect', args: (w) => ['inspect', `--mlcube=${w.cube}`, '--platform=local', '--json'], check: (d) => expect(d.runner).to.equal('local') },
   { name: 'runs list', args: (w) => ['runs', 'list', `--workspace=${w.ws}`, '--json'], userData: ['runs.*.metrics'], check: (d, w) => expect(d.runs.map((r: any) => r.run_id)).to.include(w.ids.copy) },

@@ -17,6 +17,8 @@ import ProvenanceVerify from './provenance/verify.js';
 import ProvenanceExport from './provenance/export.js';
 import KeysGenerate from './keys/generate.js';
 import Card from './card.js';
+import Encrypt from './encrypt.js';
+import Decrypt from './decrypt.js';
 
 /** Explicit command table (oclif "explicit" strategy): no directory scan at start-up. */
 export const COMMANDS = {
@@ -39,4 +41,6 @@ export const COMMANDS = {
   'provenance:export': ProvenanceExport,
   'keys:generate': KeysGenerate,
   card: Card,
+  encrypt: Encrypt,
+  decrypt: Decrypt,
 };
