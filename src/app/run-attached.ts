@@ -7,6 +7,7 @@ import type { AppEnv } from './context.js';
 import type { StdoutRoute } from '../task-io.js';
 import { createOutputDirs, outcomeFailed, outcomeOf, runContext, settleGraph, syncWorkspace, withTimeout } from './run-steps.js';
 import { runGraph } from './run-graph.js';
+import { openPrivateIo } from './private-io.js';
 import { TaskTimedOutError } from '../errors.js';
 
 export interface AttachedOptions {
@@ -73,9 +74,16 @@ async function runClaimed(
     try {
       const outcome = await throughHooks(hooks, task, { plan, runner, run: ctx, batch: false }, async (c) => {
         if (c.run.runId) show(c.run.runId);
-        const r = await withTimeout(task, c.run, (run) => runner.run(task, run));
-        cleanup = r.cleanup;
-        return outcomeOf(task.name, r);
+        // Encrypted inputs decrypted (and encrypted outputs given a place) for this task only; the plaintext goes when it ends.
+        const io = await openPrivateIo(task, plan, app.env, c.run.signal, app.log);
+        try {
+          const r = await withTimeout(io.task, c.run, (run) => runner.run(io.task, run));
+          cleanup = r.cleanup;
+          if (r.exitCode === 0) await io.seal();
+          return outcomeOf(task.name, r);
+        } finally {
+          io.close();
+        }
       });
       results.push(outcome);
       return outcome;

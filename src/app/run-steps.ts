@@ -84,7 +84,8 @@ function taskFailed(plan: RunPlan, t: string, exitCode: number, notRun: readonly
 export function createOutputDirs(task: ResolvedTask): void {
   for (const p of task.params) {
     if (p.io !== 'output') continue;
-    mkdirSync(p.type === 'directory' ? p.hostPath : dirname(p.hostPath), { recursive: true });
+    // An encrypted output's path is the ciphertext file it is sealed into.
+    mkdirSync(p.type === 'directory' && !p.encryption ? p.hostPath : dirname(p.hostPath), { recursive: true });
   }
 }
 

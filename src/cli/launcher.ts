@@ -4,6 +4,7 @@ import module, { createRequire } from 'node:module';
 import { installSignalLatch } from './signal-latch.js';
 import { parseRunArgv, takeLogLevel, type RunCommandLine } from './run-argv.js';
 import { since } from './since.js';
+import { sweepPrivatePlaces } from '../private-places.js';
 
 interface CliBundle {
   main(entryUrl: string, argv: string[]): Promise<void>;
@@ -26,6 +27,9 @@ if (argv[0] === 'run') installSignalLatch();
 // which the CLI does not load: it imports oclif by sub-path).
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 5)) process.emitWarning(`mlcube needs Node.js >= 20.5; this is ${process.versions.node}`);
+
+// Plaintext that a killed mlcube left in its private places goes first, whatever this command is.
+for (const dir of sweepPrivatePlaces()) process.stderr.write(`mlcube info: removed ${dir}, the private place of a task whose mlcube was killed\n`);
 
 const loadCli = () => require('./cli.cjs') as CliBundle;
 const run = argv[0] === 'run' ? parseRunArgv(argv.slice(1)) : undefined;

@@ -2,6 +2,7 @@ import { basename, dirname } from 'node:path';
 import { ParameterError, UsageError } from '../errors.js';
 import { isTree, type Tree } from '../config/tree.js';
 import { hostPath } from './paths.js';
+import { splitCommand } from './split-command.js';
 import type { FsProbe } from './fs-probe.js';
 import type { IoType } from './normalize.js';
 import { forbiddenOutput, insideRecords, isolationOf, RECORDS_DIR, within, type Isolation } from './isolation.js';
@@ -20,7 +21,15 @@ export interface ResolvedParam {
   missing?: true;
   /** An output outside the workspace (allowed because the command line named it), or inside it through a link that leads out. */
   outside?: 'explicit' | 'link';
+  /**
+   * Encrypted (README "Encrypted inputs and outputs"): hostPath is the ciphertext file, `type` what it holds. The
+   * task is shown the plaintext in a private place instead (src/app/private-io.ts).
+   */
+  encryption?: ParamEncryption;
 }
+
+/** Where an encrypted input's key comes from, or the consumer key an output is sealed to. */
+export type ParamEncryption = { kind: 'key_file'; path: string } | { kind: 'key_env'; name: string } | { kind: 'key_command'; argv: string[]; command: string } | { kind: 'recipient'; path: string };
 
 export interface ResolvedTask {
   name: string;
@@ -142,6 +151,13 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
       throw new ParameterError(`path ${path} cannot be resolved: ${why}`, { place, suggestions: ['Fix the path (or the permissions / link along it), or point the parameter elsewhere.'] });
     }
     const optional = p.io === 'input' && (value === 'null' || p.spec.optional === true);
+    const encryption = isTree(p.spec.encryption) ? encryptionOf(p.spec.encryption, p.io, place, ctx) : undefined;
+    if (encryption && declared !== 'file' && declared !== 'directory') {
+      throw new ParameterError(`an encrypted parameter needs its type (what the ciphertext holds): found "${declared}"`, {
+        place,
+        suggestions: ['Write type: file or type: directory beside encryption.'],
+      });
+    }
     let type: 'file' | 'directory';
     if (declared === 'file' || declared === 'directory') type = declared;
     else if (declared === 'unknown') {
@@ -161,13 +177,23 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
     if (opts !== undefined && opts !== 'ro' && opts !== 'rw') {
       throw new ParameterError(`opts "${String(opts)}" is not ro or rw`, { place, suggestions: ['Use opts: ro (read-only) or opts: rw.'] });
     }
-    if (kind === 'file' && type === 'directory') {
+    if (encryption && kind === 'directory') {
+      throw new ParameterError(`${path} is a directory, but an encrypted parameter's path is the ciphertext file (the ${type} it holds is shown to the task in a private place)`, {
+        place,
+        suggestions: [
+          p.io === 'input'
+            ? `Encrypt it first: mlcube encrypt --key-file=KEY ${path} ${path}.enc, and point the parameter at ${path}.enc.`
+            : `Point the parameter at a file path, e.g. ${p.name}=${basename(path)}.enc.`,
+        ],
+      });
+    }
+    if (!encryption && kind === 'file' && type === 'directory') {
       throw new ParameterError(`${path} is an existing file but the parameter is a directory`, {
         place,
         suggestions: ['Move the file away, or point the parameter at a directory (or declare it type: file).'],
       });
     }
-    if (kind === 'directory' && type === 'file') {
+    if (!encryption && kind === 'directory' && type === 'file') {
       throw new ParameterError(`${path} is an existing directory but the parameter is a file`, {
         place,
         suggestions: ['Point the parameter at a file path, or declare it type: directory.'],
@@ -189,7 +215,7 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
       }
     }
     const realPath = ctx.fs.realTarget(path);
-    const realDir = type === 'directory' ? realPath : ctx.fs.realTarget(dirname(path));
+    const realDir = type === 'directory' && !encryption ? realPath : ctx.fs.realTarget(dirname(path));
     if (insideRecords(path, realPath, isolation)) {
       throw new ParameterError(`${path}${realPath !== path ? ` (${realPath})` : ''} is inside the workspace's ${RECORDS_DIR}, where mlcube keeps its run records: no task may read or write there`, {
         place,
@@ -229,9 +255,43 @@ export function resolveTask(cfg: Tree, taskName: string, ctx: ResolveContext): R
       ...(opts ? { opts: opts as 'ro' | 'rw' } : {}),
       ...(kind === 'missing' ? { missing: true as const } : {}),
       ...(outside ? { outside } : {}),
+      ...(encryption ? { encryption } : {}),
     });
   }
   return { name: taskName, ...(typeof task.entrypoint === 'string' ? { entrypoint: task.entrypoint } : {}), params, isolation };
+}
+
+/** A parameter's `encryption` (shape checked by the schema): the key or recipient it names, which must exist. */
+function encryptionOf(spec: Tree, io: IoType, place: { task: string; parameter: string }, ctx: ResolveContext): ParamEncryption {
+  const [key, raw] = Object.entries(spec)[0] as [string, string];
+  if ((key === 'recipient') !== (io === 'output')) {
+    throw new ParameterError(
+      `encryption.${key} is for ${io === 'input' ? 'outputs' : 'inputs'}: ${io === 'input' ? 'an input is decrypted with key_file, key_env or key_command' : 'an output is sealed to a recipient'}`,
+      {
+        place,
+        suggestions: [io === 'input' ? 'Use encryption: {key_file: path/to/key}.' : 'Use encryption: {recipient: path/to/recipient.pub}.'],
+      },
+    );
+  }
+  if (key === 'key_env') {
+    // Checked before anything is created; its value is read (and checked) when the task starts.
+    if (!ctx.env[raw])
+      throw new ParameterError(`the key of this encrypted input is to come from $${raw}, which is not set`, { place, suggestions: [`export ${raw}=<64 hex digits> before mlcube run.`] });
+    return { kind: 'key_env', name: raw };
+  }
+  if (key === 'key_command') return { kind: 'key_command', argv: splitCommand(raw, 'encryption.key_command'), command: raw };
+  const path = hostPath(raw, ctx.workspace, ctx.env, ctx.home);
+  if (ctx.fs.kind(path) !== 'file') {
+    throw new ParameterError(`encryption.${key} ${path} is not a file (${ctx.fs.kind(path)})`, {
+      place,
+      suggestions: [
+        key === 'recipient'
+          ? "Make one with mlcube keys generate --kind=x25519, and give the consumer's recipient.pub."
+          : 'Point key_file at the 32-byte key the input was encrypted with (head -c 32 /dev/urandom > KEY made it).',
+      ],
+    });
+  }
+  return { kind: key as 'key_file' | 'recipient', path };
 }
 
 function isPending(pending: ReadonlyMap<string, string> | undefined, path: string): boolean {

@@ -12,6 +12,7 @@ import type { PlannedTask, RunPlan } from './run-plan.js';
 import { parseGates } from '../gates/spec.js';
 import { taskGraph } from './graph.js';
 import { parseTimeout } from './timeout.js';
+import { plannedPrivatePlaces, withPrivatePaths } from '../params/private-paths.js';
 
 /** What planning is given: the effective configuration (src/config/build.ts) and the command line; the disk only through `fs`. */
 export interface PlanInput {
@@ -116,7 +117,8 @@ export function planTask(input: PlanInput, settings: RunnerSettings, name: strin
       : parseTimeout(((cfg.tasks as Tree)[name] as Tree | undefined)?.timeout, { place: { ...input.placeOf?.(['tasks', name, 'timeout']), task: name } });
   const can = input.runner.capabilities;
   if (can.seesHostPaths || can.batch) return { ...resolved, mounts: null, containerPaths: resolved.params.map(() => null), gates, timeoutMs };
-  const mounts = planMounts(resolved, settings.mountMode);
+  // Encrypted parameters are shown from a private place made when the task starts (src/app/private-io.ts).
+  const mounts = planMounts(withPrivatePaths(resolved, plannedPrivatePlaces(resolved)), settings.mountMode);
   return { ...resolved, mounts, containerPaths: mounts.args.map((a) => a.slice(a.indexOf('=') + 1)), gates, timeoutMs };
 }
 

@@ -2,6 +2,7 @@ import type { TreeEntry } from './digest.js';
 import type { MetricRow } from './metrics.js';
 import type { GateReport } from '../gates/evaluate.js';
 import type { PolicyDecision } from '../policy/decide.js';
+import type { EncryptionFacts } from '../crypto/param-facts.js';
 import type { CapturedOutput } from './task-output.js';
 export type { CapturedOutput };
 import type { SecretRef } from '../config/secrets.js';
@@ -47,6 +48,8 @@ export interface RecordedParam {
   digest: ParamDigest | null;
   /** dataset, model, metrics, config or code, inferred from the parameter (README "Lineage"). */
   kind: ArtifactKind;
+  /** An encrypted parameter (its path and digest are the ciphertext's): what it holds and the key's fingerprint; null when its header could not be read. */
+  encryption?: EncryptionFacts | null;
 }
 
 export type ArtifactKind = 'dataset' | 'model' | 'metrics' | 'config' | 'code';

@@ -35,6 +35,7 @@ import {
 import { buildStatement } from './statement.js';
 import type { GateReport } from '../gates/evaluate.js';
 import type { PolicyDecision } from '../policy/decide.js';
+import { encryptionFacts } from '../crypto/param-facts.js';
 import { recordProcess, runsDir } from './store.js';
 import { markLive, thisMlcube, unmarkLive } from './reaper.js';
 import { RECORDS_DIR } from '../params/isolation.js';
@@ -197,7 +198,9 @@ export class RunRecorder {
     const parameters: RecordedParam[] = task.params.map((p, i) => ({
       name: p.name,
       io: p.io,
-      type: p.type,
+      // An encrypted parameter's path is its ciphertext, a file: what it holds is said under `encryption`.
+      type: p.encryption ? 'file' : p.type,
+      ...(p.encryption ? { encryption: encryptionFacts(p) ?? null } : {}),
       ...recordedPath(p.hostPath, o.workspace),
       container_path: containerPaths[i] ?? null,
       found: 'missing',
