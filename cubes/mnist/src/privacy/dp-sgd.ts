@@ -17,14 +17,7 @@ export function clipByGlobalNorm(grads: tf.Tensor[], clip: number): { clipped: t
  * The sum over the examples of x of each example's gradient (of its loss w.r.t. `vars`) clipped to L2 norm `clip`;
  * one backward pass per example (simple, and right for any layer). Also the examples' loss sum and correct count.
  */
-export function clippedGradientSum(
-  model: tf.LayersModel,
-  loss: LossChoice,
-  x: tf.Tensor,
-  y: tf.Tensor,
-  vars: tf.Variable[],
-  clip: number,
-): { sums: tf.Tensor[]; loss: number; correct: number } {
+export function clippedGradientSum(model: tf.LayersModel, loss: LossChoice, x: tf.Tensor, y: tf.Tensor, vars: tf.Variable[], clip: number): { sums: tf.Tensor[]; loss: number; correct: number } {
   let sums = vars.map((v) => tf.zerosLike(v) as tf.Tensor);
   let lossTotal = 0;
   let correct = 0;

@@ -49,8 +49,11 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
   log.info(`config ${JSON.stringify(cfg)}; ${data.train.count} training images from ${data.source}; ${world} worker${world > 1 ? 's' : ''}`);
   const privacy = cfg.privacy ? privacySummary(cfg, data.train.count) : undefined;
   if (privacy) {
-    log.info(`DP-SGD: Poisson sampling rate ${privacy.sampling_rate.toPrecision(4)} over ${privacy.training_examples} examples, noise multiplier ${privacy.noise_multiplier}, clip ${privacy.l2_norm_clip}; planned epsilon ${privacy.epsilon.toFixed(4)} at delta ${privacy.delta} after ${privacy.steps} steps`);
-    if (privacy.delta >= 1 / privacy.training_examples) log.warn(`privacy.delta ${privacy.delta} is not below 1/N = ${(1 / privacy.training_examples).toPrecision(3)}: a guarantee that allows leaking an example; lower delta`);
+    log.info(
+      `DP-SGD: Poisson sampling rate ${privacy.sampling_rate.toPrecision(4)} over ${privacy.training_examples} examples, noise multiplier ${privacy.noise_multiplier}, clip ${privacy.l2_norm_clip}; planned epsilon ${privacy.epsilon.toFixed(4)} at delta ${privacy.delta} after ${privacy.steps} steps`,
+    );
+    if (privacy.delta >= 1 / privacy.training_examples)
+      log.warn(`privacy.delta ${privacy.delta} is not below 1/N = ${(1 / privacy.training_examples).toPrecision(3)}: a guarantee that allows leaking an example; lower delta`);
   }
   const metricsFile = params.logDir ? join(params.logDir, 'train-metrics.jsonl') : undefined;
   if (params.logDir) mkdirSync(params.logDir, { recursive: true });
@@ -64,7 +67,10 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
       const dp = m.dp_epsilon === undefined ? '' : ` dp_epsilon ${m.dp_epsilon.toFixed(4)} (delta ${cfg.privacy!.delta})`;
       log.info(`epoch ${m.epoch}/${cfg.train_epochs}: loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(4)}${val}${dp} ${m.images_per_s} img/s (${m.seconds.toFixed(1)}s)`);
       if (metricsFile) appendFileSync(metricsFile, `${JSON.stringify({ ...m, model_id: cfg.model_id, backend: backend.name, workers: world })}\n`);
-      reportMetrics({ learning_rate: m.learning_rate, loss: m.loss, accuracy: m.accuracy, val_loss: m.val_loss, val_accuracy: m.val_accuracy, images_per_s: m.images_per_s, dp_epsilon: m.dp_epsilon }, m.epoch);
+      reportMetrics(
+        { learning_rate: m.learning_rate, loss: m.loss, accuracy: m.accuracy, val_loss: m.val_loss, val_accuracy: m.val_accuracy, images_per_s: m.images_per_s, dp_epsilon: m.dp_epsilon },
+        m.epoch,
+      );
     },
   };
   let artifacts: tf.io.ModelArtifacts;
