@@ -10,8 +10,9 @@ import { LocalComm } from '../src/train/comm.js';
 import { readTrainConfig } from '../src/train/config.js';
 import { trainReplica } from '../src/train/loop.js';
 import { trainParallel } from '../src/train/parallel.js';
+import { runTrain } from '../src/train/task.js';
 import { createModel } from '../src/model/architectures.js';
-import { tempDir, toySplit, trainConfig } from './helpers.js';
+import { quietLogger, tempDir, toySplit, trainConfig, writeMnistData } from './helpers.js';
 
 const CUBE = resolve(fileURLToPath(import.meta.url), '../../..');
 const privacy = { l2_norm_clip: 1, noise_multiplier: 0.8, delta: 1e-4 };
@@ -93,6 +94,24 @@ describe('mnist cube: differentially private training (train_config privacy)', f
       expect(meta.privacy).to.include({ mechanism: 'dp-sgd', sampling: 'poisson', epsilon: expected[1], delta: 1e-5, steps: 20, training_examples: 850, sampling_rate: 0.1 });
       expect(meta.train_config.privacy).to.deep.equal({ l2_norm_clip: 1, noise_multiplier: 1.1, delta: 1e-5 });
       expect(JSON.parse(readFileSync(join(model, 'training.json'), 'utf8')).privacy.epsilon).to.equal(expected[1]);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('warns when delta is not below 1/N', async () => {
+    const t = tempDir();
+    try {
+      writeMnistData(join(t.dir, 'data'), toySplit(40));
+      const f = join(t.dir, 'train.yaml');
+      writeFileSync(f, 'model: mlp\ntrain_epochs: 1\nbatch_size: 16\nvalidation_split: 0.2\nworkers: 1\nprivacy: {l2_norm_clip: 1, noise_multiplier: 1, delta: 0.05}\n');
+      const log = quietLogger('train');
+      await runTrain({ dataDir: join(t.dir, 'data'), trainConfig: f, modelDir: join(t.dir, 'model') }, log);
+      expect(log.lines.join('')).to.match(/privacy\.delta 0\.05 is not below 1\/N = 0\.0313/);
+      writeFileSync(f, 'model: mlp\ntrain_epochs: 1\nbatch_size: 16\nvalidation_split: 0.2\nworkers: 1\nprivacy: {l2_norm_clip: 1, noise_multiplier: 1, delta: 0.01}\n');
+      const quiet = quietLogger('train');
+      await runTrain({ dataDir: join(t.dir, 'data'), trainConfig: f, modelDir: join(t.dir, 'model') }, quiet);
+      expect(quiet.lines.join('')).to.not.match(/not below 1\/N/);
     } finally {
       t.cleanup();
     }
