@@ -64,6 +64,7 @@ describe('mnist cube: files and contract', function () {
       check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(ws, 'train.yaml'), 'utf8')));
     }
     check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-quick.yaml'), 'utf8')));
+    check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-dp.yaml'), 'utf8')));
     check(EVAL_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'evaluate-onnx.yaml'), 'utf8')));
   });
 

@@ -4,7 +4,10 @@ import { createModel } from '../model/architectures.js';
 import { batchTensors, correctCount } from '../model/batch.js';
 import type { Comm } from './comm.js';
 import { lossSum } from '../model/loss.js';
-import { permutation, seedMathRandom } from './rng.js';
+import { dpSgdAccount } from '../privacy/accountant.js';
+import { poissonSample } from '../privacy/sampling.js';
+import { dpStep } from './dp-step.js';
+import { mulberry32, permutation, seedMathRandom } from './rng.js';
 import { learningRateAt } from './schedule.js';
 import type { TrainConfig } from './schema.js';
 
@@ -19,6 +22,8 @@ export interface EpochMetrics {
   images_per_s: number;
   seconds: number;
   num_tensors: number;
+  /** With privacy: ε for privacy.delta after the steps so far (RDP accountant). */
+  dp_epsilon?: number;
 }
 
 /** Progress inside an epoch (sent by replica 0). */
@@ -84,6 +89,19 @@ export function evaluateSplit(cfg: Pick<TrainConfig, 'loss' | 'focal_gamma'>, mo
   return [total[0], total[1], total[2]];
 }
 
+/** The number of images trained on: `count` less the validation split. */
+export function trainCount(cfg: Pick<TrainConfig, 'validation_split'>, count: number): number {
+  return count - Math.floor(count * cfg.validation_split);
+}
+
+/** The `step`-th batch of a shuffled epoch: batch_size examples of `order` (fewer in the last). */
+function fixedBatch(trainIdx: Uint32Array, order: Uint32Array, step: number, batchSize: number): Uint32Array {
+  const n = Math.min(batchSize, trainIdx.length - step * batchSize);
+  const batch = new Uint32Array(n);
+  for (let i = 0; i < n; i++) batch[i] = trainIdx[order[step * batchSize + i]];
+  return batch;
+}
+
 /**
  * Trains one replica. With several replicas (worker threads), each computes gradients on its share of every global
  * batch; the summed gradient is applied by every replica identically, so all keep the same weights.
@@ -105,26 +123,32 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
   const sizes = vars.map((v) => v.size);
   const nParams = sizes.reduce((a, b) => a + b, 0);
   const split = permutation(data.count, cfg.seed);
-  const nVal = Math.floor(data.count * cfg.validation_split);
+  const nVal = data.count - trainCount(cfg, data.count);
   const valIdx = split.subarray(0, nVal);
   const trainIdx = split.subarray(nVal);
   const history: EpochMetrics[] = [];
+  const privacy = cfg.privacy;
+  const account = privacy ? dpSgdAccount(privacy, trainIdx.length, cfg.batch_size) : undefined;
+  // Seeded without the rank: every replica draws the same batches and the same noise, so all keep the same weights.
+  const noiseRand = mulberry32((cfg.seed ^ 0x2545f491) + 1);
   for (let epoch = 1; epoch <= cfg.train_epochs; epoch++) {
     const lr = learningRateAt(cfg.learning_rate, cfg.lr_schedule, epoch);
     setLearningRate(optimizer, lr);
     const order = permutation(trainIdx.length, cfg.seed + 7919 * epoch);
+    const sampleRand = mulberry32((cfg.seed ^ 0x68e31da4) + 7919 * epoch);
     const steps = Math.ceil(trainIdx.length / cfg.batch_size);
     const started = performance.now();
     let lossTotal = 0;
     let correct = 0;
     let seen = 0;
     for (let step = 0; step < steps; step++) {
-      const globalLen = Math.min(cfg.batch_size, trainIdx.length - step * cfg.batch_size);
-      const batchIdx = new Uint32Array(globalLen);
-      for (let i = 0; i < globalLen; i++) batchIdx[i] = trainIdx[order[step * cfg.batch_size + i]];
+      const batchIdx = account ? poissonSample(trainIdx, account.sampling_rate, sampleRand) : fixedBatch(trainIdx, order, step, cfg.batch_size);
+      const globalLen = batchIdx.length;
       const mine = shard(batchIdx, comm);
       let stats: Float32Array;
-      if (comm.world === 1) {
+      if (privacy) {
+        stats = dpStep({ ...cfg, privacy }, model, vars, optimizer, data, mine, comm, noiseRand);
+      } else if (comm.world === 1) {
         stats = tf.tidy(() => {
           const [x, y] = batchTensors(data, mine);
           let c: tf.Scalar | undefined;
@@ -202,6 +226,7 @@ function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEven
       images_per_s: Math.round(seen / seconds),
       seconds: Math.round(seconds * 1000) / 1000,
       num_tensors: tf.memory().numTensors,
+      ...(account ? { dp_epsilon: account.epsilonAfter(epoch).epsilon } : {}),
     };
     history.push(m);
     if (comm.rank === 0) events.epoch?.(m);

@@ -1,4 +1,5 @@
 import type { ModelId, ModelName } from '../model/architectures.js';
+import type { PrivacyConfig } from '../privacy/accountant.js';
 
 /** JSON schema of train_config (copied verbatim to schemas/mnist-train-config.schema.json; a test keeps them equal). */
 export const TRAIN_CONFIG_SCHEMA = {
@@ -60,6 +61,18 @@ export const TRAIN_CONFIG_SCHEMA = {
       oneOf: [{ type: 'integer', minimum: 1, maximum: 16 }, { const: 'auto' }],
       default: 'auto',
     },
+    privacy: {
+      description:
+        'Differentially private training (DP-SGD, Abadi et al. 2016): batches Poisson-sampled with rate batch_size/N, each example gradient clipped to l2_norm_clip, Gaussian noise of noise_multiplier * l2_norm_clip added to their sum, divided by batch_size. ε for delta is reported after every epoch (metric dp_epsilon). Absent: non-private training.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['l2_norm_clip', 'noise_multiplier'],
+      properties: {
+        l2_norm_clip: { type: 'number', exclusiveMinimum: 0, maximum: 1000, description: 'C: the L2 norm each example gradient is clipped to (its sensitivity).' },
+        noise_multiplier: { type: 'number', exclusiveMinimum: 0, maximum: 1000, description: 'σ: the noise standard deviation over C.' },
+        delta: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.00001, description: 'The δ of the (ε, δ) guarantee reported; keep it below 1/N.' },
+      },
+    },
   },
 } as const;
 
@@ -89,4 +102,6 @@ export interface TrainConfig {
   seed: number;
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   workers: number | 'auto';
+  /** DP-SGD when set (delta filled in). */
+  privacy?: PrivacyConfig;
 }

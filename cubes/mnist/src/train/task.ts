@@ -12,6 +12,7 @@ import { LocalComm } from './comm.js';
 import { readTrainConfig } from './config.js';
 import { type EpochMetrics, type LoopEvents, trainReplica } from './loop.js';
 import { trainParallel } from './parallel.js';
+import { privacySummary } from './privacy-summary.js';
 import type { TrainConfig } from './schema.js';
 
 export interface TrainParams {
@@ -46,6 +47,14 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
   log.info(describeBackend(backend));
   const world = workerCount(cfg, backend);
   log.info(`config ${JSON.stringify(cfg)}; ${data.train.count} training images from ${data.source}; ${world} worker${world > 1 ? 's' : ''}`);
+  const privacy = cfg.privacy ? privacySummary(cfg, data.train.count) : undefined;
+  if (privacy) {
+    log.info(
+      `DP-SGD: Poisson sampling rate ${privacy.sampling_rate.toPrecision(4)} over ${privacy.training_examples} examples, noise multiplier ${privacy.noise_multiplier}, clip ${privacy.l2_norm_clip}; planned epsilon ${privacy.epsilon.toFixed(4)} at delta ${privacy.delta} after ${privacy.steps} steps`,
+    );
+    if (privacy.delta >= 1 / privacy.training_examples)
+      log.warn(`privacy.delta ${privacy.delta} is not below 1/N = ${(1 / privacy.training_examples).toPrecision(3)}: a guarantee that allows leaking an example; lower delta`);
+  }
   const metricsFile = params.logDir ? join(params.logDir, 'train-metrics.jsonl') : undefined;
   if (params.logDir) mkdirSync(params.logDir, { recursive: true });
   if (metricsFile) writeFileSync(metricsFile, '');
@@ -55,9 +64,13 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
     epoch: (m) => {
       log.tty('\r\x1b[K');
       const val = m.val_loss === null ? '' : ` val_loss ${m.val_loss.toFixed(4)} val_acc ${m.val_accuracy!.toFixed(4)}`;
-      log.info(`epoch ${m.epoch}/${cfg.train_epochs}: loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(4)}${val} ${m.images_per_s} img/s (${m.seconds.toFixed(1)}s)`);
+      const dp = m.dp_epsilon === undefined ? '' : ` dp_epsilon ${m.dp_epsilon.toFixed(4)} (delta ${cfg.privacy!.delta})`;
+      log.info(`epoch ${m.epoch}/${cfg.train_epochs}: loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(4)}${val}${dp} ${m.images_per_s} img/s (${m.seconds.toFixed(1)}s)`);
       if (metricsFile) appendFileSync(metricsFile, `${JSON.stringify({ ...m, model_id: cfg.model_id, backend: backend.name, workers: world })}\n`);
-      reportMetrics({ learning_rate: m.learning_rate, loss: m.loss, accuracy: m.accuracy, val_loss: m.val_loss, val_accuracy: m.val_accuracy, images_per_s: m.images_per_s }, m.epoch);
+      reportMetrics(
+        { learning_rate: m.learning_rate, loss: m.loss, accuracy: m.accuracy, val_loss: m.val_loss, val_accuracy: m.val_accuracy, images_per_s: m.images_per_s, dp_epsilon: m.dp_epsilon },
+        m.epoch,
+      );
     },
   };
   let artifacts: tf.io.ModelArtifacts;
@@ -74,8 +87,9 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
     ({ artifacts, history } = await trainParallel(cfg, data.train, world, backend.name, nParams, events));
   }
   const last = history[history.length - 1];
-  writeModel(params.modelDir, artifacts, { model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, final: last, tfjs: tf.version.tfjs });
-  writeFileSync(join(params.modelDir, 'training.json'), `${JSON.stringify({ model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, history }, null, 2)}\n`);
+  const dp = privacy ? { privacy } : {};
+  writeModel(params.modelDir, artifacts, { model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, final: last, tfjs: tf.version.tfjs, ...dp });
+  writeFileSync(join(params.modelDir, 'training.json'), `${JSON.stringify({ model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, ...dp, history }, null, 2)}\n`);
   log.info(`model ${cfg.model_id} saved to ${params.modelDir} (model.json + weights.bin, tfjs layers format)`);
   return history;
 }
