@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { PolicySource } from '../config/build.js';
 import { policyGate } from '../policy/gate.js';
+import { plannedPrivatePlaces, withPrivatePaths } from '../params/private-paths.js';
 import type { RunnerDescription, RunnerFlags, SubmittedJob } from '../runner.js';
 import { RUNNERS } from '../../runners/index.js';
 import { realFs } from '../params/fs-probe.js';
@@ -155,7 +156,9 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   const hooks = [provenanceHook(app), gatesHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now),
   // then of the hooks: a failure here is exit 2-4 with nothing created in the workspace.
-  await runner.check?.(plan.tasks, runContext(plan, app, opts.signal, { stdoutTo: opts.stdoutTo }));
+  // Encrypted parameters as the task will be shown them: from a private place, not the ciphertext's directory.
+  const shown = plan.tasks.map((t) => withPrivatePaths(t, plannedPrivatePlaces(t)));
+  await runner.check?.(shown, runContext(plan, app, opts.signal, { stdoutTo: opts.stdoutTo }));
   // The policy gate: on the whole plan, the image now there; a denial (exit 8) leaves the workspace as it was.
   plan = { ...plan, policies: await policyGate(planned.policies, plan, runner, runContext(plan, app, opts.signal), app.log) };
   for (const h of hooks) await h.beforeRun?.(plan);
