@@ -74,7 +74,7 @@ export async function unpackTree(plaintext: AsyncIterable<Buffer>, root: string,
         ? e
         : new DecryptError(`${entry === undefined ? 'its archive' : `the archive entry ${JSON.stringify(entry)}`} ${entry === undefined ? `is not a valid tar stream (${detail})` : detail}`, {
             place: { file: src },
-            suggestions: ['Encrypt the directory again with `mlcube encrypt` (the archive inside authenticated, so it was made so by the key holder).'],
+            suggestions: ['The archive authenticated, so whoever holds the key wrote it so: ask them to encrypt the directory again with `mlcube encrypt`.'],
           });
   };
   const open = new Set<number>();
