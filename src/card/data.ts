@@ -153,7 +153,8 @@ function robustness(final: Record<string, number | string>): RobustnessPoint[] |
   const pairs = [...new Map(points.map((p) => [`${p.source}:${p.target}`, p])).values()];
   for (const p of pairs) {
     const clean = num(`${CLEAN_PREFIX}${p.target}`);
-    if (clean !== null && !points.some((q) => q.source === p.source && q.target === p.target && q.eps === 0)) points.push({ source: p.source, target: p.target, eps: 0, accuracy: clean, attack_success_rate: null });
+    if (clean !== null && !points.some((q) => q.source === p.source && q.target === p.target && q.eps === 0))
+      points.push({ source: p.source, target: p.target, eps: 0, accuracy: clean, attack_success_rate: null });
   }
   points.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : a.source < b.source ? -1 : a.source > b.source ? 1 : a.eps - b.eps));
   return points.length ? points : null;

@@ -40,7 +40,19 @@ function robustnessSpec(points: NonNullable<CardData['robustness']>): TopLevelSp
       x: { field: 'eps', type: 'quantitative', title: 'ε (L∞, pixels 0-1)' },
       y: { field: 'accuracy', type: 'quantitative', title: 'accuracy of the target', scale: { domain: [0, 1] } },
       color: { field: 'line', type: 'nominal', title: 'source → target' },
-      strokeDash: { field: 'attack', type: 'nominal', title: null, scale: { domain: ['white box', 'transfer'], range: [[1, 0], [6, 3]] }, legend: { symbolType: 'stroke', symbolStrokeColor: '#555' } },
+      strokeDash: {
+        field: 'attack',
+        type: 'nominal',
+        title: null,
+        scale: {
+          domain: ['white box', 'transfer'],
+          range: [
+            [1, 0],
+            [6, 3],
+          ],
+        },
+        legend: { symbolType: 'stroke', symbolStrokeColor: '#555' },
+      },
     },
   };
 }

@@ -231,11 +231,7 @@ describe('model card of a robustness evaluation (accuracy vs eps, README "Robust
       { clean_accuracy_b: 0.9, adv_accuracy_a_to_b_eps0: 0.8 },
       [{ source: 'a', target: 'b', eps: 0, accuracy: 0.8, attack_success_rate: null }],
     ],
-    [
-      'no clean accuracy: no eps 0 point is made up',
-      { 'adv_accuracy_a_to_b_eps0.2': 0.5 },
-      [{ source: 'a', target: 'b', eps: 0.2, accuracy: 0.5, attack_success_rate: null }],
-    ],
+    ['no clean accuracy: no eps 0 point is made up', { 'adv_accuracy_a_to_b_eps0.2': 0.5 }, [{ source: 'a', target: 'b', eps: 0.2, accuracy: 0.5, attack_success_rate: null }]],
     ['no adversarial rows (clean accuracy alone is no robustness evaluation): null', { clean_accuracy_lenet5: 0.9, test_accuracy: 0.9 }, null],
   ];
   for (const [what, final, want] of table) it(what, () => expect(cardData(inputs({ evaluation: evaluation(final) })).robustness).to.deep.equal(want));

@@ -39,7 +39,14 @@ const TASKS: Record<string, (a: TaskArgs, log: Logger) => Promise<unknown>> = {
     runAttack({ dataDir: resolve(need(a, 'data_dir')), attackConfig: resolve(need(a, 'attack_config')), models: named(a, 'model_'), adversarialDir: resolve(need(a, 'adversarial_dir')) }, log),
   infer: (a, log) => {
     const [model, ...more] = named(a, 'model_');
-    if (more.length) throw new CubeError({ place: `task ${a.task}`, problem: 'more than one target model', found: [model, ...more].map((m) => `--model_${m.name}`).join(' '), expected: 'one --model_<name>', fix: 'give each target model an inference task of its own' });
+    if (more.length)
+      throw new CubeError({
+        place: `task ${a.task}`,
+        problem: 'more than one target model',
+        found: [model, ...more].map((m) => `--model_${m.name}`).join(' '),
+        expected: 'one --model_<name>',
+        fix: 'give each target model an inference task of its own',
+      });
     return runInfer({ dataDir: resolve(need(a, 'data_dir')), adversarialDir: resolve(need(a, 'adversarial_dir')), model, scoresDir: resolve(need(a, 'scores_dir')) }, log);
   },
   report: (a, log) => runReport({ scores: named(a, 'scores_'), reportDir: resolve(need(a, 'report_dir')) }, log),
@@ -57,7 +64,13 @@ async function main(argv: string[]): Promise<number> {
     log = new Logger(args.task);
     const run = program(args.task);
     if (!run) {
-      throw new CubeError({ place: 'command line', problem: 'unknown task', found: args.task, expected: Object.keys(TASKS).join(', '), fix: 'use a task defined in mlcube.yaml or robustness.yaml (<program> or <program>_<anything>)' });
+      throw new CubeError({
+        place: 'command line',
+        problem: 'unknown task',
+        found: args.task,
+        expected: Object.keys(TASKS).join(', '),
+        fix: 'use a task defined in mlcube.yaml or robustness.yaml (<program> or <program>_<anything>)',
+      });
     }
     if (args.params.log_dir) log.toDirectory(resolve(args.params.log_dir));
     const started = Date.now();

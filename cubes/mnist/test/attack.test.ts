@@ -18,8 +18,23 @@ import { quietLogger, tempDir, toySplit, trainConfig, writeMnistData } from './h
 /** A 4-input dense net (4 → 5 sigmoid → 3 softmax) with seeded weights, and its loss in plain double arithmetic. */
 function tinyNet(seed: number) {
   const m = tf.sequential();
-  m.add(tf.layers.dense({ inputShape: [4], units: 5, activation: 'sigmoid', kernelInitializer: tf.initializers.randomNormal({ stddev: 1.5, seed }), biasInitializer: tf.initializers.randomNormal({ seed: seed + 1 }) }));
-  m.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.randomNormal({ stddev: 1.5, seed: seed + 2 }), biasInitializer: tf.initializers.randomNormal({ seed: seed + 3 }) }));
+  m.add(
+    tf.layers.dense({
+      inputShape: [4],
+      units: 5,
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.randomNormal({ stddev: 1.5, seed }),
+      biasInitializer: tf.initializers.randomNormal({ seed: seed + 1 }),
+    }),
+  );
+  m.add(
+    tf.layers.dense({
+      units: 3,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.randomNormal({ stddev: 1.5, seed: seed + 2 }),
+      biasInitializer: tf.initializers.randomNormal({ seed: seed + 3 }),
+    }),
+  );
   const [w1, b1, w2, b2] = m.getWeights().map((w) => Array.from(w.dataSync()));
   /** -log softmax(z)[y], computed independently of TensorFlow.js in float64. */
   const loss = (x: number[], y: number): number => {
@@ -50,11 +65,25 @@ describe('mnist cube: adversarial attacks (FGM, PGD)', function () {
     it(`FGM's gradient sign matches a central finite difference of the loss on a tiny net: ${what}`, () => {
       const { model, loss } = tinyNet(seed);
       const h = 1e-5;
-      const fd = x.map((_, i) => (loss(x.map((v, j) => (j === i ? v + h : v)), y) - loss(x.map((v, j) => (j === i ? v - h : v)), y)) / (2 * h));
+      const fd = x.map(
+        (_, i) =>
+          (loss(
+            x.map((v, j) => (j === i ? v + h : v)),
+            y,
+          ) -
+            loss(
+              x.map((v, j) => (j === i ? v - h : v)),
+              y,
+            )) /
+          (2 * h),
+      );
       const xt = tf.tensor2d([x]);
       const g = Array.from(lossGradient(logitsOf(model), xt, oneHot([y], 3)).dataSync());
       const s = Array.from(gradientSign(logitsOf(model), xt, oneHot([y], 3)).dataSync());
-      expect(fd.some((d) => Math.abs(d) > 1e-3), 'the check has gradients to compare').to.equal(true);
+      expect(
+        fd.some((d) => Math.abs(d) > 1e-3),
+        'the check has gradients to compare',
+      ).to.equal(true);
       fd.forEach((d, i) => {
         expect(g[i], `d loss / d x${i}`).to.be.closeTo(d, 1e-4 + 1e-3 * Math.abs(d));
         if (Math.abs(d) > 1e-4) expect(s[i], `sign of d loss / d x${i}`).to.equal(Math.sign(d));
@@ -94,8 +123,7 @@ describe('mnist cube: adversarial attacks (FGM, PGD)', function () {
       const [x, y] = batchTensors(data, idx);
       const xs = x.dataSync();
       for (const eps of budgets) {
-        const a =
-          attack === 'fgm' ? fgm(logits, x, y, eps) : pgd(logits, x, y, { eps, steps: 5, stepSize: eps / 2, randomStartSeed: attack === 'pgd' ? undefined : 9 });
+        const a = attack === 'fgm' ? fgm(logits, x, y, eps) : pgd(logits, x, y, { eps, steps: 5, stepSize: eps / 2, randomStartSeed: attack === 'pgd' ? undefined : 9 });
         const as = a.dataSync() as Float32Array;
         let maxDelta = 0;
         as.forEach((v, i) => {
@@ -138,7 +166,11 @@ describe('mnist cube: adversarial attacks (FGM, PGD)', function () {
 
   describe('attack_config (attack.yaml): located errors', () => {
     const cases: [string, string, RegExp][] = [
-      ['an unknown key', 'attack: fgm\neps: [0.1]\nepsilon: 0.3\n', /attack\.yaml:3:1: key "epsilon": unknown key; expected one of the keys in the schema\. Fix: edit attack_config; allowed keys and values are in schemas\/mnist-attack-config\.schema\.json/],
+      [
+        'an unknown key',
+        'attack: fgm\neps: [0.1]\nepsilon: 0.3\n',
+        /attack\.yaml:3:1: key "epsilon": unknown key; expected one of the keys in the schema\. Fix: edit attack_config; allowed keys and values are in schemas\/mnist-attack-config\.schema\.json/,
+      ],
       ['an eps above 1', 'eps: [0.1, 1.5]\n', /attack\.yaml:1:1: key "eps\.1": bad value; found 1\.5; expected a value that must be <= 1/],
       ['a negative eps', 'eps: [-0.1]\n', /key "eps\.0": bad value; found -0\.1; expected a value that must be >= 0/],
       ['an eps that is no number', 'eps: [big]\n', /key "eps\.0": bad value; found "big"; expected a value that must be number/],
@@ -146,7 +178,11 @@ describe('mnist cube: adversarial attacks (FGM, PGD)', function () {
       ['an empty eps list', 'eps: []\n', /key "eps": bad value; found \[\]; expected a value that must NOT have fewer than 1 items/],
       ['the same eps twice', 'eps: [0.1, 0.1]\n', /key "eps": bad value; found \[0\.1,0\.1\]; expected a value that must NOT have duplicate items/],
       ['an unknown attack', 'attack: cw\neps: [0.1]\n', /attack\.yaml:1:1: key "attack": value not allowed; found "cw"; expected one of "fgm", "pgd"/],
-      ['a pgd key with fgm', 'attack: fgm\neps: [0.1]\nsteps: 5\n', /attack\.yaml:3:1: key "steps": steps has no effect with attack fgm; found 5; expected attack: pgd, or no steps\. Fix: set attack: pgd or remove steps/],
+      [
+        'a pgd key with fgm',
+        'attack: fgm\neps: [0.1]\nsteps: 5\n',
+        /attack\.yaml:3:1: key "steps": steps has no effect with attack fgm; found 5; expected attack: pgd, or no steps\. Fix: set attack: pgd or remove steps/,
+      ],
       ['an L2 norm', 'norm: 2\neps: [0.1]\n', /key "norm": value not allowed; found 2; expected one of "inf"/],
     ];
     for (const [what, text, want] of cases) {
@@ -193,7 +229,10 @@ describe('mnist cube: adversarial attacks (FGM, PGD)', function () {
       ]);
       expect(Object.keys(manifest.sets[0].model_sha256)).to.deep.equal(['model.json', 'weights.bin']);
       expect(Buffer.from(readAdversarialSet(join(t.dir, 'adv'), manifest.sets[0]).images).equals(Buffer.from(data.images))).to.equal(true);
-      const scores = await runInfer({ dataDir: join(t.dir, 'data'), adversarialDir: join(t.dir, 'adv'), model: { name: 'toy', path: join(t.dir, 'model') }, scoresDir: join(t.dir, 'scores') }, quietLogger('infer'));
+      const scores = await runInfer(
+        { dataDir: join(t.dir, 'data'), adversarialDir: join(t.dir, 'adv'), model: { name: 'toy', path: join(t.dir, 'model') }, scoresDir: join(t.dir, 'scores') },
+        quietLogger('infer'),
+      );
       expect(scores.clean_accuracy).to.be.above(0.5);
       const [zero, big] = scores.cells;
       expect(zero).to.deep.include({ eps: 0, accuracy: scores.clean_accuracy, attack_success_rate: 0, white_box: true });
@@ -207,9 +246,11 @@ describe('mnist cube: adversarial attacks (FGM, PGD)', function () {
       bytes[bytes.length - 30] ^= 1;
       writeFileSync(file, bytes);
       let msg = '';
-      await runInfer({ dataDir: join(t.dir, 'data'), adversarialDir: join(t.dir, 'adv'), model: { name: 'toy', path: join(t.dir, 'model') }, scoresDir: join(t.dir, 's2') }, quietLogger()).catch((e: Error) => {
-        msg = e.message;
-      });
+      await runInfer({ dataDir: join(t.dir, 'data'), adversarialDir: join(t.dir, 'adv'), model: { name: 'toy', path: join(t.dir, 'model') }, scoresDir: join(t.dir, 's2') }, quietLogger()).catch(
+        (e: Error) => {
+          msg = e.message;
+        },
+      );
       expect(msg).to.match(/fgm-eps0\.3\.npz: changed since the attack wrote it; found sha256 [0-9a-f]{64}; expected sha256 [0-9a-f]{64} \(manifest\.json\)\. Fix: run the attack task again/);
     } finally {
       t.cleanup();

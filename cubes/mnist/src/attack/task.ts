@@ -81,7 +81,16 @@ export async function runAttack(params: AttackParams, log: Logger): Promise<Adve
       const bytes = adversarialNpz(attackImages(cfg, logits, test, eps, signs), test.labels);
       const file = `${source.name}/${cfg.attack}-eps${eps}.npz`;
       writeFileSync(join(params.adversarialDir, file), bytes);
-      sets.push({ source: source.name, model_id: (json.userDefinedMetadata?.model_id as string | undefined) ?? null, model_sha256, attack: cfg.attack, eps, effective_eps: greyLevels(eps) / 255, file, sha256: sha256(bytes) });
+      sets.push({
+        source: source.name,
+        model_id: (json.userDefinedMetadata?.model_id as string | undefined) ?? null,
+        model_sha256,
+        attack: cfg.attack,
+        eps,
+        effective_eps: greyLevels(eps) / 255,
+        file,
+        sha256: sha256(bytes),
+      });
     }
     model.dispose();
     log.info(`${source.name}: ${cfg.eps.length} adversarial set(s) in ${((performance.now() - started) / 1000).toFixed(1)}s`);

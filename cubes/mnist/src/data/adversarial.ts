@@ -53,7 +53,11 @@ export function readManifest(dir: string): AdversarialManifest {
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as AdversarialManifest;
   } catch (err) {
-    throw new CubeError({ place: file, problem: `cannot read the adversarial sets' manifest (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: 'run the attack task with this adversarial_dir first' });
+    throw new CubeError({
+      place: file,
+      problem: `cannot read the adversarial sets' manifest (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      fix: 'run the attack task with this adversarial_dir first',
+    });
   }
   if (m?.format !== MANIFEST_FORMAT || !Array.isArray(m.sets)) {
     throw new CubeError({ place: file, problem: 'not an adversarial sets manifest', found: `format ${String(m?.format)}`, expected: MANIFEST_FORMAT, fix: 'run the attack task again' });
@@ -67,7 +71,13 @@ export function readAdversarialSet(dir: string, set: AdversarialSet): Split {
   const bytes = readFileSync(file);
   const digest = sha256(bytes);
   if (digest !== set.sha256) {
-    throw new CubeError({ place: file, problem: 'changed since the attack wrote it', found: `sha256 ${digest}`, expected: `sha256 ${set.sha256} (${MANIFEST_FILE})`, fix: 'run the attack task again' });
+    throw new CubeError({
+      place: file,
+      problem: 'changed since the attack wrote it',
+      found: `sha256 ${digest}`,
+      expected: `sha256 ${set.sha256} (${MANIFEST_FILE})`,
+      fix: 'run the attack task again',
+    });
   }
   return splitFromNpz(bytes, file, 'x_test', 'y_test');
 }

@@ -75,10 +75,17 @@ export async function runInfer(params: InferParams, log: Logger): Promise<Scores
       attack_success_rate: nRight ? broken / nRight : null,
       white_box: set.source === target,
     });
-    log.info(`${set.source} -> ${target} ${set.attack} eps ${set.eps}: accuracy ${((cells.at(-1)!.accuracy) * 100).toFixed(2)}%, attack success ${nRight ? ((broken / nRight) * 100).toFixed(2) : '-'}%`);
+    log.info(`${set.source} -> ${target} ${set.attack} eps ${set.eps}: accuracy ${(cells.at(-1)!.accuracy * 100).toFixed(2)}%, attack success ${nRight ? ((broken / nRight) * 100).toFixed(2) : '-'}%`);
   }
   model.dispose();
-  const scores: Scores = { format: SCORES_FORMAT, target, model_id: (json.userDefinedMetadata?.model_id as string | undefined) ?? null, images: clean.count, clean_accuracy: nRight / clean.count, cells };
+  const scores: Scores = {
+    format: SCORES_FORMAT,
+    target,
+    model_id: (json.userDefinedMetadata?.model_id as string | undefined) ?? null,
+    images: clean.count,
+    clean_accuracy: nRight / clean.count,
+    cells,
+  };
   reportMetrics(robustnessMetrics([scores]));
   mkdirSync(params.scoresDir, { recursive: true });
   writeFileSync(join(params.scoresDir, SCORES_FILE), `${JSON.stringify(scores, null, 2)}\n`);

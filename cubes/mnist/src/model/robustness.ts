@@ -52,7 +52,11 @@ export function readScores(dir: string): Scores {
   try {
     s = JSON.parse(readFileSync(file, 'utf8')) as Scores;
   } catch (err) {
-    throw new CubeError({ place: file, problem: `cannot read the scores (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: 'run the inference task with this scores_dir first' });
+    throw new CubeError({
+      place: file,
+      problem: `cannot read the scores (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      fix: 'run the inference task with this scores_dir first',
+    });
   }
   if (s?.format !== SCORES_FORMAT || !Array.isArray(s.cells)) {
     throw new CubeError({ place: file, problem: 'not robustness scores', found: `format ${String(s?.format)}`, expected: SCORES_FORMAT, fix: 'run the inference task again' });

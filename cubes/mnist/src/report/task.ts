@@ -31,21 +31,39 @@ export async function runReport(params: ReportParams, log: Logger): Promise<Matr
   const all = params.scores.map((p) => {
     const s = readScores(p.path);
     if (s.target !== p.name) {
-      throw new CubeError({ place: join(p.path, 'scores.json'), problem: 'scores of another model', found: s.target, expected: `${p.name} (its parameter scores_${p.name})`, fix: 'point scores_<name> at the inference task of that model' });
+      throw new CubeError({
+        place: join(p.path, 'scores.json'),
+        problem: 'scores of another model',
+        found: s.target,
+        expected: `${p.name} (its parameter scores_${p.name})`,
+        fix: 'point scores_<name> at the inference task of that model',
+      });
     }
     return s;
   });
   const images = new Set(all.map((s) => s.images));
   const attacks = new Set(all.flatMap((s) => s.cells.map((c) => c.attack)));
   if (images.size !== 1 || attacks.size !== 1) {
-    throw new CubeError({ place: `task report`, problem: 'the scores come from different attacks', found: `${[...images].join(', ')} images; attacks ${[...attacks].join(', ')}`, expected: 'one attack task', fix: 'run the inference tasks on the same adversarial_dir' });
+    throw new CubeError({
+      place: `task report`,
+      problem: 'the scores come from different attacks',
+      found: `${[...images].join(', ')} images; attacks ${[...attacks].join(', ')}`,
+      expected: 'one attack task',
+      fix: 'run the inference tasks on the same adversarial_dir',
+    });
   }
   const models = [...new Set([...all.flatMap((s) => s.cells.map((c) => c.source)), ...all.map((s) => s.target)])];
   const eps = [...new Set(all.flatMap((s) => s.cells.map((c) => c.eps)))].sort((a, b) => a - b);
-  const cells = all
-    .flatMap((s) => s.cells)
-    .sort((a, b) => models.indexOf(a.source) - models.indexOf(b.source) || models.indexOf(a.target) - models.indexOf(b.target) || a.eps - b.eps);
-  const matrix: Matrix = { format: MATRIX_FORMAT, attack: [...attacks][0], images: [...images][0], models, eps, clean_accuracy: Object.fromEntries(all.map((s) => [s.target, s.clean_accuracy])), cells };
+  const cells = all.flatMap((s) => s.cells).sort((a, b) => models.indexOf(a.source) - models.indexOf(b.source) || models.indexOf(a.target) - models.indexOf(b.target) || a.eps - b.eps);
+  const matrix: Matrix = {
+    format: MATRIX_FORMAT,
+    attack: [...attacks][0],
+    images: [...images][0],
+    models,
+    eps,
+    clean_accuracy: Object.fromEntries(all.map((s) => [s.target, s.clean_accuracy])),
+    cells,
+  };
   reportMetrics(robustnessMetrics(all));
   mkdirSync(params.reportDir, { recursive: true });
   writeFileSync(join(params.reportDir, MATRIX_FILE), `${JSON.stringify(matrix, null, 2)}\n`);
