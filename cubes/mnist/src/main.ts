@@ -53,7 +53,8 @@ const TASKS: Record<string, (a: TaskArgs, log: Logger) => Promise<unknown>> = {
 };
 
 function program(task: string) {
-  return TASKS[task] ?? (task.includes('_') ? TASKS[task.slice(0, task.indexOf('_'))] : undefined);
+  const name = Object.hasOwn(TASKS, task) ? task : task.split('_')[0];
+  return Object.hasOwn(TASKS, name) ? TASKS[name] : undefined;
 }
 
 /** Entry point of the cube: `node dist/main.js <task> --param=<path> ...`; exit 0 on success, 1 with one stderr line otherwise. */

@@ -97,6 +97,7 @@ describe('mnist cube: files and contract', function () {
       expect(ok.status, ok.stderr).to.equal(0);
       expect(readdirSync(join(t.dir, 'data'))).to.deep.equal(['tiny.npz']);
       expect(readFileSync(join(t.dir, 'logs', 'download.log'), 'utf8')).to.include('verified');
+      for (const name of ['fly_train', 'constructor', 'toString_x']) expect(main([name]).stderr, name).to.match(/unknown task; found /);
       const unknown = main(['fly']);
       expect(unknown.status).to.equal(1);
       expect(unknown.stderr).to.match(/unknown task; found fly; expected download, train, evaluate, export, attack, infer, report\. Fix: .*<program>_<anything>/);
