@@ -23,6 +23,18 @@ export interface CardData {
   perClass: { label: string; accuracy: number }[] | null;
   confusion: { matrix: number[][]; source: string } | null;
   curves: { accuracy: CurvePoint[] | null; loss: CurvePoint[] | null };
+  /** Accuracy on adversarial test sets, when the evaluation run reported them (a robustness evaluation); else null. */
+  robustness: RobustnessPoint[] | null;
+}
+
+/** One point of an accuracy-vs-eps line: the target model on the source model's adversarial set of budget eps. */
+export interface RobustnessPoint {
+  source: string;
+  target: string;
+  eps: number;
+  accuracy: number;
+  /** null: not reported, or eps 0 (the clean images). */
+  attack_success_rate: number | null;
 }
 
 export interface RunRef {
@@ -74,6 +86,10 @@ export const CURVES = {
 } as const;
 export const PER_CLASS_PREFIX = 'test_accuracy_class_';
 export const CONFUSION_KEY = 'confusion_matrix';
+/** adv_accuracy_<source>_to_<target>_eps<eps>, attack_success_rate_<...>, clean_accuracy_<target> (README "Robustness"). */
+export const ROBUSTNESS_METRIC = /^adv_accuracy_([a-z][a-z0-9]*)_to_([a-z][a-z0-9]*)_eps(\d+(?:\.\d+)?)$/;
+export const SUCCESS_PREFIX = 'attack_success_rate_';
+export const CLEAN_PREFIX = 'clean_accuracy_';
 
 export interface CardInputs {
   evaluation: RunRecord;
@@ -122,6 +138,28 @@ function perClass(final: Record<string, number | string>): CardData['perClass'] 
   return rows.length ? rows : null;
 }
 
+/**
+ * The accuracy-vs-eps points of the evaluation's final metrics adv_accuracy_<source>_to_<target>_eps<eps> (numbers
+ * only), with each line's eps 0 point from clean_accuracy_<target> when that was reported; null without any.
+ */
+function robustness(final: Record<string, number | string>): RobustnessPoint[] | null {
+  const num = (k: string) => (typeof final[k] === 'number' ? (final[k] as number) : null);
+  const points: RobustnessPoint[] = [];
+  for (const [k, v] of Object.entries(final)) {
+    const m = ROBUSTNESS_METRIC.exec(k);
+    if (!m || typeof v !== 'number') continue;
+    points.push({ source: m[1], target: m[2], eps: Number(m[3]), accuracy: v, attack_success_rate: num(`${SUCCESS_PREFIX}${k.slice('adv_accuracy_'.length)}`) });
+  }
+  const pairs = [...new Map(points.map((p) => [`${p.source}:${p.target}`, p])).values()];
+  for (const p of pairs) {
+    const clean = num(`${CLEAN_PREFIX}${p.target}`);
+    if (clean !== null && !points.some((q) => q.source === p.source && q.target === p.target && q.eps === 0))
+      points.push({ source: p.source, target: p.target, eps: 0, accuracy: clean, attack_success_rate: null });
+  }
+  points.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : a.source < b.source ? -1 : a.source > b.source ? 1 : a.eps - b.eps));
+  return points.length ? points : null;
+}
+
 /** The card's content from the evaluation run, the training run it consumed, and what the caller read for them. */
 export function cardData(i: CardInputs): CardData {
   const runs = [i.training, i.evaluation].filter((r): r is RunRecord => r !== null);
@@ -150,6 +188,7 @@ export function cardData(i: CardInputs): CardData {
     perClass: perClass(i.evaluation.metrics.final),
     confusion: i.confusion,
     curves: { accuracy: curve(i.training, CURVES.accuracy), loss: curve(i.training, CURVES.loss) },
+    robustness: robustness(i.evaluation.metrics.final),
   };
 }
 

@@ -3,7 +3,7 @@ import type { CardData, CurvePoint } from './data.js';
 
 /** One plot of the card: its PNG file name and Vega-Lite spec, or why there is none ("not reported"). */
 export interface PlotPlan {
-  id: 'confusion-matrix' | 'per-class-accuracy' | 'accuracy' | 'loss';
+  id: 'confusion-matrix' | 'per-class-accuracy' | 'accuracy' | 'loss' | 'robustness';
   title: string;
   file: string;
   spec: TopLevelSpec | null;
@@ -28,7 +28,36 @@ function curveSpec(title: string, y: string, points: CurvePoint[]): TopLevelSpec
   };
 }
 
-/** The four plots, in the card's order; each from the card data alone. */
+/** Accuracy vs eps: one line per source → target model (solid: white box, the source is the target; dashed: transfer). */
+function robustnessSpec(points: NonNullable<CardData['robustness']>): TopLevelSpec {
+  const values = points.map((p) => ({ ...p, line: `${p.source} → ${p.target}`, attack: p.source === p.target ? 'white box' : 'transfer' }));
+  return {
+    ...base,
+    title: 'Accuracy vs ε (adversarial test sets)',
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'eps', type: 'quantitative', title: 'ε (L∞, pixels 0-1)' },
+      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy of the target', scale: { domain: [0, 1] } },
+      color: { field: 'line', type: 'nominal', title: 'source → target' },
+      strokeDash: {
+        field: 'attack',
+        type: 'nominal',
+        title: null,
+        scale: {
+          domain: ['white box', 'transfer'],
+          range: [
+            [1, 0],
+            [6, 3],
+          ],
+        },
+        legend: { symbolType: 'stroke', symbolStrokeColor: '#555' },
+      },
+    },
+  };
+}
+
+/** The four plots, in the card's order, and accuracy vs eps after them for a robustness evaluation; each from the card data alone. */
 export function planPlots(d: CardData): PlotPlan[] {
   const plots: PlotPlan[] = [];
   const cm = d.confusion?.matrix;
@@ -90,5 +119,7 @@ export function planPlots(d: CardData): PlotPlan[] {
       missing: points ? undefined : `${id} / val_${id} with a step (metric rows of the training run${d.training ? '' : ', which was not found'})`,
     });
   }
+  // Only a robustness evaluation has this plot: other cards neither draw it nor list it as not reported.
+  if (d.robustness) plots.push({ id: 'robustness', title: 'Accuracy vs ε', file: 'robustness.png', spec: robustnessSpec(d.robustness) });
   return plots;
 }

@@ -93,6 +93,24 @@ export function cardSections(d: CardData): Section[] {
         ),
       ),
     },
+    ...(d.robustness
+      ? [
+          {
+            heading: 'Robustness',
+            blocks: [
+              {
+                kind: 'text',
+                text: 'Accuracy of each target model on the adversarial test sets of each source model (eps 0: the clean test images); attack success rate: of the images the target classifies correctly when clean, the fraction it misclassifies perturbed.',
+              },
+              {
+                kind: 'table',
+                head: ['source', 'target', 'eps', 'accuracy', 'attack success rate'],
+                rows: d.robustness.map((p) => ({ cells: [p.source, p.target, String(p.eps), String(p.accuracy), p.attack_success_rate === null ? '-' : String(p.attack_success_rate)] })),
+              },
+            ],
+          } satisfies Section,
+        ]
+      : []),
     {
       heading: 'Release gates',
       blocks: d.gates.length

@@ -202,3 +202,54 @@ describe('model card text (src/card/sections.ts, markdown.ts, html.ts)', () => {
     expect(cardMarkdown(d.title, cardSections(d), planPlots(d))).to.contain('````\na: "<script>x</script>"\nb: ```\n````');
   });
 });
+
+describe('model card of a robustness evaluation (accuracy vs eps, README "Robustness")', () => {
+  const ROBUST = {
+    clean_accuracy_lenet5: 0.96,
+    'adv_accuracy_shallow_lenet5_eps0.2': 0.1, // no _to_: not a name the card reads
+    'adv_accuracy_shallow_to_lenet5_eps0.3': 0.2,
+    'adv_accuracy_shallow_to_lenet5_eps0.1': 0.87,
+    'attack_success_rate_shallow_to_lenet5_eps0.1': 0.1,
+    'adv_accuracy_lenet5_to_lenet5_eps0.1': 0.6,
+    'adv_accuracy_lenet5_to_lenet5_eps0.3': 'NaN',
+    test_accuracy: 0.96,
+  };
+  const table: [string, Record<string, number | string>, ReturnType<typeof cardData>['robustness']][] = [
+    [
+      'one point per adv_accuracy row (numbers only), eps 0 from clean_accuracy_<target> unless reported, ordered by target, source, eps',
+      ROBUST,
+      [
+        { source: 'lenet5', target: 'lenet5', eps: 0, accuracy: 0.96, attack_success_rate: null },
+        { source: 'lenet5', target: 'lenet5', eps: 0.1, accuracy: 0.6, attack_success_rate: null },
+        { source: 'shallow', target: 'lenet5', eps: 0, accuracy: 0.96, attack_success_rate: null },
+        { source: 'shallow', target: 'lenet5', eps: 0.1, accuracy: 0.87, attack_success_rate: 0.1 },
+        { source: 'shallow', target: 'lenet5', eps: 0.3, accuracy: 0.2, attack_success_rate: null },
+      ],
+    ],
+    [
+      'an eps 0 row that was reported is the eps 0 point (clean accuracy does not replace it)',
+      { clean_accuracy_b: 0.9, adv_accuracy_a_to_b_eps0: 0.8 },
+      [{ source: 'a', target: 'b', eps: 0, accuracy: 0.8, attack_success_rate: null }],
+    ],
+    ['no clean accuracy: no eps 0 point is made up', { 'adv_accuracy_a_to_b_eps0.2': 0.5 }, [{ source: 'a', target: 'b', eps: 0.2, accuracy: 0.5, attack_success_rate: null }]],
+    ['no adversarial rows (clean accuracy alone is no robustness evaluation): null', { clean_accuracy_lenet5: 0.9, test_accuracy: 0.9 }, null],
+  ];
+  for (const [what, final, want] of table) it(what, () => expect(cardData(inputs({ evaluation: evaluation(final) })).robustness).to.deep.equal(want));
+
+  it('a robustness evaluation gets a fifth plot (one line per source → target) and a Robustness table; other cards neither', () => {
+    const d = cardData(inputs({ evaluation: evaluation(ROBUST) }));
+    const plots = planPlots(d);
+    expect(plots.map((p) => p.id)).to.deep.equal(['confusion-matrix', 'per-class-accuracy', 'accuracy', 'loss', 'robustness']);
+    const spec = plots[4].spec as { data: { values: { line: string; attack: string; eps: number }[] } };
+    expect([...new Set(spec.data.values.map((v) => `${v.line} (${v.attack})`))]).to.deep.equal(['lenet5 → lenet5 (white box)', 'shallow → lenet5 (transfer)']);
+    const md = cardMarkdown(d.title, cardSections(d), plots);
+    expect(md).to.contain('![Accuracy vs ε](robustness.png)');
+    expect(md).to.contain('## Robustness');
+    expect(md).to.contain('| shallow | lenet5 | 0.1 | 0.87 | 0.1 |');
+    const plain = cardData(inputs({ evaluation: evaluation({ test_accuracy: 0.9 }) }));
+    expect(planPlots(plain).map((p) => p.id)).to.not.include('robustness');
+    const plainMd = cardMarkdown(plain.title, cardSections(plain), planPlots(plain));
+    expect(plainMd).to.not.contain('Robustness');
+    expect(plainMd).to.not.contain('ε');
+  });
+});

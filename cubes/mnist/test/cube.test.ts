@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { datasetFromNpz } from '../src/data/dataset.js';
 import { DATA_CONFIG_SCHEMA } from '../src/download/schema.js';
+import { ATTACK_CONFIG_SCHEMA } from '../src/attack/schema.js';
 import { EVAL_CONFIG_SCHEMA } from '../src/evaluate/schema.js';
 import { TRAIN_CONFIG_SCHEMA } from '../src/train/schema.js';
 import { buildOfflineSet, TEST_PER_CLASS } from '../src/tools/offline-set.js';
@@ -46,9 +47,10 @@ describe('mnist cube: files and contract', function () {
     expect(JSON.parse(readFileSync(join(ROOT, 'schemas/mnist-train-config.schema.json'), 'utf8'))).to.deep.equal(TRAIN_CONFIG_SCHEMA);
     expect(JSON.parse(readFileSync(join(ROOT, 'schemas/mnist-data-config.schema.json'), 'utf8'))).to.deep.equal(DATA_CONFIG_SCHEMA);
     expect(JSON.parse(readFileSync(join(ROOT, 'schemas/mnist-eval-config.schema.json'), 'utf8'))).to.deep.equal(EVAL_CONFIG_SCHEMA);
+    expect(JSON.parse(readFileSync(join(ROOT, 'schemas/mnist-attack-config.schema.json'), 'utf8'))).to.deep.equal(ATTACK_CONFIG_SCHEMA);
   });
 
-  it("mlcube.yaml validates against schemas/mlcube.schema.json and the workspaces' YAML against the cube schemas", () => {
+  it("mlcube.yaml and robustness.yaml validate against schemas/mlcube.schema.json and the workspaces' YAML against the cube schemas", () => {
     const ajv = new Ajv({ strict: false, allErrors: true, discriminator: true });
     for (const f of readdirSync(join(ROOT, 'schemas')).filter((n) => n.endsWith('.json'))) ajv.addSchema(JSON.parse(readFileSync(join(ROOT, 'schemas', f), 'utf8')));
     const cube = parse(readFileSync(join(CUBE, 'mlcube.yaml'), 'utf8'));
@@ -66,6 +68,14 @@ describe('mnist cube: files and contract', function () {
     check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-quick.yaml'), 'utf8')));
     check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-dp.yaml'), 'utf8')));
     check(EVAL_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'evaluate-onnx.yaml'), 'utf8')));
+    const robustness = parse(readFileSync(join(CUBE, 'robustness.yaml'), 'utf8'));
+    check('https://mlcube-ts.local/schemas/mlcube.schema.json', robustness);
+    expect(Object.keys(robustness.tasks)).to.deep.equal(['download', 'train_shallow', 'train_lenet', 'attack', 'infer_shallow', 'infer_lenet', 'report']);
+    for (const suffix of ['', '-quick']) {
+      check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', `train-shallow${suffix}.yaml`), 'utf8')));
+      check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', `train-lenet${suffix}.yaml`), 'utf8')));
+      check(ATTACK_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', `attack${suffix}.yaml`), 'utf8')));
+    }
   });
 
   it('main.js: exit 1 with one stderr line naming file and key for a bad data_config; exit 0 on success', () => {
@@ -88,9 +98,10 @@ describe('mnist cube: files and contract', function () {
       expect(ok.status, ok.stderr).to.equal(0);
       expect(readdirSync(join(t.dir, 'data'))).to.deep.equal(['tiny.npz']);
       expect(readFileSync(join(t.dir, 'logs', 'download.log'), 'utf8')).to.include('verified');
+      for (const name of ['fly_train', 'constructor', 'toString_x']) expect(main([name]).stderr, name).to.match(/unknown task; found /);
       const unknown = main(['fly']);
       expect(unknown.status).to.equal(1);
-      expect(unknown.stderr).to.match(/unknown task; found fly; expected download, train, evaluate/);
+      expect(unknown.stderr).to.match(/unknown task; found fly; expected download, train, evaluate, export, attack, infer, report\. Fix: .*<program>_<anything>/);
     } finally {
       t.cleanup();
     }

@@ -19,7 +19,7 @@ function importedAreas(file: string): string[] {
   return specs.filter((s) => s.startsWith('.')).map((s) => relative(SRC, resolve(dirname(file), s)).split(sep)[0]);
 }
 
-const TASKS = ['download', 'train', 'evaluate', 'export'];
+const TASKS = ['download', 'train', 'evaluate', 'export', 'attack', 'infer', 'report'];
 const areaOf = (file: string) => relative(SRC, file).split(sep)[0];
 
 describe('mnist cube: source layout', () => {

@@ -179,7 +179,7 @@ describe('mnist cube: training', function () {
       await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => {
         msg = e.message;
       });
-      expect(msg).to.match(/train\.yaml:1:1: key "model": value not allowed; found "resnet"; expected one of "mlp", "cnn", "lenet5", "mnist_mlp_v1"/);
+      expect(msg).to.match(/train\.yaml:1:1: key "model": value not allowed; found "resnet"; expected one of "mlp", "cnn", "lenet5", "shallow_net", "mnist_mlp_v1"/);
       writeFileSync(cfgFile, 'learning_rate: -1\n');
       await runTrain({ dataDir, trainConfig: cfgFile, modelDir: join(t.dir, 'model') }, log).catch((e: Error) => {
         msg = e.message;

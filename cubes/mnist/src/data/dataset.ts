@@ -50,6 +50,16 @@ function toSplit(images: NdArray | { shape: number[]; data: Uint8Array }, labels
   return { images: images.data, labels: out, count: n };
 }
 
+/** One split of a .npz in memory: the arrays `images` and `labels` (e.g. x_test and y_test). */
+export function splitFromNpz(buf: Uint8Array, file: string, images: string, labels: string): Split {
+  const arrays = readNpz(buf, file);
+  const missing = [images, labels].filter((k) => !arrays.has(k));
+  if (missing.length) {
+    throw new CubeError({ place: file, problem: `missing arrays ${missing.join(', ')}`, found: `arrays ${[...arrays.keys()].join(', ') || 'none'}`, expected: `${images}, ${labels}` });
+  }
+  return toSplit(arrays.get(images)!, arrays.get(labels)!, `${file}:${images}/${labels}`);
+}
+
 /** Parses a .npz in memory into train/test splits (keys x_train, y_train, x_test, y_test as Keras writes them). */
 export function datasetFromNpz(buf: Uint8Array, file: string): Dataset {
   const arrays = readNpz(buf, file);

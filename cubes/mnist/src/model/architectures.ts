@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** Model architectures this cube can train (the `model` key of train.yaml). */
-export const MODEL_NAMES = ['mlp', 'cnn', 'lenet5'] as const;
+export const MODEL_NAMES = ['mlp', 'cnn', 'lenet5', 'shallow_net'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /**
  * Versioned model ids and the architecture each stands for. A bare architecture name in train.yaml means its
  * current version; a change to an architecture below gets a new id (mnist_cnn_v2) and keeps the old one buildable.
  */
-export const MODEL_IDS = { mnist_mlp_v1: 'mlp', mnist_cnn_v1: 'cnn', mnist_lenet5_v1: 'lenet5' } as const satisfies Record<string, ModelName>;
+export const MODEL_IDS = { mnist_mlp_v1: 'mlp', mnist_cnn_v1: 'cnn', mnist_lenet5_v1: 'lenet5', mnist_shallow_net_v1: 'shallow_net' } as const satisfies Record<string, ModelName>;
 export type ModelId = keyof typeof MODEL_IDS;
 
 /** The architecture and the model id of a train.yaml `model` value (an architecture or an id). */
@@ -29,7 +29,8 @@ function init(seed: number, i: number) {
 
 /**
  * Builds an uncompiled model with softmax outputs. `mlp` is the MLCube example's
- * Flatten→Dense 512→Dropout 0.2→Dense 10; `cnn` is Conv32-Pool-Conv64-Pool-Dense128; `lenet5` is LeCun's 1998 layout with ReLU.
+ * Flatten→Dense 512→Dropout 0.2→Dense 10; `cnn` is Conv32-Pool-Conv64-Pool-Dense128; `lenet5` is LeCun's 1998 layout with ReLU;
+ * `shallow_net` is Dioptra's MNIST shallow network (Flatten→Dense 32 sigmoid→Dense 10).
  */
 export function createModel(name: ModelName, seed = 0): tf.LayersModel {
   const m = tf.sequential({ name });
@@ -60,6 +61,11 @@ export function createModel(name: ModelName, seed = 0): tf.LayersModel {
       m.add(tf.layers.dense({ units: 120, activation: 'relu', ...init(seed, 3) }));
       m.add(tf.layers.dense({ units: 84, activation: 'relu', ...init(seed, 4) }));
       m.add(tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax', ...init(seed, 5) }));
+      break;
+    case 'shallow_net':
+      m.add(tf.layers.flatten({ inputShape }));
+      m.add(tf.layers.dense({ units: 32, activation: 'sigmoid', ...init(seed, 1) }));
+      m.add(tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax', ...init(seed, 2) }));
       break;
     default:
       throw new Error(`Expected model to be one of ${MODEL_NAMES.join(', ')}, but got ${String(name)}`);

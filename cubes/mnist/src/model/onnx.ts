@@ -78,7 +78,7 @@ function unsupported(layer: tf.layers.Layer, what: string): CubeError {
   return new CubeError({
     place: `model layer ${layer.name} (${layer.getClassName()})`,
     problem: `cannot be written as ONNX: ${what}`,
-    expected: 'the layers of the mlp, cnn and lenet5 architectures (Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout; relu/softmax/linear)',
+    expected: 'the layers of the mlp, cnn, lenet5 and shallow_net architectures (Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout; relu/sigmoid/softmax/linear)',
     fix: 'export a model trained by this cube',
   });
 }
@@ -172,6 +172,7 @@ export function toOnnx(model: tf.LayersModel, docString = ''): Uint8Array {
         throw unsupported(layer, 'layer type not supported');
     }
     if (activation === 'relu') node('Relu', [current]);
+    else if (activation === 'sigmoid') node('Sigmoid', [current]);
     else if (activation === 'softmax' && i === last) node('Softmax', [current], [attrInt('axis', -1)], ONNX_PROBABILITIES);
     else if (activation !== 'linear') throw unsupported(layer, `activation ${activation}`);
   }

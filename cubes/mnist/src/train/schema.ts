@@ -10,10 +10,10 @@ export const TRAIN_CONFIG_SCHEMA = {
   additionalProperties: false,
   properties: {
     model: {
-      enum: ['mlp', 'cnn', 'lenet5', 'mnist_mlp_v1', 'mnist_cnn_v1', 'mnist_lenet5_v1'],
+      enum: ['mlp', 'cnn', 'lenet5', 'shallow_net', 'mnist_mlp_v1', 'mnist_cnn_v1', 'mnist_lenet5_v1', 'mnist_shallow_net_v1'],
       default: 'cnn',
       description:
-        'mlp: the MLCube example (Flatten, Dense 512, Dropout 0.2, Dense 10); cnn: Conv32-Pool-Conv64-Pool-Dense128; lenet5. A model id (mnist_<architecture>_v<version>) pins the version; a bare name means its current version. The id is recorded with the model.',
+        'mlp: the MLCube example (Flatten, Dense 512, Dropout 0.2, Dense 10); cnn: Conv32-Pool-Conv64-Pool-Dense128; lenet5; shallow_net: the shallow network of the Dioptra MNIST demo (Flatten, Dense 32 sigmoid, Dense 10). A model id (mnist_<architecture>_v<version>) pins the version; a bare name means its current version. The id is recorded with the model.',
     },
     loss: {
       enum: ['categorical_crossentropy', 'mse', 'focal'],

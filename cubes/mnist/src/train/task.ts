@@ -20,16 +20,19 @@ export interface TrainParams {
   trainConfig: string;
   modelDir: string;
   logDir?: string;
+  /** The task's name: per-epoch metrics go to `<log_dir>/<task>-metrics.jsonl` (two trainings may share log_dir). */
+  task?: string;
 }
 
 /**
  * Replicas to use. tfjs-node threads by itself: 1. `auto` on wasm/cpu: one per core (at most 4, at least 32 images
- * of the batch each) for the convolutional models; 1 for mlp, whose 407k gradients cost more to exchange than to compute.
+ * of the batch each) for the convolutional models; 1 for the dense ones (mlp's 407k gradients cost more to exchange
+ * than to compute; shallow_net is too small to share).
  */
 export function workerCount(cfg: TrainConfig, backend: BackendChoice): number {
   if (backend.name === 'tensorflow') return 1;
   if (cfg.workers !== 'auto') return Math.max(1, Math.min(cfg.workers, cfg.batch_size));
-  if (cfg.model === 'mlp') return 1;
+  if (cfg.model === 'mlp' || cfg.model === 'shallow_net') return 1;
   return Math.max(1, Math.min(4, availableParallelism(), Math.floor(cfg.batch_size / 32)));
 }
 
@@ -55,7 +58,7 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
     if (privacy.delta >= 1 / privacy.training_examples)
       log.warn(`privacy.delta ${privacy.delta} is not below 1/N = ${(1 / privacy.training_examples).toPrecision(3)}: a guarantee that allows leaking an example; lower delta`);
   }
-  const metricsFile = params.logDir ? join(params.logDir, 'train-metrics.jsonl') : undefined;
+  const metricsFile = params.logDir ? join(params.logDir, `${params.task ?? 'train'}-metrics.jsonl`) : undefined;
   if (params.logDir) mkdirSync(params.logDir, { recursive: true });
   if (metricsFile) writeFileSync(metricsFile, '');
   const events: LoopEvents = {
