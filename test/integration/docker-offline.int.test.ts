@@ -138,6 +138,25 @@ describe('Docker offline, from no base images: the README recipes for a Node cub
       expect(metrics.accuracy).to.be.greaterThan(0.85);
     });
 
+    it("Dioptra's robustness workflow in containers, one command (robustness.yaml, quick configuration): the matrix", async () => {
+      const rob = tempDir('mlcube-robustness-docker-');
+      try {
+        const r = await mlcube(['run', '--mlcube=cubes/mnist/robustness.yaml', '--platform=docker', `--workspace=${rob.dir}`, '-Pconfig_suffix=-quick', '--json']);
+        expect(r.exitCode, r.stderr).to.equal(0);
+        expect(
+          JSON.parse(r.stdout)
+            .tasks.map((t: { task: string }) => t.task)
+            .sort(),
+        ).to.deep.equal(['attack', 'download', 'infer_lenet', 'infer_shallow', 'report', 'train_lenet', 'train_shallow']);
+        const matrix = readJson(join(rob.dir, 'robustness', 'report', 'matrix.json'));
+        expect(matrix.models).to.deep.equal(['shallow', 'lenet5']);
+        const white = (e: number) => matrix.cells.find((c: { source: string; target: string; eps: number }) => c.source === 'shallow' && c.target === 'shallow' && c.eps === e).accuracy;
+        expect(white(0.3)).to.be.below(matrix.clean_accuracy.shallow / 2);
+      } finally {
+        rob.cleanup();
+      }
+    });
+
     it('the model card of the containers’ runs names the image and its digest (the runs are unsigned here: --unverified)', async () => {
       const r = await mlcube(['card', '--mlcube=cubes/mnist', `--workspace=${ws.dir}`, '--unverified', '--json']);
       expect(r.exitCode, r.stderr).to.equal(0);

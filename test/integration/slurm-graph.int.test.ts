@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { copyFixture, mlcube } from '../helpers/cli.js';
+import { REPO, copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
 import { recordsByTask } from '../helpers/graph.js';
 import { states, submittedIds, waitFor } from '../helpers/slurm.js';
 import { SlurmRunner } from '../../runners/slurm.js';
@@ -56,5 +56,51 @@ describe('slurm: a task graph is submitted at once, afterok on every parent (int
     expect(recs.c).to.include({ status: 'succeeded' });
     expect(recs.b).to.include({ status: 'failed', exit_code: 3 });
     expect(recs.d).to.equal(undefined);
+  });
+});
+
+/** Dioptra's MNIST experiment (cubes/mnist/robustness.yaml, quick configuration) as one Slurm graph. */
+describe("slurm: Dioptra's robustness workflow as one submitted graph (integration)", function () {
+  this.timeout(600_000);
+  before(async function () {
+    const a = await new SlurmRunner().probe();
+    if (!a.available) {
+      console.warn(`    skip: needs a Slurm cluster (.ci/run starts one): ${a.reason}`);
+      this.skip();
+    }
+  });
+
+  it('seven jobs, the inferences after the attack, the report after both; the matrix comes back', async () => {
+    const ws = tempDir('mlcube-robustness-slurm-');
+    try {
+      const r = await mlcube([
+        'run',
+        `--mlcube=${join(REPO, 'cubes', 'mnist', 'robustness.yaml')}`,
+        '--platform=slurm',
+        '-Pslurm.inner=local',
+        '-Pslurm.poll_seconds=0.5',
+        `--workspace=${ws.dir}`,
+        '-Pconfig_suffix=-quick',
+        '--json',
+      ]);
+      expect(r.exitCode, r.stderr.slice(-3000)).to.equal(0);
+      const jobs = JSON.parse(r.stdout).jobs as { task: string; job_id: string }[];
+      expect(jobs.map((j) => j.task)).to.deep.equal(['download', 'train_shallow', 'train_lenet', 'attack', 'infer_shallow', 'infer_lenet', 'report']);
+      const id = Object.fromEntries(jobs.map((j) => [j.task, j.job_id]));
+      // What each job was submitted to wait for, as run logs it: "task "x": submitted Slurm job N (after A and B succeed)".
+      const after = Object.fromEntries(
+        [...r.stderr.matchAll(/task "(\w+)": submitted Slurm job \d+(?: \(after ([\d and]+) succeeds?\))?/g)].map((m) => [m[1], (m[2] ?? '').split(' and ').filter(Boolean).sort()]),
+      );
+      const ids = (...tasks: string[]) => tasks.map((t) => id[t]).sort();
+      expect(after.attack).to.deep.equal(ids('download', 'train_shallow', 'train_lenet'));
+      expect(after.infer_shallow).to.include.members(ids('attack', 'train_shallow'));
+      expect(after.infer_lenet).to.include.members(ids('attack', 'train_lenet'));
+      expect(after.report).to.include.members(ids('infer_shallow', 'infer_lenet'));
+      expect(after.download).to.deep.equal([]);
+      const matrix = readJson(join(ws.dir, 'robustness', 'report', 'matrix.json'));
+      expect(matrix.cells).to.have.length(2 * 2 * matrix.eps.length);
+    } finally {
+      ws.cleanup();
+    }
   });
 });

@@ -9,8 +9,6 @@ import { tempDir } from './helpers.js';
 const CUBE = resolve(fileURLToPath(import.meta.url), '../../..');
 const ROOT = resolve(CUBE, '../..');
 const CLI = join(ROOT, 'dist', 'mlcube.cjs');
-/** The explicit task order of README "Robustness" (until the runtime orders tasks by their data). */
-const TASKS = 'download,train_shallow,train_lenet,attack,infer_shallow,infer_lenet,report';
 
 const mlcube = (args: string[], env: Record<string, string>) =>
   spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MLCUBE_SYSTEM_SETTINGS: join(ROOT, 'no-such-settings.yaml'), ...env }, timeout: 300_000 });
@@ -37,7 +35,8 @@ describe('mnist cube: robustness.yaml end to end through the mlcube CLI (quick c
     try {
       expect(mlcube(['keys', 'generate', `--dir=${keys.dir}`], {}).status).to.equal(0);
       const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
-      const run = mlcube(['run', `--mlcube=${join(CUBE, 'robustness.yaml')}`, '--platform=local', `--task=${TASKS}`, `--workspace=${ws.dir}`, '-Pconfig_suffix=-quick'], env);
+      // The one command of README "Robustness": no --task, the task graph orders the seven tasks from their data.
+      const run = mlcube(['run', `--mlcube=${join(CUBE, 'robustness.yaml')}`, '--platform=local', `--workspace=${ws.dir}`, '-Pconfig_suffix=-quick'], env);
       expect(run.status, run.stderr.slice(-3000)).to.equal(0);
       // The quick configurations were the ones used.
       expect(readFileSync(join(ws.dir, 'logs', 'attack.log'), 'utf8')).to.match(/fgm \(L∞, untargeted\) with eps 0\.1, 0\.2, 0\.3 on 300 test images/);
