@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { DecryptError, ParameterError } from '../errors.js';
+import { DecryptError, MlcubeError, ParameterError } from '../errors.js';
 import { decryptPath, encryptPath } from '../crypto/files.js';
 import { keyOpener, parseKey, readKeyFile, readRecipient, recipientSealer } from '../crypto/keys.js';
 import type { Logger } from '../log.js';
@@ -40,7 +40,11 @@ export async function openPrivateIo(task: PlannedTask, plan: RunPlan, env: Recor
       const at = join(place, `${p.io}-${p.name}`);
       places.set(`${p.io}\u0000${p.name}`, at);
       if (p.io === 'input') {
-        const key = await keyOf(p.encryption!, p, task.name, env, signal);
+        const key = await keyOf(p.encryption!, p, task.name, env, signal).catch((e: unknown) => {
+          // The task's record is begun by now: a key that cannot be had is an input that cannot be opened (exit 5), not a usage error.
+          if (e instanceof MlcubeError && !(e instanceof DecryptError)) throw new DecryptError(e.detail, { place: { task: task.name, parameter: p.name }, suggestions: e.suggestions });
+          throw e;
+        });
         const r = await decryptPath(p.hostPath, at, keyOpener(key, sourceOf(p.encryption!)), { signal });
         if (r.kind !== p.type) {
           throw new DecryptError(`${p.hostPath} holds a ${r.kind}, but the parameter is a ${p.type}`, {

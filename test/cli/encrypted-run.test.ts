@@ -65,6 +65,24 @@ describe('encrypted inputs and outputs on the local runner', function () {
     expect(leaks()).to.deep.equal([]);
   });
 
+  it('a key-release command: its stdout is the key (and a failing one is a clear error, no plaintext)', async () => {
+    s = await secretCube();
+    const f = join(s.dir, 'mlcube.yaml');
+    const hexFile = join(s.keysDir, 'note.hex');
+    writeFileSync(hexFile, `${s.env.MLCUBE_TEST_NOTE_KEY}\n`);
+    const cube = readFileSync(f, 'utf8');
+    writeFileSync(f, cube.replace('encryption: {key_env: MLCUBE_TEST_NOTE_KEY}', `encryption: {key_command: "cat ${hexFile}"}`));
+    const ok = await run([], {});
+    expect(ok.exitCode, ok.stderr).to.equal(0);
+    expect(readJson(join(s.ws, 'out', 'report.json')).note).to.equal(sha256(`${s.marker} note\n`));
+    writeFileSync(f, cube.replace('encryption: {key_env: MLCUBE_TEST_NOTE_KEY}', `encryption: {key_command: "cat ${hexFile}.missing"}`));
+    const bad = await run([], {});
+    expect(bad.exitCode, bad.stderr).to.equal(5);
+    expect(recordsByTask(s.ws).read).to.include({ status: 'failed' });
+    expect(bad.stderr).to.match(/the key-release command "cat .*note\.hex\.missing" of encrypted input "note" failed \(exit code 1\)/);
+    expect(leaks()).to.deep.equal([]);
+  });
+
   it('a key variable that is not set: exit 2 before anything is created', async () => {
     s = await secretCube();
     const before = snapshot(s.dir);
