@@ -42,12 +42,15 @@ const modelLink = (r: RunRecord) => r.lineage.find((l) => r.parameters.some((p) 
 /** Finished with its outputs recorded: succeeded, or failed only its release gates. */
 const finished = (r: RunRecord) => r.status === 'succeeded' || r.gates?.release === 'failed';
 
-/** The evaluation run: the one named, else the latest finished run that read a model a recorded run produced. */
+/**
+ * The evaluation run: the one named, else the latest finished run that read a model a recorded run produced and
+ * wrote metrics (an output of kind metrics), else the latest that read such a model. Tasks that ran side by side
+ * (export beside evaluate) end in any order: the one that evaluated is the card's.
+ */
 function evaluationRun(workspace: string, origin: string, id: string | undefined): RunRecord {
   if (id) return findRun(workspace, id, origin);
-  const hit = loadRuns(workspace)
-    .filter((r) => finished(r) && modelLink(r))
-    .pop();
+  const readers = loadRuns(workspace).filter((r) => finished(r) && modelLink(r));
+  const hit = readers.filter((r) => r.parameters.some((p) => p.io === 'output' && p.kind === 'metrics')).pop() ?? readers.pop();
   if (!hit)
     throw new UsageError(`no run in ${runsDir(workspace)} (${origin}) read a model that a recorded run produced`, {
       suggestions: ['Run the training and evaluation tasks first (e.g. --task=train,evaluate), or pass the evaluation run id (`mlcube runs list`).'],
