@@ -1,11 +1,11 @@
 import { buildConfig } from '../config/build.js';
-import { RuntimeUnavailableError, UsageError } from '../errors.js';
+import { ConfigError, RuntimeUnavailableError, UsageError } from '../errors.js';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { PolicySource } from '../config/build.js';
 import { policyGate } from '../policy/gate.js';
 import { plannedPrivatePlaces, withPrivatePaths } from '../params/private-paths.js';
-import type { RunnerDescription, RunnerFlags, SubmittedJob } from '../runner.js';
+import type { RunContext, Runner, RunnerDescription, RunnerFlags, SubmittedJob } from '../runner.js';
 import { RUNNERS } from '../../runners/index.js';
 import { realFs } from '../params/fs-probe.js';
 import type { AppEnv } from './context.js';
@@ -45,6 +45,10 @@ export interface RunOptions {
   policy?: string;
   /** --timeout: how long each task may run, replacing the cube's `timeout` (README "Timeouts"). */
   timeout?: string;
+  /** `mlcube rerun`: the image must be this one (its digest), else nothing runs (exit 2). */
+  expectImageDigest?: string;
+  /** `mlcube rerun`: the run this one repeats and the overrides given on top, recorded (record.rerun). */
+  rerun?: { of: string; overrides: string[] };
 }
 
 /** What `run --json` prints per task (src/cli/json-output.ts). */
@@ -153,12 +157,13 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   if (opts.detach && !plan.runner.capabilities.batch) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
-  const hooks = [provenanceHook(app), gatesHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
+  const hooks = [provenanceHook(app, opts.rerun), gatesHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now),
   // then of the hooks: a failure here is exit 2-4 with nothing created in the workspace.
   // Encrypted parameters as the task will be shown them: from a private place, not the ciphertext's directory.
   const shown = plan.tasks.map((t) => withPrivatePaths(t, plannedPrivatePlaces(t)));
   await runner.check?.(shown, runContext(plan, app, opts.signal, { stdoutTo: opts.stdoutTo }));
+  if (opts.expectImageDigest) await checkImage(opts.expectImageDigest, runner, runContext(plan, app, opts.signal), plan.tasks[0].name);
   // The policy gate: on the whole plan, the image now there; a denial (exit 8) leaves the workspace as it was.
   plan = { ...plan, policies: await policyGate(planned.policies, plan, runner, runContext(plan, app, opts.signal), app.log) };
   for (const h of hooks) await h.beforeRun?.(plan);
@@ -195,4 +200,16 @@ async function afterRun(hooks: readonly RunHook[], plan: RunPlan, results: reado
     if (!failed) await h.afterRun(plan, results);
     else await Promise.resolve(h.afterRun(plan, results)).catch((e) => app.log.warn(`hook "${h.name}" failed after the run: ${e instanceof Error ? e.message : String(e)}`));
   }
+}
+
+/** A rerun's image is the one its record names: the digest it has now, checked before anything is created. */
+async function checkImage(expected: string, runner: Runner, ctx: RunContext, task: string): Promise<void> {
+  const facts = runner.inspect ? await runner.inspect(ctx, false).catch(() => undefined) : undefined;
+  const hex = typeof facts?.hash === 'string' ? facts.hash : undefined;
+  const now = hex ? `sha256:${hex.replace(/^sha256:/, '')}` : null;
+  if (now === expected) return;
+  throw new ConfigError(`the image is not the one the recorded run used: ${expected} then, ${now ?? 'none found'} now`, {
+    place: { task },
+    suggestions: ['Bring back that image (docker load, or a tag of that digest), or run the task anew with mlcube run.'],
+  });
 }

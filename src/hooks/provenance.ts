@@ -19,7 +19,7 @@ export const recordingOff = (env: Record<string, string | undefined>) => ['off',
  * before next() starts the task, final after it. A batch task gets none here: its job's own `mlcube run` records it
  * where it runs, with the signing key this hook passes on (jobEnv). Undefined when recording is off.
  */
-export function provenanceHook(app: AppEnv): RunHook | undefined {
+export function provenanceHook(app: AppEnv, rerun?: { of: string; overrides: string[] }): RunHook | undefined {
   if (recordingOff(app.env)) return undefined;
   const keyPath = signingKeyPath(app.env, app.home);
   let key: KeyObject | undefined;
@@ -32,6 +32,7 @@ export function provenanceHook(app: AppEnv): RunHook | undefined {
       cubeFile: plan.cube.file,
       config: plan.config,
       policies: plan.policies,
+      ...(rerun ? { rerun } : {}),
       // `unresolved` tells which values came from env_args or ${oc.env:...}: the record gets them redacted.
       redact: () => redactSecrets(plan.unresolved, plan.config, app.env),
       runner: plan.runner.name,

@@ -167,6 +167,8 @@ export interface RunRecord {
   gates?: GateReport;
   /** The run policies that allowed the run (README "Policy gate"): each file's sha256 and every rule's result. */
   policies?: PolicyDecision[];
+  /** A run of `mlcube rerun`: the run it repeats and the overrides given on top of that run's configuration. */
+  rerun?: { of: string; overrides: string[] };
   /** Written by this version on: what a later mlcube needs to clean up after a killed run. */
   reaping?: ReapingFacts;
   /** Status killed: what the mlcube that found the run dead did. */

@@ -49,6 +49,8 @@ export interface RecorderOptions {
   config: Tree;
   /** The run policies' decisions (src/policy): recorded and signed with every task of the run. */
   policies?: readonly PolicyDecision[];
+  /** `mlcube rerun`: the run repeated and the overrides given on top (record.rerun). */
+  rerun?: { of: string; overrides: string[] };
   /** The record's view of config, secrets redacted; asked in begin (it loads node:crypto, kept off the start-up path). */
   redact?: () => Redaction;
   runner: string;
@@ -279,6 +281,7 @@ export class RunRecorder {
     const red = this.redacted();
     Object.assign(r, { config: red.config, secrets: red.secrets });
     if (o.policies?.length) r.policies = [...o.policies];
+    if (o.rerun) r.rerun = { of: o.rerun.of, overrides: [...o.rerun.overrides] };
     await digestParams(run, 'input', this.hostPaths(run, task));
     r.cube.sha256 = await (this.cubeSha ??= sha256File(o.cubeFile).then((d) => d.sha256));
     if (o.runsOnHost) {

@@ -19,6 +19,7 @@ import KeysGenerate from './keys/generate.js';
 import Card from './card.js';
 import Encrypt from './encrypt.js';
 import Decrypt from './decrypt.js';
+import Rerun from './rerun.js';
 
 /** Explicit command table (oclif "explicit" strategy): no directory scan at start-up. */
 export const COMMANDS = {
@@ -43,4 +44,5 @@ export const COMMANDS = {
   card: Card,
   encrypt: Encrypt,
   decrypt: Decrypt,
+  rerun: Rerun,
 };

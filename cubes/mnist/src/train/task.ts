@@ -89,10 +89,12 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
     probe.dispose();
     ({ artifacts, history } = await trainParallel(cfg, data.train, world, backend.name, nParams, events));
   }
-  const last = history[history.length - 1];
+  // The model directory holds what the seed decides, not how fast this machine was (that is in the metrics rows and the
+  // log): the same configuration trains the same files, byte for byte (`mlcube rerun`, README "Reruns").
+  const kept = history.map(({ images_per_s: _i, seconds: _s, ...m }) => m);
   const dp = privacy ? { privacy } : {};
-  writeModel(params.modelDir, artifacts, { model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, final: last, tfjs: tf.version.tfjs, ...dp });
-  writeFileSync(join(params.modelDir, 'training.json'), `${JSON.stringify({ model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, ...dp, history }, null, 2)}\n`);
+  writeModel(params.modelDir, artifacts, { model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, final: kept[kept.length - 1], tfjs: tf.version.tfjs, ...dp });
+  writeFileSync(join(params.modelDir, 'training.json'), `${JSON.stringify({ model_id: cfg.model_id, train_config: cfg, backend: backend.name, workers: world, ...dp, history: kept }, null, 2)}\n`);
   log.info(`model ${cfg.model_id} saved to ${params.modelDir} (model.json + weights.bin, tfjs layers format)`);
   return history;
 }
