@@ -122,7 +122,7 @@ describe('runs delete (fixture cube basic, local runner, signed runs)', function
     expect(snapshot(runs())).to.deep.equal(before);
     const s = await cli(['runs', 'delete', '--status=running']);
     expect(s.exitCode).to.equal(2);
-    expect(s.stderr).to.contain('"running" is not a status runs delete selects (valid: succeeded, failed, interrupted, killed; a running run is never deleted)');
+    expect(s.stderr).to.contain('"running" is not a status runs delete selects (valid: succeeded, failed, interrupted, killed, timed_out; a running run is never deleted)');
     expect(snapshot(runs())).to.deep.equal(before);
   });
 

@@ -11,7 +11,7 @@ export default class RunsDelete extends BaseCommand {
   static args = { id: Args.string({ description: 'Run ids (several may be given), each a unique prefix/suffix of one, or "latest".' }) };
   static flags = {
     ...whereFlags,
-    status: Flags.string({ description: 'Delete every run with one of these statuses (comma-separated: succeeded, failed, interrupted, killed) instead of named ones.' }),
+    status: Flags.string({ description: 'Delete every run with one of these statuses (comma-separated: succeeded, failed, interrupted, killed, timed_out) instead of named ones.' }),
     force: Flags.boolean({ description: 'Delete runs that signed runs consumed (their lineage) too.' }),
     'dry-run': Flags.boolean({ description: 'Say what would be deleted; delete nothing.' }),
     json: Flags.boolean({ description: 'Print JSON.' }),
