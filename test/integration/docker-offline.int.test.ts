@@ -126,7 +126,11 @@ describe('Docker offline, from no base images: the README recipes for a Node cub
       ]);
       expect(r.exitCode, r.stderr).to.equal(0);
       // Side by side (both read the model, neither what the other writes): in the order they ended.
-      expect(JSON.parse(r.stdout).tasks.map((t: { task: string; release: string }) => [t.task, t.release]).sort()).to.deep.equal([
+      expect(
+        JSON.parse(r.stdout)
+          .tasks.map((t: { task: string; release: string }) => [t.task, t.release])
+          .sort(),
+      ).to.deep.equal([
         ['export', 'passed'],
         ['evaluate', 'passed'],
       ]);

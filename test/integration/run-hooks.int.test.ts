@@ -103,7 +103,8 @@ describe('a hook registered by a test sees every task of a run, with its resolve
 
   it("local: a failing task's exit code reaches the hook, the run stops there, afterRun still sees it", async () => {
     const w = watcher();
-    const e = await run({ tasks: 'fail,copy' }, [w.hook]).then(
+    // copy waits for fail (depends_on): in the cube file the two are independent and would both run.
+    const e = await run({ tasks: 'fail,copy', params: ['tasks.copy.depends_on=[fail]'] }, [w.hook]).then(
       () => undefined,
       (x: unknown) => x,
     );
@@ -173,7 +174,7 @@ describe('a hook registered by a test sees every task of a run, with its resolve
       return this.skip();
     }
     const w = watcher();
-    const e = await run({ platform: 'slurm', tasks: 'fail,copy', params: ['slurm.inner=local', 'slurm.poll_seconds=0.3'] }, [w.hook]).then(
+    const e = await run({ platform: 'slurm', tasks: 'fail,copy', params: ['slurm.inner=local', 'slurm.poll_seconds=0.3', 'tasks.copy.depends_on=[fail]'] }, [w.hook]).then(
       () => undefined,
       (x: unknown) => x,
     );
