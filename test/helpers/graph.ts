@@ -11,7 +11,7 @@ export interface TaskSpan {
   end: number;
 }
 
-/** The run records of a workspace by task (these tests run each task once per workspace). */
+/** The run records of a workspace by task: the latest run of each (by its start). */
 export function recordsByTask(ws: string): Record<string, TaskSpan> {
   const dir = join(ws, '.mlcube', 'runs');
   const out: Record<string, TaskSpan> = {};
@@ -19,7 +19,8 @@ export function recordsByTask(ws: string): Record<string, TaskSpan> {
   for (const id of readdirSync(dir)) {
     if (!existsSync(join(dir, id, 'record.json'))) continue;
     const r = readJson(join(dir, id, 'record.json'));
-    out[r.task] = { status: r.status, exit_code: r.exit_code, run_id: r.run_id, start: Date.parse(r.started_at), end: Date.parse(r.ended_at) };
+    const span = { status: r.status, exit_code: r.exit_code, run_id: r.run_id, start: Date.parse(r.started_at), end: Date.parse(r.ended_at) };
+    if (!out[r.task] || out[r.task].start <= span.start) out[r.task] = span;
   }
   return out;
 }
