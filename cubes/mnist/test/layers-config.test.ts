@@ -38,7 +38,7 @@ describe('mnist cube: models from layer lists (train_config model: {name, layers
   describe('valid lists build the tfjs stack the shape check computed', () => {
     const cases: Array<{ name: string; layers: string; classes: string[]; shapes: number[][]; params: number }> = [
       {
-        name: 'small cnn (train-layers.yaml)',
+        name: 'two conv blocks',
         layers:
           '  - conv2d: {filters: 8, kernel_size: 3, activation: relu}\n  - max_pooling2d: {pool_size: 2}\n  - conv2d: {filters: 16, kernel_size: 3, activation: relu}\n  - max_pooling2d: {pool_size: 2}\n  - flatten: {}\n  - dropout: {rate: 0.2}\n  - dense: {units: 10, activation: softmax}\n',
         classes: ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dropout', 'Dense'],
