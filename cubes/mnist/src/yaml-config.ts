@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { CubeError, show } from './errors.js';
 
 /** A problem the schema cannot express (a rule across keys), found after validation: the key path and the facts. */
@@ -47,6 +47,14 @@ function lineCol(doc: Document, lines: LineCounter, path: string[]): string {
   let node: unknown = doc.contents;
   let at = 0;
   for (const part of path) {
+    if (isSeq(node)) {
+      // A list item (e.g. model.layers.2): its own position, then on into it.
+      const item = node.items[Number(part)] as { range?: [number, number, number] } | undefined;
+      if (!item) break;
+      at = item.range?.[0] ?? at;
+      node = item;
+      continue;
+    }
     if (!isMap(node)) break;
     const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === part);
     if (!pair) break;

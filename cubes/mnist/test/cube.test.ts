@@ -67,6 +67,7 @@ describe('mnist cube: files and contract', function () {
     }
     check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-quick.yaml'), 'utf8')));
     check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-dp.yaml'), 'utf8')));
+    check(TRAIN_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'train-layers.yaml'), 'utf8')));
     check(EVAL_CONFIG_SCHEMA.$id, parse(readFileSync(join(CUBE, 'workspace', 'evaluate-onnx.yaml'), 'utf8')));
     const robustness = parse(readFileSync(join(CUBE, 'robustness.yaml'), 'utf8'));
     check('https://mlcube-ts.local/schemas/mlcube.schema.json', robustness);

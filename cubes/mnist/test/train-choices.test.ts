@@ -106,7 +106,7 @@ describe('mnist cube: training choices (loss, learning-rate schedule, model ids)
   });
 
   it('the schema lists every architecture and model id; ids resolve to their architecture and bare names to the current id', () => {
-    expect(TRAIN_CONFIG_SCHEMA.properties.model.enum).to.deep.equal([...MODEL_NAMES, ...Object.keys(MODEL_IDS)]);
+    expect(TRAIN_CONFIG_SCHEMA.properties.model.then.enum).to.deep.equal([...MODEL_NAMES, ...Object.keys(MODEL_IDS)]);
     const t = tempDir();
     try {
       const f = join(t.dir, 'train.yaml');

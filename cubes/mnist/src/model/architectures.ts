@@ -23,7 +23,7 @@ export const IMAGE_SHAPE = [28, 28, 1] as const;
 export const NUM_CLASSES = 10;
 
 /** Seeded initialisers, so that the same seed gives the same starting weights. */
-function init(seed: number, i: number) {
+export function init(seed: number, i: number) {
   return { kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 7919 + i }), biasInitializer: 'zeros' as const };
 }
 

@@ -74,12 +74,15 @@ function valueInfo(name: string, dims: Array<number | string>): Onnx.IValueInfoP
   };
 }
 
+/** Activations written as one ONNX operator each (their defaults are TensorFlow.js's constants: elu alpha 1, selu's). */
+const ONNX_ACTIVATIONS: Record<string, string> = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', elu: 'Elu', selu: 'Selu', softplus: 'Softplus', softsign: 'Softsign' };
+
 function unsupported(layer: tf.layers.Layer, what: string): CubeError {
   return new CubeError({
     place: `model layer ${layer.name} (${layer.getClassName()})`,
     problem: `cannot be written as ONNX: ${what}`,
-    expected: 'the layers of the mlp, cnn, lenet5 and shallow_net architectures (Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout; relu/sigmoid/softmax/linear)',
-    fix: 'export a model trained by this cube',
+    expected: `Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout and Activation layers with activations ${Object.keys(ONNX_ACTIVATIONS).join('/')}/linear, softmax on the last Dense only`,
+    fix: 'train the model with these layers and activations (relu6 and swish have no single ONNX operator here)',
   });
 }
 
@@ -118,6 +121,8 @@ export function toOnnx(model: tf.LayersModel, docString = ''): Uint8Array {
       case 'InputLayer':
       case 'Dropout':
         continue;
+      case 'Activation':
+        break; // only its activation, written below
       case 'Conv2D': {
         if (flow.layout === 'flat') throw unsupported(layer, 'a convolution after Flatten');
         toNchw();
@@ -171,8 +176,7 @@ export function toOnnx(model: tf.LayersModel, docString = ''): Uint8Array {
       default:
         throw unsupported(layer, 'layer type not supported');
     }
-    if (activation === 'relu') node('Relu', [current]);
-    else if (activation === 'sigmoid') node('Sigmoid', [current]);
+    if (ONNX_ACTIVATIONS[activation]) node(ONNX_ACTIVATIONS[activation], [current]);
     else if (activation === 'softmax' && i === last) node('Softmax', [current], [attrInt('axis', -1)], ONNX_PROBABILITIES);
     else if (activation !== 'linear') throw unsupported(layer, `activation ${activation}`);
   }

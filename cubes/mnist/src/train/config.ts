@@ -1,10 +1,15 @@
 import { resolveModel } from '../model/architectures.js';
+import { checkLayerModel, layerModelId } from '../model/layers-config.js';
 import { type ConfigIssue, loadYamlConfig } from '../yaml-config.js';
 import { FOCAL_GAMMA } from '../model/loss.js';
 import { TRAIN_CONFIG_SCHEMA, type TrainConfig, type TrainConfigFile } from './schema.js';
 
 /** The rules across keys that the schema does not state. */
 export function checkTrainConfig(c: TrainConfigFile): ConfigIssue | undefined {
+  if (typeof c.model !== 'string') {
+    const issue = checkLayerModel(c.model);
+    if (issue) return issue;
+  }
   if (c.focal_gamma !== undefined && c.loss !== 'focal') {
     return { path: ['focal_gamma'], problem: `focal_gamma has no effect with loss ${c.loss}`, expected: 'loss: focal, or no focal_gamma', fix: 'set loss: focal or remove focal_gamma' };
   }
@@ -20,9 +25,9 @@ export function checkTrainConfig(c: TrainConfigFile): ConfigIssue | undefined {
   return undefined;
 }
 
-/** Reads and validates train.yaml (located errors), fills in defaults and resolves `model` to architecture + model id. */
+/** Reads and validates train.yaml (located errors), fills in defaults and resolves `model` to architecture (or layer list) + model id. */
 export function readTrainConfig(file: string): TrainConfig {
   const c = loadYamlConfig<TrainConfigFile>(file, TRAIN_CONFIG_SCHEMA, 'train_config', checkTrainConfig);
-  const { model, model_id } = resolveModel(c.model);
+  const { model, model_id } = typeof c.model === 'string' ? resolveModel(c.model) : { model: c.model, model_id: layerModelId(c.model) };
   return { ...c, model, model_id, ...(c.loss === 'focal' ? { focal_gamma: c.focal_gamma ?? FOCAL_GAMMA } : {}) };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/dataset.js';
-import { createModel } from '../model/architectures.js';
+import { buildModel } from '../model/layers-config.js';
 import { batchTensors, correctCount } from '../model/batch.js';
 import type { Comm } from './comm.js';
 import { lossSum } from '../model/loss.js';
@@ -117,7 +117,7 @@ export function trainReplica(cfg: TrainConfig, data: Split, comm: Comm, events: 
 }
 
 function trainSeeded(cfg: TrainConfig, data: Split, comm: Comm, events: LoopEvents): { model: tf.LayersModel; history: EpochMetrics[] } {
-  const model = createModel(cfg.model, cfg.seed);
+  const model = buildModel(cfg.model, cfg.seed);
   const optimizer = makeOptimizer(cfg);
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   const sizes = vars.map((v) => v.size);

@@ -1,4 +1,5 @@
 import type { ModelId, ModelName } from '../model/architectures.js';
+import { LAYER_MODEL_SCHEMA, type LayerModel } from '../model/layers-schema.js';
 import type { PrivacyConfig } from '../privacy/accountant.js';
 
 /** JSON schema of train_config (copied verbatim to schemas/mnist-train-config.schema.json; a test keeps them equal). */
@@ -10,10 +11,13 @@ export const TRAIN_CONFIG_SCHEMA = {
   additionalProperties: false,
   properties: {
     model: {
-      enum: ['mlp', 'cnn', 'lenet5', 'shallow_net', 'mnist_mlp_v1', 'mnist_cnn_v1', 'mnist_lenet5_v1', 'mnist_shallow_net_v1'],
       default: 'cnn',
       description:
-        'mlp: the MLCube example (Flatten, Dense 512, Dropout 0.2, Dense 10); cnn: Conv32-Pool-Conv64-Pool-Dense128; lenet5; shallow_net: the shallow network of the Dioptra MNIST demo (Flatten, Dense 32 sigmoid, Dense 10). A model id (mnist_<architecture>_v<version>) pins the version; a bare name means its current version. The id is recorded with the model.',
+        'mlp: the MLCube example (Flatten, Dense 512, Dropout 0.2, Dense 10); cnn: Conv32-Pool-Conv64-Pool-Dense128; lenet5; shallow_net: the shallow network of the Dioptra MNIST demo (Flatten, Dense 32 sigmoid, Dense 10). A model id (mnist_<architecture>_v<version>) pins the version; a bare name means its current version. Or a layer list {name, layers}. The id is recorded with the model.',
+      // if/then/else rather than oneOf: a layer list's errors are then not mixed with "not one of the names".
+      if: { type: 'string' },
+      then: { enum: ['mlp', 'cnn', 'lenet5', 'shallow_net', 'mnist_mlp_v1', 'mnist_cnn_v1', 'mnist_lenet5_v1', 'mnist_shallow_net_v1'] },
+      else: LAYER_MODEL_SCHEMA,
     },
     loss: {
       enum: ['categorical_crossentropy', 'mse', 'focal'],
@@ -79,17 +83,17 @@ export const TRAIN_CONFIG_SCHEMA = {
 export type LrSchedule =
   { type: 'constant' } | { type: 'step'; every_epochs: number; factor: number } | { type: 'exponential'; factor: number } | { type: 'cyclic'; min_learning_rate: number; period_epochs: number };
 
-/** train.yaml as validated (defaults filled in): `model` may be an architecture or a model id. */
+/** train.yaml as validated (defaults filled in): `model` may be an architecture, a model id or a layer list. */
 export interface TrainConfigFile extends Omit<TrainConfig, 'model' | 'model_id' | 'focal_gamma'> {
-  model: ModelName | ModelId;
+  model: ModelName | ModelId | LayerModel;
   focal_gamma?: number;
 }
 
 /** train_config after validation, defaults and resolving the model id: what training uses and records. */
 export interface TrainConfig {
-  model: ModelName;
-  /** The versioned id of the architecture trained (mnist_cnn_v1). */
-  model_id: ModelId;
+  model: ModelName | LayerModel;
+  /** The versioned id of the architecture trained (mnist_cnn_v1), or custom:<name>:<hash> of a layer list. */
+  model_id: ModelId | `custom:${string}:${string}`;
   loss: 'categorical_crossentropy' | 'mse' | 'focal';
   /** Set with loss: focal only. */
   focal_gamma?: number;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset } from '../data/dataset.js';
 import type { Logger } from '../log.js';
-import { createModel } from '../model/architectures.js';
+import { buildModel } from '../model/layers-config.js';
 import { type BackendChoice, describeBackend, selectBackend } from '../model/backend.js';
 import { modelArtifacts, writeModel } from '../model/io.js';
 import { LocalComm } from './comm.js';
@@ -26,13 +26,13 @@ export interface TrainParams {
 
 /**
  * Replicas to use. tfjs-node threads by itself: 1. `auto` on wasm/cpu: one per core (at most 4, at least 32 images
- * of the batch each) for the convolutional models; 1 for the dense ones (mlp's 407k gradients cost more to exchange
- * than to compute; shallow_net is too small to share).
+ * of the batch each) for the convolutional models; 1 for the dense ones, layer lists without conv2d included (mlp's 407k
+ * gradients cost more to exchange than to compute; shallow_net is too small to share).
  */
 export function workerCount(cfg: TrainConfig, backend: BackendChoice): number {
   if (backend.name === 'tensorflow') return 1;
   if (cfg.workers !== 'auto') return Math.max(1, Math.min(cfg.workers, cfg.batch_size));
-  if (cfg.model === 'mlp' || cfg.model === 'shallow_net') return 1;
+  if (cfg.model === 'mlp' || cfg.model === 'shallow_net' || (typeof cfg.model === 'object' && !cfg.model.layers.some((l) => 'conv2d' in l))) return 1;
   return Math.max(1, Math.min(4, availableParallelism(), Math.floor(cfg.batch_size / 32)));
 }
 
@@ -84,7 +84,7 @@ export async function runTrain(params: TrainParams, log: Logger): Promise<EpochM
     history = r.history;
     r.model.dispose();
   } else {
-    const probe = createModel(cfg.model, cfg.seed);
+    const probe = buildModel(cfg.model, cfg.seed);
     const nParams = probe.countParams();
     probe.dispose();
     ({ artifacts, history } = await trainParallel(cfg, data.train, world, backend.name, nParams, events));
