@@ -171,7 +171,7 @@ describe('mnist cube: adversarial attacks (FGM, PGD)', function () {
         'attack: fgm\neps: [0.1]\nepsilon: 0.3\n',
         /attack\.yaml:3:1: key "epsilon": unknown key; expected one of the keys in the schema\. Fix: edit attack_config; allowed keys and values are in schemas\/mnist-attack-config\.schema\.json/,
       ],
-      ['an eps above 1', 'eps: [0.1, 1.5]\n', /attack\.yaml:1:1: key "eps\.1": bad value; found 1\.5; expected a value that must be <= 1/],
+      ['an eps above 1', 'eps: [0.1, 1.5]\n', /attack\.yaml:1:12: key "eps\.1": bad value; found 1\.5; expected a value that must be <= 1/],
       ['a negative eps', 'eps: [-0.1]\n', /key "eps\.0": bad value; found -0\.1; expected a value that must be >= 0/],
       ['an eps that is no number', 'eps: [big]\n', /key "eps\.0": bad value; found "big"; expected a value that must be number/],
       ['no eps at all', 'attack: fgm\n', /attack\.yaml:1:1: key "eps": missing key/],
