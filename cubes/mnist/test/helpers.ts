@@ -6,6 +6,7 @@ import { Logger } from '../src/log.js';
 import type { Split } from '../src/data/dataset.js';
 import { writeNpz } from '../src/data/npz.js';
 import type { TrainConfig } from '../src/train/schema.js';
+import { readTrainConfig } from '../src/train/config.js';
 
 /** A Logger that records lines instead of printing them. */
 export function quietLogger(task = 'test'): Logger & { lines: string[] } {
@@ -81,4 +82,16 @@ export function trainConfig(over: Partial<TrainConfig> = {}): TrainConfig {
     workers: 1,
     ...over,
   };
+}
+
+/** train.yaml's reading of `text`, written to a file of its own (removed after): what its errors say. */
+export function readTrainConfigText(text: string): ReturnType<typeof readTrainConfig> {
+  const t = tempDir();
+  try {
+    const f = join(t.dir, 'train.yaml');
+    writeFileSync(f, text);
+    return readTrainConfig(f);
+  } finally {
+    t.cleanup();
+  }
 }

@@ -10,7 +10,7 @@ import { readTrainConfig } from '../src/train/config.js';
 import { makeOptimizer, setLearningRate, trainReplica } from '../src/train/loop.js';
 import { learningRateAt } from '../src/train/schedule.js';
 import { type LrSchedule, TRAIN_CONFIG_SCHEMA, type TrainConfig } from '../src/train/schema.js';
-import { tempDir, toySplit } from './helpers.js';
+import { tempDir, toySplit, readTrainConfigText } from './helpers.js';
 
 describe('mnist cube: training choices (loss, learning-rate schedule, model ids)', function () {
   this.timeout(120000);
@@ -146,16 +146,7 @@ describe('mnist cube: training choices (loss, learning-rate schedule, model ids)
       ['model: mnist_cnn_v9\n', /train\.yaml:1:1: key "model": value not allowed; found "mnist_cnn_v9"/],
     ];
     for (const [text, re] of cases) {
-      it(JSON.stringify(text), () => {
-        const t = tempDir();
-        try {
-          const f = join(t.dir, 'train.yaml');
-          writeFileSync(f, text);
-          expect(() => readTrainConfig(f)).to.throw(re);
-        } finally {
-          t.cleanup();
-        }
-      });
+      it(JSON.stringify(text), () => expect(() => readTrainConfigText(text)).to.throw(re));
     }
   });
 });
