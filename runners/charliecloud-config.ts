@@ -33,7 +33,7 @@ export const charliecloudRunner: RunnerDescription<CharliecloudSettings> = {
   name: 'charliecloud',
   section: 'charliecloud',
   schema: 'runner-charliecloud.schema.json',
-  capabilities: { seesHostPaths: false, batch: false },
+  capabilities: { seesHostPaths: false, batch: false, enforcesReadOnly: false },
   // ch-run has no network/security/memory/cpu options: those flags are rejected for this runner.
   flagKeys: { gpus: '--gpus', mount: '--mount_opts' },
   merge(cfg) {

@@ -44,7 +44,7 @@ export const dockerRunner: RunnerDescription<DockerSettings> = {
   name: 'docker',
   section: 'docker',
   schema: 'runner-docker.schema.json',
-  capabilities: { seesHostPaths: false, batch: false },
+  capabilities: { seesHostPaths: false, batch: false, enforcesReadOnly: true },
   flagKeys: { network: '--network', security: '--security-opt', gpus: '--gpus', memory: '--memory', cpu: '--cpuset-cpus', mount: '--mount_opts' },
   merge(cfg) {
     if (isTree(cfg.docker)) cfg.runner = merge(cfg.runner as Tree, cfg.docker);

@@ -16,7 +16,7 @@ export const localRunner: RunnerDescription<LocalSettings> = {
   name: 'local',
   section: 'local',
   schema: 'runner-local.schema.json',
-  capabilities: { seesHostPaths: true, batch: false },
+  capabilities: { seesHostPaths: true, batch: false, enforcesReadOnly: false },
   flagKeys: { gpus: '--gpus', mount: '--mount_opts' },
   merge(cfg) {
     if (isTree(cfg.local)) cfg.runner = merge(cfg.runner as Tree, cfg.local);

@@ -43,7 +43,7 @@ export const singularityRunner: RunnerDescription<SingularitySettings> = {
   name: 'singularity',
   section: 'singularity',
   schema: 'runner-singularity.schema.json',
-  capabilities: { seesHostPaths: false, batch: false },
+  capabilities: { seesHostPaths: false, batch: false, enforcesReadOnly: true },
   flagKeys: { network: '--network', security: '--security', gpus: '--nv', memory: '--vm-ram', cpu: '--vm-cpu', mount: '--mount_opts' },
   merge(cfg, probe) {
     // A non-empty cube section is edited in place (show_config prints the edit, as Python does); an empty one is not.

@@ -33,7 +33,7 @@ export const slurmRunner: RunnerDescription<SlurmSettings> = {
   section: 'slurm',
   schema: 'runner-slurm.schema.json',
   // The tasks run on the inner platform's runner, on the compute node: what they see is that runner's.
-  capabilities: { seesHostPaths: false, batch: true },
+  capabilities: { seesHostPaths: false, batch: true, enforcesReadOnly: false },
   flagKeys: { gpus: '--gpus', mount: '--mount_opts', memory: 'mem' },
   merge(cfg) {
     if (isTree(cfg.slurm)) cfg.runner = merge(cfg.runner as Tree, cfg.slurm);

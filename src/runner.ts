@@ -146,6 +146,8 @@ export interface RunnerCapabilities {
   readonly seesHostPaths: boolean;
   /** A batch system sequences a whole task graph itself (e.g. Slurm afterok): the runner has submitGraph, and `run --detach` works. */
   readonly batch: boolean;
+  /** An input mounted read-only (`opts: ro`, `--mount=ro`) cannot be written by the task: the runtime enforces it (a run policy relies on it). */
+  readonly enforcesReadOnly: boolean;
 }
 
 export interface Runner<S extends RunnerSettings = RunnerSettings> {

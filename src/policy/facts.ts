@@ -9,7 +9,7 @@ export interface ParamFacts {
   type: 'file' | 'directory';
   /** The host path. */
   path: string;
-  /** The task cannot write it: a container runner mounts it read-only. Always false where nothing enforces it (the host runners, Slurm's node). */
+  /** The task cannot write it: a container runner mounts it read-only and enforces that (docker, singularity). Always false where nothing enforces it (the host runners, charliecloud, Slurm's submitting side). */
   read_only: boolean;
   exists: boolean;
   /** sha256 of an existing input (a file's bytes, a directory's tree digest as records hold it); null for outputs and missing inputs. */
@@ -94,7 +94,8 @@ function paramFacts(plan: RunPlan, task: PlannedTask, i: number, more: FactsInpu
  * mounts follow decides (src/params/mounts.ts: --mount, else the parameter's opts, else a file is bound read-only).
  */
 function readOnly(plan: RunPlan, task: PlannedTask, i: number): boolean {
-  if (!task.mounts) return false;
+  // Charliecloud (ch-run 0.31) binds every mount read-write, whatever it is asked: nothing is read-only there.
+  if (!task.mounts || !plan.runner.capabilities.enforcesReadOnly) return false;
   const p = task.params[i];
   if (p.missing) {
     const mode = plan.settings.mountMode ?? p.opts;

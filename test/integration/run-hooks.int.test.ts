@@ -98,7 +98,7 @@ describe('a hook registered by a test sees every task of a run, with its resolve
         .map((r) => r.run_id)
         .sort(),
     ).to.deep.equal(results.map((r) => r.runId).sort());
-    expect(w.plan()!.runner).to.deep.equal({ name: 'local', capabilities: { seesHostPaths: true, batch: false } });
+    expect(w.plan()!.runner).to.deep.equal({ name: 'local', capabilities: { seesHostPaths: true, batch: false, enforcesReadOnly: false } });
   });
 
   it("local: a failing task's exit code reaches the hook, the run stops there, afterRun still sees it", async () => {

@@ -109,7 +109,7 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
         expect(paramsOf(p, 'consume')).to.deep.equal([`input out_dir directory ${WS}/out (missing)`, `output summary file ${WS}/summary.txt (missing)`]);
         expect(containerOf(p, 'copy')).to.deep.equal([null, null, null, null]);
         expect(p.tasks[0].mounts).to.equal(null);
-        expect(p.runner).to.deep.equal({ name: 'local', capabilities: { seesHostPaths: true, batch: false } });
+        expect(p.runner).to.deep.equal({ name: 'local', capabilities: { seesHostPaths: true, batch: false, enforcesReadOnly: false } });
         expect(p.cube).to.deep.equal({ root: CUBE, file: `${CUBE}/mlcube.yaml`, name: 'basic' });
         expect(p.workspace).to.equal(WS);
         expect(p.syncs).to.deep.equal([]);
@@ -155,7 +155,7 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
           `${WS}/reports:/mlcube_io2`,
           `${WS}/input/cfg.yaml:/mlcube_io0/cfg.yaml:ro`,
         ]);
-        expect(p.runner).to.deep.equal({ name: 'docker', capabilities: { seesHostPaths: false, batch: false } });
+        expect(p.runner).to.deep.equal({ name: 'docker', capabilities: { seesHostPaths: false, batch: false, enforcesReadOnly: true } });
         expect(p.settings).to.include({ image: 'basic:1' });
       },
     },
@@ -168,7 +168,7 @@ describe('the run plan (src/plan/plan.ts): pure, the disk only through the probe
       what: 'slurm: a batch plan; the jobs plan their own containers (no container paths here)',
       input: input({ runner: 'slurm', runnerCfg: { inner: 'docker' } }),
       expect: (p) => {
-        expect(p.runner).to.deep.equal({ name: 'slurm', capabilities: { seesHostPaths: false, batch: true } });
+        expect(p.runner).to.deep.equal({ name: 'slurm', capabilities: { seesHostPaths: false, batch: true, enforcesReadOnly: false } });
         expect(p.settings).to.include({ inner: 'docker' });
         expect(containerOf(p, 'copy')).to.deep.equal([null, null, null, null]);
         expect(p.tasks[1].mounts).to.equal(null);
