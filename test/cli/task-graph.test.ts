@@ -86,6 +86,9 @@ describe('task graph: the diamond fixture cube on the local runner (README "Task
       expect(doc).to.include({ dry_run: true, runner: 'local', jobs: 3 });
       expect(doc.graph.levels).to.deep.equal([['a'], ['b', 'c'], ['d'], ['e']]);
       expect(doc.tasks.map((t: { name: string; waits_for: string[] }) => `${t.name}<${t.waits_for.join('+')}`)).to.deep.equal(['a<', 'b<a', 'c<a', 'd<b+c', 'e<d']);
+      expect(doc.tasks.map((t: { timeout_ms: number | null }) => t.timeout_ms)).to.deep.equal([null, null, null, null, null]);
+      const timed = JSON.parse((await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=a', '--dry-run', '--json', '--timeout=90s'])).stdout);
+      expect(timed.tasks[0].timeout_ms).to.equal(90_000);
       expect(snapshot(cube.dir)).to.deep.equal(before);
     } finally {
       cube.cleanup();
