@@ -44,13 +44,15 @@ const finished = (r: RunRecord) => r.status === 'succeeded' || r.gates?.release 
 
 /**
  * The evaluation run: the one named, else the latest finished run that read a model a recorded run produced and
- * wrote metrics (an output of kind metrics), else the latest that read such a model. Tasks that ran side by side
+ * wrote metrics (an output of kind metrics other than a log), else the latest that read such a model. Tasks that ran side by side
  * (export beside evaluate) end in any order: the one that evaluated is the card's.
  */
 function evaluationRun(workspace: string, origin: string, id: string | undefined): RunRecord {
   if (id) return findRun(workspace, id, origin);
   const readers = loadRuns(workspace).filter((r) => finished(r) && modelLink(r));
-  const hit = readers.filter((r) => r.parameters.some((p) => p.io === 'output' && p.kind === 'metrics')).pop() ?? readers.pop();
+  // A log directory counts as metrics by its name (README "Lineage"), and every task writes one: not evidence of an evaluation.
+  const evaluated = (r: RunRecord) => r.parameters.some((p) => p.io === 'output' && p.kind === 'metrics' && !/log/i.test(p.name));
+  const hit = readers.filter(evaluated).pop() ?? readers.pop();
   if (!hit)
     throw new UsageError(`no run in ${runsDir(workspace)} (${origin}) read a model that a recorded run produced`, {
       suggestions: ['Run the training and evaluation tasks first (e.g. --task=train,evaluate), or pass the evaluation run id (`mlcube runs list`).'],

@@ -75,6 +75,8 @@ describe("the main job (npm start: MNIST download -> train -> export -> evaluate
         expect(v.stdout).to.contain(`workspace ${join(repo.cube, 'workspace')}`);
       }
       const byTask = Object.fromEntries(runs.map((x: { task: string; run_id: string }) => [x.task, x.run_id]));
+      // export ran beside evaluate and may have ended last: the card is evaluate's, the run that wrote metrics.
+      expect(JSON.parse(card.stdout).evaluation_run).to.equal(byTask.evaluate);
       const dot = (await mlcube(['provenance', 'export', where, '--format=dot'])).stdout;
       expect(dot).to.match(/^digraph/);
       expect(dot).to.contain(`"run:${byTask.train}" -> "run:${byTask.download}"`);

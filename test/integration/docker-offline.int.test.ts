@@ -131,8 +131,8 @@ describe('Docker offline, from no base images: the README recipes for a Node cub
           .tasks.map((t: { task: string; release: string }) => [t.task, t.release])
           .sort(),
       ).to.deep.equal([
-        ['export', 'passed'],
         ['evaluate', 'passed'],
+        ['export', 'passed'],
       ]);
       const report = readJson(join(ws.dir, 'export', 'export.json'));
       expect(report.model_id).to.equal('mnist_mlp_v1');
