@@ -65,11 +65,22 @@ export function sweepPrivatePlaces(): string[] {
       if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
       const pid = Number(m[1]);
       const start = procStartTicks(pid);
-      const ownerAlive = start !== null && (m[2] === 'x' || String(start) === m[2]);
+      // Where /proc tells a process's start, a reused pid is told apart; elsewhere the pid being alive must do.
+      const ownerAlive = m[2] === 'x' || start === null ? pidAlive(pid) : String(start) === m[2];
       if (ownerAlive) continue;
       removePrivatePlace(dir);
       removed.push(dir);
     }
   }
   return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: alive, another user's.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
