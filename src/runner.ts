@@ -238,3 +238,9 @@ export interface ConfigProbe {
   isFile(path: string): boolean;
   which(executable: string): string | undefined;
 }
+
+/** The image digest (`sha256:<hex>`) in what a runner's inspect() reports, as run records hold it; null when it reports none. */
+export function inspectedDigest(facts: Tree | undefined): string | null {
+  const hash = facts?.hash;
+  return typeof hash === 'string' && /^[0-9a-f]{32,}$/.test(hash) ? `sha256:${hash}` : null;
+}

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { PolicySource } from '../config/build.js';
 import { policyGate } from '../policy/gate.js';
 import { plannedPrivatePlaces, withPrivatePaths } from '../params/private-paths.js';
-import type { RunContext, Runner, RunnerDescription, RunnerFlags, SubmittedJob } from '../runner.js';
+import { inspectedDigest, type RunContext, type Runner, type RunnerDescription, type RunnerFlags, type SubmittedJob } from '../runner.js';
 import { RUNNERS } from '../../runners/index.js';
 import { realFs } from '../params/fs-probe.js';
 import type { AppEnv } from './context.js';
@@ -204,9 +204,8 @@ async function afterRun(hooks: readonly RunHook[], plan: RunPlan, results: reado
 
 /** A rerun's image is the one its record names: the digest it has now, checked before anything is created. */
 async function checkImage(expected: string, runner: Runner, ctx: RunContext, task: string): Promise<void> {
-  const facts = runner.inspect ? await runner.inspect(ctx, false).catch(() => undefined) : undefined;
-  const hex = typeof facts?.hash === 'string' ? facts.hash : undefined;
-  const now = hex ? `sha256:${hex.replace(/^sha256:/, '')}` : null;
+  // The digest as the record holds it (the provenance hook's reading of inspect()), so that the two compare.
+  const now = inspectedDigest(runner.inspect ? await runner.inspect(ctx, false).catch(() => undefined) : undefined);
   if (now === expected) return;
   throw new ConfigError(`the image is not the one the recorded run used: ${expected} then, ${now ?? 'none found'} now`, {
     place: { task },

@@ -8,6 +8,7 @@ import { RunRecorder } from '../provenance/recorder.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import type { RunHook, TaskHookContext, TaskOutcome } from './hook.js';
 import { gatedResult, gateFailure } from './gates.js';
+import { inspectedDigest } from '../runner.js';
 
 /** Env var: `off` (or 0/false/no) writes no run records (the provenance hook is not registered). */
 export const RECORD_ENV = 'MLCUBE_RECORD';
@@ -42,8 +43,7 @@ export function provenanceHook(app: AppEnv, rerun?: { of: string; overrides: str
       image: inspect
         ? async () => {
             const t = await inspect(ctx.run, false);
-            const hex = typeof t.hash === 'string' && /^[0-9a-f]{32,}$/.test(t.hash) ? t.hash : null;
-            return { reference: typeof t.image === 'string' ? t.image : null, digest: hex ? `sha256:${hex}` : null, kind: plan.runner.name };
+            return { reference: typeof t.image === 'string' ? t.image : null, digest: inspectedDigest(t), kind: plan.runner.name };
           }
         : undefined,
       signingKey: key,

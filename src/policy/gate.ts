@@ -6,7 +6,7 @@ import { PolicyDeniedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import { digestPath } from '../provenance/digest.js';
-import type { RunContext, Runner } from '../runner.js';
+import { inspectedDigest, type RunContext, type Runner } from '../runner.js';
 import { decide, type PolicyDecision } from './decide.js';
 import { isPinned, runFacts, type RunFacts } from './facts.js';
 import { loadPolicy } from './policy-file.js';
@@ -73,8 +73,9 @@ async function imageFacts(plan: RunPlan, runner: Runner, ctx: RunContext): Promi
   if (typeof reference !== 'string' || !runner.inspect) return null;
   let digest: string | null = null;
   try {
-    const t = await runner.inspect(ctx, false);
-    digest = typeof t.hash === 'string' && /^[0-9a-f]{64}$/.test(t.hash) ? `sha256:${t.hash}` : null;
+    // A policy reads a sha256 digest only: the record's form, and all 64 hex digits of it.
+    const d = inspectedDigest(await runner.inspect(ctx, false));
+    digest = d !== null && /^sha256:[0-9a-f]{64}$/.test(d) ? d : null;
   } catch {
     // An image that cannot be inspected has no digest the policy could check: null, and a rule asking for one fails.
   }
