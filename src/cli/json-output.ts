@@ -50,6 +50,9 @@ export const taskRunJson = (t: TaskRun) => ({
 
 export const submittedJobJson = (j: SubmittedJob) => ({ task: j.task, job_id: j.jobId, stdout: j.stdout, stderr: j.stderr });
 
+/** What `run --json` and `rerun --json` print: the task runs, and the jobs a batch runner submitted. */
+export const runDocument = (tasks: readonly TaskRun[], jobs: readonly SubmittedJob[] = []) => ({ tasks: tasks.map(taskRunJson), ...(jobs.length ? { jobs: jobs.map(submittedJobJson) } : {}) });
+
 export const jobStatusJson = (j: JobStatus) => ({
   job_id: j.jobId,
   task: j.task,

@@ -2,7 +2,7 @@ import { runTasks, type TaskRun } from '../app/run.js';
 import type { AppEnv } from '../app/context.js';
 import type { SubmittedJob } from '../runner.js';
 import { withInterrupt } from './interrupt.js';
-import { failureDocument, jsonText, submittedJobJson, taskRunJson } from './json-output.js';
+import { failureDocument, jsonText, runDocument, submittedJobJson } from './json-output.js';
 import type { RunCommandLine } from './run-argv.js';
 import { dryRun, renderDryRun } from '../app/dry-run.js';
 
@@ -35,7 +35,7 @@ export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: 
   }
   let jobs: SubmittedJob[] = [];
   let ran: TaskRun[] = [];
-  const summary = (tasks: TaskRun[]) => ({ tasks: tasks.map(taskRunJson), ...(jobs.length ? { jobs: jobs.map(submittedJobJson) } : {}) });
+  const summary = (tasks: TaskRun[]) => runDocument(tasks, jobs);
   let results: TaskRun[];
   try {
     results = await withInterrupt((signal) =>

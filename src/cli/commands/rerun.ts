@@ -4,7 +4,7 @@ import { BaseCommand, cubeFlags, whereFlags } from '../base-command.js';
 import { rerunTask } from '../../app/rerun.js';
 import type { TaskRun } from '../../app/run.js';
 import { withInterrupt } from '../interrupt.js';
-import { failureDocument, jsonText, taskRunJson } from '../json-output.js';
+import { failureDocument, jsonText, runDocument } from '../json-output.js';
 
 export default class Rerun extends BaseCommand {
   static summary = 'Run a recorded task run again, as it was: the same cube file, configuration and image (README "Reruns").';
@@ -35,9 +35,9 @@ export default class Rerun extends BaseCommand {
           app,
         ),
       );
-      if (flags.json) this.out(jsonText({ tasks: results.map(taskRunJson) }));
+      if (flags.json) this.out(jsonText(runDocument(results)));
     } catch (e) {
-      if (flags.json) this.out(jsonText(failureDocument(e, { tasks: ran.map(taskRunJson) })));
+      if (flags.json) this.out(jsonText(failureDocument(e, runDocument(ran))));
       throw e;
     }
   }
