@@ -43,6 +43,7 @@ export function innerArgv(job: JobSpec, gpus: number): string[] {
   if (inv.flags.security) argv.push(`--security=${inv.flags.security}`);
   if (inv.policy) argv.push(`--policy=${inv.policy}`);
   if (inv.timeout !== undefined) argv.push(`--timeout=${inv.timeout}`);
+  if (inv.noCache) argv.push('--no-cache');
   if (gpus === 0) argv.push('--gpus=0');
   // `summary=x` given for a chain belongs to the task that has `summary`; the job of another task would reject it.
   const name = (a: string) => /^(?:--)?([^=\s-][^=\s]*)=/s.exec(a)?.[1];

@@ -104,6 +104,8 @@ export interface RunInvocation {
   policy?: string;
   /** --timeout as given: a batch job's own `mlcube run` enforces it where it runs. */
   timeout?: string;
+  /** --no-cache: a batch job's own `mlcube run` runs its task whatever its cache holds. */
+  noCache?: boolean;
   /** Environment a batch job's own `mlcube run` must get (what the run's hooks need there, e.g. the signing key). */
   env?: Readonly<Record<string, string>>;
 }

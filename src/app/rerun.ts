@@ -75,6 +75,8 @@ export async function rerunTask(id: string, given: WhereGiven, o: RerunOptions, 
       stdoutTo: o.stdoutTo,
       onFailure: o.onFailure,
       expectImageDigest: rec.image?.digest ?? undefined,
+      // A rerun runs the task again: the point is to see it make the same outputs, not to be handed the old ones.
+      noCache: true,
       // -P overrides by their key only: a value may be a secret, and the record's configuration holds it (redacted where it is one).
       rerun: { of: rec.run_id, overrides: [...o.params.map((p) => `-P${p.slice(0, p.indexOf('=')).trim()}`), ...o.taskArgs] },
     },

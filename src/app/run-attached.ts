@@ -74,6 +74,7 @@ async function runClaimed(
     try {
       const outcome = await throughHooks(hooks, task, { plan, runner, run: ctx, batch: false }, async (c) => {
         if (c.run.runId) show(c.run.runId);
+        if (c.cached) return outcomeOf(task.name, await c.cached(c.run));
         // Encrypted inputs decrypted (and encrypted outputs given a place) for this task only; the plaintext goes when it ends.
         const io = await openPrivateIo(task, plan, app.env, c.run.signal, app.log);
         try {

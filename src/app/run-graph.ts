@@ -63,7 +63,7 @@ export function runGraph(graph: TaskGraph, opts: GraphRunOptions, start: (task: 
             (o) => {
               ended.push(o);
               if (!opts.failed(o)) {
-                opts.log.info(`task "${t}" succeeded in ${(o.durationMs / 1000).toFixed(1)} s`);
+                opts.log.info(o.cachedFrom ? `task "${t}" cached: the outputs of run ${o.cachedFrom}` : `task "${t}" succeeded in ${(o.durationMs / 1000).toFixed(1)} s`);
                 return void state.set(t, 'succeeded');
               }
               state.set(t, 'failed');

@@ -19,6 +19,7 @@ import { runAttached } from './run-attached.js';
 import { runBatch } from './run-batch.js';
 import { runContext, throwIfAborted } from './run-steps.js';
 import type { StdoutRoute } from '../task-io.js';
+import { cacheSettings, type CacheSettings } from '../cache/settings.js';
 
 export interface RunOptions {
   mlcube?: string;
@@ -49,6 +50,8 @@ export interface RunOptions {
   expectImageDigest?: string;
   /** `mlcube rerun`: the run this one repeats and the overrides given on top, recorded (record.rerun). */
   rerun?: { of: string; overrides: string[] };
+  /** --no-cache: every task runs and every byte is hashed again; what they make still goes into the cache (README "Task cache"). */
+  noCache?: boolean;
 }
 
 /** What `run --json` prints per task (src/cli/json-output.ts). */
@@ -61,6 +64,8 @@ export interface TaskRun {
   release?: 'passed' | 'failed';
   /** The run record's id (`<workspace>/.mlcube/runs/<id>/`), when recording is on. */
   runId?: string;
+  /** The task cache gave its outputs: the run that made them (README "Task cache"). */
+  cachedFrom?: string;
 }
 
 export interface RunExtras {
@@ -72,7 +77,7 @@ export interface RunExtras {
  * The plan of a run (src/plan/plan.ts): the configuration built, every selected task resolved and checked, in graph
  * order. Pure but for reading the disk: `run --dry-run` stops here.
  */
-export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: RunPlan; input: PlanInput; spec: RunnerDescription; policies: PolicySource[] } {
+export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: RunPlan; input: PlanInput; spec: RunnerDescription; policies: PolicySource[]; cache: CacheSettings } {
   const scope = (opts.tasks ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -112,6 +117,7 @@ export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: 
       flags: opts.flags ?? {},
       ...(policyFile ? { policy: policyFile } : {}),
       ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
+      ...(opts.noCache ? { noCache: true } : {}),
     },
     env: app.env,
     home: app.home,
@@ -121,7 +127,7 @@ export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: 
   };
   const plan = planRun(input);
   for (const line of plan.info) app.log.info(line);
-  return { plan, input, spec, policies };
+  return { plan, input, spec, policies, cache: cacheSettings(built.settings, plan.workspace, opts.noCache !== true) };
 }
 
 /** --jobs as a number: a positive whole number, or (not given) the CPUs this process may use. */
@@ -157,7 +163,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   if (opts.detach && !plan.runner.capabilities.batch) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
-  const hooks = [provenanceHook(app, opts.rerun), gatesHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
+  const hooks = [provenanceHook(app, { rerun: opts.rerun, cache: planned.cache }), gatesHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now),
   // then of the hooks: a failure here is exit 2-4 with nothing created in the workspace.
   // Encrypted parameters as the task will be shown them: from a private place, not the ciphertext's directory.
@@ -191,6 +197,7 @@ const taskRun = (r: TaskOutcome): TaskRun => ({
   durationMs: r.durationMs,
   ...(r.gates ? { release: r.gates.release } : {}),
   ...(r.runId ? { runId: r.runId } : {}),
+  ...(r.cachedFrom ? { cachedFrom: r.cachedFrom } : {}),
 });
 
 /** Every hook's afterRun; after a failed run, a hook's own failure is only a warning (the run's error is what counts). */

@@ -16,6 +16,8 @@ export interface RunSummary {
   run_id: string;
   task: string;
   status: string;
+  /** status cached: the run whose outputs it was given. */
+  cached_from: string | null;
   exit_code: number | null;
   started_at: string;
   duration_ms: number | null;
@@ -42,7 +44,9 @@ export async function listRuns(given: WhereGiven, app: AppEnv): Promise<{ where:
   const rows = runs.map((r) => ({
     run_id: r.run_id,
     task: r.task,
-    status: shownStatus(r),
+    // A run the task cache answered did not run its task: it reads "cached" (README "Task cache").
+    status: r.status === 'succeeded' && r.cache?.decision === 'hit' ? 'cached' : shownStatus(r),
+    cached_from: r.cache?.decision === 'hit' ? (r.cache.of ?? null) : null,
     exit_code: r.exit_code,
     started_at: r.started_at,
     duration_ms: r.duration_ms,

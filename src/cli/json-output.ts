@@ -46,6 +46,7 @@ export const taskRunJson = (t: TaskRun) => ({
   duration_ms: t.durationMs,
   ...(t.release ? { release: t.release } : {}),
   ...(t.runId ? { run_id: t.runId } : {}),
+  ...(t.cachedFrom ? { cached_from: t.cachedFrom } : {}),
 });
 
 export const submittedJobJson = (j: SubmittedJob) => ({ task: j.task, job_id: j.jobId, stdout: j.stdout, stderr: j.stderr });

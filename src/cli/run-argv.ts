@@ -24,6 +24,8 @@ export interface RunCommandLine {
   policy?: string;
   /** --timeout DURATION: each task's limit (checked by the plan). */
   timeout?: string;
+  /** --no-cache: every task runs (README "Task cache"). */
+  noCache: boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface RunCommandLine {
  */
 export const RUN_FLAGS = {
   strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount', 'jobs', 'policy', 'timeout'],
-  booleans: ['json', 'detach', 'no-wait', 'dry-run'],
+  booleans: ['json', 'detach', 'no-wait', 'dry-run', 'no-cache'],
   /** -P (also -p), repeatable: configuration overrides. */
   params: 'P',
   defaults: { platform: 'docker' },
@@ -130,6 +132,7 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
     wait: values.get('no-wait') !== true,
     ...(str('jobs') !== undefined ? { jobs: str('jobs') } : {}),
     dryRun: values.get('dry-run') === true,
+    noCache: values.get('no-cache') === true,
     ...(str('policy') !== undefined ? { policy: str('policy') } : {}),
     ...(str('timeout') !== undefined ? { timeout: str('timeout') } : {}),
   };

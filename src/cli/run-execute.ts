@@ -22,6 +22,7 @@ export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: 
     jobs: line.jobs,
     policy: line.policy,
     timeout: line.timeout,
+    noCache: line.noCache,
   };
   if (line.dryRun) {
     let plan;

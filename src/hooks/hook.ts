@@ -1,5 +1,5 @@
 import type { PlannedTask, RunPlan } from '../plan/run-plan.js';
-import type { RunContext, Runner, TaskUsage } from '../runner.js';
+import type { RunContext, Runner, TaskResult, TaskUsage } from '../runner.js';
 import type { GateReport } from '../gates/evaluate.js';
 
 /** How one task run ended (what next() resolves with). A task that threw (Ctrl-C, a runner error) rejects instead. */
@@ -11,6 +11,8 @@ export interface TaskOutcome {
   usage?: TaskUsage;
   /** The run record's id (`<workspace>/.mlcube/runs/<id>/`), set by the provenance hook. */
   runId?: string;
+  /** The task cache gave its outputs (README "Task cache"): the run that made them; the task did not run. */
+  cachedFrom?: string;
   /** The task's release decision, when it has gates and exited 0 (src/hooks/gates.ts): a failed one stops the run with exit 7. */
   gates?: GateReport;
 }
@@ -26,6 +28,11 @@ export interface TaskHookContext {
    * and the job's own `mlcube run` passes the task through its hooks on the node where it runs.
    */
   readonly batch: boolean;
+  /**
+   * The task cache has its outputs (src/cache/task-cache.ts): this puts them back instead of starting the task
+   * (set by the provenance hook, called where the runner would be).
+   */
+  readonly cached?: (run: RunContext) => Promise<TaskResult>;
 }
 
 /** Runs the rest of the chain of hooks and then the task; called at most once. */

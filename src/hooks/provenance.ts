@@ -9,6 +9,8 @@ import type { RunPlan } from '../plan/run-plan.js';
 import type { RunHook, TaskHookContext, TaskOutcome } from './hook.js';
 import { gatedResult, gateFailure } from './gates.js';
 import { inspectedDigest } from '../runner.js';
+import type { CacheSettings } from '../cache/settings.js';
+import { sharedOutputPaths, TaskCache, type Decision } from '../cache/task-cache.js';
 
 /** Env var: `off` (or 0/false/no) writes no run records (the provenance hook is not registered). */
 export const RECORD_ENV = 'MLCUBE_RECORD';
@@ -20,11 +22,15 @@ export const recordingOff = (env: Record<string, string | undefined>) => ['off',
  * before next() starts the task, final after it. A batch task gets none here: its job's own `mlcube run` records it
  * where it runs, with the signing key this hook passes on (jobEnv). Undefined when recording is off.
  */
-export function provenanceHook(app: AppEnv, rerun?: { of: string; overrides: string[] }): RunHook | undefined {
+export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overrides: string[] }; cache?: CacheSettings } = {}): RunHook | undefined {
   if (recordingOff(app.env)) return undefined;
+  const { rerun } = opts;
   const keyPath = signingKeyPath(app.env, app.home);
   let key: KeyObject | undefined;
   let recorder: RunRecorder | undefined;
+  // The task cache works from the records' digests (README "Task cache"): one per run, made with the first task.
+  let cache: TaskCache | undefined;
+  const cacheFor = (plan: RunPlan) => (opts.cache ? (cache ??= new TaskCache(opts.cache, plan.workspace, sharedOutputPaths(plan.config.tasks, plan.workspace), app.log)) : undefined);
   const recorderFor = (plan: RunPlan, ctx: TaskHookContext) => {
     const inspect = ctx.runner.inspect?.bind(ctx.runner);
     return new RunRecorder({
@@ -49,6 +55,7 @@ export function provenanceHook(app: AppEnv, rerun?: { of: string; overrides: str
       signingKey: key,
       dockerHost: ctx.runner.dockerHost,
       stdoutTo: ctx.run.stdoutTo,
+      memo: cacheFor(plan)?.memo,
       log: app.log,
     });
   };
@@ -60,6 +67,9 @@ export function provenanceHook(app: AppEnv, rerun?: { of: string; overrides: str
     },
     // The job runs in another directory, maybe on another machine: the key's absolute path, not how it was spelt here.
     jobEnv: (): Record<string, string> => (keyPath ? { [SIGNING_KEY_ENV]: resolve(app.cwd, keyPath) } : {}),
+    afterRun() {
+      cache?.save();
+    },
     async aroundTask(task, ctx, next): Promise<TaskOutcome> {
       if (ctx.batch) return next();
       recorder ??= recorderFor(ctx.plan, ctx);
@@ -72,9 +82,33 @@ export function provenanceHook(app: AppEnv, rerun?: { of: string; overrides: str
         throw e;
       }
       ctx.run.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`);
+      const tc = cacheFor(ctx.plan);
+      let decision: Decision | undefined;
+      if (tc) {
+        const k = await recorder.cacheKey(active);
+        if (k) {
+          const d = (decision = await tc.decide(task, k));
+          active.record.cache = { ...k, decision: d.decision, reason: d.reason, ...(d.decision === 'hit' ? { of: d.of.run_id } : {}) };
+          ctx.run.log.info(`task "${task.name}": ${d.decision === 'hit' ? 'cached' : d.decision === 'miss' ? 'runs' : 'runs (not cached)'}: ${d.reason}`);
+        } else ctx.run.log.info(`task "${task.name}": runs (not cached): the ${ctx.plan.runner.name} runner cannot tell the image's digest, so its code is unknown`);
+        ctx.run.log.debug(`cache decided at ${performance.now().toFixed(0)} ms`);
+      }
+      const hit = decision?.decision === 'hit' ? decision : undefined;
       let r: TaskOutcome;
       try {
-        r = await next({ ...ctx, run: { ...ctx.run, taskIo: active.taskIo, runId: active.record.run_id, onTaskProcess: (p) => recorder!.taskStarted(active, p) } });
+        r = await next({
+          ...ctx,
+          run: { ...ctx.run, taskIo: active.taskIo, runId: active.record.run_id, onTaskProcess: (p) => recorder!.taskStarted(active, p) },
+          ...(hit
+            ? {
+                cached: async (run) => {
+                  const started = Date.now();
+                  active.record.cache!.restored = await tc!.restore(hit, active.record.run_id, run.taskIo!.metricsDir);
+                  return { exitCode: 0, durationMs: Date.now() - started };
+                },
+              }
+            : {}),
+        });
       } catch (e) {
         const timedOut = e instanceof TaskTimedOutError;
         const interrupted = !timedOut && (e instanceof InterruptedError || ctx.run.signal.aborted);
@@ -95,9 +129,10 @@ export function provenanceHook(app: AppEnv, rerun?: { of: string; overrides: str
         ...(r.gates ? { gates: r.gates } : {}),
         ...(gated ? { error: gated.message } : {}),
       });
+      if (tc && !hit && r.exitCode === 0) await tc.remember(task, active.record, active.manifests);
       ctx.run.log.debug(`run record finished at ${performance.now().toFixed(0)} ms`);
       ctx.run.log.info(`run record ${active.dir}${active.record.signature ? ' (signed)' : ''}`);
-      return { ...r, runId: active.record.run_id };
+      return { ...r, runId: active.record.run_id, ...(hit ? { cachedFrom: hit.of.run_id } : {}) };
     },
   };
 }

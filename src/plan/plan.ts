@@ -115,11 +115,12 @@ export function planTask(input: PlanInput, settings: RunnerSettings, name: strin
     input.timeout !== undefined
       ? parseTimeout(input.timeout, { flag: true })
       : parseTimeout(((cfg.tasks as Tree)[name] as Tree | undefined)?.timeout, { place: { ...input.placeOf?.(['tasks', name, 'timeout']), task: name } });
+  const cache = ((cfg.tasks as Tree)[name] as Tree | undefined)?.cache !== false;
   const can = input.runner.capabilities;
-  if (can.seesHostPaths || can.batch) return { ...resolved, mounts: null, containerPaths: resolved.params.map(() => null), gates, timeoutMs };
+  if (can.seesHostPaths || can.batch) return { ...resolved, mounts: null, containerPaths: resolved.params.map(() => null), gates, timeoutMs, cache };
   // Encrypted parameters are shown from a private place made when the task starts (src/app/private-io.ts).
   const mounts = planMounts(withPrivatePaths(resolved, plannedPrivatePlaces(resolved)), settings.mountMode);
-  return { ...resolved, mounts, containerPaths: mounts.args.map((a) => a.slice(a.indexOf('=') + 1)), gates, timeoutMs };
+  return { ...resolved, mounts, containerPaths: mounts.args.map((a) => a.slice(a.indexOf('=') + 1)), gates, timeoutMs, cache };
 }
 
 const workspaceOf = (cfg: Tree) => String((cfg.runtime as Tree).workspace);

@@ -25,6 +25,8 @@ export interface PlannedTask extends ResolvedTask {
   gates: GateSpec[];
   /** How long it may run (`tasks.<task>.timeout`, or --timeout for every task), in ms; null: no limit. */
   timeoutMs: number | null;
+  /** `tasks.<task>.cache` (default true): false for a task that must always run, e.g. a download of "latest" (README "Task cache"). */
+  cache: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { nodeCrypto } from './crypto.js';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import type { DigestMemo } from './digest-memo.js';
 
 /** Name of the directory-digest algorithm below; stored next to every tree digest so it can be recomputed. */
 export const TREE_ALGORITHM = 'mlcube-tree-v1';
@@ -37,6 +38,8 @@ export interface PathDigest {
 export interface ManifestOptions {
   /** Leaves an entry out of the manifest (a directory with everything below it); `relPath` is `/`-separated. */
   exclude?: (relPath: string, type: TreeEntry['type']) => boolean;
+  /** Digests of files whose stat is unchanged since they were hashed (src/provenance/digest-memo.ts); none: every byte is read. */
+  memo?: DigestMemo;
 }
 
 /** A manifest that does not re-serialise to exactly its own bytes. */
@@ -114,7 +117,7 @@ async function hashFd(fd: number, buffer: Buffer, tick: () => Promise<void> | un
  * Opens `path` without blocking and hashes it when the fd is a regular file; anything else is closed unread.
  * Returns 'symlink' when `flags` has O_NOFOLLOW and the path is a link.
  */
-async function hashPath(path: string, flags: number, buffer: Buffer, tick: () => Promise<void> | undefined): Promise<{ sha256: string; size: number } | 'symlink' | 'other'> {
+async function hashPath(path: string, flags: number, buffer: Buffer, tick: () => Promise<void> | undefined, memo?: DigestMemo): Promise<{ sha256: string; size: number } | 'symlink' | 'other'> {
   let fd: number;
   try {
     fd = openSync(path, flags);
@@ -123,8 +126,14 @@ async function hashPath(path: string, flags: number, buffer: Buffer, tick: () =>
     throw cannot('open', path, e);
   }
   try {
-    if (!fstatSync(fd).isFile()) return 'other';
-    return await hashFd(fd, buffer, tick);
+    if (!memo) return fstatSync(fd).isFile() ? await hashFd(fd, buffer, tick) : 'other';
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile()) return 'other';
+    const known = memo.get(path, before);
+    if (known) return { sha256: known, size: Number(before.size) };
+    const h = await hashFd(fd, buffer, tick);
+    memo.put(path, before, fstatSync(fd, { bigint: true }), h.sha256);
+    return h;
   } catch (e) {
     throw cannot('read', path, e);
   } finally {
@@ -182,7 +191,7 @@ export async function treeManifest(dir: string, opts: ManifestOptions = {}): Pro
         await walk(p, r);
       } else if (type === 'file') {
         // The listing may be stale: what is opened is checked again (a link -> symlink, a FIFO swapped in -> other).
-        const h = await hashPath(p, OPEN_ENTRY, buffer, tick);
+        const h = await hashPath(p, OPEN_ENTRY, buffer, tick, opts.memo);
         out.push(h === 'symlink' ? { path: r, type: h, sha256: linkDigest(p) } : h === 'other' ? { path: r, type: h } : { path: r, type, ...h });
         await tick();
       } else out.push(type === 'symlink' ? { path: r, type, sha256: linkDigest(p) } : { path: r, type });
@@ -298,6 +307,6 @@ export async function digestPath(path: string, opts: ManifestOptions = {}): Prom
     return { type: 'directory', sha256: treeDigest(entries), entries };
   }
   if (!st.isFile()) return { type: 'other' };
-  const h = await hashPath(path, OPEN_FOLLOW, Buffer.allocUnsafe(CHUNK), yielder());
+  const h = await hashPath(path, OPEN_FOLLOW, Buffer.allocUnsafe(CHUNK), yielder(), opts.memo);
   return typeof h === 'string' ? { type: h } : { type: 'file', ...h };
 }

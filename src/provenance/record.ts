@@ -6,6 +6,7 @@ import type { EncryptionFacts } from '../crypto/param-facts.js';
 import type { CapturedOutput } from './task-output.js';
 export type { CapturedOutput };
 import type { SecretRef } from '../config/secrets.js';
+import type { CacheFacts } from '../cache/task-cache.js';
 
 /**
  * Status written by the runtime. `killed`: mlcube itself was killed while the task ran (SIGKILL, power loss); a
@@ -167,6 +168,8 @@ export interface RunRecord {
   gates?: GateReport;
   /** The run policies that allowed the run (README "Policy gate"): each file's sha256 and every rule's result. */
   policies?: PolicyDecision[];
+  /** The task cache's key and decision (README "Task cache"); a hit ("cached") links the run whose outputs these are. */
+  cache?: CacheFacts;
   /** A run of `mlcube rerun`: the run it repeats and the overrides given on top of that run's configuration. */
   rerun?: { of: string; overrides: string[] };
   /** Written by this version on: what a later mlcube needs to clean up after a killed run. */

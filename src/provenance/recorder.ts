@@ -40,6 +40,9 @@ import { recordProcess, runsDir } from './store.js';
 import { markLive, thisMlcube, unmarkLive } from './reaper.js';
 import { RECORDS_DIR } from '../params/isolation.js';
 import { newMetricsDir, stdoutStream, type StdoutRoute } from '../task-io.js';
+import type { DigestMemo } from './digest-memo.js';
+import { isTree } from '../config/tree.js';
+import { cacheKey, type CacheKey } from '../cache/key.js';
 
 export interface RecorderOptions {
   workspace: string;
@@ -66,6 +69,8 @@ export interface RecorderOptions {
   dockerHost?: string;
   /** Which of mlcube's streams the task's stdout is teed to (RunContext.stdoutTo). */
   stdoutTo?: StdoutRoute;
+  /** File digests by unchanged stat (the task cache's; none with --no-cache): every byte is read. */
+  memo?: DigestMemo;
   log: Logger;
 }
 
@@ -135,13 +140,13 @@ function writeManifest(dir: string, file: string, entries: readonly TreeEntry[])
 }
 
 /** Digests the record's inputs (before the task) or outputs (after it) as they are on disk now, in place. */
-async function digestParams(run: ActiveRun, io: RecordedParam['io'], hostPaths: readonly string[]): Promise<void> {
+async function digestParams(run: ActiveRun, io: RecordedParam['io'], hostPaths: readonly string[], memo: DigestMemo | undefined): Promise<void> {
   const r = run.record;
   for (const [i, p] of r.parameters.entries()) {
     if (p.io !== io) continue;
     let d: PathDigest;
     try {
-      d = await digestPath(hostPaths[i], paramDigestOptions(hostPaths[i], r.workspace));
+      d = await digestPath(hostPaths[i], { ...paramDigestOptions(hostPaths[i], r.workspace), memo });
     } catch (e) {
       // An entry that cannot be read is never left out of a digest: the run's record cannot be completed.
       throw new ProvenanceError(`cannot digest ${io} ${p.name} (${hostPaths[i]}): ${(e as Error).message}`, {
@@ -166,9 +171,9 @@ export function codeExclusions(root: string, workspace: string): string[] {
 }
 
 /** The cube's code on the host: its directory tree less `excluded` (paths relative to the root). */
-export async function digestCode(root: string, excluded: readonly string[]): Promise<{ digest: Omit<CodeDigest, 'manifest'>; entries: TreeEntry[] }> {
+export async function digestCode(root: string, excluded: readonly string[], memo?: DigestMemo): Promise<{ digest: Omit<CodeDigest, 'manifest'>; entries: TreeEntry[] }> {
   const skip = new Set(excluded);
-  const entries = await treeManifest(root, { exclude: (rel: string) => skip.has(rel) });
+  const entries = await treeManifest(root, { exclude: (rel: string) => skip.has(rel), memo });
   return { digest: { algorithm: 'mlcube-tree-v1', sha256: treeDigest(entries), entries: entries.length, excluded: [...excluded] }, entries };
 }
 
@@ -282,10 +287,10 @@ export class RunRecorder {
     Object.assign(r, { config: red.config, secrets: red.secrets });
     if (o.policies?.length) r.policies = [...o.policies];
     if (o.rerun) r.rerun = { of: o.rerun.of, overrides: [...o.rerun.overrides] };
-    await digestParams(run, 'input', this.hostPaths(run, task));
+    await digestParams(run, 'input', this.hostPaths(run, task), o.memo);
     r.cube.sha256 = await (this.cubeSha ??= sha256File(o.cubeFile).then((d) => d.sha256));
     if (o.runsOnHost) {
-      const code = await (this.code ??= digestCode(o.cubeRoot, codeExclusions(o.cubeRoot, o.workspace)));
+      const code = await (this.code ??= digestCode(o.cubeRoot, codeExclusions(o.cubeRoot, o.workspace), o.memo));
       r.cube.code = { ...code.digest, manifest: CODE_MANIFEST };
       writeManifest(run.dir, CODE_MANIFEST, code.entries);
     }
@@ -294,6 +299,34 @@ export class RunRecorder {
     writeFileAtomic(join(run.dir, RECORD_FILE), JSON.stringify(r, null, 2) + '\n', 0o644, false);
     // From now until the final record, a later mlcube finds this run without reading every record (reaper.ts).
     markLive(o.workspace, r.run_id, recordProcess(r), o.log);
+  }
+
+  /**
+   * The task's cache key (src/cache/key.ts) from what `begin` digested, the secrets redacted; undefined in a container
+   * whose image digest cannot be told (its code is then unknown: nothing may be reused).
+   */
+  async cacheKey(run: ActiveRun): Promise<CacheKey | undefined> {
+    const r = run.record;
+    let image: string | null = null;
+    if (!this.opts.runsOnHost) {
+      const got = this.opts.image ? await this.opts.image().catch(() => null) : null;
+      if (!got?.digest) return undefined;
+      image = got.digest;
+      this.image ??= Promise.resolve(got);
+    }
+    const red = this.redacted();
+    const cfg = isTree(red.config) ? red.config : {};
+    return cacheKey({
+      task: r.task,
+      taskConfig: isTree(cfg.tasks) ? cfg.tasks[r.task] : undefined,
+      runnerConfig: cfg.runner,
+      runner: r.runner,
+      gpus: r.gpus,
+      code: r.cube.code?.sha256 ?? null,
+      image,
+      secrets: red.secrets,
+      parameters: r.parameters,
+    });
   }
 
   /**
@@ -324,7 +357,7 @@ export class RunRecorder {
     r.host = { ...r.host, gpus: gpu.gpus, ...(gpu.gpu_error ? { gpu_error: this.redacted().scrub(gpu.gpu_error) } : {}) };
     const paths = this.hostPaths(run, task);
     try {
-      await digestParams(run, 'output', paths);
+      await digestParams(run, 'output', paths, this.opts.memo);
     } catch (e) {
       // The outputs could not be digested: the record says so (failed, unsigned) instead of staying "running".
       Object.assign(r, {

@@ -13,6 +13,7 @@ import RunsList from './runs/list.js';
 import RunsShow from './runs/show.js';
 import RunsCompare from './runs/compare.js';
 import RunsDelete from './runs/delete.js';
+import CacheGc from './cache/gc.js';
 import ProvenanceVerify from './provenance/verify.js';
 import ProvenanceExport from './provenance/export.js';
 import KeysGenerate from './keys/generate.js';
@@ -38,6 +39,7 @@ export const COMMANDS = {
   'runs:show': RunsShow,
   'runs:compare': RunsCompare,
   'runs:delete': RunsDelete,
+  'cache:gc': CacheGc,
   'provenance:verify': ProvenanceVerify,
   'provenance:export': ProvenanceExport,
   'keys:generate': KeysGenerate,

@@ -24,6 +24,10 @@ export default class Run extends BaseCommand {
         "How long each task may run (90, 90s, 5m, 1h30m), replacing the cube's `timeout`; then it is stopped (SIGTERM, then SIGKILL; container stop; scancel on Slurm) and the run exits 124.",
     }),
     'dry-run': Flags.boolean({ description: 'Print the plan (the tasks in graph order, what each waits for and why, their parameters) and run nothing: nothing is created or changed.' }),
+    'no-cache': Flags.boolean({
+      description:
+        'Run every task, even one whose code, configuration and inputs match an earlier successful run (README "Task cache"), hashing every file again; what they make still goes into the cache.',
+    }),
     network: Flags.string({ description: 'Network for the task container (docker --network, singularity --network).' }),
     security: Flags.string({ description: 'Security options (docker --security-opt, singularity --security).' }),
     gpus: Flags.string({ description: 'GPUs: all, a count (2) or device=0,2; empty or 0 disables GPUs. Overrides platform.accelerator_count.' }),
@@ -56,6 +60,7 @@ export default class Run extends BaseCommand {
       wait: !(flags['no-wait'] ?? false),
       ...(flags.jobs !== undefined ? { jobs: flags.jobs } : {}),
       dryRun: flags['dry-run'] ?? false,
+      noCache: flags['no-cache'] ?? false,
       ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
       ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
     };
