@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { ImageError, InterruptedError, RuntimeUnavailableError, TaskFailedError, TaskNotStartedError } from '../src/errors.js';
 import type { Tree } from '../src/config/tree.js';
-import type { Availability, RunContext, Runner, TaskResult, TaskUsage } from '../src/runner.js';
+import type { Availability, RunContext, Runner, TaskPreview, TaskResult, TaskUsage } from '../src/runner.js';
 import { dockerRunner, type DockerSettings } from './docker-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { describeGpus } from '../src/params/gpus.js';
@@ -135,6 +135,12 @@ export class DockerRunner implements Runner<DockerSettings> {
    * Before anything is created: every task's container spec (cpu_args, env, mounts and their refusals) must be
    * plannable, and a missing image is pulled or built now (under `always` it is rebuilt per task, as run does).
    */
+  preview(task: ResolvedTask, ctx: RunContext<DockerSettings>): TaskPreview {
+    const o = containerPlan(task, ctx.settings, this.host, {}, '<metrics dir>').options;
+    const argv = ['docker', 'run', ...(o.Entrypoint ? [`--entrypoint=${(o.Entrypoint as string[])[0]}`] : []), String(o.Image), ...(o.Cmd ?? [])];
+    return { argv, env: [...new Set((o.Env ?? []).map((e) => e.slice(0, e.indexOf('='))))].sort(), host_env: false, mounts: o.HostConfig?.Binds ?? [] };
+  }
+
   async check(tasks: readonly ResolvedTask[], ctx: RunContext<DockerSettings>): Promise<void> {
     for (const task of tasks) containerPlan(task, ctx.settings, this.host, {});
     const { image } = ctx.settings;

@@ -2,7 +2,7 @@ import { constants, hostname } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { ConfigError, InterruptedError } from '../src/errors.js';
-import { METRICS_ENV, METRICS_FILE_NAME, type Availability, type RunContext, type Runner, type TaskIo, type TaskResult, type TaskUsage } from '../src/runner.js';
+import { METRICS_ENV, METRICS_FILE_NAME, type Availability, type RunContext, type Runner, type TaskIo, type TaskPreview, type TaskResult, type TaskUsage } from '../src/runner.js';
 import { hostUsageMeter } from '../src/host-usage.js';
 import { pipeInto, stdoutStdio, type StdoutRoute } from '../src/task-io.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
@@ -55,6 +55,11 @@ export class LocalRunner implements Runner<LocalSettings> {
   }
 
   async configure(): Promise<void> {}
+
+  preview(task: ResolvedTask, ctx: RunContext<LocalSettings>): TaskPreview {
+    // The host's own variables are passed on as they are: listed as such, not one by one.
+    return { argv: localArgv(task, ctx.settings), env: Object.keys(localEnv(task, { ...ctx, env: {} })).sort(), host_env: true, mounts: [] };
+  }
 
   async check(tasks: readonly ResolvedTask[], ctx: RunContext<LocalSettings>): Promise<void> {
     for (const task of tasks)

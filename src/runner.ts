@@ -110,6 +110,16 @@ export interface RunInvocation {
   env?: Readonly<Record<string, string>>;
 }
 
+/** A task as a runner would start it (Runner.preview). */
+export interface TaskPreview {
+  argv: string[];
+  /** Variable names only; `host_env`: the host's environment is passed on besides (the host runners). */
+  env: string[];
+  host_env: boolean;
+  /** `host:container[:opts]`. */
+  mounts: string[];
+}
+
 /** A job a batch runner submitted for a task (printed by `run --detach`, read by `status` / `cancel`). */
 export interface SubmittedJob {
   task: string;
@@ -165,6 +175,12 @@ export interface Runner<S extends RunnerSettings = RunnerSettings> {
   probe(opts?: { quick?: boolean }): Promise<Availability>;
   /** Prepare what tasks need (pull/build images...). Idempotent. */
   configure(ctx: RunContext<S>): Promise<void>;
+  /**
+   * What the task would be started with (`run --dry-run`), pure: the command line, the names of the environment
+   * variables it is given (never their values: they may be secrets), and the mounts. Runners without it: shown as
+   * decided when the task starts.
+   */
+  preview?(task: ResolvedTask, ctx: RunContext<S>): TaskPreview;
   /**
    * Optional: everything that can be checked or prepared before anything is created on disk, for all the tasks of
    * the run (command lines, executables, mounts it cannot make safe, the image: pulled or built now if missing).

@@ -4,8 +4,8 @@ import { isTree, type Tree } from '../config/tree.js';
 
 /**
  * What a task's outputs follow from (README "Task cache"): its code (the cube's files on the host, or the image's
- * digest), its configuration and the runner's, the GPUs asked for, the secrets' digests, and each input's digest.
- * Output paths are left out: the outputs are the same wherever they are written, so they can be restored elsewhere.
+ * digest), its configuration (with every parameter's path) and the runner's, the GPUs asked for, the secrets'
+ * digests, and each input's digest.
  */
 export interface KeyFacts {
   task: string;
@@ -37,9 +37,8 @@ function taskPart(taskConfig: unknown): unknown {
   if (!isTree(taskConfig)) return taskConfig;
   const out: Tree = structuredClone(taskConfig);
   for (const k of NOT_OUTPUT_AFFECTING) delete out[k];
-  // Where outputs go is not what they are: an output's path is left out, its name and type stay.
-  const outputs = isTree(out.parameters) && isTree((out.parameters as Tree).outputs) ? ((out.parameters as Tree).outputs as Tree) : undefined;
-  if (outputs) for (const [name, spec] of Object.entries(outputs)) if (isTree(spec)) outputs[name] = { ...spec, default: null };
+  // Output paths stay in: in a container they decide what the task sees (its mounts), so outputs made for other
+  // paths are not taken for these.
   return out;
 }
 
@@ -58,6 +57,12 @@ export function cacheKey(f: KeyFacts): CacheKey {
     parts[`input:${p.name}`] = canonicalSha256({ found: p.found, digest: p.digest ? { algorithm: p.digest.algorithm, sha256: p.digest.sha256 } : null });
   }
   return { key: canonicalSha256({ algorithm: 'mlcube-cache-key-v1', parts }), parts };
+}
+
+/** The key facts of a task from the effective configuration (secrets redacted) and what was digested. */
+export function taskKeyFacts(config: unknown, f: Omit<KeyFacts, 'taskConfig' | 'runnerConfig'>): KeyFacts {
+  const cfg = isTree(config) ? config : {};
+  return { ...f, taskConfig: isTree(cfg.tasks) ? cfg.tasks[f.task] : undefined, runnerConfig: cfg.runner };
 }
 
 const PART_NAMES: Record<string, string> = {

@@ -36,10 +36,10 @@ export class ObjectStore {
   }
 
   /** The object is there and still has the bytes its name says (its digest remembered by stat, src/provenance/digest-memo.ts); a damaged one is removed. */
-  async verified(sha256: string, memo: DigestMemo | undefined): Promise<boolean> {
+  async verified(sha256: string, memo: DigestMemo | undefined, readOnly = false): Promise<boolean> {
     const d = await digestPath(this.objectPath(sha256), { memo });
     if (d.type === 'file' && d.sha256 === sha256) return true;
-    if (d.type !== 'missing') this.drop(sha256);
+    if (d.type !== 'missing' && !readOnly) this.drop(sha256);
     return false;
   }
 

@@ -62,6 +62,8 @@ export class TaskCache {
     /** Host paths that more than one task of the cube writes (e.g. logs/): restored files there never replace what is there. */
     private readonly sharedOutputs: ReadonlySet<string>,
     private readonly log: Logger,
+    /** `run --dry-run`: decide, change nothing (a damaged object is not removed). */
+    private readonly readOnly = false,
   ) {
     this.memo = settings.enabled ? DigestMemo.load(join(cacheDir(workspace), 'digests.json')) : undefined;
     this.store = new ObjectStore(settings.storeDir, settings.link);
@@ -102,7 +104,7 @@ export class TaskCache {
     const kept: string[] = [];
     const missing: string[] = [];
     const want = async (sha256: string, dest: string) => {
-      if (!(await this.store.verified(sha256, this.memo))) missing.push(dest);
+      if (!(await this.store.verified(sha256, this.memo, this.readOnly))) missing.push(dest);
       steps.push({ kind: 'file', sha256, dest });
     };
     for (const p of task.params) {

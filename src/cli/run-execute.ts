@@ -27,7 +27,7 @@ export async function executeRun(line: RunCommandLine, app: AppEnv, out: (text: 
   if (line.dryRun) {
     let plan;
     try {
-      plan = dryRun(asked, app);
+      plan = await dryRun(asked, app);
     } catch (e) {
       if (line.json) out(jsonText(failureDocument(e)));
       throw e;

@@ -41,8 +41,7 @@ import { markLive, thisMlcube, unmarkLive } from './reaper.js';
 import { RECORDS_DIR } from '../params/isolation.js';
 import { newMetricsDir, stdoutStream, type StdoutRoute } from '../task-io.js';
 import type { DigestMemo } from './digest-memo.js';
-import { isTree } from '../config/tree.js';
-import { cacheKey, type CacheKey } from '../cache/key.js';
+import { cacheKey, taskKeyFacts, type CacheKey } from '../cache/key.js';
 
 export interface RecorderOptions {
   workspace: string;
@@ -315,18 +314,17 @@ export class RunRecorder {
       this.image ??= Promise.resolve(got);
     }
     const red = this.redacted();
-    const cfg = isTree(red.config) ? red.config : {};
-    return cacheKey({
-      task: r.task,
-      taskConfig: isTree(cfg.tasks) ? cfg.tasks[r.task] : undefined,
-      runnerConfig: cfg.runner,
-      runner: r.runner,
-      gpus: r.gpus,
-      code: r.cube.code?.sha256 ?? null,
-      image,
-      secrets: red.secrets,
-      parameters: r.parameters,
-    });
+    return cacheKey(
+      taskKeyFacts(red.config, {
+        task: r.task,
+        runner: r.runner,
+        gpus: r.gpus,
+        code: r.cube.code?.sha256 ?? null,
+        image,
+        secrets: red.secrets,
+        parameters: r.parameters,
+      }),
+    );
   }
 
   /**

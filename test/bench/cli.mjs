@@ -48,7 +48,7 @@ function measure(label, env) {
   if (python) commands.python = () => time('python3', ['-m', 'mlcube', 'show_config', `--mlcube=${target}`], { cwd: tmpdir(), env });
   builds.forEach((b, i) => {
     commands[`show${i}`] = () => time(b.bin, ['show_config', `--mlcube=${target}`], { cwd: tmpdir(), env });
-    commands[`run${i}`] = () => time(b.bin, ['run', `--mlcube=${cube}`, `--workspace=${join(root, `ws${i}`)}`, '--platform=local', '--task=noop'], { cwd: tmpdir(), env });
+    commands[`run${i}`] = () => time(b.bin, ['run', `--mlcube=${cube}`, `--workspace=${join(root, `ws${i}`)}`, '--platform=local', '--task=noop', '--no-cache'], { cwd: tmpdir(), env });
   });
   const s = interleave(commands, rounds);
   console.log(`\n[${label}] (load average ${load()} at the end)`);

@@ -57,7 +57,7 @@ try {
     floor: () => time(process.execPath, ['-e', floorScript(user, join(cube, 'workspace', 'out'))], { env }),
   };
   builds.forEach((b, i) => {
-    commands[`ours${i}`] = () => time(b.bin, ['run', `--mlcube=${cube}`, `--workspace=${join(root, `ws${i}`)}`, '--platform=docker', '--task=noop'], { env });
+    commands[`ours${i}`] = () => time(b.bin, ['run', `--mlcube=${cube}`, `--workspace=${join(root, `ws${i}`)}`, '--platform=docker', '--task=noop', '--no-cache'], { env });
   });
   const s = interleave(commands, rounds);
   console.log(`(load average ${load()} at the end; cpu: the client process only, the container's is the daemon's)`);

@@ -36,7 +36,7 @@ try {
   spawnSync('node', [cli, 'keys', 'generate', `--dir=${join(tmp, 'keys')}`], { env: base });
   const time = (env) => {
     const t = process.hrtime.bigint();
-    const r = spawnSync('node', [cli, 'run', `--mlcube=${cube}`, '--platform=local', '--task=copy'], { env });
+    const r = spawnSync('node', [cli, 'run', `--mlcube=${cube}`, '--platform=local', '--task=copy', '--no-cache'], { env });
     if (r.status !== 0) throw new Error(String(r.stderr));
     return Number(process.hrtime.bigint() - t) / 1e6;
   };

@@ -62,7 +62,7 @@ try {
     if (r.status !== 0) throw new Error(`mlcube ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     return { s: (performance.now() - t) / 1000, stdout: String(r.stdout) };
   };
-  const run = ['run', `--mlcube=${cube}`, '--platform=local', '--task=consume', '--json'];
+  const run = ['run', `--mlcube=${cube}`, '--platform=local', '--task=consume', '--json', '--no-cache'];
   const bare = Math.min(...[0, 1, 2].map(() => cli(run, { ...base, MLCUBE_RECORD: 'off' }).s));
   const runs = [0, 1, 2].map(() => cli(run));
   const recorded = Math.min(...runs.map((r) => r.s));

@@ -54,7 +54,7 @@ const CASES: Case[] = [
     yaml: GOOD.replace('    parameters:', '    paramters:'),
     args: ['show_config'],
     exit: 2,
-    expect: [/mlcube\.yaml:6:\d+: .*\/tasks\/train\/paramters is not a known key here \(allowed: entrypoint, parameters, gates, timeout, depends_on\)/],
+    expect: [/mlcube\.yaml:6:\d+: .*\/tasks\/train\/paramters is not a known key here \(allowed: entrypoint, parameters, gates, timeout, cache, depends_on\)/],
   },
   {
     name: 'schema: several problems reported at once',

@@ -117,7 +117,8 @@ const ROWS: Row[] = [
   {
     name: 'runs show',
     args: (w) => ['runs', 'show', w.ids.copy, `--workspace=${w.ws}`, '--json'],
-    userData: ['config', 'metrics.final'],
+    // cache.parts is keyed by input parameter names (input:<name>): the user's own.
+    userData: ['config', 'metrics.final', 'cache.parts'],
     check: (d, w) => expect([d.run_id, d.exit_code]).to.deep.equal([w.ids.copy, 0]),
   },
   { name: 'runs compare', args: (w) => ['runs', 'compare', w.ids.copy, w.ids.consume, `--workspace=${w.ws}`, '--json'], check: (d, w) => expect(d.runs).to.deep.equal([w.ids.copy, w.ids.consume]) },

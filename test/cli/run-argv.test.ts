@@ -21,6 +21,7 @@ const TAKEN: string[][] = [
   ['--task=-x'],
   ['--jobs=3', '--task=a,b'],
   ['--dry-run', '--jobs', '1', '--json'],
+  ['--no-cache', '--dry-run'],
   ['--policy=p.yaml', '--task=a'],
   ['--timeout', '90s', '--task=a'],
 ];

@@ -78,7 +78,7 @@ describe('singularity runner with fake runtimes on PATH (CLI)', () => {
       '--report=/mlcube_io2/report.txt',
     ]);
     rmSync(log);
-    const again = await run(['--task=copy']);
+    const again = await run(['--task=copy', '--no-cache']); // a task that runs again, not one the cache answers
     expect(again.exitCode, again.stderr).to.equal(0);
     expect(calls().map((c) => c.argv[0])).to.deep.equal(['--version', 'run']); // the SIF is reused
   });

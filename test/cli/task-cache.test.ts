@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyFixture, mlcube, readJson, tempDir } from '../helpers/cli.js';
+import { copyFixture, mlcube, readJson, snapshot, tempDir } from '../helpers/cli.js';
 
 /** The diamond cube (a -> b, c -> d, then e): each task appends a line to logs/<task>.log when it runs. */
 const runsOf = (ws: string, task: string) =>
@@ -61,6 +61,31 @@ describe('task cache (README "Task cache"): the diamond cube on the local runner
     expect(statuses.filter((s: string) => s === 'cached')).to.have.length(5);
   });
 
+  it('a cached run is signed and verifies, like a run that ran; its statement names the run it came from', async () => {
+    const keys = tempDir('mlcube-cache-keys-');
+    try {
+      expect((await mlcube(['keys', 'generate', `--dir=${keys.dir}`])).exitCode).to.equal(0);
+      const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
+      rmSync(join(ws, 'd', 'out.txt'));
+      const r = await mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--task=a,b,c,d'], { env });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      const d = latest(ws).d;
+      expect(d.cache).to.deep.include({ decision: 'hit', restored: ['d/out.txt'] });
+      expect(d.signature).to.not.equal(null);
+      const v = await mlcube(['provenance', 'verify', d.run_id, `--workspace=${ws}`], { env });
+      expect(v.exitCode, v.stdout + v.stderr).to.equal(0);
+      // The record (cache.of included) is what the signature covers: altering the origin it names fails verification.
+      const file = join(ws, '.mlcube', 'runs', d.run_id, 'record.json');
+      const rec = readJson(file);
+      rec.cache.of = latest(ws).c.run_id;
+      writeFileSync(file, JSON.stringify(rec, null, 2));
+      const forged = await mlcube(['provenance', 'verify', d.run_id, `--workspace=${ws}`], { env });
+      expect(forged.exitCode).to.equal(5);
+    } finally {
+      keys.cleanup();
+    }
+  });
+
   it('an input changed reruns that task only; an unchanged output (same bytes) leaves the tasks after it cached', async () => {
     appendFileSync(join(ws, 'modes', 'ok.txt'), '# edited: still exit 0\n');
     const r = await run();
@@ -70,6 +95,28 @@ describe('task cache (README "Task cache"): the diamond cube on the local runner
     const now = latest(ws);
     expect(now.b.cache.decision).to.equal('miss');
     for (const t of ['a', 'c', 'd', 'e']) expect(now[t].cache.decision, t).to.equal('hit');
+  });
+
+  it('--dry-run says what the cache would decide, how each task would start, and changes nothing', async () => {
+    appendFileSync(join(ws, 'modes', 'ok.txt'), '# edited\n');
+    const before = snapshot(cube.dir);
+    const r = await run('--dry-run', '--json');
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout);
+    const by = Object.fromEntries(doc.tasks.map((t: any) => [t.name, t]));
+    expect(by.a.cache.decision).to.equal('hit');
+    expect(by.c.cache.decision).to.equal('hit');
+    expect(by.b.cache).to.deep.include({ decision: 'miss' });
+    expect(by.b.cache.reason).to.match(/^input mode changed since run \S+-b-/);
+    expect(by.d.cache).to.deep.equal({ decision: 'later', reason: 'decided after b, which may change its inputs' });
+    expect(by.a.start.argv).to.deep.equal(['node', 'task.mjs', 'a', `--out=${join(ws, 'a', 'out.txt')}`, `--log_dir=${join(ws, 'logs')}`]);
+    expect(by.a.start.env).to.include.members(['MLCUBE_TASK', 'MLCUBE_WORKSPACE']);
+    expect(by.a.start.host_env).to.equal(true);
+    const text = await run('--dry-run');
+    expect(text.stdout).to.match(/cache: would run: input mode changed since run/);
+    expect(text.stdout).to.contain(`argv: node task.mjs a --out=${join(ws, 'a', 'out.txt')}`);
+    expect(snapshot(cube.dir), 'nothing changed, not even under .mlcube').to.deep.equal(before);
+    expect(counts(ws)).to.deep.equal({ a: 1, b: 1, c: 1, d: 1 });
   });
 
   it('a deleted output is restored from the store without running the task; a changed one is moved aside, then restored', async () => {

@@ -33,10 +33,11 @@ describe('workspace lock: concurrent `mlcube run`s of one workspace (README "Con
   let env: Record<string, string>;
   let cube: { dir: string; cleanup: () => void };
   let ws: string;
-  const run = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', ...args], { env: { ...env, ...extra } });
+  const run = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> =>
+    mlcube(['run', `--mlcube=${cube.dir}`, '--platform=local', '--no-cache', ...args], { env: { ...env, ...extra } });
   /** `mlcube run` as its own node process (signals go to mlcube itself, not to a shell). */
   const start = (args: string[]) =>
-    execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=local', ...args], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/settings.yaml', ...env } });
+    execa('node', [CLI, 'run', `--mlcube=${cube.dir}`, '--platform=local', '--no-cache', ...args], { reject: false, env: { MLCUBE_SYSTEM_SETTINGS: '/nonexistent/settings.yaml', ...env } });
   const locksLeft = () => (existsSync(locksDir(ws)) ? readdirSync(locksDir(ws)) : []);
 
   before(async () => {
