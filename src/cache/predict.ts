@@ -58,7 +58,7 @@ export async function predictCache(plan: RunPlan, settings: CacheSettings, app: 
         });
       }
       const key = cacheKey(taskKeyFacts(red.config, { task: task.name, runner: plan.runner.name, gpus: plan.gpus, code, image: null, secrets: red.secrets, parameters }));
-      const d = await cache.decide(task, key);
+      const d = await cache.decide(task, key, { parameters, image: null });
       out.set(task.name, { decision: d.decision, reason: d.reason });
     }
   }

@@ -70,11 +70,11 @@ export class TaskCache {
   }
 
   /** Whether this task's outputs can be taken from an earlier run; `key` is its key now (record.cache). */
-  async decide(task: PlannedTask, key: CacheKey): Promise<Decision> {
+  async decide(task: PlannedTask, key: CacheKey, now: Pick<RunRecord, 'parameters' | 'image'>): Promise<Decision> {
     if (!this.settings.enabled) return { decision: 'miss', reason: '--no-cache' };
     if (!task.cache) return { decision: 'off', reason: `cache: false in tasks.${task.name}` };
     const entry = readEntry(entryFile(this.workspace, key.key));
-    if (!entry || entry.key !== key.key || entry.task !== task.name) return { decision: 'miss', reason: this.whyMiss(task.name, key) };
+    if (!entry || entry.key !== key.key || entry.task !== task.name) return { decision: 'miss', reason: this.whyMiss(task.name, key, now) };
     const of = entryRecord(this.workspace, entry);
     if (!of) return { decision: 'miss', reason: `the run its outputs came from (${entry.run_id}) is gone or no longer matches` };
     const dir = join(runsDir(this.workspace), of.run_id);
@@ -88,12 +88,20 @@ export class TaskCache {
   }
 
   /** Why there is no entry: which part of the key changed since the latest recorded run of the task, if any. */
-  private whyMiss(task: string, key: CacheKey): string {
+  private whyMiss(task: string, key: CacheKey, now: Pick<RunRecord, 'parameters' | 'image'>): string {
     const earlier = loadRuns(this.workspace)
       .filter((r) => r.task === task && r.status === 'succeeded' && r.cache)
       .pop();
     if (!earlier?.cache) return 'no earlier run of this task to reuse';
-    const changed = changedParts(key, earlier.cache);
+    const short = (d: string | null | undefined) => (d ? d.replace(/^sha256:/, '').slice(0, 12) : 'none');
+    const input = (r: Pick<RunRecord, 'parameters'>, name: string) => r.parameters.find((p) => p.io === 'input' && p.name === name)?.digest?.sha256;
+    // The digests that differ, where the part is one digest: an input's, the image's.
+    const changed = changedParts(key, earlier.cache).map((c) => {
+      const m = /^input (\S+)$/.exec(c);
+      if (m) return `${c} (sha256 ${short(input(earlier, m[1]))} then, ${short(input(now, m[1]))} now)`;
+      if (c === 'the image') return `${c} (${short(earlier.image?.digest)} then, ${short(now.image?.digest)} now)`;
+      return c;
+    });
     return changed.length ? `${changed.join(', ')} changed since run ${earlier.run_id}` : `run ${earlier.run_id} had the same key, but its outputs are no longer in the cache`;
   }
 

@@ -87,7 +87,7 @@ export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overri
       if (tc) {
         const k = await recorder.cacheKey(active);
         if (k) {
-          const d = (decision = await tc.decide(task, k));
+          const d = (decision = await tc.decide(task, k, active.record));
           active.record.cache = { ...k, decision: d.decision, reason: d.reason, ...(d.decision === 'hit' ? { of: d.of.run_id } : {}) };
           ctx.run.log.info(`task "${task.name}": ${d.decision === 'hit' ? 'cached' : d.decision === 'miss' ? 'runs' : 'runs (not cached)'}: ${d.reason}`);
         } else ctx.run.log.info(`task "${task.name}": runs (not cached): the ${ctx.plan.runner.name} runner cannot tell the image's digest, so its code is unknown`);

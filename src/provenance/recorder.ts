@@ -312,6 +312,7 @@ export class RunRecorder {
       if (!got?.digest) return undefined;
       image = got.digest;
       this.image ??= Promise.resolve(got);
+      r.image = got;
     }
     const red = this.redacted();
     return cacheKey(

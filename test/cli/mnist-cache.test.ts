@@ -41,8 +41,8 @@ describe('MNIST cube and the task cache (README "Task cache")', function () {
       const edited = await mlcube(args);
       expect(edited.exitCode, edited.stderr).to.equal(0);
       expect(decisions()).to.deep.equal({ download: 'hit', train: 'miss', evaluate: 'miss' });
-      expect(edited.stderr).to.match(/task "train": runs: input train_config changed since run \S+-train-/);
-      expect(edited.stderr).to.match(/task "evaluate": runs: input model_dir changed since run \S+-evaluate-/);
+      expect(edited.stderr).to.match(/task "train": runs: input train_config \(sha256 [0-9a-f]{12} then, [0-9a-f]{12} now\) changed since run \S+-train-/);
+      expect(edited.stderr).to.match(/task "evaluate": runs: input model_dir \(sha256 [0-9a-f]{12} then, [0-9a-f]{12} now\) changed since run \S+-evaluate-/);
       const reseeded = recordsOf(ws.dir)
         .filter((r) => r.task === 'train')
         .sort((a, b) => (a.started_at < b.started_at ? -1 : 1))

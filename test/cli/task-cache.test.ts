@@ -91,7 +91,7 @@ describe('task cache (README "Task cache"): the diamond cube on the local runner
     const r = await run();
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(counts(ws)).to.deep.equal({ a: 1, b: 2, c: 1, d: 1 });
-    expect(r.stderr).to.match(/task "b": runs: input mode changed since run \S+-b-/);
+    expect(r.stderr).to.match(/task "b": runs: input mode \(sha256 [0-9a-f]{12} then, [0-9a-f]{12} now\) changed since run \S+-b-/);
     const now = latest(ws);
     expect(now.b.cache.decision).to.equal('miss');
     for (const t of ['a', 'c', 'd', 'e']) expect(now[t].cache.decision, t).to.equal('hit');
@@ -107,13 +107,13 @@ describe('task cache (README "Task cache"): the diamond cube on the local runner
     expect(by.a.cache.decision).to.equal('hit');
     expect(by.c.cache.decision).to.equal('hit');
     expect(by.b.cache).to.deep.include({ decision: 'miss' });
-    expect(by.b.cache.reason).to.match(/^input mode changed since run \S+-b-/);
+    expect(by.b.cache.reason).to.match(/^input mode \(sha256 [0-9a-f]{12} then, [0-9a-f]{12} now\) changed since run \S+-b-/);
     expect(by.d.cache).to.deep.equal({ decision: 'later', reason: 'decided after b, which may change its inputs' });
     expect(by.a.start.argv).to.deep.equal(['node', 'task.mjs', 'a', `--out=${join(ws, 'a', 'out.txt')}`, `--log_dir=${join(ws, 'logs')}`]);
     expect(by.a.start.env).to.include.members(['MLCUBE_TASK', 'MLCUBE_WORKSPACE']);
     expect(by.a.start.host_env).to.equal(true);
     const text = await run('--dry-run');
-    expect(text.stdout).to.match(/cache: would run: input mode changed since run/);
+    expect(text.stdout).to.match(/cache: would run: input mode \(sha256 [0-9a-f]{12} then/);
     expect(text.stdout).to.contain(`argv: node task.mjs a --out=${join(ws, 'a', 'out.txt')}`);
     expect(snapshot(cube.dir), 'nothing changed, not even under .mlcube').to.deep.equal(before);
     expect(counts(ws)).to.deep.equal({ a: 1, b: 1, c: 1, d: 1 });
