@@ -4,8 +4,8 @@ import type { AppEnv } from '../app/context.js';
 import { redactSecrets } from '../config/secrets.js';
 import { InterruptedError, TaskTimedOutError, TIMED_OUT_EXIT_CODE } from '../errors.js';
 import { loadPrivateKey, SIGNING_KEY_ENV, signingKeyPath } from '../provenance/keys.js';
-import { RunRecorder } from '../provenance/recorder.js';
-import type { RunPlan } from '../plan/run-plan.js';
+import { RunRecorder, type ActiveRun } from '../provenance/recorder.js';
+import type { PlannedTask, RunPlan } from '../plan/run-plan.js';
 import type { RunHook, TaskHookContext, TaskOutcome } from './hook.js';
 import { gatedResult, gateFailure } from './gates.js';
 import { inspectedDigest } from '../runner.js';
@@ -83,16 +83,7 @@ export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overri
       }
       ctx.run.log.debug(`run record begun at ${performance.now().toFixed(0)} ms`);
       const tc = cacheFor(ctx.plan);
-      let decision: Decision | undefined;
-      if (tc) {
-        const k = await recorder.cacheKey(active);
-        if (k) {
-          const d = (decision = await tc.decide(task, k, active.record));
-          active.record.cache = { ...k, decision: d.decision, reason: d.reason, ...(d.decision === 'hit' ? { of: d.of.run_id } : {}) };
-          ctx.run.log.info(`task "${task.name}": ${d.decision === 'hit' ? 'cached' : d.decision === 'miss' ? 'runs' : 'runs (not cached)'}: ${d.reason}`);
-        } else ctx.run.log.info(`task "${task.name}": runs (not cached): the ${ctx.plan.runner.name} runner cannot tell the image's digest, so its code is unknown`);
-        ctx.run.log.debug(`cache decided at ${performance.now().toFixed(0)} ms`);
-      }
+      const decision = tc ? await decideCache(tc, recorder, active, task, ctx) : undefined;
       const hit = decision?.decision === 'hit' ? decision : undefined;
       let r: TaskOutcome;
       try {
@@ -135,4 +126,18 @@ export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overri
       return { ...r, runId: active.record.run_id, ...(hit ? { cachedFrom: hit.of.run_id } : {}) };
     },
   };
+}
+
+/** The task cache's decision for a task whose record was begun, kept in the record and said at info level. */
+async function decideCache(tc: TaskCache, recorder: RunRecorder, active: ActiveRun, task: PlannedTask, ctx: TaskHookContext): Promise<Decision | undefined> {
+  const k = await recorder.cacheKey(active);
+  if (!k) {
+    ctx.run.log.info(`task "${task.name}": runs (not cached): the ${ctx.plan.runner.name} runner cannot tell the image's digest, so its code is unknown`);
+    return undefined;
+  }
+  const d = await tc.decide(task, k, active.record);
+  active.record.cache = { ...k, decision: d.decision, reason: d.reason, ...(d.decision === 'hit' ? { of: d.of.run_id } : {}) };
+  ctx.run.log.info(`task "${task.name}": ${d.decision === 'hit' ? 'cached' : d.decision === 'miss' ? 'runs' : 'runs (not cached)'}: ${d.reason}`);
+  ctx.run.log.debug(`cache decided at ${performance.now().toFixed(0)} ms`);
+  return d;
 }
