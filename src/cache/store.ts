@@ -50,13 +50,7 @@ export class ObjectStore {
     mkdirWithMode(dirname(to));
     const tmp = tempName(to);
     try {
-      if (this.link === 'hardlink') {
-        try {
-          linkSync(path, tmp);
-        } catch {
-          copyFileSync(path, tmp); // another file system, or links not allowed: a copy
-        }
-      } else copyFileSync(path, tmp);
+      this.linkOrCopy(path, tmp);
       // The output may have changed since it was digested: only its digested bytes go in.
       if ((await sha256File(tmp)).sha256 !== sha256) return false;
       if (this.link === 'copy') chmodSync(tmp, 0o444);
@@ -65,6 +59,17 @@ export class ObjectStore {
     } finally {
       rmSync(tmp, { force: true });
     }
+  }
+
+  private linkOrCopy(from: string, to: string): void {
+    if (this.link === 'hardlink') {
+      try {
+        return linkSync(from, to);
+      } catch {
+        // another file system, or links not allowed there: a copy
+      }
+    }
+    copyFileSync(from, to);
   }
 
   /** Adds bytes (a symbolic link's target) under their sha256. */
@@ -102,16 +107,8 @@ export class ObjectStore {
     mkdirSync(dirname(dest), { recursive: true });
     const tmp = tempName(dest);
     try {
-      if (this.link === 'hardlink') {
-        try {
-          linkSync(from, tmp);
-        } catch {
-          copyFileSync(from, tmp);
-        }
-      } else {
-        copyFileSync(from, tmp);
-        chmodSync(tmp, 0o644);
-      }
+      this.linkOrCopy(from, tmp);
+      if (this.link === 'copy') chmodSync(tmp, 0o644);
       if ((await sha256File(tmp)).sha256 !== sha256) {
         this.drop(sha256);
         return false;
