@@ -7,6 +7,8 @@ import { ObjectStore } from '../../src/cache/store.js';
 import { DigestMemo, RACY_MS } from '../../src/provenance/digest-memo.js';
 import { digestPath, sha256Hex } from '../../src/provenance/digest.js';
 import type { RecordedParam } from '../../src/provenance/record.js';
+import { readEntry } from '../../src/cache/entries.js';
+import { prng } from '../helpers/prng.js';
 
 const param = (name: string, io: 'input' | 'output', sha256: string | null, path = name): RecordedParam => ({
   name,
@@ -147,4 +149,30 @@ describe('object store (src/cache/store.ts)', () => {
       expect(store.has(sha), 'the damaged object is gone').to.equal(false);
     });
   }
+});
+
+describe('cache entries (src/cache/entries.ts): a fuzzed entry file is refused or well-formed, never thrown on', () => {
+  it('400 seeded byte mutations of a valid entry', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlcube-entry-'));
+    try {
+      const valid = JSON.stringify({ schema: 'mlcube-cache-entry/v1', key: 'a'.repeat(64), task: 'train', run_id: '20261201T195749Z-train-8f0fce', created_at: '2026-12-01T19:57:49Z' });
+      const file = join(dir, 'e.json');
+      writeFileSync(file, valid);
+      expect(readEntry(file)).to.deep.equal({ key: 'a'.repeat(64), task: 'train', run_id: '20261201T195749Z-train-8f0fce' });
+      const seed = 19;
+      const rnd = prng(seed);
+      for (let i = 0; i < 400; i++) {
+        const bytes = Buffer.from(valid);
+        for (let n = 1 + Math.floor(rnd() * 3); n > 0; n--) bytes[Math.floor(rnd() * bytes.length)] = Math.floor(rnd() * 128);
+        writeFileSync(file, bytes);
+        const e = readEntry(file);
+        if (!e) continue;
+        // Whatever is accepted is an entry of the right shape: a 64-hex key and a run id that cannot climb out of runs/.
+        expect(e.key, `seed ${seed}, mutation ${i}`).to.match(/^[0-9a-f]{64}$/);
+        expect(e.run_id, `seed ${seed}, mutation ${i}`).to.match(/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
