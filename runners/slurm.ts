@@ -2,12 +2,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFi
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { ConfigError, InterruptedError, RuntimeUnavailableError, UsageError, TIMED_OUT_EXIT_CODE } from '../src/errors.js';
-import type { Availability, JobState, RunContext, Runner, SubmittedGraph, SubmittedJob, BatchTask, TaskResult } from '../src/runner.js';
+import type { ArrayJobSpec, Availability, JobState, RunContext, Runner, SubmittedArray, SubmittedGraph, SubmittedJob, BatchTask, TaskResult } from '../src/runner.js';
 import { slurmRunner, type SlurmSettings } from './slurm-config.js';
 import type { ResolvedTask } from '../src/params/resolve.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { stdoutStream } from '../src/task-io.js';
-import { FINAL_STATES, jobExitCode, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems } from './slurm-spec.js';
+import { arrayScript, FINAL_STATES, jobExitCode, jobScript, parseJobId, parseScontrol, sbatchArgv, sharedPathProblems } from './slurm-spec.js';
 
 export interface SlurmDeps {
   env: Record<string, string | undefined>;
@@ -105,7 +105,8 @@ export class SlurmRunner implements Runner<SlurmSettings> {
     return (await this.submitGraph([task], [[]], ctx)).wait(0);
   }
 
-  private async submit(tasks: readonly BatchTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
+  /** What every job needs: the command line, absolute paths the compute nodes see (checked), the log directory made. */
+  private prepare(ctx: RunContext<SlurmSettings>) {
     const inv = ctx.invocation;
     if (!inv) throw new UsageError('the slurm runner needs the command line of the run (internal: no invocation in the context)');
     const s = ctx.settings;
@@ -120,6 +121,63 @@ export class SlurmRunner implements Runner<SlurmSettings> {
     if (check.warnings.length) ctx.log.warn(`${check.warnings.join('; ')} (fine on a single-node cluster)`);
     const cube = String(ctx.config.name ?? basename(ctx.root));
     mkdirSync(logDir, { recursive: true });
+    return { inv, s, node, logDir, cube };
+  }
+
+  /**
+   * A sweep's points as one array job (`sbatch --array=0-(N-1)`, afterok on `after`): element k runs the inner
+   * `mlcube run` of the sweep's tasks with point k's overrides; each element is followed as a task's job is.
+   */
+  async submitArray(spec: ArrayJobSpec, after: readonly string[], ctx: RunContext<SlurmSettings>): Promise<SubmittedArray> {
+    const { inv, s, node, logDir, cube } = this.prepare(ctx);
+    const job = { task: spec.tasks.join(','), cube, mlcubeFile: inv.mlcubeFile, workspace: ctx.workspace, node, cli: this.cli, inner: s.inner, invocation: inv };
+    const script = arrayScript(
+      job,
+      spec.elements.map((e) => ({ invocation: { ...inv, params: e.params, taskArgs: e.taskArgs }, env: e.env })),
+      s,
+      spec.name,
+    );
+    const argv = sbatchArgv({ task: spec.name, cube, logDir, workspace: ctx.workspace, after, timeoutMs: spec.timeoutMs, array: spec.elements.length }, s);
+    ctx.log.debug(`${argv.join(' ')} <<'EOF'\n${script}EOF`);
+    const r = await execa(argv[0], argv.slice(1), { input: script, reject: false, env: this.env, extendEnv: false });
+    const id = parseJobId(String(r.stdout));
+    if (r.exitCode !== 0 || !id) {
+      await cancelJobs(after, this.env).catch(() => undefined);
+      throw new ConfigError(`sbatch refused the array job of ${spec.name}: ${String(r.stderr || r.stdout).trim()}`, {
+        suggestions: ['Check slurm.partition / account / time / mem / gpus / sbatch_args against what the cluster offers, and MaxArraySize (scontrol show config).'],
+      });
+    }
+    const jobs = spec.elements.map((_, k) => ({
+      task: `${spec.name}[${k}]`,
+      jobId: `${id}_${k}`,
+      stdout: join(logDir, `${spec.name}-${id}_${k}.out`),
+      stderr: join(logDir, `${spec.name}-${id}_${k}.err`),
+    }));
+    ctx.log.info(
+      `${spec.name}: submitted Slurm array job ${id} of ${jobs.length} elements (${spec.tasks.join(', ')} each)${after.length ? ` (after ${after.join(' and ')} succeed${after.length === 1 ? 's' : ''})` : ''}`,
+    );
+    const settled = new Set<number>();
+    const cancel = async () => {
+      if (settled.size < jobs.length) await cancelJobs([id], this.env).catch(() => undefined);
+      jobs.forEach((_, k) => settled.add(k));
+    };
+    const wait = async (k: number) => {
+      const all = async () => {
+        await cancel();
+        return [id];
+      };
+      const res = await this.follow(jobs[k], spec.timeoutMs, ctx, all, async () => {
+        settled.add(k);
+        await cancelJobs([jobs[k].jobId], this.env).catch(() => undefined);
+      });
+      settled.add(k);
+      return res;
+    };
+    return { jobs, wait, cancel };
+  }
+
+  private async submit(tasks: readonly BatchTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedJob[]> {
+    const { inv, s, node, logDir, cube } = this.prepare(ctx);
     const jobs: SubmittedJob[] = [];
     try {
       for (const [i, t] of tasks.entries()) {
@@ -158,7 +216,6 @@ export class SlurmRunner implements Runner<SlurmSettings> {
    */
   async submitGraph(tasks: readonly BatchTask[], parents: readonly (readonly number[])[], ctx: RunContext<SlurmSettings>): Promise<SubmittedGraph> {
     const jobs = await this.submit(tasks, parents, ctx);
-    const poll = ctx.settings.pollMs;
     // Jobs followed to their end or cancelled: cancel() leaves them alone.
     const settled = new Set<number>();
     const cancel = async (which: readonly number[] = jobs.map((_, i) => i)) => {
@@ -168,46 +225,61 @@ export class SlurmRunner implements Runner<SlurmSettings> {
       return ids;
     };
     const wait = async (i: number): Promise<TaskResult> => {
-      const job = jobs[i];
-      let out = 0;
-      let err = 0;
-      let started: number | undefined;
-      const following = Date.now();
-      let last: JobState | undefined;
-      for (;;) {
-        if (ctx.signal.aborted) {
-          const ids = await cancel();
-          throw new InterruptedError(`interrupted: cancelled Slurm job(s) ${[job.jobId, ...ids.filter((id) => id !== job.jobId)].join(', ')}`, { place: { task: job.task } });
-        }
-        const s = await jobState(job.jobId, this.env);
-        out = pump(job.stdout, out, stdoutStream(ctx.stdoutTo));
-        err = pump(job.stderr, err, process.stderr);
-        if (!s) {
-          await cancel();
-          throw new RuntimeUnavailableError(`Slurm no longer knows job ${job.jobId} (task "${job.task}"; last state ${last?.state ?? 'unknown'})`, {
-            suggestions: ['Raise MinJobAge in slurm.conf, or follow it with sacct where accounting runs.'],
-          });
-        }
-        if (s.state !== last?.state) ctx.log.info(`task "${job.task}": job ${job.jobId} ${s.state}${s.reason && s.reason !== 'None' ? ` (${s.reason})` : ''}`);
-        if (s.state === 'RUNNING' && started === undefined) started = Date.now();
-        last = s;
-        if (FINAL_STATES.has(s.state)) break;
-        // The job's own mlcube stops a task at its timeout; one whose job runs on well past it (that mlcube stuck or
-        // gone) is cancelled here, and counts as timed out.
-        const limit = tasks[i].timeoutMs;
-        if (limit && started !== undefined && Date.now() - started > limit + JOB_TIMEOUT_SLACK_MS) {
-          ctx.log.warn(`task "${job.task}": job ${job.jobId} runs ${((Date.now() - started) / 1000).toFixed(0)} s, past its timeout: cancelling it`);
-          await cancel([i]);
-          return { exitCode: TIMED_OUT_EXIT_CODE, durationMs: Date.now() - started };
-        }
-        await sleep(poll, ctx.signal);
-      }
-      await sleep(200);
-      pump(job.stdout, out, stdoutStream(ctx.stdoutTo));
-      pump(job.stderr, err, process.stderr);
+      const r = await this.follow(
+        jobs[i],
+        tasks[i].timeoutMs ?? null,
+        ctx,
+        () => cancel(),
+        () => cancel([i]).then(() => undefined),
+      );
       settled.add(i);
-      return { exitCode: jobExitCode(last!), durationMs: Date.now() - (started ?? following) };
+      return r;
     };
     return { jobs, wait, cancel: async (which) => void (await cancel(which)) };
+  }
+
+  /**
+   * Follows one job until it ends, its output files streamed while they grow: Ctrl-C cancels every job of the run
+   * (`cancelAll`, which says which ids it cancelled); a job that runs well past `timeoutMs` is cancelled (`cancelThis`) and counts as timed out.
+   */
+  private async follow(job: SubmittedJob, timeoutMs: number | null, ctx: RunContext<SlurmSettings>, cancelAll: () => Promise<string[]>, cancelThis: () => Promise<void>): Promise<TaskResult> {
+    const poll = ctx.settings.pollMs;
+    let out = 0;
+    let err = 0;
+    let started: number | undefined;
+    const following = Date.now();
+    let last: JobState | undefined;
+    for (;;) {
+      if (ctx.signal.aborted) {
+        const ids = await cancelAll();
+        throw new InterruptedError(`interrupted: cancelled Slurm job(s) ${[job.jobId, ...ids.filter((id) => id !== job.jobId)].join(', ')}`, { place: { task: job.task } });
+      }
+      const s = await jobState(job.jobId, this.env);
+      out = pump(job.stdout, out, stdoutStream(ctx.stdoutTo));
+      err = pump(job.stderr, err, process.stderr);
+      if (!s) {
+        await cancelAll();
+        throw new RuntimeUnavailableError(`Slurm no longer knows job ${job.jobId} (task "${job.task}"; last state ${last?.state ?? 'unknown'})`, {
+          suggestions: ['Raise MinJobAge in slurm.conf, or follow it with sacct where accounting runs.'],
+        });
+      }
+      if (s.state !== last?.state) ctx.log.info(`task "${job.task}": job ${job.jobId} ${s.state}${s.reason && s.reason !== 'None' ? ` (${s.reason})` : ''}`);
+      if (s.state === 'RUNNING' && started === undefined) started = Date.now();
+      last = s;
+      if (FINAL_STATES.has(s.state)) break;
+      // The job's own mlcube stops a task at its timeout; one whose job runs on well past it (that mlcube stuck or
+      // gone) is cancelled here, and counts as timed out.
+      const limit = timeoutMs;
+      if (limit && started !== undefined && Date.now() - started > limit + JOB_TIMEOUT_SLACK_MS) {
+        ctx.log.warn(`task "${job.task}": job ${job.jobId} runs ${((Date.now() - started) / 1000).toFixed(0)} s, past its timeout: cancelling it`);
+        await cancelThis();
+        return { exitCode: TIMED_OUT_EXIT_CODE, durationMs: Date.now() - started };
+      }
+      await sleep(poll, ctx.signal);
+    }
+    await sleep(200);
+    pump(job.stdout, out, stdoutStream(ctx.stdoutTo));
+    pump(job.stderr, err, process.stderr);
+    return { exitCode: jobExitCode(last!), durationMs: Date.now() - (started ?? following) };
   }
 }

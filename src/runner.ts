@@ -143,6 +143,27 @@ export interface SubmittedGraph {
   cancel(tasks?: readonly number[]): Promise<void>;
 }
 
+/**
+ * A sweep's points as one array job of a batch runner (README "Sweeps and experiments"): element k runs this CLI for
+ * `tasks` with element k's -P overrides, task overrides and environment, once the jobs `after` succeeded.
+ */
+export interface ArrayJobSpec {
+  /** What the array is called in the batch system and its log files (e.g. sweep). */
+  name: string;
+  /** The tasks each element runs (one inner `mlcube run --task=...`). */
+  tasks: string[];
+  elements: { params: string[]; taskArgs: string[]; env: Record<string, string> }[];
+  /** How long an element may run (the sum of its tasks' timeouts); null: no limit. */
+  timeoutMs: number | null;
+}
+
+/** A submitted array job: one job id per element, followed as SubmittedGraph's jobs are. */
+export interface SubmittedArray {
+  jobs: SubmittedJob[];
+  wait(k: number): Promise<TaskResult>;
+  cancel(): Promise<void>;
+}
+
 export interface TaskResult {
   exitCode: number;
   durationMs: number;
@@ -195,6 +216,8 @@ export interface Runner<S extends RunnerSettings = RunnerSettings> {
    * follows each task's job through SubmittedGraph.wait, or not at all (--detach).
    */
   submitGraph?(tasks: readonly BatchTask[], parents: readonly (readonly number[])[], ctx: RunContext<S>): Promise<SubmittedGraph>;
+  /** Batch runners: a sweep's points as one array job, each element after the jobs `after` succeeded (src/app/sweep.ts). */
+  submitArray?(spec: ArrayJobSpec, after: readonly string[], ctx: RunContext<S>): Promise<SubmittedArray>;
   /** Machine-readable facts about the configured image (e.g. {hash}); optional. */
   inspect?(ctx: RunContext<S>, force: boolean): Promise<Tree>;
 }

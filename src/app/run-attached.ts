@@ -16,7 +16,33 @@ export interface AttachedOptions {
   wait: boolean;
   /** At most this many tasks at once (--jobs). */
   jobs: number;
+  /** A bound shared with other runs of this process (a sweep's points): each task holds a slot while it runs. */
+  slots?: TaskSlots;
   stdoutTo?: StdoutRoute;
+}
+
+/** At most `n` tasks at once across several runs (a sweep's points, src/app/sweep.ts): acquire() resolves with the slot's release. */
+export interface TaskSlots {
+  acquire(): Promise<() => void>;
+}
+
+export function taskSlots(n: number): TaskSlots {
+  let free = n;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return {
+    acquire: () => {
+      if (free > 0) {
+        free--;
+        return Promise.resolve(release);
+      }
+      return new Promise((res) => waiting.push(() => res(release)));
+    },
+  };
 }
 
 /**
@@ -40,7 +66,7 @@ export async function runAttached(plan: RunPlan, input: PlanInput, runner: Runne
   });
   app.log.debug(`workspace lock held at ${performance.now().toFixed(0)} ms`);
   try {
-    await runClaimed(plan, input, runner, hooks, claim, runContext(plan, app, AbortSignal.any([opts.signal, lost.signal]), { stdoutTo: opts.stdoutTo }), opts.jobs, app, results);
+    await runClaimed(plan, input, runner, hooks, claim, runContext(plan, app, AbortSignal.any([opts.signal, lost.signal]), { stdoutTo: opts.stdoutTo }), opts, app, results);
   } catch (e) {
     if (claim.lost && !opts.signal.aborted) throw claim.lost;
     throw e;
@@ -56,7 +82,7 @@ async function runClaimed(
   hooks: readonly RunHook[],
   claim: HeldClaim,
   ctx: RunContext,
-  jobs: number,
+  opts: Pick<AttachedOptions, 'jobs' | 'slots'>,
   app: AppEnv,
   results: TaskOutcome[],
 ): Promise<void> {
@@ -64,7 +90,17 @@ async function runClaimed(
   // Which tasks run now and the record of the latest started: what waiting runs are shown.
   const running = new Set<string>();
   const show = (runId?: string) => claim.update({ task: [...running].join(', '), ...(runId ? { runId } : {}) });
-  const run = await runGraph(plan.graph, { limit: jobs, signal: ctx.signal, failed: outcomeFailed, failsTaskOnly: (e) => e instanceof TaskTimedOutError, log: app.log }, async (name) => {
+  const run = await runGraph(plan.graph, { limit: opts.jobs, signal: ctx.signal, failed: outcomeFailed, failsTaskOnly: (e) => e instanceof TaskTimedOutError, log: app.log }, async (name) => {
+    const release = await opts.slots?.acquire();
+    try {
+      return await runOne(name);
+    } finally {
+      release?.();
+    }
+  });
+  settleGraph(plan, run, ctx.signal);
+
+  async function runOne(name: string): Promise<TaskOutcome> {
     // Planned again now that the tasks it waits for ran: what they made exists (an input of type unknown is what it is now).
     const task = planTask(input, plan.settings, name);
     running.add(name);
@@ -93,6 +129,5 @@ async function runClaimed(
       await cleanup;
       running.delete(name);
     }
-  });
-  settleGraph(plan, run, ctx.signal);
+  }
 }

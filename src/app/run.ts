@@ -2,7 +2,8 @@ import { buildConfig } from '../config/build.js';
 import { ConfigError, RuntimeUnavailableError, UsageError } from '../errors.js';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { PolicySource } from '../config/build.js';
+import type { EffectiveConfig, PolicySource } from '../config/build.js';
+import type { RunLabels } from '../provenance/labels.js';
 import { policyGate } from '../policy/gate.js';
 import { plannedPrivatePlaces, withPrivatePaths } from '../params/private-paths.js';
 import { inspectedDigest, type RunContext, type Runner, type RunnerDescription, type RunnerFlags, type SubmittedJob } from '../runner.js';
@@ -15,8 +16,8 @@ import type { RunHook, TaskOutcome } from '../hooks/hook.js';
 import { provenanceHook } from '../hooks/provenance.js';
 import { gatedResult, gatesHook } from '../hooks/gates.js';
 import { reapKilledRuns } from './reap.js';
-import { runAttached } from './run-attached.js';
-import { runBatch } from './run-batch.js';
+import { runAttached, type TaskSlots } from './run-attached.js';
+import { runBatch, type BatchArray } from './run-batch.js';
 import { runContext, throwIfAborted } from './run-steps.js';
 import type { StdoutRoute } from '../task-io.js';
 import { cacheSettings, type CacheSettings } from '../cache/settings.js';
@@ -52,6 +53,12 @@ export interface RunOptions {
   rerun?: { of: string; overrides: string[] };
   /** --no-cache: every task runs and every byte is hashed again; what they make still goes into the cache (README "Task cache"). */
   noCache?: boolean;
+  /** --experiment, --tag and a sweep point: recorded with every task (record.experiment, tags, sweep). */
+  labels?: RunLabels;
+  /** A sweep's points run side by side: the bound on tasks at once they share (instead of --jobs of their own). */
+  slots?: TaskSlots;
+  /** A batch runner: a sweep's points as one array job after this run's tasks (src/app/sweep.ts). */
+  array?: BatchArray;
 }
 
 /** What `run --json` prints per task (src/cli/json-output.ts). */
@@ -78,26 +85,7 @@ export interface RunExtras {
  * order. Pure but for reading the disk: `run --dry-run` stops here.
  */
 export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: RunPlan; input: PlanInput; spec: RunnerDescription; policies: PolicySource[]; cache: CacheSettings } {
-  const scope = (opts.tasks ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const built = buildConfig(
-    {
-      mlcube: opts.mlcube,
-      cwd: app.cwd,
-      env: app.env,
-      home: app.home,
-      platform: opts.platform,
-      workspace: opts.workspace,
-      params: opts.params,
-      taskArgs: opts.taskArgs,
-      flags: opts.flags,
-      resolve: true,
-      overrideScope: scope.length ? scope : undefined,
-    },
-    RUNNERS,
-  );
+  const built = runConfig(opts, app);
   for (const w of built.warnings) app.log.warn(w);
   app.log.debug(`configuration built at ${performance.now().toFixed(0)} ms`);
   const spec = built.runner!;
@@ -128,6 +116,30 @@ export function planFor(opts: Omit<RunOptions, 'signal'>, app: AppEnv): { plan: 
   const plan = planRun(input);
   for (const line of plan.info) app.log.info(line);
   return { plan, input, spec, policies, cache: cacheSettings(built.settings, plan.workspace, opts.noCache !== true) };
+}
+
+/** The effective configuration of a run (src/config/build.ts), resolved: what planFor plans; a sweep compares its points' (src/app/sweep.ts). */
+export function runConfig(opts: Omit<RunOptions, 'signal'>, app: AppEnv): EffectiveConfig {
+  const scope = (opts.tasks ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return buildConfig(
+    {
+      mlcube: opts.mlcube,
+      cwd: app.cwd,
+      env: app.env,
+      home: app.home,
+      platform: opts.platform,
+      workspace: opts.workspace,
+      params: opts.params,
+      taskArgs: opts.taskArgs,
+      flags: opts.flags,
+      resolve: true,
+      overrideScope: scope.length ? scope : undefined,
+    },
+    RUNNERS,
+  );
 }
 
 /** --jobs as a number: a positive whole number, or (not given) the CPUs this process may use. */
@@ -163,7 +175,7 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   if (opts.detach && !plan.runner.capabilities.batch) {
     throw new UsageError(`--detach needs a batch platform (e.g. slurm); the ${runner.name} runner runs its tasks attached`, { suggestions: ['Drop --detach, or use --platform=slurm.'] });
   }
-  const hooks = [provenanceHook(app, { rerun: opts.rerun, cache: planned.cache }), gatesHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
+  const hooks = [provenanceHook(app, { rerun: opts.rerun, cache: planned.cache, labels: opts.labels }), gatesHook(app), ...(extras.hooks ?? [])].filter((h): h is RunHook => h !== undefined);
   // Pre-flight of the runner (command lines, executables, mounts it would refuse, the image pulled or built now),
   // then of the hooks: a failure here is exit 2-4 with nothing created in the workspace.
   // Encrypted parameters as the task will be shown them: from a private place, not the ciphertext's directory.
@@ -179,8 +191,9 @@ export async function runTasks(opts: RunOptions, app: AppEnv, extras: RunExtras 
   const results: TaskOutcome[] = [];
   try {
     const io = { signal: opts.signal, stdoutTo: opts.stdoutTo };
-    if (plan.runner.capabilities.batch) await runBatch(plan, input, runner, hooks, { ...io, detach: opts.detach === true, onSubmitted: opts.onSubmitted }, app, results);
-    else await runAttached(plan, input, runner, hooks, { ...io, wait: opts.wait !== false, jobs }, app, results);
+    if (plan.runner.capabilities.batch)
+      await runBatch(plan, input, runner, hooks, { ...io, detach: opts.detach === true, onSubmitted: opts.onSubmitted, ...(opts.array ? { array: opts.array } : {}) }, app, results);
+    else await runAttached(plan, input, runner, hooks, { ...io, wait: opts.wait !== false, jobs, ...(opts.slots ? { slots: opts.slots } : {}) }, app, results);
   } catch (e) {
     await afterRun(hooks, plan, results, app, true);
     opts.onFailure?.(results.map(taskRun));

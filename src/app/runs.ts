@@ -26,10 +26,38 @@ export interface RunSummary {
   signature: 'yes' | 'no' | 'invalid';
   consumed: string[];
   metrics: Record<string, number | string>;
+  experiment: string | null;
+  tags: Record<string, string>;
+  sweep: { id: string; point: number | null } | null;
+}
+
+/** `runs list` filters: each given one must match (every tag). */
+export interface RunFilter {
+  experiment?: string;
+  tags?: Record<string, string>;
+  sweep?: string;
+  task?: string;
+  status?: string;
+}
+
+const STATUSES = ['running', 'succeeded', 'failed', 'interrupted', 'killed', 'timed_out'];
+
+/** Whether a run passes the filters (its status as shown: a dead "running" one is killed). */
+export function matchesFilter(r: RunRecord, f: RunFilter): boolean {
+  if (f.status !== undefined && !STATUSES.includes(f.status)) {
+    throw new UsageError(`--status=${f.status}: expected one of ${STATUSES.join(', ')}`, { suggestions: ['e.g. --status=failed'] });
+  }
+  return (
+    (f.experiment === undefined || r.experiment === f.experiment) &&
+    Object.entries(f.tags ?? {}).every(([k, v]) => r.tags?.[k] === v) &&
+    (f.sweep === undefined || r.sweep?.id === f.sweep) &&
+    (f.task === undefined || r.task === f.task) &&
+    (f.status === undefined || shownStatus(r) === f.status)
+  );
 }
 
 /** `mlcube runs list`: every run of a workspace; what killed runs left is cleaned up first and they read killed. */
-export async function listRuns(given: WhereGiven, app: AppEnv): Promise<{ where: WorkspaceLocation; runs: RunSummary[] }> {
+export async function listRuns(given: WhereGiven, app: AppEnv, filter: RunFilter = {}): Promise<{ where: WorkspaceLocation; runs: RunSummary[]; filtered: boolean }> {
   const where = existingWorkspace(given, app);
   const w = where.dir;
   emptyTrash(w, app.log); // what a `runs delete` that crashed left
@@ -41,28 +69,44 @@ export async function listRuns(given: WhereGiven, app: AppEnv): Promise<{ where:
     app.log.warn(
       `${skipped.length} run director${skipped.length > 1 ? 'ies' : 'y'} in ${runsDir(w)} hold no valid ${RECORD_SCHEMA} record and are not listed (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); \`mlcube provenance verify\` says why`,
     );
-  const rows = runs.map((r) => ({
-    run_id: r.run_id,
-    task: r.task,
-    // A run the task cache answered did not run its task: it reads "cached" (README "Task cache").
-    status: r.status === 'succeeded' && r.cache?.decision === 'hit' ? 'cached' : shownStatus(r),
-    cached_from: r.cache?.decision === 'hit' ? (r.cache.of ?? null) : null,
-    exit_code: r.exit_code,
-    started_at: r.started_at,
-    duration_ms: r.duration_ms,
-    ...((st) => ({ signed: st === 'yes', signature: st }))(signatureState(join(runsDir(w), r.run_id), r)),
-    consumed: [...new Set(r.lineage.map((l) => l.run_id))],
-    metrics: r.metrics.final,
-  }));
-  return { where, runs: rows };
+  const rows = runs
+    .filter((r) => matchesFilter(r, filter))
+    .map((r) => ({
+      run_id: r.run_id,
+      task: r.task,
+      // A run the task cache answered did not run its task: it reads "cached" (README "Task cache").
+      status: r.status === 'succeeded' && r.cache?.decision === 'hit' ? 'cached' : shownStatus(r),
+      cached_from: r.cache?.decision === 'hit' ? (r.cache.of ?? null) : null,
+      exit_code: r.exit_code,
+      started_at: r.started_at,
+      duration_ms: r.duration_ms,
+      ...((st) => ({ signed: st === 'yes', signature: st }))(signatureState(join(runsDir(w), r.run_id), r)),
+      consumed: [...new Set(r.lineage.map((l) => l.run_id))],
+      metrics: r.metrics.final,
+      experiment: r.experiment ?? null,
+      tags: r.tags ?? {},
+      sweep: r.sweep ? { id: r.sweep.id, point: r.sweep.point } : null,
+    }));
+  return { where, runs: rows, filtered: Object.values(filter).some((v) => v !== undefined) };
 }
 
 /** The table of runs; with none, where they were looked for (a workspace given wrongly is the usual reason). */
-export function renderRuns({ where, runs: rows }: Awaited<ReturnType<typeof listRuns>>): string {
+export function renderRuns({ where, runs: rows, filtered }: Awaited<ReturnType<typeof listRuns>>): string {
+  if (!rows.length && filtered) return `no run in ${runsDir(where.dir)} matches the filters (\`mlcube runs list\` without them lists every run)`;
   if (!rows.length) return `no runs recorded in ${runsDir(where.dir)} (${where.origin}); pass the --workspace the runs used, or the --mlcube whose workspace they used`;
   return table([
-    ['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED'],
-    ...rows.map((r) => [r.run_id, r.task, r.status, String(r.exit_code ?? '-'), r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1), r.signature, r.consumed.join(',') || '-']),
+    ['RUN', 'TASK', 'STATUS', 'EXIT', 'SECONDS', 'SIGNED', 'CONSUMED', 'EXPERIMENT', 'SWEEP'],
+    ...rows.map((r) => [
+      r.run_id,
+      r.task,
+      r.status,
+      String(r.exit_code ?? '-'),
+      r.duration_ms === null ? '-' : (r.duration_ms / 1000).toFixed(1),
+      r.signature,
+      r.consumed.join(',') || '-',
+      r.experiment ?? '-',
+      r.sweep ? `${r.sweep.id}#${r.sweep.point ?? 'shared'}` : '-',
+    ]),
   ]);
 }
 
@@ -101,7 +145,7 @@ export function renderCompare(c: ReturnType<typeof compareRuns>): string {
   return table([['', ...c.runs], ...c.rows.map((r) => [r.key, ...r.values.map((v) => (v === null ? '-' : String(v)))])]);
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
     .map((r) =>

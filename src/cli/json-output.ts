@@ -2,6 +2,7 @@ import { isMlcubeError, UsageError } from '../errors.js';
 import type { TaskRun } from '../app/run.js';
 import type { JobStatus } from '../app/jobs.js';
 import type { SubmittedJob } from '../runner.js';
+import type { SweepRun } from '../app/sweep.js';
 
 // What `--json` prints (README "JSON output"): exactly one document on stdout, keys in snake_case as in record.json
 // and the Python MLCube. The app's types keep their TypeScript names; they are mapped here, at the output edge.
@@ -53,6 +54,13 @@ export const submittedJobJson = (j: SubmittedJob) => ({ task: j.task, job_id: j.
 
 /** What `run --json` and `rerun --json` print: the task runs, and the jobs a batch runner submitted. */
 export const runDocument = (tasks: readonly TaskRun[], jobs: readonly SubmittedJob[] = []) => ({ tasks: tasks.map(taskRunJson), ...(jobs.length ? { jobs: jobs.map(submittedJobJson) } : {}) });
+
+/** What `run --sweep --json` prints: the sweep's id and directory, the shared tasks' runs, and each point's. */
+export const sweepDocument = (s: SweepRun) => ({
+  sweep: { id: s.id, dir: s.dir },
+  tasks: s.shared.map(taskRunJson),
+  points: s.points.map((p) => ({ point: p.index, values: p.values, status: p.status, exit_code: p.exitCode, tasks: p.tasks.map(taskRunJson) })),
+});
 
 export const jobStatusJson = (j: JobStatus) => ({
   job_id: j.jobId,

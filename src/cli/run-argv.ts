@@ -26,6 +26,14 @@ export interface RunCommandLine {
   timeout?: string;
   /** --no-cache: every task runs (README "Task cache"). */
   noCache: boolean;
+  /** --sweep KEY=V1,V2,... (repeatable): a sweep (README "Sweeps and experiments"). */
+  sweeps: string[];
+  /** --sweep-file FILE: a sweep's grid or points. */
+  sweepFile?: string;
+  /** --experiment NAME: recorded with every task run. */
+  experiment?: string;
+  /** --tag KEY=VALUE (repeatable): recorded with every task run. */
+  tags: string[];
 }
 
 /**
@@ -33,8 +41,10 @@ export interface RunCommandLine {
  * src/cli/base-command.ts) carry the help texts; a unit test checks that both describe the same flags.
  */
 export const RUN_FLAGS = {
-  strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount', 'jobs', 'policy', 'timeout'],
+  strings: ['mlcube', 'platform', 'workspace', 'task', 'network', 'security', 'gpus', 'memory', 'cpu', 'mount', 'jobs', 'policy', 'timeout', 'sweep-file', 'experiment'],
   booleans: ['json', 'detach', 'no-wait', 'dry-run', 'no-cache'],
+  /** Repeatable string flags, in the order given. */
+  multiples: ['sweep', 'tag'],
   /** -P (also -p), repeatable: configuration overrides. */
   params: 'P',
   defaults: { platform: 'docker' },
@@ -84,7 +94,7 @@ type ArgToken = { kind: 'positional'; value: string } | { kind: 'option-terminat
  * and is left to oclif, so usage errors and help always come from oclif. A unit test holds both to the same results.
  */
 export function parseRunArgv(args: readonly string[]): RunCommandLine | undefined {
-  const { argv, overrides } = splitTaskOverrides(args, [...RUN_FLAGS.strings, ...RUN_FLAGS.booleans, RUN_FLAGS.params]);
+  const { argv, overrides } = splitTaskOverrides(args, [...RUN_FLAGS.strings, ...RUN_FLAGS.booleans, ...RUN_FLAGS.multiples, RUN_FLAGS.params]);
   let tokens: ArgToken[];
   try {
     tokens = parseArgs({
@@ -95,6 +105,7 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
       options: {
         ...Object.fromEntries(RUN_FLAGS.strings.map((f) => [f, { type: 'string' as const }])),
         ...Object.fromEntries(RUN_FLAGS.booleans.map((f) => [f, { type: 'boolean' as const }])),
+        ...Object.fromEntries(RUN_FLAGS.multiples.map((f) => [f, { type: 'string' as const, multiple: true }])),
         [RUN_FLAGS.params]: { type: 'string', short: 'P', multiple: true },
         [P_ALIAS]: { type: 'string', short: 'p', multiple: true },
       },
@@ -104,6 +115,7 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
   }
   const values = new Map<string, string | boolean>();
   const params: string[] = [];
+  const multiples = new Map<string, string[]>(RUN_FLAGS.multiples.map((f) => [f, []]));
   const positionals: string[] = [];
   for (const t of tokens) {
     if (t.kind === 'positional') positionals.push(t.value);
@@ -111,6 +123,8 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
     else if (t.name === RUN_FLAGS.params || t.name === P_ALIAS) {
       if (t.name === P_ALIAS && t.rawName !== '-p') return undefined; // only the short alias exists
       params.push(t.value!);
+    } else if (multiples.has(t.name)) {
+      multiples.get(t.name)!.push(t.value!);
     } else {
       if (values.has(t.name)) return undefined;
       values.set(t.name, t.value ?? true);
@@ -135,5 +149,9 @@ export function parseRunArgv(args: readonly string[]): RunCommandLine | undefine
     noCache: values.get('no-cache') === true,
     ...(str('policy') !== undefined ? { policy: str('policy') } : {}),
     ...(str('timeout') !== undefined ? { timeout: str('timeout') } : {}),
+    sweeps: multiples.get('sweep')!,
+    ...(str('sweep-file') !== undefined ? { sweepFile: str('sweep-file') } : {}),
+    ...(str('experiment') !== undefined ? { experiment: str('experiment') } : {}),
+    tags: multiples.get('tag')!,
   };
 }

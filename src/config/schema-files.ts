@@ -7,7 +7,15 @@ import type { RunnerSchemaName } from '../runner.js';
 export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schemas');
 
 /** The schemas of the runtime itself; each runner's comes with its description (runners/index.ts RUNNERS). */
-export const SCHEMA_FILES = ['mlcube.schema.json', 'settings.schema.json', 'metric-row.schema.json', 'run-record.schema.json', 'dsse-envelope.schema.json', 'policy.schema.json'] as const;
+export const SCHEMA_FILES = [
+  'mlcube.schema.json',
+  'settings.schema.json',
+  'metric-row.schema.json',
+  'run-record.schema.json',
+  'dsse-envelope.schema.json',
+  'policy.schema.json',
+  'sweep.schema.json',
+] as const;
 
 export type SchemaName = (typeof SCHEMA_FILES)[number] | RunnerSchemaName;
 // JSON Schema documents as read from schemas/: untyped JSON that ajv compiles and the config layer walks.

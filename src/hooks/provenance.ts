@@ -11,6 +11,7 @@ import { gatedResult, gateFailure } from './gates.js';
 import { inspectedDigest } from '../runner.js';
 import type { CacheSettings } from '../cache/settings.js';
 import { sharedOutputPaths, TaskCache, type Decision } from '../cache/task-cache.js';
+import { RUN_LABELS_ENV, runLabelsFromEnv, type RunLabels } from '../provenance/labels.js';
 
 /** Env var: `off` (or 0/false/no) writes no run records (the provenance hook is not registered). */
 export const RECORD_ENV = 'MLCUBE_RECORD';
@@ -22,9 +23,11 @@ export const recordingOff = (env: Record<string, string | undefined>) => ['off',
  * before next() starts the task, final after it. A batch task gets none here: its job's own `mlcube run` records it
  * where it runs, with the signing key this hook passes on (jobEnv). Undefined when recording is off.
  */
-export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overrides: string[] }; cache?: CacheSettings } = {}): RunHook | undefined {
+export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overrides: string[] }; cache?: CacheSettings; labels?: RunLabels } = {}): RunHook | undefined {
   if (recordingOff(app.env)) return undefined;
   const { rerun } = opts;
+  // A batch job's own mlcube is given the labels by its job script.
+  const labels = opts.labels ?? runLabelsFromEnv(app.env);
   const keyPath = signingKeyPath(app.env, app.home);
   let key: KeyObject | undefined;
   let recorder: RunRecorder | undefined;
@@ -40,6 +43,7 @@ export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overri
       config: plan.config,
       policies: plan.policies,
       ...(rerun ? { rerun } : {}),
+      ...(labels ? { labels } : {}),
       // `unresolved` tells which values came from env_args or ${oc.env:...}: the record gets them redacted.
       redact: () => redactSecrets(plan.unresolved, plan.config, app.env),
       runner: plan.runner.name,
@@ -66,7 +70,7 @@ export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overri
       if (keyPath) key = loadPrivateKey(keyPath);
     },
     // The job runs in another directory, maybe on another machine: the key's absolute path, not how it was spelt here.
-    jobEnv: (): Record<string, string> => (keyPath ? { [SIGNING_KEY_ENV]: resolve(app.cwd, keyPath) } : {}),
+    jobEnv: (): Record<string, string> => ({ ...(keyPath ? { [SIGNING_KEY_ENV]: resolve(app.cwd, keyPath) } : {}), ...(labels ? { [RUN_LABELS_ENV]: JSON.stringify(labels) } : {}) }),
     afterRun() {
       cache?.save();
     },

@@ -7,6 +7,7 @@ import type { CapturedOutput } from './task-output.js';
 export type { CapturedOutput };
 import type { SecretRef } from '../config/secrets.js';
 import type { CacheFacts } from '../cache/task-cache.js';
+import type { SweepLabel } from './labels.js';
 
 /**
  * Status written by the runtime. `killed`: mlcube itself was killed while the task ran (SIGKILL, power loss); a
@@ -172,6 +173,12 @@ export interface RunRecord {
   cache?: CacheFacts;
   /** A run of `mlcube rerun`: the run it repeats and the overrides given on top of that run's configuration. */
   rerun?: { of: string; overrides: string[] };
+  /** --experiment (null: none); absent in records written before it existed. */
+  experiment?: string | null;
+  /** --tag KEY=VALUE pairs ({}: none). */
+  tags?: Record<string, string>;
+  /** A run of a sweep (README "Sweeps and experiments"): its id, the point (null: a task the points share) and the point's values. */
+  sweep?: SweepLabel;
   /** Written by this version on: what a later mlcube needs to clean up after a killed run. */
   reaping?: ReapingFacts;
   /** Status killed: what the mlcube that found the run dead did. */

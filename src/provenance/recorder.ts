@@ -42,6 +42,7 @@ import { RECORDS_DIR } from '../params/isolation.js';
 import { newMetricsDir, stdoutStream, type StdoutRoute } from '../task-io.js';
 import type { DigestMemo } from './digest-memo.js';
 import { cacheKey, taskKeyFacts, type CacheKey } from '../cache/key.js';
+import type { RunLabels } from './labels.js';
 
 export interface RecorderOptions {
   workspace: string;
@@ -53,6 +54,8 @@ export interface RecorderOptions {
   policies?: readonly PolicyDecision[];
   /** `mlcube rerun`: the run repeated and the overrides given on top (record.rerun). */
   rerun?: { of: string; overrides: string[] };
+  /** --experiment, --tag and the sweep point (record.experiment, record.tags, record.sweep). */
+  labels?: RunLabels;
   /** The record's view of config, secrets redacted; asked in begin (it loads node:crypto, kept off the start-up path). */
   redact?: () => Redaction;
   runner: string;
@@ -248,6 +251,9 @@ export class RunRecorder {
       usage: null,
       logs: [],
       lineage: [],
+      experiment: o.labels?.experiment ?? null,
+      tags: { ...o.labels?.tags },
+      ...(o.labels?.sweep ? { sweep: structuredClone(o.labels.sweep) } : {}),
       signature: null,
     };
     // The run directory (made above) and the task's output files exist before the runner starts anything; the metrics

@@ -64,6 +64,9 @@ export function buildStatement(record: RunRecord, manifests: Manifests): Record<
           task: record.task,
           platform: record.platform,
           parameters: Object.fromEntries(record.parameters.map((p) => [p.name, { path: p.path, base: p.base }])),
+          // What the run is filed under (absent from records written before these existed).
+          ...(record.experiment !== undefined ? { experiment: record.experiment, tags: record.tags ?? {} } : {}),
+          ...(record.sweep ? { sweep: record.sweep } : {}),
         },
         internalParameters: { runner: record.runner, gpus: record.gpus, config_sha256: canonicalSha256(record.config ?? null) },
         resolvedDependencies: deps,

@@ -24,6 +24,8 @@ const TAKEN: string[][] = [
   ['--no-cache', '--dry-run'],
   ['--policy=p.yaml', '--task=a'],
   ['--timeout', '90s', '--task=a'],
+  ['--sweep=a.b=1,2', '--sweep', 'train.yaml:lr=0.1,0.2', '--tag=k=v', '--experiment=e', '--sweep-file=s.yaml', '--tag', 'owner=me'],
+  ['--task=train', '--sweep=train.yaml:model=mlp,cnn', 'train_config=quick.yaml', '-Pdocker.image=x'],
 ];
 
 /** Command lines left to oclif (help, errors, anything unusual): parseRunArgv must decline them. */
@@ -39,6 +41,8 @@ const LEFT_TO_OCLIF: string[][] = [
   ['--json=yes'],
   ['--no-wait', '--no-wait'],
   ['--jobs=1', '--jobs=2'],
+  ['--experiment=a', '--experiment=b'],
+  ['--sweep'],
   ['--dry-run=yes'],
   ['--wait'],
   ['--', 'x=1'],
@@ -78,7 +82,7 @@ describe('mlcube run without oclif (src/cli/run-argv.ts)', () => {
         .sort();
     expect(kinds('option', false)).to.deep.equal([...RUN_FLAGS.strings].sort());
     expect(kinds('boolean', false)).to.deep.equal([...RUN_FLAGS.booleans].sort());
-    expect(kinds('option', true)).to.deep.equal([RUN_FLAGS.params]);
+    expect(kinds('option', true)).to.deep.equal([RUN_FLAGS.params, ...RUN_FLAGS.multiples].sort());
     expect([flags.P.char, ...(flags.P.charAliases ?? [])]).to.deep.equal(['P', 'p']);
     expect(flags.platform.default).to.equal(RUN_FLAGS.defaults.platform);
     expect(flags.mount.options).to.deep.equal(RUN_FLAGS.options.mount);

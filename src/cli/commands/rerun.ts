@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, cubeFlags, whereFlags } from '../base-command.js';
+import { UsageError } from '../../errors.js';
 import { rerunTask } from '../../app/rerun.js';
 import type { TaskRun } from '../../app/run.js';
 import { withInterrupt } from '../interrupt.js';
@@ -17,11 +18,20 @@ export default class Rerun extends BaseCommand {
     ...whereFlags,
     P: cubeFlags.P,
     json: Flags.boolean({ description: "Print one JSON document on stdout (as run --json); the task's own stdout goes to stderr." }),
+    // A rerun repeats one run: taken only to say so (a sweep's points are rerun one by one, by their run ids).
+    sweep: Flags.string({ hidden: true, multiple: true }),
+    'sweep-file': Flags.string({ hidden: true }),
   };
 
   async run(): Promise<void> {
-    const split = this.splitTaskOverrides(['mlcube', 'workspace', 'P', 'json']);
+    const split = this.splitTaskOverrides(['mlcube', 'workspace', 'P', 'json', 'sweep', 'sweep-file']);
     const { args, argv, flags } = await this.parse(Rerun, split.argv);
+    if (flags.sweep || flags['sweep-file'] !== undefined) {
+      const given = flags.sweep ? `--sweep ${flags.sweep[0]}` : `--sweep-file=${flags['sweep-file']}`;
+      throw new UsageError(`${given}: mlcube rerun repeats one recorded run, it does not sweep`, {
+        suggestions: [`Rerun each point by its run id (mlcube runs list --sweep=ID), or sweep again with mlcube run ${given}.`],
+      });
+    }
     // The words after the run id: name=value task overrides, as `mlcube run` takes them.
     const taskArgs = [...(argv as string[]).slice(1), ...split.overrides];
     const app = this.app();

@@ -23,6 +23,15 @@ export default class Run extends BaseCommand {
       description:
         "How long each task may run (90, 90s, 5m, 1h30m), replacing the cube's `timeout`; then it is stopped (SIGTERM, then SIGKILL; container stop; scancel on Slurm) and the run exits 124.",
     }),
+    sweep: Flags.string({
+      multiple: true,
+      multipleNonGreedy: true,
+      description:
+        'Sweep KEY over V1,V2,... (repeatable: the product of the keys, the first varying slowest). KEY is a -P key, or FILE:dotted.key for a key of a workspace file that a selected task reads (train.yaml:learning_rate). Each point gets outputs of its own under <workspace>/sweeps/<sweep id>/<point>/ (README "Sweeps and experiments").',
+    }),
+    'sweep-file': Flags.string({ description: 'A sweep as YAML: `grid: {KEY: [values]}` or `points: [{KEY: value, ...}]` (schemas/sweep.schema.json); combines with --sweep.' }),
+    experiment: Flags.string({ description: "The experiment the run belongs to: recorded with every task (`runs list --experiment`) and the start of a sweep's id." }),
+    tag: Flags.string({ multiple: true, multipleNonGreedy: true, description: 'KEY=VALUE recorded with every task (repeatable; `runs list --tag`).' }),
     'dry-run': Flags.boolean({ description: 'Print the plan (the tasks in graph order, what each waits for and why, their parameters) and run nothing: nothing is created or changed.' }),
     'no-cache': Flags.boolean({
       description:
@@ -63,6 +72,10 @@ export default class Run extends BaseCommand {
       noCache: flags['no-cache'] ?? false,
       ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
       ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
+      sweeps: flags.sweep ?? [],
+      ...(flags['sweep-file'] !== undefined ? { sweepFile: flags['sweep-file'] } : {}),
+      ...(flags.experiment !== undefined ? { experiment: flags.experiment } : {}),
+      tags: flags.tag ?? [],
     };
   }
 }
