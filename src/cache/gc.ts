@@ -2,6 +2,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { readManifests, runsDir } from '../provenance/store.js';
+import { manifestKey } from '../provenance/record.js';
 import type { ObjectStore, StoredObject } from './store.js';
 import type { CacheSettings } from './settings.js';
 import { entriesDir, entryRecord, readEntry } from './entries.js';
@@ -69,7 +70,7 @@ export function collectGarbage(workspace: string, settings: CacheSettings, log: 
     for (const p of record.parameters) {
       if (p.io !== 'output' || !p.digest) continue;
       if (p.found === 'file') needed.add(p.digest.sha256);
-      for (const m of manifests.manifests.get(`output:${p.name}`) ?? []) if (m.sha256 && m.type !== 'dir') needed.add(m.sha256);
+      for (const m of manifests.manifests.get(manifestKey(p)) ?? []) if (m.sha256 && m.type !== 'dir') needed.add(m.sha256);
     }
   }
   const { objects, strays } = store.list();

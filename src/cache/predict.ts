@@ -2,9 +2,8 @@ import type { AppEnv } from '../app/context.js';
 import { redactSecrets } from '../config/secrets.js';
 import type { RunPlan } from '../plan/run-plan.js';
 import { digestPath } from '../provenance/digest.js';
-import { paramDigestOptions, recordedPath, artifactKind } from '../provenance/paths.js';
-import type { RecordedParam } from '../provenance/record.js';
-import { codeExclusions, digestCode } from '../provenance/recorder.js';
+import { paramDigestOptions } from '../provenance/paths.js';
+import { codeExclusions, digestCode, recordDigest, recordedParams } from '../provenance/recorder.js';
 import { cacheKey, taskKeyFacts } from './key.js';
 import type { CacheSettings } from './settings.js';
 import { sharedOutputPaths, TaskCache } from './task-cache.js';
@@ -26,7 +25,7 @@ export async function predictCache(plan: RunPlan, settings: CacheSettings, app: 
     for (const t of plan.tasks) out.set(t.name, { decision: 'off', reason: 'run records are off (MLCUBE_RECORD=off): the cache works from them' });
     return out;
   }
-  const cache = new TaskCache(settings, plan.workspace, sharedOutputPaths(plan.config.tasks, plan.workspace), app.log, true);
+  const cache = new TaskCache(settings, plan.workspace, sharedOutputPaths(plan.config, { workspace: plan.workspace, env: app.env, home: app.home }), app.log, true);
   const red = redactSecrets(plan.unresolved, plan.config, app.env);
   const onHost = plan.runner.capabilities.seesHostPaths;
   const code = onHost ? (await digestCode(plan.cube.root, codeExclusions(plan.cube.root, plan.workspace), cache.memo)).digest.sha256 : null;
@@ -37,25 +36,10 @@ export async function predictCache(plan: RunPlan, settings: CacheSettings, app: 
     else if (!onHost) out.set(task.name, { decision: 'later', reason: "decided when the run starts: the key needs the image's digest" });
     else if (waiting.length && settings.enabled) out.set(task.name, { decision: 'later', reason: `decided after ${waiting.join(', ')}, which may change its inputs` });
     else {
-      const parameters: RecordedParam[] = [];
-      for (const p of task.params) {
-        const d = p.io === 'input' ? await digestPath(p.hostPath, { ...paramDigestOptions(p.hostPath, plan.workspace), memo: cache.memo }) : { type: 'missing' as const };
-        const found = d.type === 'file' || d.type === 'directory' ? d.type : d.type;
-        parameters.push({
-          name: p.name,
-          io: p.io,
-          type: p.encryption ? 'file' : p.type === 'directory' ? 'directory' : 'file',
-          ...recordedPath(p.hostPath, plan.workspace),
-          container_path: null,
-          found,
-          digest:
-            d.type === 'file'
-              ? { algorithm: 'sha256', sha256: d.sha256!, size: d.size! }
-              : d.type === 'directory'
-                ? { algorithm: 'mlcube-tree-v1', sha256: d.sha256!, entries: d.entries!.length }
-                : null,
-          kind: artifactKind(p.name),
-        });
+      const parameters = recordedParams(task, plan.workspace, []);
+      for (const [i, p] of task.params.entries()) {
+        if (p.io === 'input')
+          parameters[i] = { ...parameters[i], ...recordDigest(parameters[i], await digestPath(p.hostPath, { ...paramDigestOptions(p.hostPath, plan.workspace), memo: cache.memo })) };
       }
       const key = cacheKey(taskKeyFacts(red.config, { task: task.name, runner: plan.runner.name, gpus: plan.gpus, code, image: null, secrets: red.secrets, parameters }));
       const d = await cache.decide(task, key, { parameters, image: null });

@@ -1,5 +1,5 @@
 import { readFileSync, readlinkSync, renameSync, symlinkSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import type { PlannedTask } from '../plan/run-plan.js';
 import { writeFileAtomic } from '../atomic-write.js';
@@ -8,7 +8,10 @@ import { DigestMemo } from '../provenance/digest-memo.js';
 import { manifestKey, METRICS_FILE, type RecordedParam, type RunRecord } from '../provenance/record.js';
 import { loadRuns, readManifests, runsDir } from '../provenance/store.js';
 import { entryFile, entryRecord, readEntry, writeEntry } from './entries.js';
-import { paramDigestOptions } from '../provenance/paths.js';
+import { paramDigestOptions, recordedPath } from '../provenance/paths.js';
+import { METRICS_FILE_NAME } from '../runner.js';
+import type { Tree } from '../config/tree.js';
+import { declaredPaths, type PathContext } from '../params/resolve.js';
 import { changedParts, type CacheKey } from './key.js';
 import { ObjectStore } from './store.js';
 import { cacheDir, type CacheSettings } from './settings.js';
@@ -40,11 +43,6 @@ export interface CacheHit {
 }
 
 export type Decision = { decision: 'off' | 'miss'; reason: string } | ({ decision: 'hit'; reason: string } & CacheHit);
-
-const inside = (dir: string, p: string) => {
-  const rel = relative(dir, p);
-  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
-};
 
 /**
  * The task cache of one run (README "Task cache"): decides from a task's key whether an earlier successful run made
@@ -168,7 +166,8 @@ export class TaskCache {
   async restore(hit: CacheHit, runId: string, metricsDir: string): Promise<string[]> {
     const aside = join(cacheDir(this.workspace), 'replaced', runId);
     for (const p of hit.replaced) {
-      const to = join(aside, inside(this.workspace, p) ? relative(this.workspace, p) : p.replace(/^[/\\]+/, ''));
+      const where = recordedPath(p, this.workspace);
+      const to = join(aside, where.base === 'workspace' ? where.path : where.path.replace(/^\/+/, ''));
       mkdirSync(dirname(to), { recursive: true });
       renameSync(p, to);
       this.log.warn(`${p} differed from the cached run's output: moved to ${to}, restored from the store`);
@@ -192,11 +191,11 @@ export class TaskCache {
     for (const s of hit.steps) if (s.kind === 'file') this.store.touch(s.sha256);
     // The cached run's metric rows are this run's: the gates are judged on them again, with today's thresholds.
     try {
-      writeFileAtomic(join(metricsDir, 'metrics.jsonl'), readFileSync(join(hit.ofDir, METRICS_FILE)), 0o644, false);
+      writeFileAtomic(join(metricsDir, METRICS_FILE_NAME), readFileSync(join(hit.ofDir, METRICS_FILE)), 0o644, false);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    return restored.map((p) => (inside(this.workspace, p) ? relative(this.workspace, p).split(sep).join('/') : p));
+    return restored.map((p) => recordedPath(p, this.workspace).path);
   }
 
   /**
@@ -231,20 +230,9 @@ export class TaskCache {
   }
 }
 
-/** Host paths that several tasks of the cube write (outputs with the same default path), e.g. a shared logs/ directory. */
-export function sharedOutputPaths(tasks: unknown, workspace: string): Set<string> {
+/** Host paths that several tasks of the cube write (the same output path declared twice), e.g. a shared logs/ directory. */
+export function sharedOutputPaths(cfg: Tree, ctx: PathContext): Set<string> {
   const seen = new Map<string, number>();
-  if (tasks && typeof tasks === 'object') {
-    for (const t of Object.values(tasks as Record<string, unknown>)) {
-      const outs = (t as { parameters?: { outputs?: Record<string, unknown> } } | null)?.parameters?.outputs;
-      if (!outs || typeof outs !== 'object') continue;
-      for (const spec of Object.values(outs)) {
-        const d = typeof spec === 'string' ? spec : (spec as { default?: unknown } | null)?.default;
-        if (typeof d !== 'string') continue;
-        const abs = resolve(workspace, d);
-        seen.set(abs, (seen.get(abs) ?? 0) + 1);
-      }
-    }
-  }
+  for (const task of Object.keys(cfg.tasks as Tree)) for (const p of declaredPaths(cfg, task, ctx)) if (p.io === 'output') seen.set(p.path, (seen.get(p.path) ?? 0) + 1);
   return new Set([...seen].filter(([, n]) => n > 1).map(([p]) => p));
 }

@@ -33,7 +33,8 @@ export function provenanceHook(app: AppEnv, opts: { rerun?: { of: string; overri
   let recorder: RunRecorder | undefined;
   // The task cache works from the records' digests (README "Task cache"): one per run, made with the first task.
   let cache: TaskCache | undefined;
-  const cacheFor = (plan: RunPlan) => (opts.cache ? (cache ??= new TaskCache(opts.cache, plan.workspace, sharedOutputPaths(plan.config.tasks, plan.workspace), app.log)) : undefined);
+  const cacheFor = (plan: RunPlan) =>
+    opts.cache ? (cache ??= new TaskCache(opts.cache, plan.workspace, sharedOutputPaths(plan.config, { workspace: plan.workspace, env: app.env, home: app.home }), app.log)) : undefined;
   const recorderFor = (plan: RunPlan, ctx: TaskHookContext) => {
     const inspect = ctx.runner.inspect?.bind(ctx.runner);
     return new RunRecorder({

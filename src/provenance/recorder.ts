@@ -130,10 +130,26 @@ const stamp = (d: Date) =>
     .replace(/\.\d+Z$/, 'Z');
 
 /** Digest fields of a parameter from what is on disk now. */
-function recordDigest(p: RecordedParam, d: PathDigest): Pick<RecordedParam, 'found' | 'digest'> {
+export function recordDigest(p: RecordedParam, d: PathDigest): Pick<RecordedParam, 'found' | 'digest'> {
   if (d.type === 'file') return { found: 'file', digest: { algorithm: 'sha256', sha256: d.sha256!, size: d.size! } };
   if (d.type === 'directory') return { found: 'directory', digest: { algorithm: 'mlcube-tree-v1', sha256: d.sha256!, entries: d.entries!.length, manifest: manifestFileOf(p) } };
   return { found: d.type as RecordedParam['found'], digest: null };
+}
+
+/** A task's parameters as its record names them, not yet digested (found `missing`). */
+export function recordedParams(task: ResolvedTask, workspace: string, containerPaths: readonly (string | null)[]): RecordedParam[] {
+  return task.params.map((p, i) => ({
+    name: p.name,
+    io: p.io,
+    // An encrypted parameter's path is its ciphertext, a file: what it holds is said under `encryption`.
+    type: p.encryption ? 'file' : p.type,
+    ...(p.encryption ? { encryption: encryptionFacts(p) ?? null } : {}),
+    ...recordedPath(p.hostPath, workspace),
+    container_path: containerPaths[i] ?? null,
+    found: 'missing',
+    digest: null,
+    kind: artifactKind(p.name),
+  }));
 }
 
 /** Writes a directory's manifest beside the record: its sha256 is the tree digest, so the record vouches for it. */
@@ -204,18 +220,7 @@ export class RunRecorder {
     const o = this.opts;
     const started = new Date();
     const { runId, dir } = newRunDir(o.workspace, `${stamp(started)}-${task.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
-    const parameters: RecordedParam[] = task.params.map((p, i) => ({
-      name: p.name,
-      io: p.io,
-      // An encrypted parameter's path is its ciphertext, a file: what it holds is said under `encryption`.
-      type: p.encryption ? 'file' : p.type,
-      ...(p.encryption ? { encryption: encryptionFacts(p) ?? null } : {}),
-      ...recordedPath(p.hostPath, o.workspace),
-      container_path: containerPaths[i] ?? null,
-      found: 'missing',
-      digest: null,
-      kind: artifactKind(p.name),
-    }));
+    const parameters = recordedParams(task, o.workspace, containerPaths);
     const rootRel = relative(o.workspace, o.cubeRoot);
     const record: RunRecord = {
       schema: RECORD_SCHEMA,
@@ -314,7 +319,8 @@ export class RunRecorder {
     const r = run.record;
     let image: string | null = null;
     if (!this.opts.runsOnHost) {
-      const got = this.opts.image ? await this.opts.image().catch(() => null) : null;
+      // Asked again only while unknown: an image that could not be inspected before the first task may exist now.
+      const got = (await this.image) ?? (this.opts.image ? await this.opts.image().catch(() => null) : null);
       if (!got?.digest) return undefined;
       image = got.digest;
       this.image ??= Promise.resolve(got);
