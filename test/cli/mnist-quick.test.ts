@@ -1,22 +1,19 @@
 import { expect } from 'chai';
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mlcube, readJson, REPO, tempDir } from '../helpers/cli.js';
-
-/** The README's quick command: the quick model misses the cube's accuracy gates, so it lowers them. */
-const QUICK_GATES = ['-Ptasks.evaluate.gates.test_accuracy.min=0.85', '-Ptasks.evaluate.gates.min_class_accuracy.min=0.7'];
+import { mlcube, readJson, tempDir } from '../helpers/cli.js';
+import { mnistWorkspace, QUICK_GATES } from '../helpers/mnist.js';
 
 // The README's quick training run: a second training config in the cube's workspace, picked with a task override.
 describe('MNIST cube: a quick training run with train_config=train-quick.yaml (README)', function () {
   this.timeout(600_000);
 
   it('the quick model fails the default release gates (exit 7, a signed record saying so); the README command, thresholds lowered, passes', async () => {
-    const ws = tempDir('mlcube-mnist-quick-');
+    const ws = mnistWorkspace('mlcube-mnist-quick-', ['train.yaml', 'train-quick.yaml']);
     const keys = tempDir('mlcube-mnist-quick-keys-');
     try {
       expect((await mlcube(['keys', 'generate', `--dir=${keys.dir}`])).exitCode).to.equal(0);
       const env = { MLCUBE_SIGNING_KEY: join(keys.dir, 'signing.key') };
-      for (const f of ['data.yaml', 'mnist-offline.npz', 'train.yaml', 'train-quick.yaml']) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', f), join(ws.dir, f));
       const args = ['run', '--mlcube=cubes/mnist', '--platform=local', '--task=download,train,evaluate', `--workspace=${ws.dir}`, 'train_config=train-quick.yaml'];
       const gated = await mlcube(args, { env });
       expect(gated.exitCode, gated.stderr).to.equal(7);

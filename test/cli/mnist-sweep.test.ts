@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mlcube, readJson, REPO, tempDir } from '../helpers/cli.js';
+import { mlcube, readJson, REPO } from '../helpers/cli.js';
+import { mnistWorkspace } from '../helpers/mnist.js';
 
 /** The quick model misses the cube's accuracy gates (its file says so): lowered, as the README's quick command does. */
 const QUICK_GATES = ['-Ptasks.evaluate.gates.test_accuracy.min=0.5', '-Ptasks.evaluate.gates.min_class_accuracy.min=0.2'];
@@ -11,9 +12,8 @@ describe('MNIST cube: a sweep over two learning rates and two architectures (REA
   this.timeout(600_000);
 
   it('gives four point runs of train and evaluate after one download, and one comparison table of their metrics', async () => {
-    const ws = tempDir('mlcube-mnist-sweep-');
+    const ws = mnistWorkspace('mlcube-mnist-sweep-');
     try {
-      for (const f of ['data.yaml', 'mnist-offline.npz', 'train-quick.yaml']) copyFileSync(join(REPO, 'cubes', 'mnist', 'workspace', f), join(ws.dir, f));
       const r = await mlcube([
         'run',
         '--mlcube=cubes/mnist',

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFixture, mlcube, readJson, snapshot, tempDir } from '../helpers/cli.js';
+import { latestRecords } from '../helpers/graph.js';
 
 /** The diamond cube (a -> b, c -> d, then e): each task appends a line to logs/<task>.log when it runs. */
 const runsOf = (ws: string, task: string) =>
@@ -14,17 +15,7 @@ const TASKS = ['a', 'b', 'c', 'd', 'e'];
 // e writes no log: its records tell whether it ran.
 const counts = (ws: string) => Object.fromEntries(TASKS.slice(0, 4).map((t) => [t, runsOf(ws, t)]));
 
-/** The newest record of each task (by start time), of the runs made after `since` (ids listed before). */
-function latest(ws: string): Record<string, any> {
-  const dir = join(ws, '.mlcube', 'runs');
-  const out: Record<string, any> = {};
-  for (const id of readdirSync(dir)) {
-    if (!existsSync(join(dir, id, 'record.json'))) continue;
-    const r = readJson(join(dir, id, 'record.json'));
-    if (!out[r.task] || out[r.task].started_at <= r.started_at) out[r.task] = r;
-  }
-  return out;
-}
+const latest = latestRecords;
 
 describe('task cache (README "Task cache"): the diamond cube on the local runner', function () {
   this.timeout(180_000);
